@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs every Debian package that building, testing and benchmarking muster needs.
+# Idempotent: installs only what is missing, so `make run` and `make test` can call it every time.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake pkg-config clang-14 clang-format libclang-rt-14-dev
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev libc-ares-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # integration tests
+  python3 curl procps
+  # benchmarks: load generator and the peers we compare against
+  wrk nginx-light etcd-server etcd-client
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "setup: installing ${missing[*]}"
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The Debian packages start services we do not want running; tests start their own on loopback.
+for svc in nginx etcd; do
+  if command -v systemctl >/dev/null 2>&1; then "${sudo_cmd[@]}" systemctl disable --now "$svc" >/dev/null 2>&1 || true; fi
+done

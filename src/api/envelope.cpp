@@ -1,0 +1,30 @@
+#include "api/envelope.h"
+
+#include "common/json_writer.h"
+
+namespace muster::api {
+
+http::Response envelope(int code, std::string_view message, std::string_view data,
+                        std::string_view error) {
+  http::Response r;
+  r.app_code = code;
+  r.body.reserve(48 + data.size() + error.size());
+  r.body += "{\"code\":";
+  json::append_int(r.body, code);
+  r.body += ",\"message\":";
+  json::append_string(r.body, message);
+  r.body += ",\"ttl\":1";
+  if (!data.empty()) {
+    r.body += ",\"data\":";
+    r.body += data;
+  }
+  if (!error.empty()) {
+    r.body += ",\"error\":";
+    r.body += error;
+  }
+  r.body.push_back('}');
+  r.headers.push_back({"kratos-status-code", std::to_string(code)});
+  return r;
+}
+
+}  // namespace muster::api

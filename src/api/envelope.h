@@ -1,0 +1,26 @@
+#pragma once
+// The JSON envelope of every answer on a handled route (spec §1.3): HTTP 200, key order
+// code, message, ttl, data, error; the kratos-status-code header always set.
+#include <string>
+#include <string_view>
+
+#include "http/message.h"
+
+namespace muster::api {
+
+enum Code : int {
+  kOk = 0,
+  kNotModified = -304,
+  kBadRequest = -400,
+  kNotFound = -404,
+  kConflict = -409,
+  kInitProtect = -500,
+};
+
+// `data` and `error` are JSON texts, left out when empty. `message` is "0" for code 0.
+http::Response envelope(int code, std::string_view message, std::string_view data = {},
+                        std::string_view error = {});
+inline http::Response ok(std::string_view data = {}) { return envelope(kOk, "0", data); }
+inline http::Response bad_request(std::string_view message) { return envelope(kBadRequest, message); }
+
+}  // namespace muster::api

@@ -1,0 +1,225 @@
+#include "api/native_api.h"
+
+#include <algorithm>
+
+#include "api/envelope.h"
+#include "api/native_bind.h"
+#include "api/poll_call.h"
+#include "common/json_writer.h"
+
+namespace muster::api {
+namespace {
+
+constexpr std::string_view kInitProtectMessage = "init protect: reads refused until syncup";
+
+// Binds a request with `bind`, or answers -400 with the binding's message.
+template <typename Bind>
+auto bind_or_error(const http::Request& request, Bind bind)
+    -> std::variant<std::decay_t<decltype(std::get<0>(bind(std::declval<http::Params&>())))>,
+                    http::Response> {
+  auto params = bind_params(request);
+  if (auto* err = std::get_if<std::string>(&params)) return bad_request(*err);
+  auto bound = bind(std::get<http::Params>(params));
+  if (auto* err = std::get_if<std::string>(&bound)) return bad_request(*err);
+  return std::move(std::get<0>(bound));
+}
+
+}  // namespace
+
+NativeApi::NativeApi(registry::Registry& registry, const Clock& clock, NodeIdentity identity,
+                     NativeOptions options)
+    : registry_(registry),
+      clock_(clock),
+      identity_(std::move(identity)),
+      options_(options),
+      init_protect_until_mono_(clock.mono_ns() + options.init_protect_timeout.count()) {}
+
+bool NativeApi::init_protected() const {
+  return options_.init_protect && !init_protect_ended_ && clock_.mono_ns() < init_protect_until_mono_;
+}
+
+http::Response NativeApi::reject_body(std::string_view, std::string message) const {
+  http::Response r = bad_request(message);
+  r.close = true;
+  return r;
+}
+
+void NativeApi::add_routes(http::Router& router) {
+  auto route = [&](std::string_view method, std::string_view path, auto member, bool protect) {
+    router.add(method, path, [this, member, protect](const http::Request& r) -> http::Outcome {
+      if (protect && init_protected()) return envelope(kInitProtect, kInitProtectMessage);
+      return (this->*member)(r);
+    });
+  };
+  route("POST", "/discovery/register", &NativeApi::handle_register, false);
+  route("POST", "/discovery/renew", &NativeApi::handle_renew, false);
+  route("POST", "/discovery/cancel", &NativeApi::handle_cancel, false);
+  route("POST", "/discovery/set", &NativeApi::handle_set, false);
+  route("GET", "/discovery/fetch", &NativeApi::handle_fetch, true);
+  route("GET", "/discovery/fetchs", &NativeApi::handle_fetchs, true);
+  route("GET", "/discovery/fetch/all", &NativeApi::handle_fetch_all, true);
+  route("GET", "/discovery/nodes", &NativeApi::handle_nodes, true);
+  router.add("GET", "/discovery/poll", [this](const http::Request& r) -> http::Outcome {
+    if (init_protected()) return envelope(kInitProtect, kInitProtectMessage);
+    return handle_poll(r, true);
+  });
+  router.add("GET", "/discovery/polls", [this](const http::Request& r) -> http::Outcome {
+    if (init_protected()) return envelope(kInitProtect, kInitProtectMessage);
+    return handle_poll(r, false);
+  });
+}
+
+http::Outcome NativeApi::handle_register(const http::Request& request) {
+  auto bound = bind_or_error(request, bind_register);
+  if (auto* err = std::get_if<http::Response>(&bound)) return std::move(*err);
+  registry_.register_instance(std::get<RegisterRequest>(bound).args);
+  return ok();
+}
+
+http::Outcome NativeApi::handle_renew(const http::Request& request) {
+  auto bound = bind_or_error(request, [](const http::Params& p) { return bind_instance(p, true); });
+  if (auto* err = std::get_if<http::Response>(&bound)) return std::move(*err);
+  const auto& r = std::get<InstanceRequest>(bound);
+  std::string data;
+  const auto outcome =
+      registry_.renew(r.key(), r.replication ? std::optional<int64_t>(r.dirty_timestamp) : std::nullopt,
+                      [&](const registry::Instance& inst) { append_instance(data, inst); });
+  switch (outcome) {
+    case registry::RenewOutcome::kOk: return ok(data);
+    case registry::RenewOutcome::kNotFound: return envelope(kNotFound, "instance not found");
+    case registry::RenewOutcome::kPeerNewer:
+      return envelope(kNotFound, "the sender's copy is newer: register it here");
+    case registry::RenewOutcome::kPeerOlder:
+      return envelope(kConflict, "this node's copy is newer", data);
+  }
+  return envelope(kNotFound, "instance not found");
+}
+
+http::Outcome NativeApi::handle_cancel(const http::Request& request) {
+  auto bound = bind_or_error(request, [](const http::Params& p) { return bind_instance(p, false); });
+  if (auto* err = std::get_if<http::Response>(&bound)) return std::move(*err);
+  if (!registry_.cancel(std::get<InstanceRequest>(bound).key())) {
+    return envelope(kNotFound, "instance not found");
+  }
+  return ok();
+}
+
+http::Outcome NativeApi::handle_set(const http::Request& request) {
+  auto bound = bind_or_error(request, bind_set);
+  if (auto* err = std::get_if<http::Response>(&bound)) return std::move(*err);
+  const auto outcome = registry_.set(std::get<SetRequest>(bound).args);
+  if (!outcome.error.empty()) return bad_request(outcome.error);
+  return ok();
+}
+
+http::Outcome NativeApi::handle_fetch(const http::Request& request) {
+  auto bound = bind_or_error(request, [](const http::Params& p) { return bind_fetch(p, false); });
+  if (auto* err = std::get_if<http::Response>(&bound)) return std::move(*err);
+  const auto& f = std::get<FetchRequest>(bound);
+  std::string data;
+  bool zone_missing = false;
+  const bool found = registry_.read_app(f.env, f.appids[0], [&](const registry::App& app) {
+    if (!f.zone.empty() && !app.zones.contains(f.zone)) {
+      zone_missing = true;
+      data = "{\"instances\":{},\"latest_timestamp\":";
+      json::append_int(data, app.latest_timestamp);
+      data.push_back('}');
+      return;
+    }
+    append_instance_info(data, app, f.zone, f.status);
+  });
+  if (!found) return envelope(kNotFound, f.appids[0] + " not found in env " + f.env);
+  if (zone_missing) return envelope(kNotFound, "zone " + f.zone + " not found", data);
+  return ok(data);
+}
+
+http::Outcome NativeApi::handle_fetchs(const http::Request& request) {
+  auto bound = bind_or_error(request, [](const http::Params& p) { return bind_fetch(p, true); });
+  if (auto* err = std::get_if<http::Response>(&bound)) return std::move(*err);
+  const auto& f = std::get<FetchRequest>(bound);
+  std::string data = "{";
+  for (const std::string& appid : f.appids) {
+    registry_.read_app(f.env, appid, [&](const registry::App& app) {
+      if (!f.zone.empty() && !app.zones.contains(f.zone)) return;
+      if (data.size() > 1) data.push_back(',');
+      json::append_string(data, appid);
+      data.push_back(':');
+      if (options_.compat_brpc_fetchs) append_instance_info_flat(data, app, f.zone, f.status);
+      else append_instance_info(data, app, f.zone, f.status);
+    });
+  }
+  data.push_back('}');
+  return ok(data);
+}
+
+http::Outcome NativeApi::handle_fetch_all(const http::Request&) {
+  std::string data = "{";
+  std::string_view current;
+  registry_.read_all([&](const registry::App& app) {
+    if (app.appid != current) {
+      if (!current.empty()) data.push_back(']');
+      if (data.size() > 1) data.push_back(',');
+      json::append_string(data, app.appid);
+      data += ":[";
+      current = app.appid;
+    } else {
+      data.push_back(',');  // the previous env of this appid had at least one instance
+    }
+    bool first = true;
+    for (const auto& [name, zone] : app.zones) {
+      for (const auto& [host, inst] : zone.instances) {
+        if (!first) data.push_back(',');
+        first = false;
+        append_instance(data, inst);
+      }
+    }
+  });
+  if (!current.empty()) data.push_back(']');
+  data.push_back('}');
+  return ok(data);
+}
+
+std::chrono::steady_clock::time_point NativeApi::poll_deadline(const http::Request& request) const {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  auto hold = options_.poll_hold;
+  if (options_.poll_jitter.count() > 0) {
+    std::uniform_int_distribution<int64_t> jitter(0, options_.poll_jitter.count());
+    hold += std::chrono::nanoseconds(jitter(rng));
+  }
+  // bm's rule: a client that says how long it waits gets its answer 20 ms before that.
+  if (auto ms = parse_int(request.header("x1-bmspy-timeout")); ms && *ms > 0) {
+    hold = std::min<std::chrono::nanoseconds>(
+        hold, std::max<std::chrono::nanoseconds>(std::chrono::milliseconds(*ms - 20), 0ms));
+  }
+  return std::chrono::steady_clock::now() + hold;
+}
+
+http::Outcome NativeApi::handle_poll(const http::Request& request, bool single) {
+  auto bound =
+      bind_or_error(request, [single](const http::Params& p) { return bind_poll(p, single); });
+  if (auto* err = std::get_if<http::Response>(&bound)) return std::move(*err);
+  auto& query = std::get<registry::PollQuery>(bound);
+  if (query.appids.size() > options_.max_poll_appids) {
+    return bad_request("too many appids: " + std::to_string(query.appids.size()) + " (limit " +
+                       std::to_string(options_.max_poll_appids) + ")");
+  }
+  auto call = std::make_unique<PollCall>(registry_, renderer_, std::move(query),
+                                         poll_deadline(request), parked_);
+  if (auto now = call->arrive()) return std::move(*now);
+  if (parked_.load() > static_cast<int64_t>(options_.max_parked_polls)) {
+    return bad_request("too many parked polls (limit " + std::to_string(options_.max_parked_polls) +
+                       ")");  // `call` unparks itself as it goes
+  }
+  return std::unique_ptr<http::Deferred>(std::move(call));
+}
+
+http::Outcome NativeApi::handle_nodes(const http::Request&) {
+  std::string data = "[{\"addr\":";
+  json::append_string(data, identity_.advertise_addr);
+  data += ",\"status\":0,\"zone\":";
+  json::append_string(data, identity_.zone);
+  data += "}]";
+  return ok(data);
+}
+
+}  // namespace muster::api

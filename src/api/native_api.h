@@ -1,0 +1,69 @@
+#pragma once
+// The native API: Bilibili discovery's /discovery/* routes (spec §3) over the registry.
+// Threading: handlers run on any server worker at once; the object holds no per-request state,
+// only the registry (itself thread-safe) and atomics.
+#include <atomic>
+#include <chrono>
+#include <random>
+#include <string>
+
+#include "api/render.h"
+#include "common/clock.h"
+#include "http/router.h"
+#include "registry/registry.h"
+
+namespace muster::api {
+
+using namespace std::chrono_literals;
+
+struct NodeIdentity {
+  std::string region, zone, env, hostname;
+  std::string advertise_addr;  // host:port that peers and clients use for this node
+};
+
+struct NativeOptions {
+  std::chrono::nanoseconds poll_hold = 30s;
+  std::chrono::nanoseconds poll_jitter = 2s;
+  size_t max_poll_appids = 1000;
+  size_t max_parked_polls = 50'000;
+  bool init_protect = false;
+  std::chrono::nanoseconds init_protect_timeout = 60s;
+  bool compat_brpc_fetchs = false;
+};
+
+class NativeApi {
+ public:
+  NativeApi(registry::Registry& registry, const Clock& clock, NodeIdentity identity,
+            NativeOptions options);
+  void add_routes(http::Router& router);
+  // The envelope for a body over the server's limit on a native route.
+  http::Response reject_body(std::string_view path, std::string message) const;
+
+  // Init-protect (spec §5.10) ends at the first successful syncup or after its timeout.
+  void end_init_protect() { init_protect_ended_ = true; }
+  bool init_protected() const;
+  int64_t parked_polls() const { return parked_.load(); }
+
+ private:
+  http::Outcome handle_register(const http::Request& request);
+  http::Outcome handle_renew(const http::Request& request);
+  http::Outcome handle_cancel(const http::Request& request);
+  http::Outcome handle_set(const http::Request& request);
+  http::Outcome handle_fetch(const http::Request& request);
+  http::Outcome handle_fetchs(const http::Request& request);
+  http::Outcome handle_fetch_all(const http::Request& request);
+  http::Outcome handle_poll(const http::Request& request, bool single);
+  http::Outcome handle_nodes(const http::Request& request);
+  std::chrono::steady_clock::time_point poll_deadline(const http::Request& request) const;
+
+  registry::Registry& registry_;
+  const Clock& clock_;
+  const NodeIdentity identity_;
+  const NativeOptions options_;
+  const int64_t init_protect_until_mono_;
+  std::atomic<bool> init_protect_ended_{false};
+  std::atomic<int64_t> parked_{0};
+  UpInstancesRenderer renderer_;
+};
+
+}  // namespace muster::api

@@ -1,0 +1,78 @@
+#include "api/poll_call.h"
+
+#include "api/envelope.h"
+#include "common/json_writer.h"
+
+namespace muster::api {
+
+http::Response poll_response(const registry::PollQuery& query, const registry::PollAnswer& answer) {
+  if (query.single) {
+    if (!answer.missing.empty()) return envelope(kNotFound, query.appids[0] + " not found");
+    return ok(*answer.changed.front().second);
+  }
+  std::string data = "{";
+  for (const auto& [index, bytes] : answer.changed) {
+    if (data.size() > 1) data.push_back(',');
+    json::append_string(data, query.appids[index]);
+    data.push_back(':');
+    data += *bytes;
+  }
+  data.push_back('}');
+  std::string error = "{\"-404\":[";
+  for (size_t i = 0; i < answer.missing.size(); ++i) {
+    if (i > 0) error.push_back(',');
+    json::append_string(error, query.appids[answer.missing[i]]);
+  }
+  error += "]}";
+  return envelope(kOk, "0", data, error);
+}
+
+PollCall::PollCall(registry::Registry& registry, const UpInstancesRenderer& renderer,
+                   registry::PollQuery query, std::chrono::steady_clock::time_point deadline,
+                   std::atomic<int64_t>& parked_gauge)
+    : registry_(registry), renderer_(renderer), deadline_(deadline), parked_gauge_(parked_gauge) {
+  parked_.query = std::move(query);
+  parked_.waiter = this;
+}
+
+PollCall::~PollCall() {
+  registry_.unpark(parked_);
+  if (counted_) --parked_gauge_;
+}
+
+std::optional<http::Response> PollCall::arrive() {
+  if (auto answer = registry_.poll(parked_, renderer_)) return poll_response(parked_.query, *answer);
+  ++parked_gauge_;
+  counted_ = true;
+  return std::nullopt;
+}
+
+std::optional<http::Response> PollCall::attach(std::shared_ptr<http::Wakeup> wakeup) {
+  bool early = false;
+  {
+    std::lock_guard lock(mu_);
+    wakeup_ = std::move(wakeup);
+    early = woken_early_;
+  }
+  return early ? on_wake() : std::nullopt;
+}
+
+void PollCall::wake() {
+  std::lock_guard lock(mu_);
+  if (wakeup_) wakeup_->fire();
+  else woken_early_ = true;
+}
+
+std::optional<http::Response> PollCall::on_wake() {
+  if (auto answer = registry_.recheck(parked_, renderer_)) return poll_response(parked_.query, *answer);
+  return std::nullopt;
+}
+
+http::Response PollCall::on_timeout() {
+  registry_.unpark(parked_);
+  return envelope(kNotModified, "not modified");
+}
+
+void PollCall::on_abandon() { registry_.unpark(parked_); }
+
+}  // namespace muster::api

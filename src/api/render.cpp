@@ -1,0 +1,118 @@
+#include "api/render.h"
+
+#include "common/json_writer.h"
+
+namespace muster::api {
+
+using registry::App;
+using registry::Instance;
+using registry::Zone;
+
+void append_instance(std::string& out, const Instance& inst) {
+  const Zone& zone = *inst.zone;
+  const App& app = *zone.app;
+  out += "{\"region\":";
+  json::append_string(out, inst.region);
+  out += ",\"zone\":";
+  json::append_string(out, zone.name);
+  out += ",\"env\":";
+  json::append_string(out, app.env);
+  out += ",\"appid\":";
+  json::append_string(out, app.appid);
+  out += ",\"hostname\":";
+  json::append_string(out, *inst.hostname);
+  out += ",\"addrs\":[";
+  bool first = true;
+  for (std::string_view a : inst.addrs) {
+    if (!first) out.push_back(',');
+    first = false;
+    json::append_string(out, a);
+  }
+  out += "],\"version\":";
+  json::append_string(out, inst.version);
+  out += ",\"metadata\":{";
+  first = true;
+  for (auto it = inst.metadata.begin(); it != inst.metadata.end(); ++it) {
+    if (!first) out.push_back(',');
+    first = false;
+    json::append_string(out, *it);
+    out.push_back(':');
+    ++it;
+    json::append_string(out, *it);
+  }
+  out += "},\"status\":";
+  json::append_int(out, inst.status);
+  out += ",\"reg_timestamp\":";
+  json::append_int(out, inst.reg_timestamp);
+  out += ",\"up_timestamp\":";
+  json::append_int(out, inst.up_timestamp);
+  out += ",\"renew_timestamp\":";
+  json::append_int(out, inst.renew_timestamp);
+  out += ",\"dirty_timestamp\":";
+  json::append_int(out, inst.dirty_timestamp);
+  out += ",\"latest_timestamp\":";
+  json::append_int(out, inst.latest_timestamp);
+  out.push_back('}');
+}
+
+namespace {
+
+// Appends the matching instances of one zone to a comma-separated list; `first` says whether the
+// list is still empty, and the result says whether it still is.
+bool append_zone_list(std::string& out, const Zone& zone, int status_mask, bool first) {
+  for (const auto& [host, inst] : zone.instances) {
+    if ((inst.status & status_mask) == 0) continue;
+    if (!first) out.push_back(',');
+    first = false;
+    append_instance(out, inst);
+  }
+  return first;
+}
+
+void append_zone_map(std::string& out, const App& app, std::string_view zone, int status_mask) {
+  out.push_back('{');
+  bool first_zone = true;
+  for (const auto& [name, z] : app.zones) {
+    if (!zone.empty() && name != zone) continue;
+    if (!first_zone) out.push_back(',');
+    first_zone = false;
+    json::append_string(out, name);
+    out += ":[";
+    append_zone_list(out, z, status_mask, true);
+    out.push_back(']');
+  }
+  out.push_back('}');
+}
+
+}  // namespace
+
+void append_instance_info(std::string& out, const App& app, std::string_view zone, int status_mask) {
+  out += "{\"instances\":";
+  append_zone_map(out, app, zone, status_mask);
+  out += ",\"latest_timestamp\":";
+  json::append_int(out, app.latest_timestamp);
+  out.push_back('}');
+}
+
+void append_instance_info_flat(std::string& out, const App& app, std::string_view zone,
+                               int status_mask) {
+  out += "{\"instances\":[";
+  bool first = true;
+  for (const auto& [name, z] : app.zones) {
+    if (!zone.empty() && name != zone) continue;
+    first = append_zone_list(out, z, status_mask, first);
+  }
+  out += "],\"zone_instances\":";
+  append_zone_map(out, app, zone, status_mask);
+  out += ",\"latest_timestamp\":";
+  json::append_int(out, app.latest_timestamp);
+  out.push_back('}');
+}
+
+std::string UpInstancesRenderer::render(const App& app, std::string_view zone) const {
+  std::string out;
+  append_instance_info(out, app, zone, registry::kStatusUp);
+  return out;
+}
+
+}  // namespace muster::api

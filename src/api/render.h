@@ -1,0 +1,31 @@
+#pragma once
+// JSON for the registry's data (spec §2), written straight into a string. Callers hold the
+// registry lock (they run inside a Registry visitor or PollRenderer).
+#include <string>
+#include <string_view>
+
+#include "registry/registry.h"
+
+namespace muster::api {
+
+// One Instance object, fields in the spec's order.
+void append_instance(std::string& out, const registry::Instance& inst);
+
+// InstanceInfo: {"instances":{"<zone>":[...]},"latest_timestamp":N}. Zones sorted, instances by
+// hostname; `zone` "" means all zones; instances whose status is not in `status_mask` are left out
+// (their zone still appears, as []).
+void append_instance_info(std::string& out, const registry::App& app, std::string_view zone,
+                          int status_mask);
+
+// The brpc-compatible fetchs form (spec §7.2): "instances" as one flat array sorted by zone and
+// hostname, plus "zone_instances" as the zone map.
+void append_instance_info_flat(std::string& out, const registry::App& app, std::string_view zone,
+                               int status_mask);
+
+// What a poll answer carries for an app: its UP instances.
+class UpInstancesRenderer final : public registry::PollRenderer {
+ public:
+  std::string render(const registry::App& app, std::string_view zone) const override;
+};
+
+}  // namespace muster::api

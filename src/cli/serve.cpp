@@ -1,0 +1,261 @@
+#include "cli/serve.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <boost/asio.hpp>
+#include <memory>
+
+#include "api/envelope.h"
+#include "api/metrics_api.h"
+#include "api/native_api.h"
+#include "common/duration.h"
+#include "http/server.h"
+#include "registry/registry.h"
+
+namespace muster::cli {
+namespace {
+
+struct ServeFlags {
+  std::string config;
+  std::string listen = "127.0.0.1:7171";
+  std::string advertise;
+  std::string region = "local";
+  std::string zone = "local";
+  std::string env = "dev";
+  std::string hostname;
+  unsigned threads = 0;
+  std::string poll_hold = "30s";
+  std::string poll_jitter = "2s";
+  std::string evict_after = "90s";
+  std::string evict_interval = "60s";
+  std::string evict_ceiling = "1h";
+  bool self_protection = true;
+  double protect_ratio = 0.85;
+  bool init_protect = false;
+  std::string idle_timeout = "90s";
+  std::string request_timeout = "10s";
+  std::string write_timeout = "30s";
+  size_t max_body = 1024 * 1024;
+  size_t max_header = 16 * 1024;
+  size_t max_connections = 50'000;
+  size_t max_parked_polls = 50'000;
+  size_t max_poll_appids = 1000;
+  bool compat_brpc_fetchs = false;
+  bool access_log = false;
+  std::string log_level = "info";
+};
+
+std::chrono::nanoseconds duration_flag(std::string_view name, const std::string& text) {
+  const auto d = parse_duration(text);
+  if (!d) {
+    throw CLI::ValidationError(std::string(name), "invalid duration \"" + text +
+                                                      "\": write it like 30s, 500ms or 1m30s");
+  }
+  return *d;
+}
+
+std::pair<std::string, uint16_t> split_host_port(std::string_view name, const std::string& text) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    throw CLI::ValidationError(std::string(name), "\"" + text + "\" is not host:port");
+  }
+  std::string host = text.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  int port = -1;
+  try {
+    size_t used = 0;
+    port = std::stoi(text.substr(colon + 1), &used);
+    if (used != text.size() - colon - 1) port = -1;
+  } catch (const std::exception&) {
+  }
+  if (port < 0 || port > 65535) {
+    throw CLI::ValidationError(std::string(name), "\"" + text + "\" has no valid port");
+  }
+  return {host, static_cast<uint16_t>(port)};
+}
+
+void raise_fd_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+int run_serve(const ServeFlags& f) {
+  const auto level = spdlog::level::from_str(f.log_level);
+  spdlog::set_level(level);
+  const auto [host, port] = split_host_port("--listen", f.listen);
+  registry::Options ropts;
+  ropts.evict_after = duration_flag("--evict-after", f.evict_after);
+  ropts.evict_ceiling = duration_flag("--evict-ceiling", f.evict_ceiling);
+  ropts.self_protection = f.self_protection;
+  ropts.protect_ratio = f.protect_ratio;
+  const auto evict_interval = duration_flag("--evict-interval", f.evict_interval);
+  if (evict_interval.count() <= 0) throw CLI::ValidationError("--evict-interval", "must be positive");
+
+  api::NativeOptions nopts;
+  nopts.poll_hold = duration_flag("--poll-hold", f.poll_hold);
+  nopts.poll_jitter = duration_flag("--poll-jitter", f.poll_jitter);
+  nopts.max_parked_polls = f.max_parked_polls;
+  nopts.max_poll_appids = f.max_poll_appids;
+  nopts.init_protect = f.init_protect;
+  nopts.compat_brpc_fetchs = f.compat_brpc_fetchs;
+
+  http::ServerOptions sopts;
+  sopts.host = host;
+  sopts.port = port;
+  sopts.threads = f.threads;
+  sopts.body_limit = f.max_body;
+  sopts.header_limit = f.max_header;
+  sopts.max_connections = f.max_connections;
+  sopts.idle_timeout = duration_flag("--idle-timeout", f.idle_timeout);
+  sopts.request_timeout = duration_flag("--request-timeout", f.request_timeout);
+  sopts.write_timeout = duration_flag("--write-timeout", f.write_timeout);
+  sopts.access_log = f.access_log;
+
+  raise_fd_limit();
+  SystemClock clock;
+  registry::Registry registry(clock, ropts);
+  http::Router router;
+  // The identity needs the bound port when --listen asks for port 0, so the API is built after
+  // the server has bound; routes are added before any worker runs.
+  std::unique_ptr<api::NativeApi> native;
+  std::unique_ptr<api::RequestMetrics> request_metrics;
+  sopts.reject_body = [&native](std::string_view path, std::string message) {
+    if (path.starts_with("/discovery/")) return native->reject_body(path, std::move(message));
+    return http::Response::text(413, std::move(message));
+  };
+  sopts.observe = [&request_metrics](std::string_view route, const http::Response& r, int64_t ns) {
+    request_metrics->observe(route, r, ns);
+  };
+  http::Server server(sopts, router);
+  try {
+    server.start();
+  } catch (const std::system_error& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+  const std::string bound = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+                            std::to_string(server.port());
+  api::NodeIdentity identity{f.region, f.zone, f.env, f.hostname,
+                             f.advertise.empty() ? bound : f.advertise};
+  if (identity.hostname.empty()) identity.hostname = identity.advertise_addr;
+  native = std::make_unique<api::NativeApi>(registry, clock, identity, nopts);
+  native->add_routes(router);
+  auto routes = router.paths();
+  routes.push_back("/metrics");
+  request_metrics = std::make_unique<api::RequestMetrics>(std::move(routes));
+  api::add_metrics_route(router, {&registry, &server, request_metrics.get(),
+                                  [&native] { return native->init_protected(); }});
+  spdlog::info("muster serve listening on {} (zone {}, env {}, hostname {})", bound, f.zone, f.env,
+               identity.hostname);
+
+  boost::asio::io_context main;
+  boost::asio::signal_set signals(main, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (!ec) spdlog::info("signal {}: shutting down", sig);
+    main.stop();
+  });
+  // Eviction runs on this thread, so a long run never holds up a request worker.
+  boost::asio::steady_timer evict(main);
+  std::function<void()> schedule = [&] {
+    evict.expires_after(evict_interval);
+    evict.async_wait([&](const boost::system::error_code& ec) {
+      if (ec) return;
+      const auto report = registry.tick();
+      if (report.evicted > 0 || report.protecting) {
+        spdlog::info("eviction: {} expired, {} evicted, protect mode {}", report.expired,
+                     report.evicted, report.protecting ? "on" : "off");
+      }
+      schedule();
+    });
+  };
+  schedule();
+  main.run();
+  server.shutdown();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+CLI::App& add_serve_command(CLI::App& app, int& exit_code) {
+  auto flags = std::make_shared<ServeFlags>();
+  CLI::App* cmd = app.add_subcommand("serve", "Run a registry node (Bilibili discovery API).");
+  cmd->option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  auto& f = *flags;
+  cmd->add_option("--config", f.config,
+                  "YAML file of options: keys are the long names below (poll_hold or poll-hold); "
+                  "the command line wins over the file");
+  cmd->add_option("--listen", f.listen, "Address to serve on, host:port (port 0 picks a free one)")
+      ->capture_default_str();
+  cmd->add_option("--advertise", f.advertise,
+                  "host:port that clients and peers reach this node at (default: the bound address)");
+  cmd->add_option("--region", f.region, "This node's region")->capture_default_str();
+  cmd->add_option("--zone", f.zone, "This node's zone")->capture_default_str();
+  cmd->add_option("--env", f.env, "This node's env (its self-registration lives there)")
+      ->capture_default_str();
+  cmd->add_option("--hostname", f.hostname,
+                  "This node's unique name (default: the advertised host:port)");
+  cmd->add_option("--threads", f.threads, "Request worker threads (0 = one per core)")
+      ->capture_default_str();
+  cmd->add_option("--poll-hold", f.poll_hold,
+                  "How long a poll waits for a change before answering -304")
+      ->capture_default_str();
+  cmd->add_option("--poll-jitter", f.poll_jitter,
+                  "Random extra hold, up to this, so that pollers do not return in step")
+      ->capture_default_str();
+  cmd->add_option("--evict-after", f.evict_after,
+                  "An instance not renewed for this long is evicted (unless protected)")
+      ->capture_default_str();
+  cmd->add_option("--evict-interval", f.evict_interval,
+                  "How often eviction runs and the guard counts renews")
+      ->capture_default_str();
+  cmd->add_option("--evict-ceiling", f.evict_ceiling,
+                  "Evict after this long without renew even while protected")
+      ->capture_default_str();
+  cmd->add_option("--self-protection", f.self_protection,
+                  "true: stop ordinary eviction while renews fall below --protect-ratio of those "
+                  "expected, and evict at most 15% per run; false: evict every expired instance")
+      ->capture_default_str();
+  cmd->add_option("--protect-ratio", f.protect_ratio,
+                  "Share of expected renews below which the guard protects")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--init-protect", f.init_protect,
+                  "Refuse reads (-500) until the first syncup succeeds or 60s pass")
+      ->capture_default_str();
+  cmd->add_option("--idle-timeout", f.idle_timeout, "Close a keep-alive connection idle this long")
+      ->capture_default_str();
+  cmd->add_option("--request-timeout", f.request_timeout,
+                  "Close a connection whose request takes longer than this to arrive")
+      ->capture_default_str();
+  cmd->add_option("--write-timeout", f.write_timeout,
+                  "Close a connection whose answer takes longer than this to send")
+      ->capture_default_str();
+  cmd->add_option("--max-body", f.max_body, "Largest request body in bytes (-400 above)")
+      ->capture_default_str();
+  cmd->add_option("--max-header", f.max_header, "Largest request header in bytes (431 above)")
+      ->capture_default_str();
+  cmd->add_option("--max-connections", f.max_connections,
+                  "Open connections at most (503 and close above)")
+      ->capture_default_str();
+  cmd->add_option("--max-parked-polls", f.max_parked_polls, "Waiting polls at most (-400 above)")
+      ->capture_default_str();
+  cmd->add_option("--max-poll-appids", f.max_poll_appids, "Appids in one polls request at most")
+      ->capture_default_str();
+  cmd->add_option("--compat-brpc-fetchs", f.compat_brpc_fetchs,
+                  "Render fetchs with a flat instances array, as brpc's client expects")
+      ->capture_default_str();
+  cmd->add_option("--access-log", f.access_log, "Log every request")->capture_default_str();
+  cmd->add_option("--log-level", f.log_level, "trace, debug, info, warn, error")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  cmd->callback([flags, &exit_code] { exit_code = run_serve(*flags); });
+  return *cmd;
+}
+
+}  // namespace muster::cli

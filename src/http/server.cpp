@@ -1,0 +1,128 @@
+#include "http/server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <system_error>
+
+#include "http/server_internal.h"
+
+namespace muster::http {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+
+// Sent to a connection over max_connections: a complete answer that fits any socket buffer, so
+// writing it never blocks the acceptor.
+void refuse(tcp::socket& socket, size_t limit) {
+  const std::string body = "too many connections (limit " + std::to_string(limit) + ")\n";
+  const std::string text = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+                           "Connection: close\r\nContent-Length: " +
+                           std::to_string(body.size()) + "\r\n\r\n" + body;
+  boost::system::error_code ignored;
+  socket.non_blocking(true, ignored);
+  socket.send(asio::buffer(text), 0, ignored);
+  socket.close(ignored);
+}
+
+}  // namespace
+
+
+namespace {
+
+asio::awaitable<void> accept_loop(Server::Shared& shared, tcp::acceptor& acceptor,
+                                  std::vector<std::unique_ptr<Server::Worker>>& workers) {
+  size_t next = 0;
+  asio::steady_timer backoff(acceptor.get_executor());
+  for (;;) {
+    Server::Worker& worker = *workers[next++ % workers.size()];
+    auto [ec, socket] = co_await acceptor.async_accept(worker.ioc, kNoThrow);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+      // Out of file descriptors or similar: wait a little instead of spinning.
+      spdlog::warn("accept failed: {}", ec.message());
+      backoff.expires_after(std::chrono::milliseconds(50));
+      co_await backoff.async_wait(kNoThrow);
+      continue;
+    }
+    tcp::socket conn(std::move(socket));
+    if (shared.connections.load() >= static_cast<int64_t>(shared.options.max_connections)) {
+      ++shared.rejected;
+      refuse(conn, shared.options.max_connections);
+      continue;
+    }
+    ++shared.connections;
+    asio::co_spawn(worker.ioc, run_session(shared, worker, std::move(conn)), asio::detached);
+  }
+}
+
+}  // namespace
+
+Server::Server(ServerOptions options, const Router& router)
+    : shared_(std::make_unique<Shared>(std::move(options), router)) {
+  unsigned n = shared_->options.threads;
+  if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>());
+}
+
+Server::~Server() { shutdown(0ms); }
+
+void Server::start() {
+  Worker& first = *workers_.front();
+  auto acceptor = std::make_shared<tcp::acceptor>(first.ioc);
+  const auto address = asio::ip::make_address(shared_->options.host);
+  const tcp::endpoint endpoint(address, shared_->options.port);
+  boost::system::error_code ec;
+  acceptor->open(endpoint.protocol(), ec);
+  if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor->bind(endpoint, ec);
+  if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    throw std::system_error(ec, "cannot listen on " + shared_->options.host + ":" +
+                                    std::to_string(shared_->options.port));
+  }
+  bound_port_ = acceptor->local_endpoint().port();
+  acceptor_ = acceptor;
+  asio::co_spawn(first.ioc, accept_loop(*shared_, *acceptor, workers_), asio::detached);
+  for (auto& w : workers_) {
+    threads_.emplace_back([worker = w.get()] {
+      auto guard = asio::make_work_guard(worker->ioc);
+      worker->ioc.run();
+    });
+  }
+}
+
+void Server::shutdown(std::chrono::milliseconds grace) {
+  if (stopped_) return;
+  stopped_ = true;
+  shared_->stopping = true;
+  if (acceptor_) {
+    asio::post(workers_.front()->ioc, [acceptor = std::static_pointer_cast<tcp::acceptor>(acceptor_)] {
+      boost::system::error_code ignored;
+      acceptor->close(ignored);
+    });
+  }
+  for (auto& w : workers_) asio::post(w->ioc, [worker = w.get()] { stop_parked(*worker); });
+  // Parked requests now write their final answers; give them a bounded moment to do so.
+  const auto until = std::chrono::steady_clock::now() + grace;
+  while (shared_->parked.load() > 0 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(5ms);
+  }
+  std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(grace, 50ms));
+  for (auto& w : workers_) w->ioc.stop();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+ServerStats Server::stats() const {
+  ServerStats s;
+  s.connections = shared_->connections.load();
+  s.parked = shared_->parked.load();
+  s.rejected_connections = shared_->rejected.load();
+  s.bad_requests = shared_->bad_requests.load();
+  s.timeouts = shared_->timeouts.load();
+  return s;
+}
+
+}  // namespace muster::http

@@ -1,0 +1,77 @@
+#pragma once
+// The HTTP/1.1 server: Boost.Beast on Boost.Asio with C++20 coroutines.
+//
+// Threading model: `threads` workers, each running its own io_context on one thread. One acceptor
+// (on worker 0) hands each new connection to the next worker in turn; a connection then lives on
+// that worker only, so its session needs no locks. Parked requests (Deferred) wait on a timer, not
+// a thread. start() and shutdown() are called from the owning (main) thread; stats() from any.
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "http/message.h"
+#include "http/router.h"
+
+namespace muster::http {
+
+using namespace std::chrono_literals;
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 7171;  // 0 = any free port (see Server::port())
+  unsigned threads = 0;  // 0 = one per core
+  size_t header_limit = 16 * 1024;
+  size_t body_limit = 1024 * 1024;
+  size_t max_connections = 10'000;
+  std::chrono::nanoseconds idle_timeout = 90s;     // keep-alive wait for the next request
+  std::chrono::nanoseconds request_timeout = 10s;  // first byte to last byte of one request
+  std::chrono::nanoseconds write_timeout = 30s;    // one answer to a slow reader
+  bool access_log = false;
+  // Answers a body over body_limit on `path` (the HTTP layer cannot know the application's error
+  // format). Unset: 413 text.
+  std::function<Response(std::string_view path, std::string message)> reject_body;
+  // Called once per answered request, on the worker thread, for metrics.
+  std::function<void(std::string_view route, const Response&, int64_t ns)> observe;
+};
+
+struct ServerStats {
+  int64_t connections = 0;
+  int64_t parked = 0;
+  uint64_t rejected_connections = 0;
+  uint64_t bad_requests = 0;   // unparsable, header or body over the limit
+  uint64_t timeouts = 0;       // request or write timeouts
+};
+
+class Server {
+ public:
+  Server(ServerOptions options, const Router& router);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and starts the workers. Throws std::system_error if the address cannot be bound.
+  void start();
+  // Stops accepting, answers every parked request with its timeout answer, waits (bounded by
+  // `grace`) for those answers to be written, then stops the workers. Idempotent.
+  void shutdown(std::chrono::milliseconds grace = 2000ms);
+  uint16_t port() const { return bound_port_; }
+  ServerStats stats() const;
+
+  struct Worker;
+  struct Shared;
+
+ private:
+  std::unique_ptr<Shared> shared_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::thread> threads_;
+  std::shared_ptr<void> acceptor_;  // a tcp::acceptor, kept opaque to spare includers Asio
+  uint16_t bound_port_ = 0;
+  bool stopped_ = false;
+};
+
+}  // namespace muster::http

@@ -1,0 +1,431 @@
+#include "registry/registry.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace muster::registry {
+namespace {
+
+StringList pack_addrs(const std::vector<std::string>& addrs) {
+  StringList out;
+  for (const auto& a : addrs) out.push_back(a);
+  out.shrink_to_fit();
+  return out;
+}
+
+// Sorted by key; on duplicate keys the last one given wins.
+StringList pack_metadata(const Metadata& m) {
+  std::vector<const std::pair<std::string, std::string>*> order;
+  order.reserve(m.size());
+  for (const auto& kv : m) order.push_back(&kv);
+  std::stable_sort(order.begin(), order.end(),
+                   [](auto* a, auto* b) { return a->first < b->first; });
+  StringList out;
+  for (size_t i = 0; i < order.size(); ++i) {
+    if (i + 1 < order.size() && order[i + 1]->first == order[i]->first) continue;
+    out.push_back(order[i]->first);
+    out.push_back(order[i]->second);
+  }
+  out.shrink_to_fit();
+  return out;
+}
+
+Metadata unpack_metadata(const StringList& list) {
+  Metadata m;
+  for (auto it = list.begin(); it != list.end(); ++it) {
+    std::string key(*it);
+    ++it;
+    m.emplace_back(std::move(key), std::string(*it));
+  }
+  return m;
+}
+
+}  // namespace
+
+size_t Registry::AppKeyHash::operator()(const AppKey& k) const noexcept {
+  const size_t h = std::hash<std::string_view>{}(k.appid);
+  return h ^ (std::hash<std::string_view>{}(k.env) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
+}
+
+Registry::Registry(const Clock& clock, Options options)
+    : clock_(clock),
+      options_(options),
+      guard_(options.self_protection, options.protect_ratio),
+      next_expect_reset_mono_(clock.mono_ns() + options.expect_reset_interval.count()),
+      rng_(options.random_seed != 0 ? options.random_seed : std::random_device{}()) {}
+
+App* Registry::find_app(std::string_view env, std::string_view appid) const {
+  const auto it = apps_.find(AppKey{appid, env});
+  return it == apps_.end() ? nullptr : it->second.get();
+}
+
+Instance* Registry::find_instance(const InstanceKey& key) const {
+  App* app = find_app(key.env, key.appid);
+  if (app == nullptr) return nullptr;
+  const auto z = app->zones.find(key.zone);
+  if (z == app->zones.end()) return nullptr;
+  const auto i = z->second.instances.find(key.hostname);
+  return i == z->second.instances.end() ? nullptr : &i->second;
+}
+
+App& Registry::app_for_write(std::string_view env, std::string_view appid) {
+  if (App* app = find_app(env, appid)) return *app;
+  auto app = std::make_unique<App>();
+  app->appid = appid;
+  app->env = env;
+  // A re-created app continues above the version it had, so no poller sees time go back.
+  if (const auto t = tombstones_.find(AppKey{appid, env}); t != tombstones_.end()) {
+    app->latest_timestamp = t->second.latest;
+    tombstones_.erase(t);
+  }
+  App& ref = *app;
+  apps_.emplace(AppKey{ref.appid, ref.env}, std::move(app));
+  return ref;
+}
+
+int64_t Registry::bump(App& app) {
+  app.latest_timestamp = std::max(clock_.wall_ns(), app.latest_timestamp + 1);
+  app.poll_views.clear();
+  return app.latest_timestamp;
+}
+
+void Registry::wake(const App& app) {
+  const auto it = watchers_.find(AppKey{app.appid, app.env});
+  if (it == watchers_.end()) return;
+  for (ParkedPoll* p : it->second) p->waiter->wake();
+}
+
+void Registry::lease_append(Instance& inst) {
+  inst.lease_prev = lease_tail_;
+  inst.lease_next = nullptr;
+  if (lease_tail_ != nullptr) lease_tail_->lease_next = &inst;
+  else lease_head_ = &inst;
+  lease_tail_ = &inst;
+}
+
+void Registry::lease_unlink(Instance& inst) {
+  if (inst.lease_prev != nullptr) inst.lease_prev->lease_next = inst.lease_next;
+  else lease_head_ = inst.lease_next;
+  if (inst.lease_next != nullptr) inst.lease_next->lease_prev = inst.lease_prev;
+  else lease_tail_ = inst.lease_prev;
+  inst.lease_prev = inst.lease_next = nullptr;
+}
+
+void Registry::remove_instance(Instance& inst) {
+  lease_unlink(inst);
+  Zone& zone = *inst.zone;
+  App& app = *zone.app;
+  zone.instances.erase(zone.instances.find(*inst.hostname));
+  --instance_count_;
+  if (!zone.instances.empty()) return;
+  app.zones.erase(app.zones.find(zone.name));
+  if (!app.zones.empty()) return;
+  tombstones_.insert_or_assign(OwnedAppKey{app.appid, app.env},
+                               Tombstone{app.latest_timestamp, clock_.mono_ns()});
+  apps_.erase(apps_.find(AppKey{app.appid, app.env}));
+}
+
+RegisterOutcome Registry::register_instance(const RegisterArgs& args) {
+  std::lock_guard lock(mu_);
+  const int64_t now = clock_.wall_ns();
+  const InstanceKey key{args.zone, args.env, args.appid, args.hostname};
+  Instance* inst = find_instance(key);
+  if (inst != nullptr) {
+    const int64_t dirty = args.dirty_timestamp > 0
+                              ? args.dirty_timestamp
+                              : std::max(now, inst->dirty_timestamp + 1);
+    if (dirty < inst->dirty_timestamp) return RegisterOutcome::kIgnoredOlder;
+    inst->dirty_timestamp = dirty;
+    lease_unlink(*inst);
+  } else {
+    App& app = app_for_write(args.env, args.appid);
+    auto z = app.zones.find(args.zone);
+    if (z == app.zones.end()) {
+      z = app.zones.emplace(args.zone, Zone{}).first;
+      z->second.name = args.zone;
+      z->second.app = &app;
+    }
+    auto i = z->second.instances.emplace(args.hostname, Instance{}).first;
+    inst = &i->second;
+    inst->zone = &z->second;
+    inst->hostname = &i->first;
+    inst->up_timestamp = now;
+    inst->dirty_timestamp = args.dirty_timestamp > 0 ? args.dirty_timestamp : now;
+    ++instance_count_;
+    guard_.on_new_identity();
+  }
+  inst->region = args.region;
+  inst->version = args.version;
+  inst->addrs = pack_addrs(args.addrs);
+  inst->metadata = pack_metadata(args.metadata);
+  inst->status = args.status;
+  inst->reg_timestamp = now;
+  inst->renew_timestamp = now;
+  inst->renew_mono = clock_.mono_ns();
+  lease_append(*inst);
+  App& app = *inst->zone->app;
+  inst->latest_timestamp = bump(app);
+  wake(app);
+  return RegisterOutcome::kApplied;
+}
+
+RenewOutcome Registry::renew(const InstanceKey& key, std::optional<int64_t> replicated_dirty,
+                             FunctionRef<void(const Instance&)> on_instance) {
+  std::lock_guard lock(mu_);
+  Instance* inst = find_instance(key);
+  if (inst == nullptr) return RenewOutcome::kNotFound;
+  inst->renew_timestamp = clock_.wall_ns();
+  inst->renew_mono = clock_.mono_ns();
+  if (inst != lease_tail_) {
+    lease_unlink(*inst);
+    lease_append(*inst);
+  }
+  guard_.on_renew();
+  if (replicated_dirty) {
+    if (*replicated_dirty > inst->dirty_timestamp) return RenewOutcome::kPeerNewer;
+    if (*replicated_dirty < inst->dirty_timestamp) {
+      on_instance(*inst);
+      return RenewOutcome::kPeerOlder;
+    }
+  }
+  on_instance(*inst);
+  return RenewOutcome::kOk;
+}
+
+bool Registry::cancel(const InstanceKey& key) {
+  std::lock_guard lock(mu_);
+  Instance* inst = find_instance(key);
+  if (inst == nullptr) return false;
+  App& app = *inst->zone->app;
+  bump(app);
+  wake(app);  // waiters re-check later, when the removal below is done
+  guard_.on_cancel();
+  remove_instance(*inst);
+  return true;
+}
+
+SetOutcome Registry::set(const SetArgs& args) {
+  std::lock_guard lock(mu_);
+  const size_t n = args.hostnames.size();
+  if (n == 0) return {"hostname is required", 0};
+  if (!args.statuses.empty() && args.statuses.size() != n)
+    return {"status count must be 0 or match the hostname count", 0};
+  if (!args.metadatas.empty() && args.metadatas.size() != n)
+    return {"metadata count must be 0 or match the hostname count", 0};
+  App* app = find_app(args.env, args.appid);
+  if (app == nullptr) return {"app " + args.appid + " (env " + args.env + ") not found", 0};
+  const auto zone = app->zones.find(args.zone);
+  if (zone == app->zones.end()) return {"zone " + args.zone + " not found for " + args.appid, 0};
+  std::vector<Instance*> targets;
+  targets.reserve(n);
+  int64_t max_dirty = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const auto it = zone->second.instances.find(args.hostnames[i]);
+    if (it == zone->second.instances.end()) return {"instance " + args.hostnames[i] + " not found", 0};
+    if (!args.statuses.empty() && args.statuses[i] != kStatusUp && args.statuses[i] != kStatusDown)
+      return {"status must be 1 (up) or 2 (down)", 0};
+    targets.push_back(&it->second);
+    max_dirty = std::max(max_dirty, it->second.dirty_timestamp);
+  }
+  const int64_t set_ts =
+      args.set_timestamp > 0 ? args.set_timestamp : std::max(clock_.wall_ns(), max_dirty + 1);
+  const int64_t latest = bump(*app);
+  for (size_t i = 0; i < n; ++i) {
+    Instance& inst = *targets[i];
+    if (!args.statuses.empty()) {
+      inst.status = args.statuses[i];
+      if (inst.status == kStatusUp) inst.up_timestamp = set_ts;
+    }
+    if (!args.metadatas.empty() && !args.metadatas[i].empty()) {
+      Metadata merged = unpack_metadata(inst.metadata);
+      merged.insert(merged.end(), args.metadatas[i].begin(), args.metadatas[i].end());
+      inst.metadata = pack_metadata(merged);
+    }
+    inst.dirty_timestamp = set_ts;
+    inst.latest_timestamp = latest;
+  }
+  wake(*app);
+  return {"", set_ts};
+}
+
+bool Registry::read_app(std::string_view env, std::string_view appid,
+                        FunctionRef<void(const App&)> fn) const {
+  std::lock_guard lock(mu_);
+  const App* app = find_app(env, appid);
+  if (app == nullptr) return false;
+  fn(*app);
+  return true;
+}
+
+void Registry::read_all(FunctionRef<void(const App&)> fn) const {
+  std::lock_guard lock(mu_);
+  std::vector<const App*> apps;
+  apps.reserve(apps_.size());
+  for (const auto& [key, app] : apps_) apps.push_back(app.get());
+  std::sort(apps.begin(), apps.end(), [](const App* a, const App* b) {
+    return std::tie(a->appid, a->env) < std::tie(b->appid, b->env);
+  });
+  for (const App* app : apps) fn(*app);
+}
+
+const PollView& Registry::poll_view(App& app, std::string_view zone, const PollRenderer& renderer) {
+  for (const PollView& v : app.poll_views) {
+    if (v.zone == zone) return v;
+  }
+  PollView view;
+  view.zone = zone;
+  for (const auto& [name, z] : app.zones) {
+    if (!zone.empty() && name != zone) continue;
+    for (const auto& [host, inst] : z.instances) view.up += inst.status == kStatusUp ? 1 : 0;
+  }
+  view.bytes = std::make_shared<const std::string>(renderer.render(app, zone));
+  app.poll_views.push_back(std::move(view));
+  return app.poll_views.back();
+}
+
+std::optional<PollAnswer> Registry::evaluate(ParkedPoll& p, const PollRenderer& renderer,
+                                             bool arrival) {
+  const PollQuery& q = p.query;
+  if (arrival) p.present_at_park.assign(q.appids.size(), false);
+  PollAnswer answer;
+  bool trigger = false;
+  bool vanished = false;
+  for (size_t i = 0; i < q.appids.size(); ++i) {
+    App* app = find_app(q.env, q.appids[i]);
+    const bool missing = app == nullptr || (!q.zone.empty() && !app->zones.contains(q.zone));
+    if (missing) {
+      answer.missing.push_back(i);
+      if (!arrival && p.present_at_park[i]) vanished = true;
+      if (arrival && q.single && i == 0) vanished = true;  // /poll answers -404 at once
+      continue;
+    }
+    if (arrival) p.present_at_park[i] = true;
+    if (q.latest[i] < app->latest_timestamp) {
+      const PollView& view = poll_view(*app, q.zone, renderer);
+      answer.changed.emplace_back(i, view.bytes);
+      trigger = trigger || view.up > 0;
+    }
+  }
+  if (trigger || vanished) return answer;
+  return std::nullopt;
+}
+
+void Registry::park(ParkedPoll& p) {
+  for (const std::string& appid : p.query.appids) {
+    auto it = watchers_.find(AppKey{appid, p.query.env});
+    if (it == watchers_.end()) it = watchers_.emplace(OwnedAppKey{appid, p.query.env}, std::unordered_set<ParkedPoll*>{}).first;
+    it->second.insert(&p);
+  }
+  p.parked = true;
+  ++parked_count_;
+}
+
+void Registry::unpark_locked(ParkedPoll& p) {
+  if (!p.parked) return;
+  for (const std::string& appid : p.query.appids) {
+    const auto it = watchers_.find(AppKey{appid, p.query.env});
+    if (it == watchers_.end()) continue;
+    it->second.erase(&p);
+    if (it->second.empty()) watchers_.erase(it);
+  }
+  p.parked = false;
+  --parked_count_;
+}
+
+std::optional<PollAnswer> Registry::poll(ParkedPoll& p, const PollRenderer& renderer) {
+  std::lock_guard lock(mu_);
+  auto answer = evaluate(p, renderer, /*arrival=*/true);
+  if (!answer) park(p);
+  return answer;
+}
+
+std::optional<PollAnswer> Registry::recheck(ParkedPoll& p, const PollRenderer& renderer) {
+  std::lock_guard lock(mu_);
+  if (!p.parked) return std::nullopt;
+  auto answer = evaluate(p, renderer, /*arrival=*/false);
+  if (answer) unpark_locked(p);
+  return answer;
+}
+
+void Registry::unpark(ParkedPoll& p) {
+  std::lock_guard lock(mu_);
+  unpark_locked(p);
+}
+
+bool Registry::expired(const Instance& inst, int64_t now_mono, bool protecting) const {
+  const int64_t age = now_mono - inst.renew_mono;
+  return (!protecting && age > options_.evict_after.count()) || age > options_.evict_ceiling.count();
+}
+
+EvictionReport Registry::tick() {
+  EvictionReport report;
+  std::vector<Expired> victims;
+  int64_t now_mono = 0;
+  {
+    std::lock_guard lock(mu_);
+    now_mono = clock_.mono_ns();
+    guard_.roll();
+    if (now_mono >= next_expect_reset_mono_) {
+      guard_.reset_expected(instance_count_);
+      next_expect_reset_mono_ = now_mono + options_.expect_reset_interval.count();
+    }
+    std::erase_if(tombstones_, [&](const auto& kv) {
+      return now_mono - kv.second.deleted_mono > options_.tombstone_ttl.count();
+    });
+    report.protecting = guard_.protecting();
+    // The lease list is in renew order, so the expired instances are a prefix of it.
+    for (Instance* inst = lease_head_; inst != nullptr && expired(*inst, now_mono, report.protecting);
+         inst = inst->lease_next) {
+      const App& app = *inst->zone->app;
+      victims.push_back({app.appid, app.env, inst->zone->name, *inst->hostname});
+    }
+    report.expired = victims.size();
+    size_t limit = victims.size();
+    if (options_.self_protection) {
+      const auto size = static_cast<size_t>(instance_count_);
+      const auto keep = static_cast<size_t>(
+          std::floor(static_cast<double>(size) * options_.protect_ratio));
+      limit = std::min(limit, size - keep);
+    }
+    // Partial Fisher-Yates: the first `limit` entries become a uniform random choice.
+    for (size_t i = 0; i < limit; ++i) {
+      std::uniform_int_distribution<size_t> pick(i, victims.size() - 1);
+      std::swap(victims[i], victims[pick(rng_)]);
+    }
+    victims.resize(limit);
+  }
+  for (size_t start = 0; start < victims.size(); start += options_.evict_chunk) {
+    std::lock_guard lock(mu_);
+    const size_t end = std::min(victims.size(), start + options_.evict_chunk);
+    for (size_t i = start; i < end; ++i) {
+      const Expired& v = victims[i];
+      Instance* inst = find_instance({v.zone, v.env, v.appid, v.hostname});
+      // Renewed or replaced since it was chosen: it stays.
+      if (inst == nullptr || !expired(*inst, now_mono, report.protecting)) continue;
+      App& app = *inst->zone->app;
+      bump(app);
+      wake(app);
+      remove_instance(*inst);
+      ++report.evicted;
+      ++evicted_total_;
+    }
+  }
+  return report;
+}
+
+Stats Registry::stats() const {
+  std::lock_guard lock(mu_);
+  Stats s;
+  s.instances = instance_count_;
+  s.apps = static_cast<int64_t>(apps_.size());
+  s.parked_polls = parked_count_;
+  s.expected_renews = guard_.expected();
+  s.renew_threshold = guard_.threshold();
+  s.renews_last_interval = guard_.last_interval();
+  s.protecting = guard_.protecting();
+  s.self_protection = guard_.enabled();
+  s.evicted_total = evicted_total_;
+  return s;
+}
+
+}  // namespace muster::registry

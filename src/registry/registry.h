@@ -1,0 +1,229 @@
+#pragma once
+// The in-memory registry (spec §5): instances, apps, leases, eviction, the self-protection guard,
+// app versions (latest_timestamp) and the watch hub that parks and wakes polls.
+// It knows no sockets, no JSON and owns no thread: callers drive eviction through tick().
+//
+// Threading contract: every public method may be called from any thread. One mutex guards all
+// state; visitors passed to read_*() and PollRenderer::render() run with it held, so they must
+// not block and must not call back into the Registry. PollWaiter::wake() also runs with it held.
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/function_ref.h"
+#include "registry/guard.h"
+#include "registry/types.h"
+
+namespace muster::registry {
+
+using namespace std::chrono_literals;
+
+struct Options {
+  std::chrono::nanoseconds evict_after = 90s;
+  std::chrono::nanoseconds evict_ceiling = 3600s;
+  std::chrono::nanoseconds expect_reset_interval = 15min;
+  std::chrono::nanoseconds tombstone_ttl = 3600s;
+  bool self_protection = true;
+  double protect_ratio = 0.85;
+  // Eviction removes instances in chunks, dropping the lock between them, so that a mass
+  // eviction never stalls requests for long.
+  size_t evict_chunk = 1024;
+  uint64_t random_seed = 0;  // 0 = seed from std::random_device
+};
+
+struct RegisterArgs {
+  std::string region, zone, env, appid, hostname, version;
+  std::vector<std::string> addrs;
+  Metadata metadata;
+  int status = kStatusUp;
+  int64_t dirty_timestamp = 0;  // > 0 when a peer sends its copy's version
+};
+
+enum class RegisterOutcome { kApplied, kIgnoredOlder };
+
+enum class RenewOutcome {
+  kOk,
+  kNotFound,
+  kPeerNewer,  // replicated renew whose dirty_timestamp beats ours: -404, the peer re-registers
+  kPeerOlder,  // ours beats the peer's: -409 with our instance
+};
+
+struct SetArgs {
+  std::string zone, env, appid;
+  std::vector<std::string> hostnames;
+  std::vector<int> statuses;        // empty, or one per hostname
+  std::vector<Metadata> metadatas;  // empty, or one per hostname; merged into the instance's
+  int64_t set_timestamp = 0;        // > 0 when replicated
+};
+
+struct SetOutcome {
+  std::string error;  // empty on success
+  int64_t set_timestamp = 0;
+};
+
+struct EvictionReport {
+  bool protecting = false;
+  size_t expired = 0;  // candidates found
+  size_t evicted = 0;
+};
+
+struct Stats {
+  int64_t instances = 0;
+  int64_t apps = 0;
+  int64_t parked_polls = 0;
+  int64_t expected_renews = 0;
+  int64_t renew_threshold = 0;
+  int64_t renews_last_interval = 0;
+  bool protecting = false;
+  bool self_protection = true;
+  uint64_t evicted_total = 0;
+};
+
+// A parked poll's way to be told that one of its apps changed. wake() runs with the registry
+// lock held, on the thread that made the change: it must only schedule work.
+class PollWaiter {
+ public:
+  virtual void wake() = 0;
+
+ protected:
+  ~PollWaiter() = default;
+};
+
+// Renders the bytes a poll answer carries for one app: its UP instances in `zone` ("" = all).
+// Called with the registry lock held, once per change of the app and zone filter.
+class PollRenderer {
+ public:
+  virtual std::string render(const App& app, std::string_view zone) const = 0;
+
+ protected:
+  ~PollRenderer() = default;
+};
+
+struct PollQuery {
+  std::string env;
+  std::string zone;  // "" = all zones
+  std::vector<std::string> appids;
+  std::vector<int64_t> latest;  // one per appid: the client's last seen latest_timestamp
+  bool single = false;          // /poll: a missing appids[0] answers at once (-404)
+};
+
+struct PollAnswer {
+  // Appids whose app is newer than the client's timestamp, with the shared bytes to send.
+  std::vector<std::pair<size_t, std::shared_ptr<const std::string>>> changed;  // index into appids
+  std::vector<size_t> missing;                                               // index into appids
+};
+
+// A poll between arrival and answer. Owned by the caller; the registry keeps a pointer to it
+// while it is parked, so it must outlive its parking (call unpark() before destroying it).
+struct ParkedPoll {
+  PollQuery query;
+  PollWaiter* waiter = nullptr;
+  std::vector<bool> present_at_park;
+  bool parked = false;
+};
+
+class Registry {
+ public:
+  Registry(const Clock& clock, Options options);
+  Registry(const Registry&) = delete;
+  Registry& operator=(const Registry&) = delete;
+
+  RegisterOutcome register_instance(const RegisterArgs& args);
+  // `replicated_dirty` is set for a peer's renew (spec §6.4). `on_instance` sees the instance
+  // for kOk and kPeerOlder.
+  RenewOutcome renew(const InstanceKey& key, std::optional<int64_t> replicated_dirty,
+                     FunctionRef<void(const Instance&)> on_instance);
+  bool cancel(const InstanceKey& key);
+  // All-or-nothing: validated fully before anything changes.
+  SetOutcome set(const SetArgs& args);
+
+  // Runs `fn` on the app under the lock; false if the app is unknown.
+  bool read_app(std::string_view env, std::string_view appid,
+                FunctionRef<void(const App&)> fn) const;
+  // Runs `fn` on every app, sorted by appid then env.
+  void read_all(FunctionRef<void(const App&)> fn) const;
+
+  // Answers a poll at once if the rules say so (spec §5.7), else parks it and returns nullopt.
+  std::optional<PollAnswer> poll(ParkedPoll& p, const PollRenderer& renderer);
+  // After a wake(): answers (and unparks) if a trigger exists or a watched app vanished.
+  std::optional<PollAnswer> recheck(ParkedPoll& p, const PollRenderer& renderer);
+  void unpark(ParkedPoll& p);
+
+  // One eviction tick (every evict_interval): roll the guard's counter, reset the expectation
+  // when due, drop old tombstones, evict expired instances.
+  EvictionReport tick();
+
+  Stats stats() const;
+
+ private:
+  struct AppKey {
+    std::string_view appid, env;
+    bool operator==(const AppKey&) const = default;
+  };
+  // Owning form, for maps whose entries outlive any one app or poll.
+  struct OwnedAppKey {
+    std::string appid, env;
+  };
+  struct AppKeyHash {
+    using is_transparent = void;
+    size_t operator()(const AppKey& k) const noexcept;
+    size_t operator()(const OwnedAppKey& k) const noexcept { return (*this)(AppKey{k.appid, k.env}); }
+  };
+  struct AppKeyEq {
+    using is_transparent = void;
+    static AppKey view(const AppKey& k) { return k; }
+    static AppKey view(const OwnedAppKey& k) { return {k.appid, k.env}; }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return view(a) == view(b);
+    }
+  };
+  struct Tombstone {
+    int64_t latest;
+    int64_t deleted_mono;
+  };
+  struct Expired {
+    std::string appid, env, zone, hostname;
+  };
+
+  App* find_app(std::string_view env, std::string_view appid) const;
+  Instance* find_instance(const InstanceKey& key) const;
+  App& app_for_write(std::string_view env, std::string_view appid);
+  int64_t bump(App& app);
+  void wake(const App& app);
+  // Removes an instance; drops its zone and app when they empty. Returns true if the app is gone.
+  void remove_instance(Instance& inst);
+  void lease_append(Instance& inst);
+  void lease_unlink(Instance& inst);
+  bool expired(const Instance& inst, int64_t now_mono, bool protecting) const;
+
+  const PollView& poll_view(App& app, std::string_view zone, const PollRenderer& renderer);
+  std::optional<PollAnswer> evaluate(ParkedPoll& p, const PollRenderer& renderer, bool arrival);
+  void park(ParkedPoll& p);
+  void unpark_locked(ParkedPoll& p);
+
+  const Clock& clock_;
+  const Options options_;
+  mutable std::mutex mu_;
+  std::unordered_map<AppKey, std::unique_ptr<App>, AppKeyHash> apps_;  // keys view the App
+  std::unordered_map<OwnedAppKey, Tombstone, AppKeyHash, AppKeyEq> tombstones_;
+  std::unordered_map<OwnedAppKey, std::unordered_set<ParkedPoll*>, AppKeyHash, AppKeyEq> watchers_;
+  Guard guard_;
+  Instance* lease_head_ = nullptr;  // least recently renewed
+  Instance* lease_tail_ = nullptr;
+  int64_t instance_count_ = 0;
+  int64_t parked_count_ = 0;
+  uint64_t evicted_total_ = 0;
+  int64_t next_expect_reset_mono_;
+  std::mt19937_64 rng_;
+};
+
+}  // namespace muster::registry
