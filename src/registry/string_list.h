@@ -3,7 +3,9 @@
 // An instance keeps its addrs and its metadata (key, value, key, value, ...) this way, which
 // saves a heap block per string; the registry holds a million of them.
 // Threading: a value type, no shared state.
+#include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <string>
 #include <string_view>
 
@@ -13,6 +15,11 @@ class StringList {
  public:
   class Iterator {
    public:
+    using iterator_category = std::input_iterator_tag;
+    using value_type = std::string_view;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const std::string_view*;
+    using reference = std::string_view;
     explicit Iterator(const char* p) : p_(p) {}
     std::string_view operator*() const {
       size_t len = 0;

@@ -1,1 +1,115 @@
+// Validation of the native API's parameters (spec §3), one rule per test.
+#include "api/native_bind.h"
+
 #include <gtest/gtest.h>
+
+namespace muster::api {
+namespace {
+
+http::Params form(std::string_view text) {
+  http::Params p;
+  EXPECT_FALSE(http::parse_urlencoded(text, p));
+  return p;
+}
+
+constexpr std::string_view kRegister =
+    "zone=sh001&env=dev&appid=provider&hostname=h1&status=1&addrs=http://a:1";
+
+template <typename T>
+std::string error_of(const std::variant<T, std::string>& v) {
+  return std::holds_alternative<std::string>(v) ? std::get<std::string>(v) : "";
+}
+
+TEST(BindRegister, RequiredKeysInOrder) {
+  EXPECT_EQ(error_of(bind_register(form(""))), "zone is required");
+  EXPECT_EQ(error_of(bind_register(form("zone=z"))), "env is required");
+  EXPECT_EQ(error_of(bind_register(form("zone=z&env=e"))), "appid is required");
+  EXPECT_EQ(error_of(bind_register(form("zone=z&env=e&appid=a"))), "hostname is required");
+  EXPECT_EQ(error_of(bind_register(form("zone=z&env=e&appid=a&hostname=h"))), "status is required");
+  EXPECT_EQ(error_of(bind_register(form("zone=z&env=e&appid=a&hostname=h&status=1"))),
+            "addrs is required");
+  EXPECT_EQ(error_of(bind_register(form("zone=&env=e&appid=a&hostname=h&status=1&addrs=x"))),
+            "zone is required");
+}
+
+TEST(BindRegister, StatusMustBeUpOrDown) {
+  for (auto s : {"0", "3", "-1", "x", "1.0"}) {
+    const auto bad = error_of(bind_register(
+        form("status=" + std::string(s) + "&zone=z&env=e&appid=a&hostname=h&addrs=x")));
+    EXPECT_NE(bad.find("status must be 1 (up) or 2 (down)"), std::string::npos) << s;
+  }
+  EXPECT_EQ(error_of(bind_register(form("status=&zone=z&env=e&appid=a&hostname=h&addrs=x"))),
+            "status is required");
+}
+
+TEST(BindRegister, MetadataRules) {
+  auto ok = bind_register(form(std::string(kRegister) + "&metadata={\"weight\":10,\"r\":1.50}"));
+  ASSERT_EQ(error_of(ok), "");
+  EXPECT_EQ(std::get<RegisterRequest>(ok).args.metadata,
+            (registry::Metadata{{"weight", "10"}, {"r", "1.50"}}));
+  EXPECT_NE(error_of(bind_register(form(std::string(kRegister) + "&metadata={bad"))).find("invalid metadata"),
+            std::string::npos);
+  EXPECT_NE(error_of(bind_register(form(std::string(kRegister) + "&metadata=[1]"))), "");
+  EXPECT_EQ(error_of(bind_register(form(std::string(kRegister) + "&metadata="))), "");
+}
+
+TEST(BindRegister, BooleansAndIntegers) {
+  auto r = bind_register(form(std::string(kRegister) + "&replication=T&from_zone=1&dirty_timestamp=5"));
+  ASSERT_EQ(error_of(r), "");
+  EXPECT_TRUE(std::get<RegisterRequest>(r).replication);
+  EXPECT_TRUE(std::get<RegisterRequest>(r).from_zone);
+  EXPECT_EQ(std::get<RegisterRequest>(r).args.dirty_timestamp, 5);
+  EXPECT_NE(error_of(bind_register(form(std::string(kRegister) + "&replication=yes")))
+                .find("replication must be a boolean"),
+            std::string::npos);
+  EXPECT_NE(error_of(bind_register(form(std::string(kRegister) + "&dirty_timestamp=12a")))
+                .find("dirty_timestamp must be an integer"),
+            std::string::npos);
+}
+
+TEST(BindRegister, AddrsStayWholeAndInOrder) {
+  auto r = bind_register(form(std::string(kRegister) + "&addrs=b,c&addrs=d"));
+  EXPECT_EQ(std::get<RegisterRequest>(r).args.addrs,
+            (std::vector<std::string>{"http://a:1", "b,c", "d"}));
+}
+
+TEST(BindSet, CountsMustMatch) {
+  const std::string base = "zone=z&env=e&appid=a&hostname=h1&hostname=h2";
+  EXPECT_EQ(error_of(bind_set(form(base + "&status=1&status=2"))), "");
+  EXPECT_NE(error_of(bind_set(form(base + "&status=1"))).find("status values for 2 hostnames"),
+            std::string::npos);
+  EXPECT_NE(error_of(bind_set(form(base + "&metadata={}"))).find("metadata values"), std::string::npos);
+  EXPECT_EQ(error_of(bind_set(form("zone=z&env=e&appid=a"))), "hostname is required");
+  EXPECT_NE(error_of(bind_set(form(base + "&status=1&status=3"))), "");
+}
+
+TEST(BindFetch, StatusIsRequiredAndABitmask) {
+  EXPECT_EQ(error_of(bind_fetch(form("env=e&appid=a"), false)), "status is required");
+  EXPECT_EQ(error_of(bind_fetch(form("env=e&appid=a&status=0"), false)), "status is required");
+  EXPECT_EQ(error_of(bind_fetch(form("env=e&appid=a&status=7"), false)), "");
+  EXPECT_EQ(error_of(bind_fetch(form("appid=a&status=1"), false)), "env is required");
+  auto many = bind_fetch(form("env=e&appid=a&appid=b&appid=a&status=3"), true);
+  EXPECT_EQ(std::get<FetchRequest>(many).appids, (std::vector<std::string>{"a", "b"}));
+}
+
+TEST(BindPoll, CountsAndHostname) {
+  EXPECT_EQ(error_of(bind_poll(form("env=e&appid=a&latest_timestamp=0"), false)), "hostname is required");
+  EXPECT_NE(error_of(bind_poll(form("env=e&hostname=h&appid=a&appid=b&latest_timestamp=0"), false))
+                .find("1 latest_timestamp values for 2 appids"),
+            std::string::npos);
+  auto single = bind_poll(form("env=e&hostname=h&appid=a&appid=b"), true);
+  ASSERT_EQ(error_of(single), "");
+  EXPECT_EQ(std::get<registry::PollQuery>(single).appids, (std::vector<std::string>{"a"}));
+  EXPECT_EQ(std::get<registry::PollQuery>(single).latest, (std::vector<int64_t>{0}));
+  auto dup = bind_poll(form("env=e&hostname=h&appid=a&appid=a&latest_timestamp=1&latest_timestamp=2"), false);
+  EXPECT_EQ(std::get<registry::PollQuery>(dup).latest, (std::vector<int64_t>{1}));
+}
+
+TEST(ParseBool, AcceptsGoSpellingsOnly) {
+  for (auto t : {"1", "t", "T", "true", "TRUE", "True"}) EXPECT_EQ(parse_bool(t), true) << t;
+  for (auto f : {"0", "f", "F", "false", "FALSE", "False"}) EXPECT_EQ(parse_bool(f), false) << f;
+  for (auto x : {"yes", "tRuE", "2", ""}) EXPECT_FALSE(parse_bool(x)) << x;
+}
+
+}  // namespace
+}  // namespace muster::api

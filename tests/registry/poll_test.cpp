@@ -1,1 +1,205 @@
-#include <gtest/gtest.h>
+// Parking and waking of polls (spec §5.7) at the registry level.
+#include "registry/registry_fixture.h"
+
+namespace muster::registry::testing {
+namespace {
+
+class CountingWaiter final : public PollWaiter {
+ public:
+  void wake() override { ++wakes; }
+  int wakes = 0;
+};
+
+class NameRenderer final : public PollRenderer {
+ public:
+  std::string render(const App& app, std::string_view zone) const override {
+    ++renders;
+    return app.appid + "@" + std::string(zone);
+  }
+  mutable int renders = 0;
+};
+
+class PollTest : public RegistryTest {
+ protected:
+  ParkedPoll make(std::vector<std::string> appids, std::vector<int64_t> latest,
+                  std::string zone = "", bool single = false) {
+    ParkedPoll p;
+    p.query.env = "dev";
+    p.query.zone = std::move(zone);
+    p.query.appids = std::move(appids);
+    p.query.latest = std::move(latest);
+    p.query.single = single;
+    p.waiter = &waiter_;
+    return p;
+  }
+  void set_status(std::string hostname, int status) {
+    SetArgs s{"sh001", "dev", "provider", {std::move(hostname)}, {status}, {}, 0};
+    ASSERT_EQ(registry_.set(s).error, "");
+  }
+  CountingWaiter waiter_;
+  NameRenderer renderer_;
+};
+
+TEST_F(PollTest, OlderTimestampAnswersAtOnceWithMissingAppsListed) {
+  registry_.register_instance(args("h1"));
+  auto p = make({"provider", "ghost"}, {0, 0});
+  const auto answer = registry_.poll(p, renderer_);
+  ASSERT_TRUE(answer);
+  ASSERT_EQ(answer->changed.size(), 1u);
+  EXPECT_EQ(answer->changed[0].first, 0u);
+  EXPECT_EQ(*answer->changed[0].second, "provider@");
+  EXPECT_EQ(answer->missing, (std::vector<size_t>{1}));
+  EXPECT_FALSE(p.parked);
+}
+
+TEST_F(PollTest, CurrentTimestampParksAndRegisterWakes) {
+  registry_.register_instance(args("h1"));
+  auto p = make({"provider"}, {latest()});
+  EXPECT_FALSE(registry_.poll(p, renderer_));
+  EXPECT_TRUE(p.parked);
+  EXPECT_EQ(registry_.stats().parked_polls, 1);
+  renew("h1");
+  EXPECT_EQ(waiter_.wakes, 0) << "a renew is not a change";
+  registry_.register_instance(args("h2"));
+  EXPECT_EQ(waiter_.wakes, 1);
+  const auto answer = registry_.recheck(p, renderer_);
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->changed.size(), 1u);
+  EXPECT_FALSE(p.parked);
+  EXPECT_EQ(registry_.stats().parked_polls, 0);
+}
+
+TEST_F(PollTest, SetWakesAndRaisesLatest) {
+  registry_.register_instance(args("h1"));
+  registry_.register_instance(args("h2"));
+  const int64_t before = latest();
+  auto p = make({"provider"}, {before});
+  EXPECT_FALSE(registry_.poll(p, renderer_));
+  set_status("h1", kStatusDown);
+  EXPECT_EQ(waiter_.wakes, 1);
+  EXPECT_GT(latest(), before);
+  EXPECT_TRUE(registry_.recheck(p, renderer_));  // h2 is still up: a trigger
+}
+
+TEST_F(PollTest, MissingAppParksAndItsFirstRegistrationWakes) {
+  auto p = make({"provider"}, {0});
+  EXPECT_FALSE(registry_.poll(p, renderer_));
+  registry_.register_instance(args("h1"));
+  EXPECT_EQ(waiter_.wakes, 1);
+  const auto answer = registry_.recheck(p, renderer_);
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->changed.size(), 1u);
+  EXPECT_TRUE(answer->missing.empty());
+}
+
+TEST_F(PollTest, CancellingTheLastInstanceAnswersWithMissing) {
+  registry_.register_instance(args("h1"));
+  auto p = make({"provider"}, {latest()});
+  EXPECT_FALSE(registry_.poll(p, renderer_));
+  registry_.cancel(key("h1"));
+  EXPECT_EQ(waiter_.wakes, 1);
+  const auto answer = registry_.recheck(p, renderer_);
+  ASSERT_TRUE(answer);
+  EXPECT_TRUE(answer->changed.empty());
+  EXPECT_EQ(answer->missing, (std::vector<size_t>{0}));
+}
+
+TEST_F(PollTest, LastInstanceOfThePolledZoneLeavingAnswers) {
+  registry_.register_instance(args("h1", "provider", "sh001"));
+  registry_.register_instance(args("h2", "provider", "sh002"));
+  auto p = make({"provider"}, {latest()}, "sh001");
+  EXPECT_FALSE(registry_.poll(p, renderer_));
+  registry_.cancel(key("h1", "provider", "sh001"));
+  const auto answer = registry_.recheck(p, renderer_);
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->missing, (std::vector<size_t>{0}));
+}
+
+TEST_F(PollTest, EvictionWakes) {
+  Options o;
+  o.self_protection = false;
+  FakeClock clock;
+  Registry registry(clock, o);
+  RegisterArgs a = args("h1");
+  registry.register_instance(a);
+  int64_t lts = 0;
+  registry.read_app("dev", "provider", [&](const App& app) { lts = app.latest_timestamp; });
+  auto p = make({"provider"}, {lts});
+  EXPECT_FALSE(registry.poll(p, renderer_));
+  clock.advance(91s);
+  EXPECT_EQ(registry.tick().evicted, 1u);
+  EXPECT_EQ(waiter_.wakes, 1);
+  EXPECT_TRUE(registry.recheck(p, renderer_));
+}
+
+TEST_F(PollTest, AllDownIsNotATrigger) {
+  registry_.register_instance(args("h1"));
+  set_status("h1", kStatusDown);
+  auto p = make({"provider"}, {0});
+  EXPECT_FALSE(registry_.poll(p, renderer_)) << "an app with no UP instance does not answer at once";
+  set_status("h1", kStatusUp);
+  EXPECT_TRUE(registry_.recheck(p, renderer_));
+}
+
+TEST_F(PollTest, AChangeWithNoTriggerStaysParked) {
+  registry_.register_instance(args("h1"));
+  auto p = make({"provider"}, {latest()});
+  EXPECT_FALSE(registry_.poll(p, renderer_));
+  set_status("h1", kStatusDown);
+  EXPECT_EQ(waiter_.wakes, 1);
+  EXPECT_FALSE(registry_.recheck(p, renderer_));
+  EXPECT_TRUE(p.parked);
+  registry_.unpark(p);
+}
+
+TEST_F(PollTest, SinglePollAnswersMissingAtOnce) {
+  auto p = make({"ghost"}, {0}, "", /*single=*/true);
+  const auto answer = registry_.poll(p, renderer_);
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->missing, (std::vector<size_t>{0}));
+}
+
+TEST_F(PollTest, OtherEnvDoesNotWake) {
+  registry_.register_instance(args("h1"));
+  auto p = make({"provider"}, {latest()});
+  EXPECT_FALSE(registry_.poll(p, renderer_));
+  auto prod = args("h1");
+  prod.env = "prod";
+  registry_.register_instance(prod);
+  EXPECT_EQ(waiter_.wakes, 0);
+  registry_.unpark(p);
+}
+
+TEST_F(PollTest, UnparkedPollIsNotWoken) {
+  registry_.register_instance(args("h1"));
+  auto p = make({"provider"}, {latest()});
+  EXPECT_FALSE(registry_.poll(p, renderer_));
+  registry_.unpark(p);
+  registry_.register_instance(args("h2"));
+  EXPECT_EQ(waiter_.wakes, 0);
+  EXPECT_EQ(registry_.stats().parked_polls, 0);
+}
+
+TEST_F(PollTest, OneChangeIsRenderedOnceForEveryPoll) {
+  registry_.register_instance(args("h1"));
+  const int64_t lts = latest();
+  std::vector<ParkedPoll> polls;
+  polls.reserve(100);
+  for (int i = 0; i < 100; ++i) {
+    polls.push_back(make({"provider"}, {lts}));
+    EXPECT_FALSE(registry_.poll(polls.back(), renderer_));
+  }
+  registry_.register_instance(args("h2"));
+  EXPECT_EQ(waiter_.wakes, 100);
+  std::shared_ptr<const std::string> first;
+  for (auto& p : polls) {
+    const auto answer = registry_.recheck(p, renderer_);
+    ASSERT_TRUE(answer);
+    if (!first) first = answer->changed[0].second;
+    EXPECT_EQ(answer->changed[0].second.get(), first.get()) << "the same bytes are shared";
+  }
+  EXPECT_EQ(renderer_.renders, 1);
+}
+
+}  // namespace
+}  // namespace muster::registry::testing

@@ -1,1 +1,224 @@
-#include <gtest/gtest.h>
+// Registry rules of spec §5.2-§5.5 and §5.8, on a fake clock.
+#include "registry/registry_fixture.h"
+
+namespace muster::registry::testing {
+namespace {
+
+TEST_F(RegistryTest, RegisterStoresEveryFieldAndTimestamps) {
+  auto a = args("h1");
+  a.addrs = {"http://1.1.1.1:80", "grpc://1.1.1.1:90"};
+  a.metadata = {{"weight", "10"}, {"a", "x"}};
+  const int64_t now = clock_.wall_ns();
+  EXPECT_EQ(registry_.register_instance(a), RegisterOutcome::kApplied);
+  const auto inst = find("h1");
+  ASSERT_TRUE(inst);
+  EXPECT_EQ(inst->region, "sh");
+  EXPECT_EQ(inst->version, "1");
+  EXPECT_EQ(std::vector<std::string>(inst->addrs.begin(), inst->addrs.end()),
+            (std::vector<std::string>{"http://1.1.1.1:80", "grpc://1.1.1.1:90"}));
+  EXPECT_EQ(metadata_of(*inst), (std::vector<std::string>{"a", "x", "weight", "10"}));
+  EXPECT_EQ(inst->reg_timestamp, now);
+  EXPECT_EQ(inst->up_timestamp, now);
+  EXPECT_EQ(inst->renew_timestamp, now);
+  EXPECT_EQ(inst->dirty_timestamp, now);
+  EXPECT_EQ(inst->latest_timestamp, latest());
+  EXPECT_GE(latest(), now);
+}
+
+TEST_F(RegistryTest, MetadataDuplicateKeysLastWins) {
+  auto a = args("h1");
+  a.metadata = {{"k", "first"}, {"k", "second"}};
+  registry_.register_instance(a);
+  EXPECT_EQ(metadata_of(*find("h1")), (std::vector<std::string>{"k", "second"}));
+}
+
+TEST_F(RegistryTest, ReRegisterKeepsUpTimestampAndRaisesLatest) {
+  registry_.register_instance(args("h1"));
+  const auto first = *find("h1");
+  clock_.advance(5s);
+  auto again = args("h1");
+  again.version = "2";
+  registry_.register_instance(again);
+  const auto second = *find("h1");
+  EXPECT_EQ(second.version, "2");
+  EXPECT_EQ(second.up_timestamp, first.up_timestamp);
+  EXPECT_EQ(second.reg_timestamp, clock_.wall_ns());
+  EXPECT_GT(second.latest_timestamp, first.latest_timestamp);
+  EXPECT_GT(second.dirty_timestamp, first.dirty_timestamp);
+}
+
+TEST_F(RegistryTest, ClientRewriteBeatsItsCopyEvenAfterClockStepsBack) {
+  registry_.register_instance(args("h1"));
+  const auto first = *find("h1");
+  clock_.step_wall(-10s);
+  registry_.register_instance(args("h1"));
+  const auto second = *find("h1");
+  EXPECT_EQ(second.dirty_timestamp, first.dirty_timestamp + 1);
+  EXPECT_GT(second.latest_timestamp, first.latest_timestamp);  // latest never goes back
+}
+
+TEST_F(RegistryTest, ReplicatedRegisterWithOlderDirtyIsIgnored) {
+  registry_.register_instance(args("h1"));
+  const auto before = *find("h1");
+  const int64_t latest_before = latest();
+  auto older = args("h1");
+  older.version = "old";
+  older.dirty_timestamp = before.dirty_timestamp - 1;
+  EXPECT_EQ(registry_.register_instance(older), RegisterOutcome::kIgnoredOlder);
+  EXPECT_EQ(find("h1")->version, "1");
+  EXPECT_EQ(latest(), latest_before);
+}
+
+TEST_F(RegistryTest, ReplicatedRegisterKeepsGivenDirty) {
+  auto a = args("h1");
+  a.dirty_timestamp = 12345;
+  registry_.register_instance(a);
+  EXPECT_EQ(find("h1")->dirty_timestamp, 12345);
+}
+
+TEST_F(RegistryTest, RenewUpdatesRenewTimestampOnly) {
+  registry_.register_instance(args("h1"));
+  const auto before = *find("h1");
+  const int64_t latest_before = latest();
+  clock_.advance(30s);
+  int64_t seen = 0;
+  EXPECT_EQ(registry_.renew(key("h1"), std::nullopt, [&](const Instance& i) { seen = i.renew_timestamp; }),
+            RenewOutcome::kOk);
+  EXPECT_EQ(seen, clock_.wall_ns());
+  EXPECT_EQ(latest(), latest_before);
+  EXPECT_EQ(find("h1")->dirty_timestamp, before.dirty_timestamp);
+}
+
+TEST_F(RegistryTest, RenewUnknownIsNotFound) {
+  EXPECT_EQ(renew("nobody"), RenewOutcome::kNotFound);
+  registry_.register_instance(args("h1"));
+  EXPECT_EQ(registry_.renew(key("h1", "provider", "other-zone"), std::nullopt, [](const Instance&) {}),
+            RenewOutcome::kNotFound);
+}
+
+TEST_F(RegistryTest, ReplicatedRenewComparesDirtyTimestamps) {
+  registry_.register_instance(args("h1"));
+  const int64_t dirty = find("h1")->dirty_timestamp;
+  EXPECT_EQ(renew("h1", dirty), RenewOutcome::kOk);
+  EXPECT_EQ(renew("h1", dirty + 1), RenewOutcome::kPeerNewer);
+  bool got_instance = false;
+  EXPECT_EQ(registry_.renew(key("h1"), dirty - 1, [&](const Instance&) { got_instance = true; }),
+            RenewOutcome::kPeerOlder);
+  EXPECT_TRUE(got_instance);
+}
+
+TEST_F(RegistryTest, CancelRemovesAndEmptiesZoneAndApp) {
+  registry_.register_instance(args("h1", "provider", "sh001"));
+  registry_.register_instance(args("h2", "provider", "sh002"));
+  EXPECT_TRUE(registry_.cancel(key("h1", "provider", "sh001")));
+  EXPECT_FALSE(registry_.cancel(key("h1", "provider", "sh001")));
+  bool has_zone = true;
+  registry_.read_app("dev", "provider", [&](const App& app) { has_zone = app.zones.contains("sh001"); });
+  EXPECT_FALSE(has_zone);
+  EXPECT_TRUE(registry_.cancel(key("h2", "provider", "sh002")));
+  EXPECT_FALSE(registry_.read_app("dev", "provider", [](const App&) {}));
+  EXPECT_EQ(registry_.stats().instances, 0);
+}
+
+TEST_F(RegistryTest, RecreatedAppStartsAboveItsTombstone) {
+  registry_.register_instance(args("h1"));
+  registry_.cancel(key("h1"));
+  const int64_t tombstone = clock_.wall_ns();
+  clock_.step_wall(-1h);
+  registry_.register_instance(args("h1"));
+  EXPECT_GT(latest(), tombstone);
+}
+
+TEST_F(RegistryTest, GuardExpectationFollowsRegistersAndCancels) {
+  registry_.register_instance(args("h1"));
+  registry_.register_instance(args("h2"));
+  registry_.register_instance(args("h2"));  // same identity: no new expectation
+  EXPECT_EQ(registry_.stats().expected_renews, 4);
+  registry_.cancel(key("h1"));
+  EXPECT_EQ(registry_.stats().expected_renews, 2);
+  registry_.cancel(key("h2"));
+  registry_.cancel(key("h2"));
+  EXPECT_EQ(registry_.stats().expected_renews, 0);
+}
+
+TEST_F(RegistryTest, SetChangesStatusMergesMetadataAndBumps) {
+  auto a = args("h1");
+  a.metadata = {{"keep", "1"}, {"weight", "10"}};
+  registry_.register_instance(a);
+  const auto before = *find("h1");
+  clock_.advance(1s);
+  SetArgs s;
+  s.zone = "sh001";
+  s.env = "dev";
+  s.appid = "provider";
+  s.hostnames = {"h1"};
+  s.statuses = {kStatusDown};
+  s.metadatas = {{{"weight", "20"}, {"new", "x"}}};
+  const auto out = registry_.set(s);
+  ASSERT_EQ(out.error, "");
+  const auto after = *find("h1");
+  EXPECT_EQ(after.status, kStatusDown);
+  EXPECT_EQ(metadata_of(after), (std::vector<std::string>{"keep", "1", "new", "x", "weight", "20"}));
+  EXPECT_EQ(after.dirty_timestamp, out.set_timestamp);
+  EXPECT_GT(after.latest_timestamp, before.latest_timestamp);
+  EXPECT_EQ(after.latest_timestamp, latest());
+  EXPECT_EQ(after.up_timestamp, before.up_timestamp);  // status 2 leaves up_timestamp alone
+  clock_.advance(1s);
+  s.statuses = {kStatusUp};
+  s.metadatas.clear();
+  const auto up = registry_.set(s);
+  EXPECT_EQ(find("h1")->up_timestamp, up.set_timestamp);
+}
+
+TEST_F(RegistryTest, SetIsAllOrNothing) {
+  registry_.register_instance(args("h1"));
+  const auto before = *find("h1");
+  const int64_t latest_before = latest();
+  SetArgs s;
+  s.zone = "sh001";
+  s.env = "dev";
+  s.appid = "provider";
+  s.hostnames = {"h1", "ghost"};
+  s.statuses = {kStatusDown, kStatusDown};
+  EXPECT_NE(registry_.set(s).error, "");
+  EXPECT_EQ(find("h1")->status, before.status);
+  EXPECT_EQ(latest(), latest_before);
+  s.hostnames = {"h1"};
+  s.statuses = {3};
+  EXPECT_NE(registry_.set(s).error, "");
+  s.statuses = {kStatusDown, kStatusDown};  // count mismatch
+  EXPECT_NE(registry_.set(s).error, "");
+  s.statuses = {kStatusDown};
+  s.zone = "nowhere";
+  EXPECT_NE(registry_.set(s).error, "");
+  s.zone = "sh001";
+  s.appid = "nothing";
+  EXPECT_NE(registry_.set(s).error, "");
+  EXPECT_EQ(find("h1")->status, kStatusUp);
+}
+
+TEST_F(RegistryTest, ClientSetTimestampBeatsEveryTouchedDirty) {
+  auto a = args("h1");
+  a.dirty_timestamp = clock_.wall_ns() + 1'000'000;  // a peer's copy from a clock ahead of ours
+  registry_.register_instance(a);
+  SetArgs s{"sh001", "dev", "provider", {"h1"}, {kStatusDown}, {}, 0};
+  EXPECT_EQ(registry_.set(s).set_timestamp, a.dirty_timestamp + 1);
+  s.set_timestamp = 777;  // replicated: used as given
+  EXPECT_EQ(registry_.set(s).set_timestamp, 777);
+  EXPECT_EQ(find("h1")->dirty_timestamp, 777);
+}
+
+TEST_F(RegistryTest, ReadAllIsSortedByAppidThenEnv) {
+  auto b = args("h1", "b");
+  auto a_prod = args("h1", "a");
+  a_prod.env = "prod";
+  registry_.register_instance(b);
+  registry_.register_instance(a_prod);
+  registry_.register_instance(args("h1", "a"));
+  std::vector<std::string> order;
+  registry_.read_all([&](const App& app) { order.push_back(app.appid + "/" + app.env); });
+  EXPECT_EQ(order, (std::vector<std::string>{"a/dev", "a/prod", "b/dev"}));
+}
+
+}  // namespace
+}  // namespace muster::registry::testing
