@@ -34,6 +34,7 @@ struct ServeFlags {
   bool self_protection = true;
   double protect_ratio = 0.85;
   bool init_protect = false;
+  std::string init_protect_timeout = "60s";
   std::string idle_timeout = "90s";
   std::string request_timeout = "10s";
   std::string write_timeout = "30s";
@@ -102,6 +103,7 @@ int run_serve(const ServeFlags& f) {
   nopts.max_parked_polls = f.max_parked_polls;
   nopts.max_poll_appids = f.max_poll_appids;
   nopts.init_protect = f.init_protect;
+  nopts.init_protect_timeout = duration_flag("--init-protect-timeout", f.init_protect_timeout);
   nopts.compat_brpc_fetchs = f.compat_brpc_fetchs;
 
   http::ServerOptions sopts;
@@ -226,7 +228,10 @@ CLI::App& add_serve_command(CLI::App& app, int& exit_code) {
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--init-protect", f.init_protect,
-                  "Refuse reads (-500) until the first syncup succeeds or 60s pass")
+                  "Refuse reads (-500) until the first syncup succeeds or --init-protect-timeout passes")
+      ->capture_default_str();
+  cmd->add_option("--init-protect-timeout", f.init_protect_timeout,
+                  "Init-protect ends after this long even without a syncup")
       ->capture_default_str();
   cmd->add_option("--idle-timeout", f.idle_timeout, "Close a keep-alive connection idle this long")
       ->capture_default_str();

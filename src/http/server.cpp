@@ -4,6 +4,8 @@
 
 #include <system_error>
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
 #include "http/server_internal.h"
 
 namespace muster::http {
@@ -13,16 +15,27 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
-// Sent to a connection over max_connections: a complete answer that fits any socket buffer, so
-// writing it never blocks the acceptor.
-void refuse(tcp::socket& socket, size_t limit) {
+// Answers a connection over max_connections with a 503, then drains what the client sent for a
+// moment before closing, so that the answer is not lost to a reset.
+asio::awaitable<void> refuse(tcp::socket socket, size_t limit) {
   const std::string body = "too many connections (limit " + std::to_string(limit) + ")\n";
   const std::string text = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
                            "Connection: close\r\nContent-Length: " +
                            std::to_string(body.size()) + "\r\n\r\n" + body;
+  auto [ec, n] = co_await asio::async_write(socket, asio::buffer(text), kNoThrow);
   boost::system::error_code ignored;
-  socket.non_blocking(true, ignored);
-  socket.send(asio::buffer(text), 0, ignored);
+  if (!ec) {
+    socket.shutdown(tcp::socket::shutdown_send, ignored);
+    asio::steady_timer deadline(socket.get_executor());
+    deadline.expires_after(std::chrono::seconds(1));
+    char sink[4096];
+    using namespace asio::experimental::awaitable_operators;
+    for (int i = 0; i < 64; ++i) {
+      auto r = co_await (deadline.async_wait(kNoThrow) ||
+                         socket.async_read_some(asio::buffer(sink), kNoThrow));
+      if (r.index() == 0 || std::get<0>(std::get<1>(r))) break;
+    }
+  }
   socket.close(ignored);
 }
 
@@ -49,7 +62,8 @@ asio::awaitable<void> accept_loop(Server::Shared& shared, tcp::acceptor& accepto
     tcp::socket conn(std::move(socket));
     if (shared.connections.load() >= static_cast<int64_t>(shared.options.max_connections)) {
       ++shared.rejected;
-      refuse(conn, shared.options.max_connections);
+      asio::co_spawn(worker.ioc, refuse(std::move(conn), shared.options.max_connections),
+                     asio::detached);
       continue;
     }
     ++shared.connections;

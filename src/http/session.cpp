@@ -125,7 +125,9 @@ Response parse_error_answer(Server::Shared& shared, const boost::system::error_c
   if (ec == bhttp::error::body_limit) {
     std::string message =
         "request body exceeds the limit of " + std::to_string(o.body_limit) + " bytes";
-    if (o.reject_body && parser.is_header_done()) {
+    // Beast reports a Content-Length over the limit before the header is complete, but the
+    // request line, and so the target, is already parsed.
+    if (o.reject_body) {
       const auto target = parser.get().target();
       return o.reject_body(target.substr(0, target.find('?')), std::move(message));
     }

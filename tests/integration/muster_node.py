@@ -1,0 +1,143 @@
+"""Starts a real `muster serve` on a free loopback port and talks to it over HTTP.
+
+Every process a test starts is stopped by its own PID when the test ends.
+"""
+import http.client
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+import urllib.parse
+
+BIN = os.environ.get("MUSTER_BIN", os.path.join(os.path.dirname(__file__), "../../build/muster"))
+
+
+class Node:
+    def __init__(self, *args, config=None):
+        cmd = [BIN, "serve", "--listen", "127.0.0.1:0", "--log-level", "info", *args]
+        if config is not None:
+            cmd += ["--config", config]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.port = None
+        self.log = []
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            self.log.append(line)
+            m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
+            if m:
+                self.port = int(m.group(1))
+                break
+        if self.port is None:
+            self.proc.kill()
+            raise RuntimeError("muster did not start:\n" + "".join(self.log) + self.proc.stdout.read())
+        self._conn = None
+
+    # --- HTTP -------------------------------------------------------------------------------
+    def connect(self, timeout=10):
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+
+    def request(self, method, path, body=None, headers=None, conn=None, timeout=10):
+        own = conn is None
+        c = conn or self.connect(timeout)
+        try:
+            c.request(method, path, body=body, headers=headers or {})
+            r = c.getresponse()
+            data = r.read()
+            return r.status, dict((k.lower(), v) for k, v in r.getheaders()), data
+        finally:
+            if own:
+                c.close()
+
+    def call(self, method, route, params=None, json_body=None, timeout=10, headers=None):
+        """Calls a /discovery route; returns (parsed envelope, raw body, headers)."""
+        params = params or []
+        if isinstance(params, dict):
+            params = list(params.items())
+        path = "/discovery/" + route
+        body = None
+        hdrs = dict(headers or {})
+        if method == "GET":
+            if params:
+                path += "?" + urllib.parse.urlencode(params)
+        elif json_body is not None:
+            body = json.dumps(json_body)
+            hdrs["Content-Type"] = "application/json"
+        else:
+            body = urllib.parse.urlencode(params)
+            hdrs["Content-Type"] = "application/x-www-form-urlencoded"
+        status, h, raw = self.request(method, path, body, hdrs, timeout=timeout)
+        assert status == 200, (status, raw)
+        return json.loads(raw), raw, h
+
+    def register(self, hostname="h1", appid="provider", zone="sh001", env="dev", status=1,
+                 addrs=("http://172.1.1.1:8000",), **extra):
+        params = [("zone", zone), ("env", env), ("appid", appid), ("hostname", hostname),
+                  ("status", str(status)), ("region", "sh"), ("version", "111")]
+        params += [("addrs", a) for a in addrs]
+        params += [(k, v) for k, v in extra.items()]
+        return self.call("POST", "register", params)[0]
+
+    def fetch(self, appid="provider", env="dev", status=3, zone=None):
+        p = [("env", env), ("appid", appid), ("status", str(status))]
+        if zone:
+            p.append(("zone", zone))
+        return self.call("GET", "fetch", p)[0]
+
+    def instances(self, appid="provider", env="dev"):
+        r = self.fetch(appid, env)
+        if r["code"] != 0:
+            return {}
+        return {i["hostname"]: i for zone in r["data"]["instances"].values() for i in zone}
+
+    def metric(self, name):
+        _, _, body = self.request("GET", "/metrics")
+        for line in body.decode().splitlines():
+            if line.startswith(name + " ") or line.startswith(name + "{"):
+                return float(line.rsplit(" ", 1)[1])
+        return None
+
+    # --- lifecycle ----------------------------------------------------------------------------
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise
+        rest = self.proc.stdout.read()
+        if rest:
+            self.log.append(rest)
+        self.proc.stdout.close()
+        return self.proc.returncode
+
+    def alive(self):
+        return self.proc.poll() is None
+
+
+def raw_exchange(port, data, timeout=5, read=True):
+    """Sends raw bytes on a new connection; returns what the server sent back until it closed."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(data)
+        if not read:
+            return b""
+        out = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            out += chunk
+        return out
+    finally:
+        s.close()

@@ -1,0 +1,147 @@
+"""Start-up options, the YAML config file, init-protect, /metrics and shutdown."""
+import os
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+from muster_node import BIN, Node
+
+
+class ShutdownTest(unittest.TestCase):
+    def test_sigterm_answers_parked_polls_with_304_and_exits_0(self):
+        node = Node("--poll-hold", "30s")
+        node.register()
+        lts = node.fetch()["data"]["latest_timestamp"]
+        results = []
+
+        def poll():
+            results.append(node.call("GET", "polls", [("env", "dev"), ("hostname", "c"), ("appid", "provider"),
+                                                      ("latest_timestamp", str(lts))], timeout=20)[0])
+
+        threads = [threading.Thread(target=poll) for _ in range(5)]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 5
+        while node.metric("muster_parked_polls") < 5 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        start = time.monotonic()
+        self.assertEqual(node.stop(signal.SIGTERM), 0)
+        self.assertLess(time.monotonic() - start, 5)
+        for t in threads:
+            t.join(5)
+        self.assertEqual([r["code"] for r in results], [-304] * 5)
+
+    def test_sigint_exits_0(self):
+        node = Node()
+        self.assertEqual(node.stop(signal.SIGINT), 0)
+
+
+class InitProtectTest(unittest.TestCase):
+    def test_reads_refused_until_timeout_writes_accepted(self):
+        node = Node("--init-protect", "true", "--init-protect-timeout", "1s")
+        try:
+            self.assertEqual(node.register()["code"], 0)
+            for route, params in [("fetch", [("env", "dev"), ("appid", "provider"), ("status", "1")]),
+                                  ("fetchs", [("env", "dev"), ("appid", "provider"), ("status", "1")]),
+                                  ("fetch/all", []), ("nodes", []),
+                                  ("polls", [("env", "dev"), ("hostname", "c"), ("appid", "provider"),
+                                             ("latest_timestamp", "0")]),
+                                  ("poll", [("env", "dev"), ("hostname", "c"), ("appid", "provider")])]:
+                r = node.call("GET", route, params)[0]
+                self.assertEqual(r, {"code": -500, "message": "init protect: reads refused until syncup", "ttl": 1},
+                                 route)
+            self.assertEqual(node.metric("muster_init_protect"), 1)
+            time.sleep(1.1)
+            self.assertEqual(node.fetch()["code"], 0)
+            self.assertEqual(node.metric("muster_init_protect"), 0)
+        finally:
+            self.assertEqual(node.stop(), 0)
+
+
+class ConfigTest(unittest.TestCase):
+    def write(self, text):
+        f = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
+        f.write(text)
+        f.close()
+        self.addCleanup(os.unlink, f.name)
+        return f.name
+
+    def test_yaml_file_sets_options_and_the_command_line_wins(self):
+        path = self.write("zone: sh001\nenv: prod\npoll_hold: 1s\npoll-jitter: 0s\nhostname: from-file\n")
+        node = Node("--hostname", "from-cli", config=path)
+        try:
+            self.assertEqual(node.call("GET", "nodes")[0]["data"][0]["zone"], "sh001")
+            self.assertTrue(any("hostname from-cli" in line for line in node.log), node.log)
+            node.register(env="dev")
+            lts = node.fetch()["data"]["latest_timestamp"]
+            start = time.monotonic()
+            r = node.call("GET", "polls", [("env", "dev"), ("hostname", "c"), ("appid", "provider"),
+                                           ("latest_timestamp", str(lts))])[0]
+            self.assertEqual(r["code"], -304)
+            self.assertLess(time.monotonic() - start, 2.5, "poll_hold from the file applies")
+        finally:
+            self.assertEqual(node.stop(), 0)
+
+    def run_bad(self, *args):
+        p = subprocess.run([BIN, "serve", "--listen", "127.0.0.1:0", *args], capture_output=True, text=True, timeout=20)
+        self.assertNotEqual(p.returncode, 0)
+        return p.stdout + p.stderr
+
+    def test_unknown_key_names_key_and_line(self):
+        path = self.write("zone: a\n\npoll_hodl: 3s\n")
+        out = self.run_bad("--config", path)
+        self.assertIn('unknown key "poll_hodl"', out)
+        self.assertIn(":3:", out)
+
+    def test_bad_values_are_explained(self):
+        self.assertIn('invalid duration "soon"', self.run_bad("--poll-hold", "soon"))
+        self.assertIn("is not host:port", self.run_bad("--listen", "nowhere"))
+        self.assertIn("--self-protection", self.run_bad("--self-protection", "maybe"))
+
+    def test_port_in_use_is_a_clear_error(self):
+        node = Node()
+        try:
+            p = subprocess.run([BIN, "serve", "--listen", f"127.0.0.1:{node.port}"], capture_output=True,
+                               text=True, timeout=20)
+            self.assertEqual(p.returncode, 1)
+            self.assertIn(f"cannot listen on 127.0.0.1:{node.port}", p.stdout + p.stderr)
+        finally:
+            self.assertEqual(node.stop(), 0)
+
+    def test_help_explains_options(self):
+        p = subprocess.run([BIN, "serve", "--help"], capture_output=True, text=True, timeout=20)
+        self.assertEqual(p.returncode, 0)
+        for option in ["--listen", "--zone", "--env", "--region", "--hostname", "--poll-hold", "--evict-after",
+                       "--evict-interval", "--self-protection", "--config"]:
+            self.assertIn(option, p.stdout)
+        p = subprocess.run([BIN, "--help"], capture_output=True, text=True, timeout=20)
+        self.assertEqual(p.returncode, 0)
+        self.assertIn("serve", p.stdout)
+
+
+class MetricsTest(unittest.TestCase):
+    def test_metrics_families(self):
+        node = Node()
+        try:
+            node.register()
+            node.register(status=7)
+            node.fetch()
+            status, headers, body = node.request("GET", "/metrics")
+            self.assertEqual(status, 200)
+            self.assertTrue(headers["content-type"].startswith("text/plain; version=0.0.4"))
+            text = body.decode()
+            for name in ["muster_instances 1", "muster_apps 1", "muster_parked_polls 0", "muster_protect_mode",
+                         "muster_renews_last_interval", "muster_evictions_total 0",
+                         'muster_requests_total{route="/discovery/register",code="0"} 1',
+                         'muster_requests_total{route="/discovery/register",code="-400"} 1',
+                         'muster_request_duration_seconds_bucket{route="/discovery/fetch",le="+Inf"} 1']:
+                self.assertIn(name, text)
+        finally:
+            self.assertEqual(node.stop(), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
