@@ -20,7 +20,11 @@ enum Code : int {
 // `data` and `error` are JSON texts, left out when empty. `message` is "0" for code 0.
 http::Response envelope(int code, std::string_view message, std::string_view data = {},
                         std::string_view error = {});
-inline http::Response ok(std::string_view data = {}) { return envelope(kOk, "0", data); }
-inline http::Response bad_request(std::string_view message) { return envelope(kBadRequest, message); }
+inline http::Response ok(std::string_view data = {}) {
+  return envelope(kOk, "0", data);
+}
+inline http::Response bad_request(std::string_view message) {
+  return envelope(kBadRequest, message);
+}
 
 }  // namespace muster::api

@@ -35,7 +35,8 @@ void RequestMetrics::write(metrics::TextWriter& w) const {
       const uint64_t v = r->by_code[i].value();
       if (v == 0) continue;
       const std::string code = i < kCodes.size() ? std::to_string(kCodes[i]) : "other";
-      w.sample("muster_requests_total", {{"route", r->name}, {"code", code}}, static_cast<double>(v));
+      w.sample("muster_requests_total", {{"route", r->name}, {"code", code}},
+               static_cast<double>(v));
     }
   }
   w.family("muster_request_duration_seconds", "histogram",
@@ -59,9 +60,12 @@ void add_metrics_route(http::Router& router, MetricsSources s) {
       w.family(name, "counter", help);
       w.sample(name, v);
     };
-    gauge("muster_instances", "Instances registered on this node.", static_cast<double>(st.instances));
-    gauge("muster_apps", "Apps (appid and env) registered on this node.", static_cast<double>(st.apps));
-    gauge("muster_parked_polls", "Long polls waiting for a change.", static_cast<double>(st.parked_polls));
+    gauge("muster_instances", "Instances registered on this node.",
+          static_cast<double>(st.instances));
+    gauge("muster_apps", "Apps (appid and env) registered on this node.",
+          static_cast<double>(st.apps));
+    gauge("muster_parked_polls", "Long polls waiting for a change.",
+          static_cast<double>(st.parked_polls));
     gauge("muster_connections", "Open client connections.", static_cast<double>(srv.connections));
     gauge("muster_protect_mode", "1 while the self-protection guard stops ordinary eviction.",
           st.protecting ? 1 : 0);

@@ -35,7 +35,8 @@ NativeApi::NativeApi(registry::Registry& registry, const Clock& clock, NodeIdent
       init_protect_until_mono_(clock.mono_ns() + options.init_protect_timeout.count()) {}
 
 bool NativeApi::init_protected() const {
-  return options_.init_protect && !init_protect_ended_ && clock_.mono_ns() < init_protect_until_mono_;
+  return options_.init_protect && !init_protect_ended_ &&
+         clock_.mono_ns() < init_protect_until_mono_;
 }
 
 http::Response NativeApi::reject_body(std::string_view, std::string message) const {
@@ -81,12 +82,14 @@ http::Outcome NativeApi::handle_renew(const http::Request& request) {
   if (auto* err = std::get_if<http::Response>(&bound)) return std::move(*err);
   const auto& r = std::get<InstanceRequest>(bound);
   std::string data;
-  const auto outcome =
-      registry_.renew(r.key(), r.replication ? std::optional<int64_t>(r.dirty_timestamp) : std::nullopt,
-                      [&](const registry::Instance& inst) { append_instance(data, inst); });
+  const auto outcome = registry_.renew(
+      r.key(), r.replication ? std::optional<int64_t>(r.dirty_timestamp) : std::nullopt,
+      [&](const registry::Instance& inst) { append_instance(data, inst); });
   switch (outcome) {
-    case registry::RenewOutcome::kOk: return ok(data);
-    case registry::RenewOutcome::kNotFound: return envelope(kNotFound, "instance not found");
+    case registry::RenewOutcome::kOk:
+      return ok(data);
+    case registry::RenewOutcome::kNotFound:
+      return envelope(kNotFound, "instance not found");
     case registry::RenewOutcome::kPeerNewer:
       return envelope(kNotFound, "the sender's copy is newer: register it here");
     case registry::RenewOutcome::kPeerOlder:
@@ -96,7 +99,8 @@ http::Outcome NativeApi::handle_renew(const http::Request& request) {
 }
 
 http::Outcome NativeApi::handle_cancel(const http::Request& request) {
-  auto bound = bind_or_error(request, [](const http::Params& p) { return bind_instance(p, false); });
+  auto bound =
+      bind_or_error(request, [](const http::Params& p) { return bind_instance(p, false); });
   if (auto* err = std::get_if<http::Response>(&bound)) return std::move(*err);
   if (!registry_.cancel(std::get<InstanceRequest>(bound).key())) {
     return envelope(kNotFound, "instance not found");
@@ -144,8 +148,10 @@ http::Outcome NativeApi::handle_fetchs(const http::Request& request) {
       if (data.size() > 1) data.push_back(',');
       json::append_string(data, appid);
       data.push_back(':');
-      if (options_.compat_brpc_fetchs) append_instance_info_flat(data, app, f.zone, f.status);
-      else append_instance_info(data, app, f.zone, f.status);
+      if (options_.compat_brpc_fetchs)
+        append_instance_info_flat(data, app, f.zone, f.status);
+      else
+        append_instance_info(data, app, f.zone, f.status);
     });
   }
   data.push_back('}');

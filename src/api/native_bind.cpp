@@ -31,7 +31,8 @@ std::optional<int64_t> parse_int(std::string_view text) {
 
 std::optional<bool> parse_bool(std::string_view t) {
   if (t == "1" || t == "t" || t == "T" || t == "true" || t == "TRUE" || t == "True") return true;
-  if (t == "0" || t == "f" || t == "F" || t == "false" || t == "FALSE" || t == "False") return false;
+  if (t == "0" || t == "f" || t == "F" || t == "false" || t == "FALSE" || t == "False")
+    return false;
   return std::nullopt;
 }
 
@@ -67,7 +68,8 @@ bool Binder::boolean(std::string_view key) {
 
 std::vector<std::string> Binder::list(std::string_view key) const {
   std::vector<std::string> out;
-  for (std::string_view v : params_.all(key)) out.emplace_back(v);
+  for (std::string_view v : params_.all(key))
+    out.emplace_back(v);
   return out;
 }
 
@@ -137,8 +139,10 @@ std::variant<InstanceRequest, std::string> bind_instance(const http::Params& par
   r.hostname = b.required("hostname");
   r.replication = b.boolean("replication");
   r.from_zone = b.boolean("from_zone");
-  if (renew) r.dirty_timestamp = b.integer("dirty_timestamp");
-  else b.integer("latest_timestamp");
+  if (renew)
+    r.dirty_timestamp = b.integer("dirty_timestamp");
+  else
+    b.integer("latest_timestamp");
   if (!b.ok()) return b.error();
   return r;
 }
@@ -164,10 +168,11 @@ std::variant<SetRequest, std::string> bind_set(const http::Params& params) {
            " hostnames: give none or one per hostname";
   }
   if (!metadatas.empty() && metadatas.size() != n) {
-    return "got " + std::to_string(metadatas.size()) + " metadata values for " +
-           std::to_string(n) + " hostnames: give none or one per hostname";
+    return "got " + std::to_string(metadatas.size()) + " metadata values for " + std::to_string(n) +
+           " hostnames: give none or one per hostname";
   }
-  for (std::string_view s : statuses) a.statuses.push_back(bind_status(b, s));
+  for (std::string_view s : statuses)
+    a.statuses.push_back(bind_status(b, s));
   if (!b.ok()) return b.error();
   for (std::string_view m : metadatas) {
     auto metadata = parse_metadata(m);
@@ -201,7 +206,8 @@ std::variant<FetchRequest, std::string> bind_fetch(const http::Params& params, b
   }
   const int64_t status = b.integer("status");
   if (b.ok() && status == 0) b.fail("status is required");
-  if (b.ok() && (status < 0 || status > 0xffff)) b.fail("status must be a bitmask: 1 up, 2 down, 3 all");
+  if (b.ok() && (status < 0 || status > 0xffff))
+    b.fail("status must be a bitmask: 1 up, 2 down, 3 all");
   r.status = static_cast<int>(status);
   r.zone = b.optional("zone");
   if (!b.ok()) return b.error();

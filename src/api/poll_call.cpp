@@ -41,7 +41,8 @@ PollCall::~PollCall() {
 }
 
 std::optional<http::Response> PollCall::arrive() {
-  if (auto answer = registry_.poll(parked_, renderer_)) return poll_response(parked_.query, *answer);
+  if (auto answer = registry_.poll(parked_, renderer_))
+    return poll_response(parked_.query, *answer);
   ++parked_gauge_;
   counted_ = true;
   return std::nullopt;
@@ -59,12 +60,15 @@ std::optional<http::Response> PollCall::attach(std::shared_ptr<http::Wakeup> wak
 
 void PollCall::wake() {
   std::lock_guard lock(mu_);
-  if (wakeup_) wakeup_->fire();
-  else woken_early_ = true;
+  if (wakeup_)
+    wakeup_->fire();
+  else
+    woken_early_ = true;
 }
 
 std::optional<http::Response> PollCall::on_wake() {
-  if (auto answer = registry_.recheck(parked_, renderer_)) return poll_response(parked_.query, *answer);
+  if (auto answer = registry_.recheck(parked_, renderer_))
+    return poll_response(parked_.query, *answer);
   return std::nullopt;
 }
 
@@ -73,6 +77,8 @@ http::Response PollCall::on_timeout() {
   return envelope(kNotModified, "not modified");
 }
 
-void PollCall::on_abandon() { registry_.unpark(parked_); }
+void PollCall::on_abandon() {
+  registry_.unpark(parked_);
+}
 
 }  // namespace muster::api

@@ -86,7 +86,8 @@ void append_zone_map(std::string& out, const App& app, std::string_view zone, in
 
 }  // namespace
 
-void append_instance_info(std::string& out, const App& app, std::string_view zone, int status_mask) {
+void append_instance_info(std::string& out, const App& app, std::string_view zone,
+                          int status_mask) {
   out += "{\"instances\":";
   append_zone_map(out, app, zone, status_mask);
   out += ",\"latest_timestamp\":";

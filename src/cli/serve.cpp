@@ -51,8 +51,8 @@ struct ServeFlags {
 std::chrono::nanoseconds duration_flag(std::string_view name, const std::string& text) {
   const auto d = parse_duration(text);
   if (!d) {
-    throw CLI::ValidationError(std::string(name), "invalid duration \"" + text +
-                                                      "\": write it like 30s, 500ms or 1m30s");
+    throw CLI::ValidationError(
+        std::string(name), "invalid duration \"" + text + "\": write it like 30s, 500ms or 1m30s");
   }
   return *d;
 }
@@ -63,7 +63,8 @@ std::pair<std::string, uint16_t> split_host_port(std::string_view name, const st
     throw CLI::ValidationError(std::string(name), "\"" + text + "\" is not host:port");
   }
   std::string host = text.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   int port = -1;
   try {
     size_t used = 0;
@@ -95,7 +96,8 @@ int run_serve(const ServeFlags& f) {
   ropts.self_protection = f.self_protection;
   ropts.protect_ratio = f.protect_ratio;
   const auto evict_interval = duration_flag("--evict-interval", f.evict_interval);
-  if (evict_interval.count() <= 0) throw CLI::ValidationError("--evict-interval", "must be positive");
+  if (evict_interval.count() <= 0)
+    throw CLI::ValidationError("--evict-interval", "must be positive");
 
   api::NativeOptions nopts;
   nopts.poll_hold = duration_flag("--poll-hold", f.poll_hold);
@@ -119,6 +121,10 @@ int run_serve(const ServeFlags& f) {
   sopts.access_log = f.access_log;
 
   raise_fd_limit();
+  // Signals are caught from before the server starts, so a SIGTERM right after the "listening"
+  // line always means a clean stop.
+  boost::asio::io_context main;
+  boost::asio::signal_set signals(main, SIGINT, SIGTERM);
   SystemClock clock;
   registry::Registry registry(clock, ropts);
   http::Router router;
@@ -155,8 +161,6 @@ int run_serve(const ServeFlags& f) {
   spdlog::info("muster serve listening on {} (zone {}, env {}, hostname {})", bound, f.zone, f.env,
                identity.hostname);
 
-  boost::asio::io_context main;
-  boost::asio::signal_set signals(main, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (!ec) spdlog::info("signal {}: shutting down", sig);
     main.stop();
@@ -194,8 +198,9 @@ CLI::App& add_serve_command(CLI::App& app, int& exit_code) {
                   "the command line wins over the file");
   cmd->add_option("--listen", f.listen, "Address to serve on, host:port (port 0 picks a free one)")
       ->capture_default_str();
-  cmd->add_option("--advertise", f.advertise,
-                  "host:port that clients and peers reach this node at (default: the bound address)");
+  cmd->add_option(
+      "--advertise", f.advertise,
+      "host:port that clients and peers reach this node at (default: the bound address)");
   cmd->add_option("--region", f.region, "This node's region")->capture_default_str();
   cmd->add_option("--zone", f.zone, "This node's zone")->capture_default_str();
   cmd->add_option("--env", f.env, "This node's env (its self-registration lives there)")
@@ -227,8 +232,9 @@ CLI::App& add_serve_command(CLI::App& app, int& exit_code) {
                   "Share of expected renews below which the guard protects")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--init-protect", f.init_protect,
-                  "Refuse reads (-500) until the first syncup succeeds or --init-protect-timeout passes")
+  cmd->add_option(
+         "--init-protect", f.init_protect,
+         "Refuse reads (-500) until the first syncup succeeds or --init-protect-timeout passes")
       ->capture_default_str();
   cmd->add_option("--init-protect-timeout", f.init_protect_timeout,
                   "Init-protect ends after this long even without a syncup")

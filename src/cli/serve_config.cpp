@@ -17,7 +17,8 @@ std::string find_config_path(const std::vector<std::string>& args) {
 
 }  // namespace
 
-std::vector<std::string> expand_config_file(const CLI::App& command, std::vector<std::string> args) {
+std::vector<std::string> expand_config_file(const CLI::App& command,
+                                            std::vector<std::string> args) {
   const std::string path = find_config_path(args);
   if (path.empty()) return args;
   YAML::Node root;
@@ -36,8 +37,8 @@ std::vector<std::string> expand_config_file(const CLI::App& command, std::vector
     std::replace(name.begin(), name.end(), '_', '-');
     const CLI::Option* option = command.get_option_no_throw("--" + name);
     if (option == nullptr || name == "config") {
-      throw CLI::ValidationError("--config", path + ":" + std::to_string(line) + ": unknown key \"" +
-                                                 key + "\"");
+      throw CLI::ValidationError(
+          "--config", path + ":" + std::to_string(line) + ": unknown key \"" + key + "\"");
     }
     if (!kv.second.IsScalar()) {
       throw CLI::ValidationError("--config", path + ":" + std::to_string(line) + ": \"" + key +

@@ -33,7 +33,8 @@ class SystemClock final : public Clock {
 // A clock that moves only when told to: advance() moves both clocks, step_wall() only the wall.
 class FakeClock final : public Clock {
  public:
-  explicit FakeClock(int64_t wall_start_ns = 1'600'000'000'000'000'000, int64_t mono_start_ns = 1'000'000'000)
+  explicit FakeClock(int64_t wall_start_ns = 1'600'000'000'000'000'000,
+                     int64_t mono_start_ns = 1'000'000'000)
       : wall_(wall_start_ns), mono_(mono_start_ns) {}
   int64_t wall_ns() const override { return wall_.load(); }
   int64_t mono_ns() const override { return mono_.load(); }

@@ -11,8 +11,12 @@ struct Unit {
   int64_t ns;
 };
 // Longest names first so that "ms" is not read as "m" followed by "s".
-constexpr Unit kUnits[] = {{"ns", 1},          {"us", 1'000},         {"ms", 1'000'000},
-                           {"s", 1'000'000'000}, {"m", 60'000'000'000}, {"h", 3'600'000'000'000}};
+constexpr Unit kUnits[] = {{"ns", 1},
+                           {"us", 1'000},
+                           {"ms", 1'000'000},
+                           {"s", 1'000'000'000},
+                           {"m", 60'000'000'000},
+                           {"h", 3'600'000'000'000}};
 
 }  // namespace
 
@@ -52,7 +56,8 @@ std::string format_duration(std::chrono::nanoseconds d) {
   const int64_t ns = d.count();
   if (ns == 0) return "0s";
   for (int u = 5; u >= 0; --u) {
-    if (ns % kUnits[u].ns == 0) return std::to_string(ns / kUnits[u].ns) + std::string(kUnits[u].name);
+    if (ns % kUnits[u].ns == 0)
+      return std::to_string(ns / kUnits[u].ns) + std::string(kUnits[u].name);
   }
   return std::to_string(ns) + "ns";
 }

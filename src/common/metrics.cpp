@@ -35,10 +35,14 @@ void append_labels(std::string& out, const TextWriter::Labels& labels) {
     out.append(k);
     out += "=\"";
     for (char c : v) {
-      if (c == '\\') out += "\\\\";
-      else if (c == '"') out += "\\\"";
-      else if (c == '\n') out += "\\n";
-      else out.push_back(c);
+      if (c == '\\')
+        out += "\\\\";
+      else if (c == '"')
+        out += "\\\"";
+      else if (c == '\n')
+        out += "\\n";
+      else
+        out.push_back(c);
     }
     out.push_back('"');
   }
@@ -64,8 +68,9 @@ void TextWriter::histogram(std::string_view name, const Labels& labels,
   for (size_t i = 0; i < s.buckets.size(); ++i) {
     cumulative += s.buckets[i];
     Labels with_le = labels;
-    const std::string le =
-        i < LatencyHistogram::kBounds.size() ? fmt::format("{}", LatencyHistogram::kBounds[i]) : "+Inf";
+    const std::string le = i < LatencyHistogram::kBounds.size()
+                               ? fmt::format("{}", LatencyHistogram::kBounds[i])
+                               : "+Inf";
     with_le.emplace_back("le", le);
     sample(bucket, with_le, static_cast<double>(cumulative));
   }

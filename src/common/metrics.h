@@ -33,9 +33,8 @@ class Gauge {
 // Latency histogram with fixed buckets in seconds, from 100 us to 60 s.
 class LatencyHistogram {
  public:
-  static constexpr std::array<double, 14> kBounds = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-                                                     0.005,  0.01,    0.025,  0.05,  0.1,
-                                                     0.25,   1,       5,      60};
+  static constexpr std::array<double, 14> kBounds = {
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 60};
   void observe_ns(int64_t ns);
   struct Snapshot {
     std::array<uint64_t, kBounds.size() + 1> buckets{};  // not cumulative; last is +Inf

@@ -57,7 +57,8 @@ class FlatHandler {
     if (mode_ == Mode::kStringObject || stack_.back() == Ctx::kMeta) {
       return fail(ec, std::string(kBadMetadataValue));
     }
-    if (stack_.back() == Ctx::kArray) return fail(ec, key_ + ": nested JSON arrays are not allowed");
+    if (stack_.back() == Ctx::kArray)
+      return fail(ec, key_ + ": nested JSON arrays are not allowed");
     return push(Ctx::kArray);
   }
   bool on_array_end(size_t, error_code&) {
@@ -102,7 +103,8 @@ class FlatHandler {
     return false;
   }
   std::string top_level_error() const {
-    return mode_ == Mode::kBody ? "the JSON body must be an object" : "metadata must be a JSON object";
+    return mode_ == Mode::kBody ? "the JSON body must be an object"
+                                : "metadata must be a JSON object";
   }
   bool scalar(jsv s, error_code& ec) {
     std::string text = std::move(partial_);
@@ -150,7 +152,8 @@ std::variant<StringPairs, std::string> parse_string_object(std::string_view text
 std::optional<std::string> parse_json_object(std::string_view body, Params& out) {
   StringPairs pairs;
   if (auto err = run(FlatHandler::Mode::kBody, body, pairs)) return err;
-  for (auto& [k, v] : pairs) out.add(std::move(k), std::move(v));
+  for (auto& [k, v] : pairs)
+    out.add(std::move(k), std::move(v));
   return std::nullopt;
 }
 

@@ -80,8 +80,10 @@ std::optional<std::string> parse_urlencoded(std::string_view text, Params& out) 
 bool is_json_content_type(std::string_view ct) {
   const size_t semi = ct.find(';');
   std::string_view media = ct.substr(0, semi);
-  while (!media.empty() && std::isspace(static_cast<unsigned char>(media.back()))) media.remove_suffix(1);
-  while (!media.empty() && std::isspace(static_cast<unsigned char>(media.front()))) media.remove_prefix(1);
+  while (!media.empty() && std::isspace(static_cast<unsigned char>(media.back())))
+    media.remove_suffix(1);
+  while (!media.empty() && std::isspace(static_cast<unsigned char>(media.front())))
+    media.remove_prefix(1);
   constexpr std::string_view kJson = "application/json";
   if (media.size() != kJson.size()) return false;
   for (size_t i = 0; i < kJson.size(); ++i) {

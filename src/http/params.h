@@ -12,7 +12,9 @@ namespace muster::http {
 
 class Params {
  public:
-  void add(std::string key, std::string value) { pairs_.emplace_back(std::move(key), std::move(value)); }
+  void add(std::string key, std::string value) {
+    pairs_.emplace_back(std::move(key), std::move(value));
+  }
   // The first value of `key`, or nullopt if the key is absent.
   std::optional<std::string_view> first(std::string_view key) const;
   // Every non-empty value of `key`, in order: how arrays travel (repeated keys).

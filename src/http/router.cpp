@@ -24,7 +24,8 @@ Outcome Router::dispatch(const Request& request) const {
 
 std::vector<std::string> Router::paths() const {
   std::vector<std::string> out;
-  for (const auto& [path, route] : routes_) out.push_back(path);
+  for (const auto& [path, route] : routes_)
+    out.push_back(path);
   std::sort(out.begin(), out.end());
   return out;
 }

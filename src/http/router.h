@@ -28,7 +28,9 @@ class Router {
   };
   struct PathHash {
     using is_transparent = void;
-    size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
   };
   std::unordered_map<std::string, Route, PathHash, std::equal_to<>> routes_;
 };

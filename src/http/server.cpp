@@ -19,9 +19,10 @@ constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 // moment before closing, so that the answer is not lost to a reset.
 asio::awaitable<void> refuse(tcp::socket socket, size_t limit) {
   const std::string body = "too many connections (limit " + std::to_string(limit) + ")\n";
-  const std::string text = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
-                           "Connection: close\r\nContent-Length: " +
-                           std::to_string(body.size()) + "\r\n\r\n" + body;
+  const std::string text =
+      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+      "Connection: close\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body;
   auto [ec, n] = co_await asio::async_write(socket, asio::buffer(text), kNoThrow);
   boost::system::error_code ignored;
   if (!ec) {
@@ -40,7 +41,6 @@ asio::awaitable<void> refuse(tcp::socket socket, size_t limit) {
 }
 
 }  // namespace
-
 
 namespace {
 
@@ -77,10 +77,13 @@ Server::Server(ServerOptions options, const Router& router)
     : shared_(std::make_unique<Shared>(std::move(options), router)) {
   unsigned n = shared_->options.threads;
   if (n == 0) n = std::max(1u, std::thread::hardware_concurrency());
-  for (unsigned i = 0; i < n; ++i) workers_.push_back(std::make_unique<Worker>());
+  for (unsigned i = 0; i < n; ++i)
+    workers_.push_back(std::make_unique<Worker>());
 }
 
-Server::~Server() { shutdown(0ms); }
+Server::~Server() {
+  shutdown(0ms);
+}
 
 void Server::start() {
   Worker& first = *workers_.front();
@@ -112,20 +115,24 @@ void Server::shutdown(std::chrono::milliseconds grace) {
   stopped_ = true;
   shared_->stopping = true;
   if (acceptor_) {
-    asio::post(workers_.front()->ioc, [acceptor = std::static_pointer_cast<tcp::acceptor>(acceptor_)] {
-      boost::system::error_code ignored;
-      acceptor->close(ignored);
-    });
+    asio::post(workers_.front()->ioc,
+               [acceptor = std::static_pointer_cast<tcp::acceptor>(acceptor_)] {
+                 boost::system::error_code ignored;
+                 acceptor->close(ignored);
+               });
   }
-  for (auto& w : workers_) asio::post(w->ioc, [worker = w.get()] { stop_parked(*worker); });
+  for (auto& w : workers_)
+    asio::post(w->ioc, [worker = w.get()] { stop_parked(*worker); });
   // Parked requests now write their final answers; give them a bounded moment to do so.
   const auto until = std::chrono::steady_clock::now() + grace;
   while (shared_->parked.load() > 0 && std::chrono::steady_clock::now() < until) {
     std::this_thread::sleep_for(5ms);
   }
   std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(grace, 50ms));
-  for (auto& w : workers_) w->ioc.stop();
-  for (auto& t : threads_) t.join();
+  for (auto& w : workers_)
+    w->ioc.stop();
+  for (auto& t : threads_)
+    t.join();
   threads_.clear();
 }
 

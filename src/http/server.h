@@ -43,8 +43,8 @@ struct ServerStats {
   int64_t connections = 0;
   int64_t parked = 0;
   uint64_t rejected_connections = 0;
-  uint64_t bad_requests = 0;   // unparsable, header or body over the limit
-  uint64_t timeouts = 0;       // request or write timeouts
+  uint64_t bad_requests = 0;  // unparsable, header or body over the limit
+  uint64_t timeouts = 0;      // request or write timeouts
 };
 
 class Server {

@@ -46,7 +46,8 @@ class ParkState final : public Wakeup, public std::enable_shared_from_this<ParkS
 };
 
 void stop_parked(Server::Worker& worker) {
-  for (ParkState* p : worker.parked) p->stop();
+  for (ParkState* p : worker.parked)
+    p->stop();
 }
 
 namespace {
@@ -105,7 +106,8 @@ asio::awaitable<bool> write(beast::tcp_stream& stream, Server::Shared& shared, R
                             unsigned version, bool keep_alive) {
   bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), version};
   res.set(bhttp::field::content_type, r.content_type);
-  for (const Header& h : r.headers) res.set(h.name, h.value);
+  for (const Header& h : r.headers)
+    res.set(h.name, h.value);
   res.keep_alive(keep_alive);
   res.body() = std::move(r.body);
   res.prepare_payload();
@@ -138,7 +140,8 @@ Response parse_error_answer(Server::Shared& shared, const boost::system::error_c
 
 }  // namespace
 
-asio::awaitable<void> run_session(Server::Shared& shared, Server::Worker& worker, tcp::socket socket) {
+asio::awaitable<void> run_session(Server::Shared& shared, Server::Worker& worker,
+                                  tcp::socket socket) {
   struct Count {
     Server::Shared& shared;
     ~Count() { --shared.connections; }

@@ -8,7 +8,8 @@ namespace {
 
 StringList pack_addrs(const std::vector<std::string>& addrs) {
   StringList out;
-  for (const auto& a : addrs) out.push_back(a);
+  for (const auto& a : addrs)
+    out.push_back(a);
   out.shrink_to_fit();
   return out;
 }
@@ -17,7 +18,8 @@ StringList pack_addrs(const std::vector<std::string>& addrs) {
 StringList pack_metadata(const Metadata& m) {
   std::vector<const std::pair<std::string, std::string>*> order;
   order.reserve(m.size());
-  for (const auto& kv : m) order.push_back(&kv);
+  for (const auto& kv : m)
+    order.push_back(&kv);
   std::stable_sort(order.begin(), order.end(),
                    [](auto* a, auto* b) { return a->first < b->first; });
   StringList out;
@@ -92,22 +94,29 @@ int64_t Registry::bump(App& app) {
 void Registry::wake(const App& app) {
   const auto it = watchers_.find(AppKey{app.appid, app.env});
   if (it == watchers_.end()) return;
-  for (ParkedPoll* p : it->second) p->waiter->wake();
+  for (ParkedPoll* p : it->second)
+    p->waiter->wake();
 }
 
 void Registry::lease_append(Instance& inst) {
   inst.lease_prev = lease_tail_;
   inst.lease_next = nullptr;
-  if (lease_tail_ != nullptr) lease_tail_->lease_next = &inst;
-  else lease_head_ = &inst;
+  if (lease_tail_ != nullptr)
+    lease_tail_->lease_next = &inst;
+  else
+    lease_head_ = &inst;
   lease_tail_ = &inst;
 }
 
 void Registry::lease_unlink(Instance& inst) {
-  if (inst.lease_prev != nullptr) inst.lease_prev->lease_next = inst.lease_next;
-  else lease_head_ = inst.lease_next;
-  if (inst.lease_next != nullptr) inst.lease_next->lease_prev = inst.lease_prev;
-  else lease_tail_ = inst.lease_prev;
+  if (inst.lease_prev != nullptr)
+    inst.lease_prev->lease_next = inst.lease_next;
+  else
+    lease_head_ = inst.lease_next;
+  if (inst.lease_next != nullptr)
+    inst.lease_next->lease_prev = inst.lease_prev;
+  else
+    lease_tail_ = inst.lease_prev;
   inst.lease_prev = inst.lease_next = nullptr;
 }
 
@@ -131,9 +140,8 @@ RegisterOutcome Registry::register_instance(const RegisterArgs& args) {
   const InstanceKey key{args.zone, args.env, args.appid, args.hostname};
   Instance* inst = find_instance(key);
   if (inst != nullptr) {
-    const int64_t dirty = args.dirty_timestamp > 0
-                              ? args.dirty_timestamp
-                              : std::max(now, inst->dirty_timestamp + 1);
+    const int64_t dirty =
+        args.dirty_timestamp > 0 ? args.dirty_timestamp : std::max(now, inst->dirty_timestamp + 1);
     if (dirty < inst->dirty_timestamp) return RegisterOutcome::kIgnoredOlder;
     inst->dirty_timestamp = dirty;
     lease_unlink(*inst);
@@ -221,7 +229,8 @@ SetOutcome Registry::set(const SetArgs& args) {
   int64_t max_dirty = 0;
   for (size_t i = 0; i < n; ++i) {
     const auto it = zone->second.instances.find(args.hostnames[i]);
-    if (it == zone->second.instances.end()) return {"instance " + args.hostnames[i] + " not found", 0};
+    if (it == zone->second.instances.end())
+      return {"instance " + args.hostnames[i] + " not found", 0};
     if (!args.statuses.empty() && args.statuses[i] != kStatusUp && args.statuses[i] != kStatusDown)
       return {"status must be 1 (up) or 2 (down)", 0};
     targets.push_back(&it->second);
@@ -261,11 +270,13 @@ void Registry::read_all(FunctionRef<void(const App&)> fn) const {
   std::lock_guard lock(mu_);
   std::vector<const App*> apps;
   apps.reserve(apps_.size());
-  for (const auto& [key, app] : apps_) apps.push_back(app.get());
+  for (const auto& [key, app] : apps_)
+    apps.push_back(app.get());
   std::sort(apps.begin(), apps.end(), [](const App* a, const App* b) {
     return std::tie(a->appid, a->env) < std::tie(b->appid, b->env);
   });
-  for (const App* app : apps) fn(*app);
+  for (const App* app : apps)
+    fn(*app);
 }
 
 const PollView& Registry::poll_view(App& app, std::string_view zone, const PollRenderer& renderer) {
@@ -276,7 +287,8 @@ const PollView& Registry::poll_view(App& app, std::string_view zone, const PollR
   view.zone = zone;
   for (const auto& [name, z] : app.zones) {
     if (!zone.empty() && name != zone) continue;
-    for (const auto& [host, inst] : z.instances) view.up += inst.status == kStatusUp ? 1 : 0;
+    for (const auto& [host, inst] : z.instances)
+      view.up += inst.status == kStatusUp ? 1 : 0;
   }
   view.bytes = std::make_shared<const std::string>(renderer.render(app, zone));
   app.poll_views.push_back(std::move(view));
@@ -313,7 +325,9 @@ std::optional<PollAnswer> Registry::evaluate(ParkedPoll& p, const PollRenderer& 
 void Registry::park(ParkedPoll& p) {
   for (const std::string& appid : p.query.appids) {
     auto it = watchers_.find(AppKey{appid, p.query.env});
-    if (it == watchers_.end()) it = watchers_.emplace(OwnedAppKey{appid, p.query.env}, std::unordered_set<ParkedPoll*>{}).first;
+    if (it == watchers_.end())
+      it = watchers_.emplace(OwnedAppKey{appid, p.query.env}, std::unordered_set<ParkedPoll*>{})
+               .first;
     it->second.insert(&p);
   }
   p.parked = true;
@@ -354,7 +368,8 @@ void Registry::unpark(ParkedPoll& p) {
 
 bool Registry::expired(const Instance& inst, int64_t now_mono, bool protecting) const {
   const int64_t age = now_mono - inst.renew_mono;
-  return (!protecting && age > options_.evict_after.count()) || age > options_.evict_ceiling.count();
+  return (!protecting && age > options_.evict_after.count()) ||
+         age > options_.evict_ceiling.count();
 }
 
 EvictionReport Registry::tick() {
@@ -374,8 +389,8 @@ EvictionReport Registry::tick() {
     });
     report.protecting = guard_.protecting();
     // The lease list is in renew order, so the expired instances are a prefix of it.
-    for (Instance* inst = lease_head_; inst != nullptr && expired(*inst, now_mono, report.protecting);
-         inst = inst->lease_next) {
+    for (Instance* inst = lease_head_;
+         inst != nullptr && expired(*inst, now_mono, report.protecting); inst = inst->lease_next) {
       const App& app = *inst->zone->app;
       victims.push_back({app.appid, app.env, inst->zone->name, *inst->hostname});
     }
@@ -383,8 +398,8 @@ EvictionReport Registry::tick() {
     size_t limit = victims.size();
     if (options_.self_protection) {
       const auto size = static_cast<size_t>(instance_count_);
-      const auto keep = static_cast<size_t>(
-          std::floor(static_cast<double>(size) * options_.protect_ratio));
+      const auto keep =
+          static_cast<size_t>(std::floor(static_cast<double>(size) * options_.protect_ratio));
       limit = std::min(limit, size - keep);
     }
     // Partial Fisher-Yates: the first `limit` entries become a uniform random choice.

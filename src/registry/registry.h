@@ -118,7 +118,7 @@ struct PollQuery {
 struct PollAnswer {
   // Appids whose app is newer than the client's timestamp, with the shared bytes to send.
   std::vector<std::pair<size_t, std::shared_ptr<const std::string>>> changed;  // index into appids
-  std::vector<size_t> missing;                                               // index into appids
+  std::vector<size_t> missing;                                                 // index into appids
 };
 
 // A poll between arrival and answer. Owned by the caller; the registry keeps a pointer to it
@@ -175,7 +175,9 @@ class Registry {
   struct AppKeyHash {
     using is_transparent = void;
     size_t operator()(const AppKey& k) const noexcept;
-    size_t operator()(const OwnedAppKey& k) const noexcept { return (*this)(AppKey{k.appid, k.env}); }
+    size_t operator()(const OwnedAppKey& k) const noexcept {
+      return (*this)(AppKey{k.appid, k.env});
+    }
   };
   struct AppKeyEq {
     using is_transparent = void;

@@ -39,7 +39,7 @@ struct Instance {
   int64_t renew_mono = 0;
   Instance* lease_prev = nullptr;
   Instance* lease_next = nullptr;
-  Zone* zone = nullptr;                  // owner
+  Zone* zone = nullptr;                   // owner
   const std::string* hostname = nullptr;  // the key of this instance in zone->instances
 };
 

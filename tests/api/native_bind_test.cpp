@@ -47,14 +47,16 @@ TEST(BindRegister, MetadataRules) {
   ASSERT_EQ(error_of(ok), "");
   EXPECT_EQ(std::get<RegisterRequest>(ok).args.metadata,
             (registry::Metadata{{"weight", "10"}, {"r", "1.50"}}));
-  EXPECT_NE(error_of(bind_register(form(std::string(kRegister) + "&metadata={bad"))).find("invalid metadata"),
+  EXPECT_NE(error_of(bind_register(form(std::string(kRegister) + "&metadata={bad")))
+                .find("invalid metadata"),
             std::string::npos);
   EXPECT_NE(error_of(bind_register(form(std::string(kRegister) + "&metadata=[1]"))), "");
   EXPECT_EQ(error_of(bind_register(form(std::string(kRegister) + "&metadata="))), "");
 }
 
 TEST(BindRegister, BooleansAndIntegers) {
-  auto r = bind_register(form(std::string(kRegister) + "&replication=T&from_zone=1&dirty_timestamp=5"));
+  auto r =
+      bind_register(form(std::string(kRegister) + "&replication=T&from_zone=1&dirty_timestamp=5"));
   ASSERT_EQ(error_of(r), "");
   EXPECT_TRUE(std::get<RegisterRequest>(r).replication);
   EXPECT_TRUE(std::get<RegisterRequest>(r).from_zone);
@@ -78,7 +80,8 @@ TEST(BindSet, CountsMustMatch) {
   EXPECT_EQ(error_of(bind_set(form(base + "&status=1&status=2"))), "");
   EXPECT_NE(error_of(bind_set(form(base + "&status=1"))).find("status values for 2 hostnames"),
             std::string::npos);
-  EXPECT_NE(error_of(bind_set(form(base + "&metadata={}"))).find("metadata values"), std::string::npos);
+  EXPECT_NE(error_of(bind_set(form(base + "&metadata={}"))).find("metadata values"),
+            std::string::npos);
   EXPECT_EQ(error_of(bind_set(form("zone=z&env=e&appid=a"))), "hostname is required");
   EXPECT_NE(error_of(bind_set(form(base + "&status=1&status=3"))), "");
 }
@@ -93,7 +96,8 @@ TEST(BindFetch, StatusIsRequiredAndABitmask) {
 }
 
 TEST(BindPoll, CountsAndHostname) {
-  EXPECT_EQ(error_of(bind_poll(form("env=e&appid=a&latest_timestamp=0"), false)), "hostname is required");
+  EXPECT_EQ(error_of(bind_poll(form("env=e&appid=a&latest_timestamp=0"), false)),
+            "hostname is required");
   EXPECT_NE(error_of(bind_poll(form("env=e&hostname=h&appid=a&appid=b&latest_timestamp=0"), false))
                 .find("1 latest_timestamp values for 2 appids"),
             std::string::npos);
@@ -101,14 +105,18 @@ TEST(BindPoll, CountsAndHostname) {
   ASSERT_EQ(error_of(single), "");
   EXPECT_EQ(std::get<registry::PollQuery>(single).appids, (std::vector<std::string>{"a"}));
   EXPECT_EQ(std::get<registry::PollQuery>(single).latest, (std::vector<int64_t>{0}));
-  auto dup = bind_poll(form("env=e&hostname=h&appid=a&appid=a&latest_timestamp=1&latest_timestamp=2"), false);
+  auto dup = bind_poll(
+      form("env=e&hostname=h&appid=a&appid=a&latest_timestamp=1&latest_timestamp=2"), false);
   EXPECT_EQ(std::get<registry::PollQuery>(dup).latest, (std::vector<int64_t>{1}));
 }
 
 TEST(ParseBool, AcceptsGoSpellingsOnly) {
-  for (auto t : {"1", "t", "T", "true", "TRUE", "True"}) EXPECT_EQ(parse_bool(t), true) << t;
-  for (auto f : {"0", "f", "F", "false", "FALSE", "False"}) EXPECT_EQ(parse_bool(f), false) << f;
-  for (auto x : {"yes", "tRuE", "2", ""}) EXPECT_FALSE(parse_bool(x)) << x;
+  for (auto t : {"1", "t", "T", "true", "TRUE", "True"})
+    EXPECT_EQ(parse_bool(t), true) << t;
+  for (auto f : {"0", "f", "F", "false", "FALSE", "False"})
+    EXPECT_EQ(parse_bool(f), false) << f;
+  for (auto x : {"yes", "tRuE", "2", ""})
+    EXPECT_FALSE(parse_bool(x)) << x;
 }
 
 }  // namespace

@@ -17,7 +17,8 @@ TEST(Envelope, KeyOrderAndHeader) {
   ASSERT_EQ(r.headers.size(), 1u);
   EXPECT_EQ(r.headers[0].name, "kratos-status-code");
   EXPECT_EQ(r.headers[0].value, "-404");
-  EXPECT_EQ(envelope(kOk, "0", "{}", "[]").body, R"({"code":0,"message":"0","ttl":1,"data":{},"error":[]})");
+  EXPECT_EQ(envelope(kOk, "0", "{}", "[]").body,
+            R"({"code":0,"message":"0","ttl":1,"data":{},"error":[]})");
 }
 
 class RenderTest : public ::testing::Test {
@@ -41,7 +42,8 @@ class RenderTest : public ::testing::Test {
   }
   std::string info(std::string_view zone, int mask) {
     std::string out;
-    registry_.read_app("dev", "provider", [&](const App& app) { append_instance_info(out, app, zone, mask); });
+    registry_.read_app("dev", "provider",
+                       [&](const App& app) { append_instance_info(out, app, zone, mask); });
     return out;
   }
   FakeClock clock_{1606990000000000000, 1};
@@ -50,13 +52,13 @@ class RenderTest : public ::testing::Test {
 
 TEST_F(RenderTest, InstanceFieldsInSpecOrder) {
   const std::string all = info("sh001", 3);
-  EXPECT_EQ(all,
-            R"({"instances":{"sh001":[{"region":"sh","zone":"sh001","env":"dev","appid":"provider",)"
-            R"("hostname":"h1","addrs":["http://172.1.1.1:8000","grpc://172.1.1.1:9999"],)"
-            R"("version":"111","metadata":{"weight":"10"},"status":1,)"
-            R"("reg_timestamp":1606990000000000000,"up_timestamp":1606990000000000000,)"
-            R"("renew_timestamp":1606990000000000000,"dirty_timestamp":1606990000000000000,)"
-            R"("latest_timestamp":1606990000000000000}]},"latest_timestamp":1606990000000000001})");
+  EXPECT_EQ(
+      all, R"({"instances":{"sh001":[{"region":"sh","zone":"sh001","env":"dev","appid":"provider",)"
+           R"("hostname":"h1","addrs":["http://172.1.1.1:8000","grpc://172.1.1.1:9999"],)"
+           R"("version":"111","metadata":{"weight":"10"},"status":1,)"
+           R"("reg_timestamp":1606990000000000000,"up_timestamp":1606990000000000000,)"
+           R"("renew_timestamp":1606990000000000000,"dirty_timestamp":1606990000000000000,)"
+           R"("latest_timestamp":1606990000000000000}]},"latest_timestamp":1606990000000000001})");
 }
 
 TEST_F(RenderTest, StatusFilterKeepsZonesAsEmptyLists) {

@@ -18,7 +18,8 @@ TEST(Duration, ParsesOperatorStyle) {
 }
 
 TEST(Duration, RejectsEverythingElse) {
-  for (auto bad : {"", "30", "s", "-5s", "1.5s", "10x", "5 s", "99999999999999999999h", "3000000h"}) {
+  for (auto bad :
+       {"", "30", "s", "-5s", "1.5s", "10x", "5 s", "99999999999999999999h", "3000000h"}) {
     EXPECT_FALSE(parse_duration(bad)) << bad;
   }
 }

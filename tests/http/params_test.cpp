@@ -66,9 +66,9 @@ std::string json_error(std::string_view body) {
 }
 
 TEST(JsonBody, ScalarsArraysNullAndLiterals) {
-  const auto p = json(
-      R"({"zone":"sh001","status":1,"replication":true,"addrs":["a","b"],"version":null,)"
-      R"("dirty_timestamp":1606990000000000001,"f":1.50})");
+  const auto p =
+      json(R"({"zone":"sh001","status":1,"replication":true,"addrs":["a","b"],"version":null,)"
+           R"("dirty_timestamp":1606990000000000001,"f":1.50})");
   EXPECT_EQ(p.first("zone"), "sh001");
   EXPECT_EQ(p.first("status"), "1");
   EXPECT_EQ(p.first("replication"), "true");
@@ -102,12 +102,14 @@ TEST(JsonBody, RejectsWhatIsNotAFlatObject) {
 TEST(StringObject, ParsesScalarsAsLiteralText) {
   const auto r = parse_string_object(R"({"weight":10,"ratio":1.50,"on":true,"none":null,"s":"x"})");
   ASSERT_TRUE(std::holds_alternative<StringPairs>(r));
-  EXPECT_EQ(std::get<StringPairs>(r),
-            (StringPairs{{"weight", "10"}, {"ratio", "1.50"}, {"on", "true"}, {"none", ""}, {"s", "x"}}));
+  EXPECT_EQ(
+      std::get<StringPairs>(r),
+      (StringPairs{{"weight", "10"}, {"ratio", "1.50"}, {"on", "true"}, {"none", ""}, {"s", "x"}}));
 }
 
 TEST(StringObject, RejectsOtherDocuments) {
-  for (std::string_view bad : {"{bad", "[1]", "\"x\"", "1", R"({"a":{}})", R"({"a":[]})", "", "null"}) {
+  for (std::string_view bad :
+       {"{bad", "[1]", "\"x\"", "1", R"({"a":{}})", R"({"a":[]})", "", "null"}) {
     EXPECT_TRUE(std::holds_alternative<std::string>(parse_string_object(bad))) << bad;
   }
 }

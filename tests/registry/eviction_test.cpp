@@ -13,10 +13,12 @@ Options no_protection() {
 class EvictionTest : public RegistryTest {
  protected:
   void register_n(int n) {
-    for (int i = 0; i < n; ++i) registry_.register_instance(args("h" + std::to_string(i)));
+    for (int i = 0; i < n; ++i)
+      registry_.register_instance(args("h" + std::to_string(i)));
   }
   void renew_range(int from, int to) {
-    for (int i = from; i < to; ++i) renew("h" + std::to_string(i));
+    for (int i = from; i < to; ++i)
+      renew("h" + std::to_string(i));
   }
 };
 
@@ -76,7 +78,8 @@ TEST_F(EvictionTest, AtMostFifteenPercentPerRunChosenAtRandom) {
   EXPECT_EQ(registry_.tick().evicted, 13u);  // 85 - floor(85 * 0.85)
   // The victims are not simply the oldest: with a uniform draw, h0..h14 all going is unlikely.
   int first_fifteen_gone = 0;
-  for (int i = 0; i < 15; ++i) first_fifteen_gone += find("h" + std::to_string(i)) ? 0 : 1;
+  for (int i = 0; i < 15; ++i)
+    first_fifteen_gone += find("h" + std::to_string(i)) ? 0 : 1;
   EXPECT_LT(first_fifteen_gone, 15);
 }
 

@@ -136,7 +136,8 @@ TEST_F(PollTest, AllDownIsNotATrigger) {
   registry_.register_instance(args("h1"));
   set_status("h1", kStatusDown);
   auto p = make({"provider"}, {0});
-  EXPECT_FALSE(registry_.poll(p, renderer_)) << "an app with no UP instance does not answer at once";
+  EXPECT_FALSE(registry_.poll(p, renderer_))
+      << "an app with no UP instance does not answer at once";
   set_status("h1", kStatusUp);
   EXPECT_TRUE(registry_.recheck(p, renderer_));
 }

@@ -55,7 +55,8 @@ class RegistryTest : public ::testing::Test {
   }
   std::vector<std::string> metadata_of(const Instance& inst) {
     std::vector<std::string> out;
-    for (auto s : inst.metadata) out.emplace_back(s);
+    for (auto s : inst.metadata)
+      out.emplace_back(s);
     return out;
   }
 

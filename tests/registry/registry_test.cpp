@@ -82,7 +82,8 @@ TEST_F(RegistryTest, RenewUpdatesRenewTimestampOnly) {
   const int64_t latest_before = latest();
   clock_.advance(30s);
   int64_t seen = 0;
-  EXPECT_EQ(registry_.renew(key("h1"), std::nullopt, [&](const Instance& i) { seen = i.renew_timestamp; }),
+  EXPECT_EQ(registry_.renew(key("h1"), std::nullopt,
+                            [&](const Instance& i) { seen = i.renew_timestamp; }),
             RenewOutcome::kOk);
   EXPECT_EQ(seen, clock_.wall_ns());
   EXPECT_EQ(latest(), latest_before);
@@ -92,8 +93,9 @@ TEST_F(RegistryTest, RenewUpdatesRenewTimestampOnly) {
 TEST_F(RegistryTest, RenewUnknownIsNotFound) {
   EXPECT_EQ(renew("nobody"), RenewOutcome::kNotFound);
   registry_.register_instance(args("h1"));
-  EXPECT_EQ(registry_.renew(key("h1", "provider", "other-zone"), std::nullopt, [](const Instance&) {}),
-            RenewOutcome::kNotFound);
+  EXPECT_EQ(
+      registry_.renew(key("h1", "provider", "other-zone"), std::nullopt, [](const Instance&) {}),
+      RenewOutcome::kNotFound);
 }
 
 TEST_F(RegistryTest, ReplicatedRenewComparesDirtyTimestamps) {
@@ -113,7 +115,8 @@ TEST_F(RegistryTest, CancelRemovesAndEmptiesZoneAndApp) {
   EXPECT_TRUE(registry_.cancel(key("h1", "provider", "sh001")));
   EXPECT_FALSE(registry_.cancel(key("h1", "provider", "sh001")));
   bool has_zone = true;
-  registry_.read_app("dev", "provider", [&](const App& app) { has_zone = app.zones.contains("sh001"); });
+  registry_.read_app("dev", "provider",
+                     [&](const App& app) { has_zone = app.zones.contains("sh001"); });
   EXPECT_FALSE(has_zone);
   EXPECT_TRUE(registry_.cancel(key("h2", "provider", "sh002")));
   EXPECT_FALSE(registry_.read_app("dev", "provider", [](const App&) {}));
@@ -158,7 +161,8 @@ TEST_F(RegistryTest, SetChangesStatusMergesMetadataAndBumps) {
   ASSERT_EQ(out.error, "");
   const auto after = *find("h1");
   EXPECT_EQ(after.status, kStatusDown);
-  EXPECT_EQ(metadata_of(after), (std::vector<std::string>{"keep", "1", "new", "x", "weight", "20"}));
+  EXPECT_EQ(metadata_of(after),
+            (std::vector<std::string>{"keep", "1", "new", "x", "weight", "20"}));
   EXPECT_EQ(after.dirty_timestamp, out.set_timestamp);
   EXPECT_GT(after.latest_timestamp, before.latest_timestamp);
   EXPECT_EQ(after.latest_timestamp, latest());

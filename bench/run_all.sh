@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# Runs every benchmark of the registry node beside its references (nginx, etcd 3.4) in one go, on
+# loopback only, and prints one line per figure. Usage: bench/run_all.sh [BUILD_DIR]
+# Every process started here is stopped by its PID on exit.
+set -euo pipefail
+BUILD=${1:-build}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+MUSTER="$ROOT/$BUILD/muster"
+FANOUT="$ROOT/$BUILD/bench/fanout"
+LUA="$ROOT/bench/lua"
+WRK_THREADS=${WRK_THREADS:-2}
+WRK_CONNS=${WRK_CONNS:-64}
+WRK_SECONDS=${WRK_SECONDS:-10}
+FILL=${FILL:-1000000}
+TMP=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+ulimit -n "$(ulimit -Hn)"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {
+  for _ in $(seq 1 200); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.05
+  done
+  echo "port $1 did not open" >&2
+  return 1
+}
+rss_mib() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
+wrk_rps() { awk '/Requests\/sec/ {print $2}'; }
+start_muster() {  # start_muster PORT [options...]; sets MPID
+  local port=$1
+  shift
+  "$MUSTER" serve --listen "127.0.0.1:$port" --log-level warn "$@" >"$TMP/muster-$port.log" 2>&1 &
+  MPID=$!
+  PIDS+=("$MPID")
+  wait_port "$port"
+}
+stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+wrk_run() { wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${WRK_SECONDS}s" "$@" 2>&1; }
+say() { printf '%s\n' "$*" | tee -a "$TMP/summary"; }
+
+say "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"
+say "wrk: -t$WRK_THREADS -c$WRK_CONNS -d${WRK_SECONDS}s; muster threads: one per core"
+
+# --- nginx: a 16-byte JSON answer on keep-alive --------------------------------------------
+NPORT=$(free_port)
+mkdir -p "$TMP/nginx"
+cat >"$TMP/nginx/nginx.conf" <<CONF
+worker_processes auto;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path $TMP/nginx;
+  proxy_temp_path $TMP/nginx; fastcgi_temp_path $TMP/nginx; uwsgi_temp_path $TMP/nginx; scgi_temp_path $TMP/nginx;
+  server {
+    listen 127.0.0.1:$NPORT;
+    location / { default_type application/json; return 200 '{"code":0,"m":1}'; }
+  }
+}
+CONF
+nginx -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx" -g 'daemon off;' &
+NGINX_PID=$!
+PIDS+=("$NGINX_PID")
+wait_port "$NPORT"
+nginx_renew=$(wrk_run -s "$LUA/renew.lua" "http://127.0.0.1:$NPORT/discovery/renew" | wrk_rps)
+nginx_register=$(wrk_run -s "$LUA/register.lua" "http://127.0.0.1:$NPORT/" | wrk_rps)
+stop_pid "$NGINX_PID"
+
+# --- muster: renew and register -------------------------------------------------------------
+PORT=$(free_port)
+start_muster "$PORT"
+curl -s -X POST "http://127.0.0.1:$PORT/discovery/register" \
+  -d 'zone=sh001&env=bench&appid=bench.renew&hostname=h1&status=1&addrs=http://10.0.0.1:8000' >/dev/null
+muster_renew=$(wrk_run -s "$LUA/renew.lua" "http://127.0.0.1:$PORT/discovery/renew" | wrk_rps)
+muster_register=$(wrk_run -s "$LUA/register.lua" "http://127.0.0.1:$PORT/" | wrk_rps)
+say "renew/s: muster $muster_renew, nginx $nginx_renew, ratio $(python3 -c "print(round($muster_renew/$nginx_renew, 2))")"
+say "register/s (new hostnames): muster $muster_register, nginx $nginx_register, ratio $(python3 -c "print(round($muster_register/$nginx_register, 2))")"
+
+# --- fetch of an app with 100 instances -----------------------------------------------------
+for i in $(seq 1 100); do
+  curl -s -X POST "http://127.0.0.1:$PORT/discovery/register" \
+    -d "zone=sh00$((i % 2))&env=bench&appid=bench.fetch&hostname=host-$i&status=1&version=1" \
+    --data-urlencode "addrs=http://10.0.0.$i:8000" --data-urlencode "addrs=grpc://10.0.0.$i:9000" \
+    --data-urlencode 'metadata={"weight":"10","cluster":"c1"}' >/dev/null
+done
+fetch_out=$(wrk_run "http://127.0.0.1:$PORT/discovery/fetch?env=bench&appid=bench.fetch&status=3")
+fetch_bytes=$(curl -s "http://127.0.0.1:$PORT/discovery/fetch?env=bench&appid=bench.fetch&status=3" | wc -c)
+say "fetch of 100 instances ($fetch_bytes bytes): $(echo "$fetch_out" | wrk_rps) req/s, $(echo "$fetch_out" | awk '/Transfer\/sec/ {print $2}')/s"
+stop_pid "$MPID"
+
+# --- etcd 3.4: lease grant + put through its JSON gateway -------------------------------------
+EPORT=$(free_port)
+EPEER=$(free_port)
+etcd --data-dir "$TMP/etcd" --listen-client-urls "http://127.0.0.1:$EPORT" \
+  --advertise-client-urls "http://127.0.0.1:$EPORT" --listen-peer-urls "http://127.0.0.1:$EPEER" \
+  --initial-advertise-peer-urls "http://127.0.0.1:$EPEER" --initial-cluster "default=http://127.0.0.1:$EPEER" \
+  --quota-backend-bytes 8589934592 >"$TMP/etcd.log" 2>&1 &
+ETCD_PID=$!
+PIDS+=("$ETCD_PID")
+wait_port "$EPORT"
+sleep 1
+etcd_out=$(wrk_run -s "$LUA/etcd_register.lua" "http://127.0.0.1:$EPORT/")
+etcd_register=$(echo "$etcd_out" | awk '/^registrations/ {print $NF}' | sed 's|/s||')
+etcd_count=$(echo "$etcd_out" | awk '/^registrations/ {print $2}')
+say "register/s: etcd 3.4 lease grant + put $etcd_register; muster/etcd ratio $(python3 -c "print(round($muster_register/$etcd_register, 1))")"
+say "etcd RSS holding $etcd_count lease+key registrations: $(rss_mib "$ETCD_PID") MiB"
+stop_pid "$ETCD_PID"
+
+# --- fan-out: 10,000 parked polls on one app, one register ------------------------------------
+PORT=$(free_port)
+start_muster "$PORT" --poll-hold 60s
+say "$("$FANOUT" "$PORT" 10000)"
+stop_pid "$MPID"
+
+# --- memory: RSS with FILL instances (2 addrs, 2 metadata keys each) --------------------------
+PORT=$(free_port)
+start_muster "$PORT"
+idle_rss=$(rss_mib "$MPID")
+fill_start=$(date +%s.%N)
+wrk -t2 -c64 -d600s -s "$LUA/fill.lua" "http://127.0.0.1:$PORT/" -- "$FILL" 2 >"$TMP/fill.log" 2>&1 &
+WRK_PID=$!
+PIDS+=("$WRK_PID")
+for _ in $(seq 1 1200); do
+  n=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^muster_instances / {print $2}')
+  [ "${n:-0}" -ge "$FILL" ] && break
+  sleep 0.5
+done
+fill_end=$(date +%s.%N)
+stop_pid "$WRK_PID"
+sleep 1
+say "memory: $n instances in $(python3 -c "print(round($fill_end-$fill_start,1))")s, RSS $(rss_mib "$MPID") MiB (idle $idle_rss MiB)"
+stop_pid "$MPID"
+
+# --- latency while 100,000 expired instances are evicted --------------------------------------
+latency_with_eviction() {  # $1 = --evict-after
+  local port
+  port=$(free_port)
+  start_muster "$port" --evict-after "$1" --evict-interval 1s --self-protection false
+  curl -s -X POST "http://127.0.0.1:$port/discovery/register" \
+    -d 'zone=sh001&env=bench&appid=bench.renew&hostname=h1&status=1&addrs=http://10.0.0.1:8000' >/dev/null
+  wrk -t2 -c64 -d120s -s "$LUA/fill.lua" "http://127.0.0.1:$port/" -- 100000 2 >/dev/null 2>&1 &
+  local w=$!
+  PIDS+=("$w")
+  for _ in $(seq 1 600); do
+    n=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^muster_instances / {print $2}')
+    [ "${n:-0}" -ge 100000 ] && break
+    sleep 0.2
+  done
+  stop_pid "$w"
+  # The renewed instance h1 stays; the 100,000 expire a few seconds into this window.
+  local out
+  out=$(wrk -t2 -c64 -d15s --latency -s "$LUA/renew.lua" "http://127.0.0.1:$port/discovery/renew" 2>&1)
+  local evicted
+  evicted=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^muster_evictions_total / {print $2}')
+  echo "evicted=$evicted p50=$(echo "$out" | awk '$1=="50%" {print $2}') p99=$(echo "$out" | awk '$1=="99%" {print $2}') rps=$(echo "$out" | wrk_rps)"
+  stop_pid "$MPID"
+}
+say "renew latency while 100,000 expired instances are evicted: $(latency_with_eviction 3s)"
+say "renew latency, same load, nothing evicted:                  $(latency_with_eviction 1h)"
+
+echo
+echo "== summary =="
+cat "$TMP/summary"
