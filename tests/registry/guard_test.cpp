@@ -1,0 +1,57 @@
+// The guard's arithmetic (spec §5.9): threshold = floor(expected × ratio), protect while the
+// renews of the last interval fall below it.
+#include "registry/guard.h"
+
+#include <gtest/gtest.h>
+
+namespace muster::registry {
+namespace {
+
+TEST(Guard, ThresholdIsTheFloorOfExpectedTimesRatio) {
+  Guard g(true, 0.85);
+  for (int i = 0; i < 10; ++i) g.on_new_identity();
+  EXPECT_EQ(g.expected(), 20);
+  EXPECT_EQ(g.threshold(), 17);  // floor(17.0)
+  g.on_cancel();
+  EXPECT_EQ(g.threshold(), 15);  // floor(18 × 0.85 = 15.3)
+}
+
+TEST(Guard, ProtectsWhenTooFewRenewsArrived) {
+  Guard g(true, 0.85);
+  for (int i = 0; i < 10; ++i) g.on_new_identity();
+  for (int i = 0; i < 16; ++i) g.on_renew();
+  EXPECT_TRUE(g.protecting()) << "before the first roll nothing has been measured";
+  g.roll();
+  EXPECT_EQ(g.last_interval(), 16);
+  EXPECT_TRUE(g.protecting());  // 16 < 17
+  for (int i = 0; i < 17; ++i) g.on_renew();
+  g.roll();
+  EXPECT_FALSE(g.protecting());  // 17 is not below 17
+  EXPECT_EQ(g.this_interval(), 0);
+}
+
+TEST(Guard, EmptyRegistryIsNeverProtected) {
+  Guard g(true, 0.85);
+  g.roll();
+  EXPECT_FALSE(g.protecting());
+}
+
+TEST(Guard, CancelNeverGoesBelowZeroAndResetRecomputes) {
+  Guard g(true, 0.85);
+  g.on_new_identity();
+  g.on_cancel();
+  g.on_cancel();
+  EXPECT_EQ(g.expected(), 0);
+  g.reset_expected(7);
+  EXPECT_EQ(g.expected(), 14);
+}
+
+TEST(Guard, DisabledNeverProtects) {
+  Guard g(false, 0.85);
+  for (int i = 0; i < 10; ++i) g.on_new_identity();
+  g.roll();
+  EXPECT_FALSE(g.protecting());
+}
+
+}  // namespace
+}  // namespace muster::registry
