@@ -47,7 +47,8 @@ std::string exchange(const char* host, int port, const std::string& request) {
   send(fd, request.data(), request.size(), 0);
   std::string out;
   char buf[65536];
-  for (ssize_t n; (n = recv(fd, buf, sizeof buf, 0)) > 0;) out.append(buf, static_cast<size_t>(n));
+  for (ssize_t n; (n = recv(fd, buf, sizeof buf, 0)) > 0;)
+    out.append(buf, static_cast<size_t>(n));
   close(fd);
   return out;
 }
@@ -66,7 +67,8 @@ long long number_after(const std::string& text, const std::string& key) {
 }
 
 double parked(const char* host, int port) {
-  const std::string m = exchange(host, port, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const std::string m =
+      exchange(host, port, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   const size_t at = m.find("\nmuster_parked_polls ");
   return at == std::string::npos ? -1 : std::atof(m.c_str() + at + 21);
 }
@@ -95,9 +97,9 @@ int main(int argc, char** argv) {
   setrlimit(RLIMIT_NOFILE, &lim);
 
   exchange(host, port, post_register("first"));
-  const std::string fetched = exchange(
-      host, port,
-      "GET /discovery/fetch?env=bench&appid=bench.fanout&status=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const std::string fetched = exchange(host, port,
+                                       "GET /discovery/fetch?env=bench&appid=bench.fanout&status=1 "
+                                       "HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   const long long lts = number_after(fetched, "\"latest_timestamp\":");
   if (lts <= 0) {
     std::fprintf(stderr, "could not read latest_timestamp: %s\n", fetched.c_str());
@@ -146,7 +148,8 @@ int main(int argc, char** argv) {
     for (int e = 0; e < k; ++e) {
       const auto i = events[static_cast<size_t>(e)].data.u32;
       const int fd = fds[i];
-      for (ssize_t got; (got = recv(fd, buf, sizeof buf, 0)) > 0;) bufs[i].append(buf, static_cast<size_t>(got));
+      for (ssize_t got; (got = recv(fd, buf, sizeof buf, 0)) > 0;)
+        bufs[i].append(buf, static_cast<size_t>(got));
       if (complete(bufs[i])) {
         done_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
         if (bufs[i].find("\"code\":0,") == std::string::npos) ++bad;
@@ -157,8 +160,12 @@ int main(int argc, char** argv) {
   }
   close(reg);
   std::sort(done_ms.begin(), done_ms.end());
-  const auto at = [&](double q) { return done_ms.empty() ? -1 : done_ms[static_cast<size_t>(q * (done_ms.size() - 1))]; };
-  std::printf("fanout pollers=%d answered=%zu not_code_0=%d first_ms=%.1f p50_ms=%.1f p99_ms=%.1f last_ms=%.1f\n", n,
-              done_ms.size(), bad, at(0), at(0.5), at(0.99), at(1.0));
+  const auto at = [&](double q) {
+    return done_ms.empty() ? -1 : done_ms[static_cast<size_t>(q * (done_ms.size() - 1))];
+  };
+  std::printf(
+      "fanout pollers=%d answered=%zu not_code_0=%d first_ms=%.1f p50_ms=%.1f p99_ms=%.1f "
+      "last_ms=%.1f\n",
+      n, done_ms.size(), bad, at(0), at(0.5), at(0.99), at(1.0));
   return static_cast<int>(done_ms.size()) == n && bad == 0 ? 0 : 1;
 }

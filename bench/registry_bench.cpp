@@ -27,7 +27,8 @@ void BM_Renew(benchmark::State& state) {
   SystemClock clock;
   Registry registry(clock, {});
   const int n = static_cast<int>(state.range(0));
-  for (int i = 0; i < n; ++i) registry.register_instance(instance(i, 1000));
+  for (int i = 0; i < n; ++i)
+    registry.register_instance(instance(i, 1000));
   std::vector<std::string> hosts, apps;
   for (int i = 0; i < n; ++i) {
     hosts.push_back("host-" + std::to_string(i));
@@ -35,7 +36,8 @@ void BM_Renew(benchmark::State& state) {
   }
   int i = 0;
   for (auto _ : state) {
-    const InstanceKey key{"sh001", "prod", apps[static_cast<size_t>(i)], hosts[static_cast<size_t>(i)]};
+    const InstanceKey key{"sh001", "prod", apps[static_cast<size_t>(i)],
+                          hosts[static_cast<size_t>(i)]};
     benchmark::DoNotOptimize(registry.renew(key, std::nullopt, [](const Instance&) {}));
     i = (i + 1) % n;
   }
@@ -46,18 +48,21 @@ void BM_RegisterNew(benchmark::State& state) {
   SystemClock clock;
   Registry registry(clock, {});
   int i = 0;
-  for (auto _ : state) registry.register_instance(instance(i++, 1000));
+  for (auto _ : state)
+    registry.register_instance(instance(i++, 1000));
 }
 BENCHMARK(BM_RegisterNew);
 
 void BM_RenderFetch100(benchmark::State& state) {
   SystemClock clock;
   Registry registry(clock, {});
-  for (int i = 0; i < 100; ++i) registry.register_instance(instance(i, 1));
+  for (int i = 0; i < 100; ++i)
+    registry.register_instance(instance(i, 1));
   std::string out;
   for (auto _ : state) {
     out.clear();
-    registry.read_app("prod", "app0", [&](const App& app) { api::append_instance_info(out, app, "", 3); });
+    registry.read_app("prod", "app0",
+                      [&](const App& app) { api::append_instance_info(out, app, "", 3); });
     benchmark::DoNotOptimize(out.data());
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * out.size()));

@@ -41,6 +41,19 @@ start_muster() {  # start_muster PORT [options...]; sets MPID
   PIDS+=("$MPID")
   wait_port "$port"
 }
+# Waits until a node holds $2 instances, or its count stops growing (wrk may lose a request or two
+# when it closes connections); sets n to the count reached.
+wait_filled() {
+  local last=-1 still=0
+  for _ in $(seq 1 1200); do
+    n=$(curl -s "http://127.0.0.1:$1/metrics" | awk '/^muster_instances / {print $2}')
+    [ "${n:-0}" -ge "$2" ] && return 0
+    if [ "${n:-0}" -eq "$last" ]; then still=$((still + 1)); else still=0; fi
+    [ "$still" -ge 6 ] && return 0
+    last=${n:-0}
+    sleep 0.5
+  done
+}
 stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 wrk_run() { wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${WRK_SECONDS}s" "$@" 2>&1; }
 say() { printf '%s\n' "$*" | tee -a "$TMP/summary"; }
@@ -129,11 +142,7 @@ fill_start=$(date +%s.%N)
 wrk -t2 -c64 -d600s -s "$LUA/fill.lua" "http://127.0.0.1:$PORT/" -- "$FILL" 2 >"$TMP/fill.log" 2>&1 &
 WRK_PID=$!
 PIDS+=("$WRK_PID")
-for _ in $(seq 1 1200); do
-  n=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^muster_instances / {print $2}')
-  [ "${n:-0}" -ge "$FILL" ] && break
-  sleep 0.5
-done
+wait_filled "$PORT" "$FILL"
 fill_end=$(date +%s.%N)
 stop_pid "$WRK_PID"
 sleep 1
@@ -150,11 +159,7 @@ latency_with_eviction() {  # $1 = --evict-after
   wrk -t2 -c64 -d120s -s "$LUA/fill.lua" "http://127.0.0.1:$port/" -- 100000 2 >/dev/null 2>&1 &
   local w=$!
   PIDS+=("$w")
-  for _ in $(seq 1 600); do
-    n=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^muster_instances / {print $2}')
-    [ "${n:-0}" -ge 100000 ] && break
-    sleep 0.2
-  done
+  wait_filled "$port" 100000
   stop_pid "$w"
   # The renewed instance h1 stays; the 100,000 expire a few seconds into this window.
   local out

@@ -18,7 +18,7 @@ function request()
   counter = counter + 1
   if counter > quota then
     return wrk.format("POST", "/discovery/renew", {["Content-Type"] = "application/x-www-form-urlencoded"},
-      "zone=sh001&env=bench&appid=fill0&hostname=t0-1")
+      "zone=sh001&env=bench&appid=fill1&hostname=t0-1")
   end
   local n = tid * quota + counter
   local body = "zone=sh001&env=bench&appid=fill" .. (n % 1000) .. "&hostname=t" .. tid .. "-" .. counter ..

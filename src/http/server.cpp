@@ -103,6 +103,7 @@ void Server::start() {
   acceptor_ = acceptor;
   asio::co_spawn(first.ioc, accept_loop(*shared_, *acceptor, workers_), asio::detached);
   for (auto& w : workers_) {
+    asio::co_spawn(w->ioc, sweep_deadlines(*w), asio::detached);
     threads_.emplace_back([worker = w.get()] {
       auto guard = asio::make_work_guard(worker->ioc);
       worker->ioc.run();

@@ -22,10 +22,33 @@ struct Server::Shared {
   std::atomic<bool> stopping{false};
 };
 
+// A connection's deadline for its current read or write. Setting one is a store; the worker's
+// sweep closes sockets whose deadline has passed, so no timer is armed per operation.
+struct Deadline {
+  std::chrono::steady_clock::time_point at = std::chrono::steady_clock::time_point::max();
+  boost::asio::ip::tcp::socket* socket = nullptr;
+  bool expired = false;
+  void after(std::chrono::nanoseconds d) {
+    at = std::chrono::steady_clock::now() +
+         std::chrono::duration_cast<std::chrono::steady_clock::duration>(d);
+  }
+  void never() { at = std::chrono::steady_clock::time_point::max(); }
+};
+
 struct Server::Worker {
   boost::asio::io_context ioc{1};
-  std::unordered_set<ParkState*> parked;  // touched only on this worker's thread
+  // Touched only on this worker's thread.
+  std::unordered_set<ParkState*> parked;
+  std::unordered_set<Deadline*> deadlines;
 };
+
+// How often a worker looks for connections past their deadline: timeouts are enforced this late
+// at most.
+inline constexpr std::chrono::milliseconds kSweepInterval{250};
+
+// Closes the sockets of `worker`'s connections whose deadline has passed, every kSweepInterval,
+// until the worker stops.
+boost::asio::awaitable<void> sweep_deadlines(Server::Worker& worker);
 
 // Serves one connection until it closes, then decrements shared.connections.
 boost::asio::awaitable<void> run_session(Server::Shared& shared, Server::Worker& worker,

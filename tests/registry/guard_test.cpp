@@ -9,7 +9,8 @@ namespace {
 
 TEST(Guard, ThresholdIsTheFloorOfExpectedTimesRatio) {
   Guard g(true, 0.85);
-  for (int i = 0; i < 10; ++i) g.on_new_identity();
+  for (int i = 0; i < 10; ++i)
+    g.on_new_identity();
   EXPECT_EQ(g.expected(), 20);
   EXPECT_EQ(g.threshold(), 17);  // floor(17.0)
   g.on_cancel();
@@ -18,13 +19,16 @@ TEST(Guard, ThresholdIsTheFloorOfExpectedTimesRatio) {
 
 TEST(Guard, ProtectsWhenTooFewRenewsArrived) {
   Guard g(true, 0.85);
-  for (int i = 0; i < 10; ++i) g.on_new_identity();
-  for (int i = 0; i < 16; ++i) g.on_renew();
+  for (int i = 0; i < 10; ++i)
+    g.on_new_identity();
+  for (int i = 0; i < 16; ++i)
+    g.on_renew();
   EXPECT_TRUE(g.protecting()) << "before the first roll nothing has been measured";
   g.roll();
   EXPECT_EQ(g.last_interval(), 16);
   EXPECT_TRUE(g.protecting());  // 16 < 17
-  for (int i = 0; i < 17; ++i) g.on_renew();
+  for (int i = 0; i < 17; ++i)
+    g.on_renew();
   g.roll();
   EXPECT_FALSE(g.protecting());  // 17 is not below 17
   EXPECT_EQ(g.this_interval(), 0);
@@ -48,7 +52,8 @@ TEST(Guard, CancelNeverGoesBelowZeroAndResetRecomputes) {
 
 TEST(Guard, DisabledNeverProtects) {
   Guard g(false, 0.85);
-  for (int i = 0; i < 10; ++i) g.on_new_identity();
+  for (int i = 0; i < 10; ++i)
+    g.on_new_identity();
   g.roll();
   EXPECT_FALSE(g.protecting());
 }
