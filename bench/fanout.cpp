@@ -1,6 +1,7 @@
 // Fan-out benchmark: park N long polls on one app, register one instance, and time how long the
 // node takes to answer every poller. A plain epoll client, so that the generator is not what is
-// measured. Usage: fanout PORT N [HOST]
+// measured. Usage: fanout PORT N [SERVER_PID]; with the PID it also reports the CPU time the
+// server spent from the register to the last answer.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -66,6 +67,21 @@ long long number_after(const std::string& text, const std::string& key) {
   return at == std::string::npos ? -1 : std::atoll(text.c_str() + at + key.size());
 }
 
+// utime + stime of a process, in clock ticks (0 if unknown).
+long long cpu_ticks(int pid) {
+  if (pid <= 0) return 0;
+  FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+  if (f == nullptr) return 0;
+  char buf[4096];
+  const size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  buf[n] = 0;
+  const char* p = std::strrchr(buf, ')');  // the command name may hold spaces
+  long long utime = 0, stime = 0;
+  if (p == nullptr || std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lld %lld", &utime, &stime) != 2) return 0;
+  return utime + stime;
+}
+
 double parked(const char* host, int port) {
   const std::string m =
       exchange(host, port, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
@@ -85,12 +101,13 @@ bool complete(const std::string& buf) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: fanout PORT N [HOST]\n");
+    std::fprintf(stderr, "usage: fanout PORT N [SERVER_PID]\n");
     return 2;
   }
   const int port = std::atoi(argv[1]);
   const int n = std::atoi(argv[2]);
-  const char* host = argc > 3 ? argv[3] : "127.0.0.1";
+  const char* host = "127.0.0.1";
+  const int server_pid = argc > 3 ? std::atoi(argv[3]) : 0;
   rlimit lim{};
   getrlimit(RLIMIT_NOFILE, &lim);
   lim.rlim_cur = lim.rlim_max;
@@ -135,6 +152,7 @@ int main(int argc, char** argv) {
   // The register goes out on a connection opened beforehand, so connect time is not counted.
   const int reg = connect_to(host, port, true);
   const std::string reg_req = post_register("second");
+  const long long ticks0 = cpu_ticks(server_pid);
   const auto t0 = Clock::now();
   send(reg, reg_req.data(), reg_req.size(), 0);
   std::vector<double> done_ms;
@@ -158,14 +176,21 @@ int main(int argc, char** argv) {
       }
     }
   }
+  const long long ticks = cpu_ticks(server_pid) - ticks0;
   close(reg);
+  for (int fd : fds) close(fd);
   std::sort(done_ms.begin(), done_ms.end());
   const auto at = [&](double q) {
     return done_ms.empty() ? -1 : done_ms[static_cast<size_t>(q * (done_ms.size() - 1))];
   };
   std::printf(
       "fanout pollers=%d answered=%zu not_code_0=%d first_ms=%.1f p50_ms=%.1f p99_ms=%.1f "
-      "last_ms=%.1f\n",
+      "last_ms=%.1f",
       n, done_ms.size(), bad, at(0), at(0.5), at(0.99), at(1.0));
+  if (server_pid > 0) {
+    std::printf(" server_cpu_ms=%.0f",
+                1000.0 * static_cast<double>(ticks) / static_cast<double>(sysconf(_SC_CLK_TCK)));
+  }
+  std::printf("\n");
   return static_cast<int>(done_ms.size()) == n && bad == 0 ? 0 : 1;
 }
