@@ -78,7 +78,9 @@ long long cpu_ticks(int pid) {
   buf[n] = 0;
   const char* p = std::strrchr(buf, ')');  // the command name may hold spaces
   long long utime = 0, stime = 0;
-  if (p == nullptr || std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lld %lld", &utime, &stime) != 2) return 0;
+  if (p == nullptr || std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lld %lld",
+                                  &utime, &stime) != 2)
+    return 0;
   return utime + stime;
 }
 
@@ -178,7 +180,8 @@ int main(int argc, char** argv) {
   }
   const long long ticks = cpu_ticks(server_pid) - ticks0;
   close(reg);
-  for (int fd : fds) close(fd);
+  for (int fd : fds)
+    close(fd);
   std::sort(done_ms.begin(), done_ms.end());
   const auto at = [&](double q) {
     return done_ms.empty() ? -1 : done_ms[static_cast<size_t>(q * (done_ms.size() - 1))];

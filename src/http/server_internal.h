@@ -2,7 +2,10 @@
 // Shared between server.cpp (acceptor, workers, shutdown) and session.cpp (one connection).
 #include <atomic>
 #include <boost/asio.hpp>
+#include <memory>
+#include <mutex>
 #include <unordered_set>
+#include <vector>
 
 #include "http/server.h"
 
@@ -35,8 +38,17 @@ struct Deadline {
   void never() { at = std::chrono::steady_clock::time_point::max(); }
 };
 
+// Wake-ups for a worker's parked requests, gathered so that a burst of them (one change waking
+// 10,000 polls) costs one cross-thread post per worker, not one each. Any thread may add.
+struct WakeQueue {
+  std::mutex mu;
+  std::vector<std::shared_ptr<ParkState>> pending;
+  bool scheduled = false;
+};
+
 struct Server::Worker {
   boost::asio::io_context ioc{1};
+  WakeQueue wakes;
   // Touched only on this worker's thread.
   std::unordered_set<ParkState*> parked;
   std::unordered_set<Deadline*> deadlines;

@@ -35,14 +35,28 @@ std::string_view find_header(const void* native, std::string_view name) {
 
 }  // namespace
 
-// The wake-up handle of one parked request. fire() may come from any thread; it posts the timer's
-// cancellation to the session's own thread, where everything else happens.
+// The wake-up handle of one parked request. fire() may come from any thread; it queues the
+// request on its worker, which cancels the request's timer on its own thread.
 class ParkState final : public Wakeup, public std::enable_shared_from_this<ParkState> {
  public:
-  explicit ParkState(const asio::any_io_executor& ex) : timer(ex) {}
+  ParkState(const asio::any_io_executor& ex, Server::Worker& worker) : timer(ex), worker_(worker) {}
   void fire() override {
     if (woken.exchange(true)) return;
-    asio::post(timer.get_executor(), [self = shared_from_this()] { self->timer.cancel(); });
+    WakeQueue& q = worker_.wakes;
+    std::lock_guard lock(q.mu);
+    q.pending.push_back(shared_from_this());
+    if (q.scheduled) return;
+    q.scheduled = true;
+    asio::post(worker_.ioc, [&worker = worker_] {
+      std::vector<std::shared_ptr<ParkState>> batch;
+      {
+        std::lock_guard lock(worker.wakes.mu);
+        batch.swap(worker.wakes.pending);
+        worker.wakes.scheduled = false;
+      }
+      for (const auto& state : batch)
+        state->timer.cancel();
+    });
   }
   void stop() {
     shutdown = true;
@@ -51,6 +65,9 @@ class ParkState final : public Wakeup, public std::enable_shared_from_this<ParkS
   asio::steady_timer timer;
   std::atomic<bool> woken{false};
   bool shutdown = false;
+
+ private:
+  Server::Worker& worker_;
 };
 
 void stop_parked(Server::Worker& worker) {
@@ -91,7 +108,7 @@ struct DeadlineGuard {
 // Waits for a Deferred's answer. nullopt: the client left and nothing is to be sent.
 asio::awaitable<std::optional<Response>> park(Server::Shared& shared, Server::Worker& worker,
                                               tcp::socket& socket, Deferred& deferred) {
-  auto state = std::make_shared<ParkState>(socket.get_executor());
+  auto state = std::make_shared<ParkState>(socket.get_executor(), worker);
   if (auto now = deferred.attach(state)) co_return now;
   worker.parked.insert(state.get());
   ++shared.parked;
@@ -117,7 +134,8 @@ asio::awaitable<std::optional<Response>> park(Server::Shared& shared, Server::Wo
       if (result.index() == 1) {
         char probe;
         boost::system::error_code peek_ec;
-        const size_t n = socket.receive(asio::buffer(&probe, 1), tcp::socket::message_peek, peek_ec);
+        const size_t n =
+            socket.receive(asio::buffer(&probe, 1), tcp::socket::message_peek, peek_ec);
         if (peek_ec == asio::error::would_block) continue;  // spurious readiness
         if (peek_ec || n == 0) {
           deferred.on_abandon();
