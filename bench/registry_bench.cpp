@@ -38,7 +38,8 @@ void BM_Renew(benchmark::State& state) {
   for (auto _ : state) {
     const InstanceKey key{"sh001", "prod", apps[static_cast<size_t>(i)],
                           hosts[static_cast<size_t>(i)]};
-    benchmark::DoNotOptimize(registry.renew(key, std::nullopt, [](const Instance&) {}));
+    benchmark::DoNotOptimize(
+        registry.renew(key, std::nullopt, [](RenewOutcome, const Instance&) {}));
     i = (i + 1) % n;
   }
 }

@@ -27,4 +27,15 @@ http::Response envelope(int code, std::string_view message, std::string_view dat
   return r;
 }
 
+http::Response envelope_with(int code, std::string_view message,
+                             FunctionRef<void(std::string&)> append_data, size_t size_hint) {
+  http::Response r = envelope(code, message);
+  r.body.reserve(r.body.size() + size_hint);
+  r.body.pop_back();  // the closing brace
+  r.body += ",\"data\":";
+  append_data(r.body);
+  r.body.push_back('}');
+  return r;
+}
+
 }  // namespace muster::api

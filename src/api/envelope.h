@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/function_ref.h"
 #include "http/message.h"
 
 namespace muster::api {
@@ -20,6 +21,9 @@ enum Code : int {
 // `data` and `error` are JSON texts, left out when empty. `message` is "0" for code 0.
 http::Response envelope(int code, std::string_view message, std::string_view data = {},
                         std::string_view error = {});
+// The same envelope with `data` written straight into the body by `append_data`.
+http::Response envelope_with(int code, std::string_view message,
+                             FunctionRef<void(std::string&)> append_data, size_t size_hint = 512);
 inline http::Response ok(std::string_view data = {}) {
   return envelope(kOk, "0", data);
 }

@@ -81,19 +81,23 @@ http::Outcome NativeApi::handle_renew(const http::Request& request) {
   auto bound = bind_or_error(request, [](const http::Params& p) { return bind_instance(p, true); });
   if (auto* err = std::get_if<http::Response>(&bound)) return std::move(*err);
   const auto& r = std::get<InstanceRequest>(bound);
-  std::string data;
+  std::optional<http::Response> answer;
   const auto outcome = registry_.renew(
       r.key(), r.replication ? std::optional<int64_t>(r.dirty_timestamp) : std::nullopt,
-      [&](const registry::Instance& inst) { append_instance(data, inst); });
+      [&](registry::RenewOutcome o, const registry::Instance& inst) {
+        const auto render = [&](std::string& out) { append_instance(out, inst); };
+        answer = o == registry::RenewOutcome::kOk
+                     ? envelope_with(kOk, "0", render)
+                     : envelope_with(kConflict, "this node's copy is newer", render);
+      });
   switch (outcome) {
     case registry::RenewOutcome::kOk:
-      return ok(data);
+    case registry::RenewOutcome::kPeerOlder:
+      return std::move(*answer);
     case registry::RenewOutcome::kNotFound:
       return envelope(kNotFound, "instance not found");
     case registry::RenewOutcome::kPeerNewer:
       return envelope(kNotFound, "the sender's copy is newer: register it here");
-    case registry::RenewOutcome::kPeerOlder:
-      return envelope(kConflict, "this node's copy is newer", data);
   }
   return envelope(kNotFound, "instance not found");
 }

@@ -1,6 +1,7 @@
 #pragma once
 // The HTTP layer's view of a request and its answer, free of Beast types so that the API
 // adapters compile without it. Threading: plain values, owned by one session.
+#include <boost/container/static_vector.hpp>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -32,7 +33,7 @@ struct Response {
   int status = 200;
   std::string_view content_type = "application/json; charset=utf-8";
   std::string body;
-  std::vector<Header> headers;
+  boost::container::static_vector<Header, 4> headers;  // extra headers; no allocation
   // The application's own result code, for metrics and the access log (0 when it has none).
   int app_code = 0;
   bool close = false;  // close the connection after this answer

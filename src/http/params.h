@@ -12,6 +12,7 @@ namespace muster::http {
 
 class Params {
  public:
+  Params() { pairs_.reserve(8); }
   void add(std::string key, std::string value) {
     pairs_.emplace_back(std::move(key), std::move(value));
   }

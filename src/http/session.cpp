@@ -156,10 +156,10 @@ asio::awaitable<std::optional<Response>> park(Server::Shared& shared, Server::Wo
   }
 }
 
-// Formats the status line and headers of an answer.
-std::string response_head(const Response& r, bool keep_alive, unsigned version) {
-  std::string head;
-  head.reserve(128 + r.headers.size() * 32);
+// Formats the status line and headers of an answer into `head`, whose capacity the connection
+// keeps from one answer to the next.
+void response_head(std::string& head, const Response& r, bool keep_alive, unsigned version) {
+  head.clear();
   head += "HTTP/1.1 ";
   json::append_int(head, r.status);
   head.push_back(' ');
@@ -180,12 +180,12 @@ std::string response_head(const Response& r, bool keep_alive, unsigned version) 
   else if (version == 10)
     head += "\r\nConnection: keep-alive";
   head += "\r\n\r\n";
-  return head;
 }
 
 asio::awaitable<bool> write(tcp::socket& socket, Deadline& deadline, Server::Shared& shared,
-                            const Response& r, unsigned version, bool keep_alive) {
-  const std::string head = response_head(r, keep_alive, version);
+                            std::string& head, const Response& r, unsigned version,
+                            bool keep_alive) {
+  response_head(head, r, keep_alive, version);
   const std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(r.body)};
   deadline.after(shared.options.write_timeout);
   auto [ec, n] = co_await asio::async_write(socket, buffers, kNoThrow);
@@ -265,6 +265,7 @@ asio::awaitable<void> run_session(Server::Shared& shared, Server::Worker& worker
   DeadlineGuard guard(worker, socket);
   Deadline& deadline = guard.deadline;
   beast::flat_buffer buffer;
+  std::string head;
   while (!shared.stopping) {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<uint32_t>(o.header_limit));
@@ -279,7 +280,7 @@ asio::awaitable<void> run_session(Server::Shared& shared, Server::Worker& worker
       ++shared.bad_requests;
       Response answer = parse_error_answer(shared, parse_ec, parser);
       if (o.observe) o.observe("other", answer, 0);
-      co_await write(socket, deadline, shared, answer, 11, false);
+      co_await write(socket, deadline, shared, head, answer, 11, false);
       break;
     }
     const BeastRequest& req = parser.get();
@@ -317,7 +318,7 @@ asio::awaitable<void> run_session(Server::Shared& shared, Server::Worker& worker
                    answer->app_code, ns / 1000);
     }
     const bool keep_alive = req.keep_alive() && !answer->close && !shared.stopping;
-    if (!co_await write(socket, deadline, shared, *answer, req.version(), keep_alive)) break;
+    if (!co_await write(socket, deadline, shared, head, *answer, req.version(), keep_alive)) break;
     if (!keep_alive) break;
   }
   socket.shutdown(tcp::socket::shutdown_send, ignored);

@@ -178,7 +178,7 @@ RegisterOutcome Registry::register_instance(const RegisterArgs& args) {
 }
 
 RenewOutcome Registry::renew(const InstanceKey& key, std::optional<int64_t> replicated_dirty,
-                             FunctionRef<void(const Instance&)> on_instance) {
+                             FunctionRef<void(RenewOutcome, const Instance&)> on_instance) {
   std::lock_guard lock(mu_);
   Instance* inst = find_instance(key);
   if (inst == nullptr) return RenewOutcome::kNotFound;
@@ -192,11 +192,11 @@ RenewOutcome Registry::renew(const InstanceKey& key, std::optional<int64_t> repl
   if (replicated_dirty) {
     if (*replicated_dirty > inst->dirty_timestamp) return RenewOutcome::kPeerNewer;
     if (*replicated_dirty < inst->dirty_timestamp) {
-      on_instance(*inst);
+      on_instance(RenewOutcome::kPeerOlder, *inst);
       return RenewOutcome::kPeerOlder;
     }
   }
-  on_instance(*inst);
+  on_instance(RenewOutcome::kOk, *inst);
   return RenewOutcome::kOk;
 }
 

@@ -137,10 +137,10 @@ class Registry {
   Registry& operator=(const Registry&) = delete;
 
   RegisterOutcome register_instance(const RegisterArgs& args);
-  // `replicated_dirty` is set for a peer's renew (spec §6.4). `on_instance` sees the instance
-  // for kOk and kPeerOlder.
+  // `replicated_dirty` is set for a peer's renew (spec §6.4). `on_instance` sees the outcome and
+  // the instance for kOk and kPeerOlder.
   RenewOutcome renew(const InstanceKey& key, std::optional<int64_t> replicated_dirty,
-                     FunctionRef<void(const Instance&)> on_instance);
+                     FunctionRef<void(RenewOutcome, const Instance&)> on_instance);
   bool cancel(const InstanceKey& key);
   // All-or-nothing: validated fully before anything changes.
   SetOutcome set(const SetArgs& args);

@@ -51,7 +51,7 @@ class RegistryTest : public ::testing::Test {
     return v;
   }
   RenewOutcome renew(std::string_view hostname, std::optional<int64_t> dirty = std::nullopt) {
-    return registry_.renew(key(hostname), dirty, [](const Instance&) {});
+    return registry_.renew(key(hostname), dirty, [](RenewOutcome, const Instance&) {});
   }
   std::vector<std::string> metadata_of(const Instance& inst) {
     std::vector<std::string> out;

@@ -83,7 +83,7 @@ TEST_F(RegistryTest, RenewUpdatesRenewTimestampOnly) {
   clock_.advance(30s);
   int64_t seen = 0;
   EXPECT_EQ(registry_.renew(key("h1"), std::nullopt,
-                            [&](const Instance& i) { seen = i.renew_timestamp; }),
+                            [&](RenewOutcome, const Instance& i) { seen = i.renew_timestamp; }),
             RenewOutcome::kOk);
   EXPECT_EQ(seen, clock_.wall_ns());
   EXPECT_EQ(latest(), latest_before);
@@ -93,9 +93,9 @@ TEST_F(RegistryTest, RenewUpdatesRenewTimestampOnly) {
 TEST_F(RegistryTest, RenewUnknownIsNotFound) {
   EXPECT_EQ(renew("nobody"), RenewOutcome::kNotFound);
   registry_.register_instance(args("h1"));
-  EXPECT_EQ(
-      registry_.renew(key("h1", "provider", "other-zone"), std::nullopt, [](const Instance&) {}),
-      RenewOutcome::kNotFound);
+  EXPECT_EQ(registry_.renew(key("h1", "provider", "other-zone"), std::nullopt,
+                            [](RenewOutcome, const Instance&) {}),
+            RenewOutcome::kNotFound);
 }
 
 TEST_F(RegistryTest, ReplicatedRenewComparesDirtyTimestamps) {
@@ -104,7 +104,10 @@ TEST_F(RegistryTest, ReplicatedRenewComparesDirtyTimestamps) {
   EXPECT_EQ(renew("h1", dirty), RenewOutcome::kOk);
   EXPECT_EQ(renew("h1", dirty + 1), RenewOutcome::kPeerNewer);
   bool got_instance = false;
-  EXPECT_EQ(registry_.renew(key("h1"), dirty - 1, [&](const Instance&) { got_instance = true; }),
+  EXPECT_EQ(registry_.renew(key("h1"), dirty - 1,
+                            [&](RenewOutcome o, const Instance&) {
+                              got_instance = o == RenewOutcome::kPeerOlder;
+                            }),
             RenewOutcome::kPeerOlder);
   EXPECT_TRUE(got_instance);
 }
