@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace muster::registry {
 namespace {
@@ -376,6 +377,7 @@ EvictionReport Registry::tick() {
   EvictionReport report;
   std::vector<Expired> victims;
   int64_t now_mono = 0;
+  bool capped = false;
   {
     std::lock_guard lock(mu_);
     now_mono = clock_.mono_ns();
@@ -388,26 +390,61 @@ EvictionReport Registry::tick() {
       return now_mono - kv.second.deleted_mono > options_.tombstone_ttl.count();
     });
     report.protecting = guard_.protecting();
-    // The lease list is in renew order, so the expired instances are a prefix of it.
-    for (Instance* inst = lease_head_;
-         inst != nullptr && expired(*inst, now_mono, report.protecting); inst = inst->lease_next) {
-      const App& app = *inst->zone->app;
-      victims.push_back({app.appid, app.env, inst->zone->name, *inst->hostname});
-    }
-    report.expired = victims.size();
-    size_t limit = victims.size();
+    // The lease list is in renew order, so the expired instances are a prefix of it. Without the
+    // guard nothing caps eviction and the prefix is simply removed below; with it, the prefix is
+    // read to choose the victims when there are more than the cap.
+    std::vector<Instance*> expired_now;
+    size_t limit = std::numeric_limits<size_t>::max();
     if (options_.self_protection) {
       const auto size = static_cast<size_t>(instance_count_);
       const auto keep =
           static_cast<size_t>(std::floor(static_cast<double>(size) * options_.protect_ratio));
-      limit = std::min(limit, size - keep);
+      limit = size - keep;
+      for (Instance* inst = lease_head_;
+           inst != nullptr && expired(*inst, now_mono, report.protecting);
+           inst = inst->lease_next) {
+        expired_now.push_back(inst);
+      }
+      report.expired = expired_now.size();
     }
-    // Partial Fisher-Yates: the first `limit` entries become a uniform random choice.
-    for (size_t i = 0; i < limit; ++i) {
-      std::uniform_int_distribution<size_t> pick(i, victims.size() - 1);
-      std::swap(victims[i], victims[pick(rng_)]);
+    capped = options_.self_protection && limit < expired_now.size();
+    if (capped) {
+      // Partial Fisher-Yates: the first `limit` entries become a uniform random choice. Only the
+      // chosen ones are copied out, since the lock is released between removal chunks.
+      for (size_t i = 0; i < limit; ++i) {
+        std::uniform_int_distribution<size_t> pick(i, expired_now.size() - 1);
+        std::swap(expired_now[i], expired_now[pick(rng_)]);
+        const Instance& inst = *expired_now[i];
+        const App& app = *inst.zone->app;
+        victims.push_back({app.appid, app.env, inst.zone->name, *inst.hostname});
+      }
     }
-    victims.resize(limit);
+  }
+  const auto evict = [&](Instance& inst) {
+    App& app = *inst.zone->app;
+    bump(app);
+    wake(app);
+    remove_instance(inst);
+    ++report.evicted;
+    ++evicted_total_;
+  };
+  if (!capped) {
+    // Every expired instance goes: take them from the head of the lease list, chunk by chunk,
+    // dropping the lock in between so that requests keep flowing during a mass eviction.
+    bool more = true;
+    while (more) {
+      std::lock_guard lock(mu_);
+      for (size_t i = 0; i < options_.evict_chunk; ++i) {
+        Instance* inst = lease_head_;
+        if (inst == nullptr || !expired(*inst, now_mono, report.protecting)) {
+          more = false;
+          break;
+        }
+        evict(*inst);
+      }
+    }
+    if (!options_.self_protection) report.expired = report.evicted;
+    return report;
   }
   for (size_t start = 0; start < victims.size(); start += options_.evict_chunk) {
     std::lock_guard lock(mu_);
@@ -417,12 +454,7 @@ EvictionReport Registry::tick() {
       Instance* inst = find_instance({v.zone, v.env, v.appid, v.hostname});
       // Renewed or replaced since it was chosen: it stays.
       if (inst == nullptr || !expired(*inst, now_mono, report.protecting)) continue;
-      App& app = *inst->zone->app;
-      bump(app);
-      wake(app);
-      remove_instance(*inst);
-      ++report.evicted;
-      ++evicted_total_;
+      evict(*inst);
     }
   }
   return report;

@@ -35,7 +35,7 @@ struct Options {
   double protect_ratio = 0.85;
   // Eviction removes instances in chunks, dropping the lock between them, so that a mass
   // eviction never stalls requests for long.
-  size_t evict_chunk = 1024;
+  size_t evict_chunk = 256;
   uint64_t random_seed = 0;  // 0 = seed from std::random_device
 };
 
