@@ -1,11 +1,12 @@
 # The two commands of the README. Each one sets up what is missing first.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all setup build build-asan build-fuzz run test test-unit test-asan fuzz bench format clean
+.PHONY: all setup build build-asan build-tsan build-fuzz run test test-unit test-asan test-tsan fuzz bench format clean
 
 all: build
 
@@ -21,6 +22,11 @@ build-asan: setup
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMUSTER_SANITIZE=ON -DMUSTER_BENCH=OFF $(CMAKE_ARGS)
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 
+# Every route at once under ThreadSanitizer (spec §5.12): unit tests and integration tests.
+build-tsan: setup
+	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMUSTER_TSAN=ON -DMUSTER_BENCH=OFF $(CMAKE_ARGS)
+	cmake --build $(TSAN_BUILD) -j $(JOBS)
+
 build-fuzz: setup
 	CXX=clang++-14 cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMUSTER_FUZZ=ON -DMUSTER_TESTS=OFF -DMUSTER_BENCH=OFF
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_binding
@@ -35,13 +41,16 @@ test-asan: build-asan
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j $(JOBS)
 
+test-tsan: build-tsan
+	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --output-on-failure -j $(JOBS)
+
 # A short, bounded libFuzzer run over request binding (query, form, JSON, metadata).
 fuzz: build-fuzz
 	mkdir -p $(FUZZ_BUILD)/corpus
 	./$(FUZZ_BUILD)/fuzz/fuzz_binding -max_total_time=60 -max_len=4096 -timeout=5 \
 	  $(FUZZ_BUILD)/corpus fuzz/corpus/binding
 
-test: test-unit test-asan fuzz
+test: test-unit test-asan test-tsan fuzz
 
 bench: build
 	bash bench/run_all.sh $(BUILD)
@@ -50,4 +59,4 @@ format:
 	git ls-files '*.cpp' '*.h' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)

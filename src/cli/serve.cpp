@@ -128,8 +128,8 @@ int run_serve(const ServeFlags& f) {
   SystemClock clock;
   registry::Registry registry(clock, ropts);
   http::Router router;
-  // The identity needs the bound port when --listen asks for port 0, so the API is built after
-  // the server has bound; routes are added before any worker runs.
+  // The identity needs the bound port when --listen asks for port 0, so the server binds first,
+  // then the API and its routes are built, and only then do the workers start.
   std::unique_ptr<api::NativeApi> native;
   std::unique_ptr<api::RequestMetrics> request_metrics;
   sopts.reject_body = [&native](std::string_view path, std::string message) {
@@ -141,7 +141,7 @@ int run_serve(const ServeFlags& f) {
   };
   http::Server server(sopts, router);
   try {
-    server.start();
+    server.listen();
   } catch (const std::system_error& e) {
     spdlog::error("{}", e.what());
     return 1;
@@ -158,6 +158,7 @@ int run_serve(const ServeFlags& f) {
   request_metrics = std::make_unique<api::RequestMetrics>(std::move(routes));
   api::add_metrics_route(router, {&registry, &server, request_metrics.get(),
                                   [&native] { return native->init_protected(); }});
+  server.start();
   spdlog::info("muster serve listening on {} (zone {}, env {}, hostname {})", bound, f.zone, f.env,
                identity.hostname);
 

@@ -85,7 +85,8 @@ Server::~Server() {
   shutdown(0ms);
 }
 
-void Server::start() {
+void Server::listen() {
+  if (acceptor_) return;
   Worker& first = *workers_.front();
   auto acceptor = std::make_shared<tcp::acceptor>(first.ioc);
   const auto address = asio::ip::make_address(shared_->options.host);
@@ -101,7 +102,15 @@ void Server::start() {
   }
   bound_port_ = acceptor->local_endpoint().port();
   acceptor_ = acceptor;
-  asio::co_spawn(first.ioc, accept_loop(*shared_, *acceptor, workers_), asio::detached);
+}
+
+void Server::start() {
+  listen();
+  Worker& first = *workers_.front();
+  asio::co_spawn(
+      first.ioc,
+      accept_loop(*shared_, *std::static_pointer_cast<tcp::acceptor>(acceptor_), workers_),
+      asio::detached);
   for (auto& w : workers_) {
     asio::co_spawn(w->ioc, sweep_deadlines(*w), asio::detached);
     threads_.emplace_back([worker = w.get()] {

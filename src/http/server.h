@@ -54,7 +54,11 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Binds and starts the workers. Throws std::system_error if the address cannot be bound.
+  // Binds the address (so that port() is known) without serving yet. Throws std::system_error if
+  // the address cannot be bound.
+  void listen();
+  // Starts accepting and the workers. The router must be complete by now: workers read it
+  // without a lock. Calls listen() first if it has not been called.
   void start();
   // Stops accepting, answers every parked request with its timeout answer, waits (bounded by
   // `grace`) for those answers to be written, then stops the workers. Idempotent.
