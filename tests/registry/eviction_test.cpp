@@ -10,6 +10,19 @@ Options no_protection() {
   return o;
 }
 
+// Registers n instances h0..h(n-1), spread over `apps` apps and `zones` zones.
+void register_many(Registry& registry, int n, int apps = 1, int zones = 1) {
+  for (int i = 0; i < n; ++i) {
+    RegisterArgs a;
+    a.zone = "z" + std::to_string(i % zones);
+    a.env = "dev";
+    a.appid = "app" + std::to_string(i % apps);
+    a.hostname = "h" + std::to_string(i);
+    a.addrs = {"http://x"};
+    registry.register_instance(a);
+  }
+}
+
 class EvictionTest : public RegistryTest {
  protected:
   void register_n(int n) {
@@ -86,15 +99,7 @@ TEST_F(EvictionTest, AtMostFifteenPercentPerRunChosenAtRandom) {
 TEST(EvictionNoProtection, ExpectationIsResetEveryFifteenMinutes) {
   FakeClock clock;
   Registry registry(clock, no_protection());
-  for (int i = 0; i < 10; ++i) {
-    RegisterArgs a;
-    a.zone = "z";
-    a.env = "dev";
-    a.appid = "app";
-    a.hostname = "h" + std::to_string(i);
-    a.addrs = {"http://x"};
-    registry.register_instance(a);
-  }
+  register_many(registry, 10);
   clock.advance(91s);
   EXPECT_EQ(registry.tick().evicted, 10u);
   EXPECT_EQ(registry.stats().expected_renews, 20) << "eviction leaves the expectation alone";
@@ -110,15 +115,7 @@ TEST(EvictionNoProtection, EveryExpiredInstanceGoesInOneRun) {
   Options o = no_protection();
   o.random_seed = 1;
   Registry registry(clock, o);
-  for (int i = 0; i < 100; ++i) {
-    RegisterArgs a;
-    a.zone = "z";
-    a.env = "dev";
-    a.appid = "app";
-    a.hostname = "h" + std::to_string(i);
-    a.addrs = {"http://x"};
-    registry.register_instance(a);
-  }
+  register_many(registry, 100);
   clock.advance(91s);
   const auto report = registry.tick();
   EXPECT_FALSE(report.protecting);
@@ -130,13 +127,7 @@ TEST(EvictionNoProtection, EveryExpiredInstanceGoesInOneRun) {
 TEST(EvictionNoProtection, WallClockStepEvictsNothing) {
   FakeClock clock;
   Registry registry(clock, no_protection());
-  RegisterArgs a;
-  a.zone = "z";
-  a.env = "dev";
-  a.appid = "app";
-  a.hostname = "h";
-  a.addrs = {"http://x"};
-  registry.register_instance(a);
+  register_many(registry, 1);
   clock.step_wall(2h);
   EXPECT_EQ(registry.tick().evicted, 0u);
   clock.step_wall(-4h);
@@ -149,15 +140,7 @@ TEST(EvictionNoProtection, EvictionIsChunkedButComplete) {
   Options o = no_protection();
   o.evict_chunk = 7;
   Registry registry(clock, o);
-  for (int i = 0; i < 50; ++i) {
-    RegisterArgs a;
-    a.zone = "z" + std::to_string(i % 3);
-    a.env = "dev";
-    a.appid = "app" + std::to_string(i % 4);
-    a.hostname = "h" + std::to_string(i);
-    a.addrs = {"http://x"};
-    registry.register_instance(a);
-  }
+  register_many(registry, 50, /*apps=*/4, /*zones=*/3);
   clock.advance(91s);
   EXPECT_EQ(registry.tick().evicted, 50u);
   EXPECT_EQ(registry.stats().instances, 0);
