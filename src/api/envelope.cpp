@@ -5,10 +5,10 @@
 namespace muster::api {
 
 http::Response envelope(int code, std::string_view message, std::string_view data,
-                        std::string_view error) {
+                        std::string_view error, size_t reserve) {
   http::Response r;
   r.app_code = code;
-  r.body.reserve(48 + data.size() + error.size());
+  r.body.reserve(64 + message.size() + data.size() + error.size() + reserve);
   r.body += "{\"code\":";
   json::append_int(r.body, code);
   r.body += ",\"message\":";
@@ -29,8 +29,7 @@ http::Response envelope(int code, std::string_view message, std::string_view dat
 
 http::Response envelope_with(int code, std::string_view message,
                              FunctionRef<void(std::string&)> append_data, size_t size_hint) {
-  http::Response r = envelope(code, message);
-  r.body.reserve(r.body.size() + size_hint);
+  http::Response r = envelope(code, message, {}, {}, size_hint);
   r.body.pop_back();  // the closing brace
   r.body += ",\"data\":";
   append_data(r.body);

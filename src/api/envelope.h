@@ -19,8 +19,9 @@ enum Code : int {
 };
 
 // `data` and `error` are JSON texts, left out when empty. `message` is "0" for code 0.
+// `reserve` is room for more body text that the caller appends, so the body is allocated once.
 http::Response envelope(int code, std::string_view message, std::string_view data = {},
-                        std::string_view error = {});
+                        std::string_view error = {}, size_t reserve = 0);
 // The same envelope with `data` written straight into the body by `append_data`.
 http::Response envelope_with(int code, std::string_view message,
                              FunctionRef<void(std::string&)> append_data, size_t size_hint = 512);

@@ -16,10 +16,9 @@ http::Response poll_response(const registry::PollQuery& query, const registry::P
     size += bytes->size() + query.appids[index].size() + 4;
   for (size_t i : answer.missing)
     size += query.appids[i].size() + 4;
-  http::Response r = envelope(kOk, "0");
+  http::Response r = envelope(kOk, "0", {}, {}, size);
   std::string& body = r.body;
   body.pop_back();  // the envelope's closing brace
-  body.reserve(size);
   body += ",\"data\":{";
   bool first = true;
   for (const auto& [index, bytes] : answer.changed) {
