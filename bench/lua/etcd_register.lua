@@ -4,13 +4,9 @@ local pending = {}
 local puts = 0
 local counter = 0
 local tid = 0
-local threads = {}
-function setup(thread)
-  thread:set("tid", #threads)
-  table.insert(threads, thread)
-end
+dofile(debug.getinfo(1, "S").source:sub(2):match("(.*/)") .. "threads.lua")
 function init(args)
-  tid = wrk.thread:get("tid")
+  tid = thread_id()
 end
 local function b64(data)
   local b = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
@@ -47,7 +43,7 @@ function response(status, headers, body)
 end
 function done(summary, latency, requests)
   local total = 0
-  for _, t in ipairs(threads) do total = total + (t:get("puts") or 0) end
+  for _, t in ipairs(wrk_threads) do total = total + (t:get("puts") or 0) end
   io.write(string.format("registrations %d in %.2fs = %.0f/s\n", total, summary.duration / 1e6,
     total / (summary.duration / 1e6)))
 end

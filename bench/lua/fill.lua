@@ -4,13 +4,9 @@ local counter = 0
 local tid = 0
 local nthreads = 1
 local quota = 0
-local threads = {}
-function setup(thread)
-  thread:set("tid", #threads)
-  table.insert(threads, thread)
-end
+dofile(debug.getinfo(1, "S").source:sub(2):match("(.*/)") .. "threads.lua")
 function init(args)
-  tid = wrk.thread:get("tid")
+  tid = thread_id()
   nthreads = tonumber(args[2] or "1")
   quota = math.floor(tonumber(args[1]) / nthreads)
 end

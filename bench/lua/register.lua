@@ -2,13 +2,9 @@
 -- an instance. Thread ids keep hostnames distinct across threads.
 local counter = 0
 local tid = 0
-local threads = {}
-function setup(thread)
-  thread:set("tid", #threads)
-  table.insert(threads, thread)
-end
+dofile(debug.getinfo(1, "S").source:sub(2):match("(.*/)") .. "threads.lua")
 function init(args)
-  tid = wrk.thread:get("tid")
+  tid = thread_id()
   appid = args[1] or "bench.register"
 end
 function request()
