@@ -11,30 +11,32 @@ http::Response poll_response(const registry::PollQuery& query, const registry::P
     return ok(*answer.changed.front().second);
   }
   // Built in place: the shared bytes of each app are copied once, straight into the body.
-  size_t size = 64;
+  size_t size = 32;
   for (const auto& [index, bytes] : answer.changed)
     size += bytes->size() + query.appids[index].size() + 4;
   for (size_t i : answer.missing)
     size += query.appids[i].size() + 4;
-  http::Response r = envelope(kOk, "0", {}, {}, size);
-  std::string& body = r.body;
-  body.pop_back();  // the envelope's closing brace
-  body += ",\"data\":{";
-  bool first = true;
-  for (const auto& [index, bytes] : answer.changed) {
-    if (!first) body.push_back(',');
-    first = false;
-    json::append_string(body, query.appids[index]);
-    body.push_back(':');
-    body += *bytes;
-  }
-  body += "},\"error\":{\"-404\":[";
-  for (size_t i = 0; i < answer.missing.size(); ++i) {
-    if (i > 0) body.push_back(',');
-    json::append_string(body, query.appids[answer.missing[i]]);
-  }
-  body += "]}}";
-  return r;
+  return envelope_with(
+      kOk, "0",
+      [&](std::string& body) {
+        body.push_back('{');
+        bool first = true;
+        for (const auto& [index, bytes] : answer.changed) {
+          if (!first) body.push_back(',');
+          first = false;
+          json::append_string(body, query.appids[index]);
+          body.push_back(':');
+          body += *bytes;
+        }
+        // The envelope's next key after data; envelope_with closes the object.
+        body += "},\"error\":{\"-404\":[";
+        for (size_t i = 0; i < answer.missing.size(); ++i) {
+          if (i > 0) body.push_back(',');
+          json::append_string(body, query.appids[answer.missing[i]]);
+        }
+        body += "]}";
+      },
+      size);
 }
 
 PollCall::PollCall(registry::Registry& registry, const UpInstancesRenderer& renderer,

@@ -18,12 +18,12 @@ constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 // Answers a connection over max_connections with a 503, then drains what the client sent for a
 // moment before closing, so that the answer is not lost to a reset.
 asio::awaitable<void> refuse(tcp::socket socket, size_t limit) {
-  const std::string body = "too many connections (limit " + std::to_string(limit) + ")\n";
-  const std::string text =
-      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
-      "Connection: close\r\nContent-Length: " +
-      std::to_string(body.size()) + "\r\n\r\n" + body;
-  auto [ec, n] = co_await asio::async_write(socket, asio::buffer(text), kNoThrow);
+  const Response answer =
+      Response::text(503, "too many connections (limit " + std::to_string(limit) + ")\n");
+  std::string head;
+  response_head(head, answer, /*keep_alive=*/false, 11);
+  const std::array<asio::const_buffer, 2> text{asio::buffer(head), asio::buffer(answer.body)};
+  auto [ec, n] = co_await asio::async_write(socket, text, kNoThrow);
   boost::system::error_code ignored;
   if (!ec) {
     socket.shutdown(tcp::socket::shutdown_send, ignored);
@@ -39,10 +39,6 @@ asio::awaitable<void> refuse(tcp::socket socket, size_t limit) {
   }
   socket.close(ignored);
 }
-
-}  // namespace
-
-namespace {
 
 asio::awaitable<void> accept_loop(Server::Shared& shared, tcp::acceptor& acceptor,
                                   std::vector<std::unique_ptr<Server::Worker>>& workers) {

@@ -4,6 +4,7 @@
 #include <boost/asio.hpp>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <unordered_set>
 #include <vector>
 
@@ -61,6 +62,10 @@ inline constexpr std::chrono::milliseconds kSweepInterval{250};
 // Closes the sockets of `worker`'s connections whose deadline has passed, every kSweepInterval,
 // until the worker stops.
 boost::asio::awaitable<void> sweep_deadlines(Server::Worker& worker);
+
+// Formats the status line and headers of an answer into `head` (cleared first), for one gather
+// write of head and body.
+void response_head(std::string& head, const Response& r, bool keep_alive, unsigned version);
 
 // Serves one connection until it closes, then decrements shared.connections.
 boost::asio::awaitable<void> run_session(Server::Shared& shared, Server::Worker& worker,

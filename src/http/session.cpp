@@ -75,6 +75,31 @@ void stop_parked(Server::Worker& worker) {
     p->stop();
 }
 
+// The connection keeps `head`'s capacity from one answer to the next.
+void response_head(std::string& head, const Response& r, bool keep_alive, unsigned version) {
+  head.clear();
+  head += "HTTP/1.1 ";
+  json::append_int(head, r.status);
+  head.push_back(' ');
+  const auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(r.status));
+  head.append(reason.data(), reason.size());
+  head += "\r\nContent-Type: ";
+  head += r.content_type;
+  for (const Header& h : r.headers) {
+    head += "\r\n";
+    head += h.name;
+    head += ": ";
+    head += h.value;
+  }
+  head += "\r\nContent-Length: ";
+  json::append_int(head, static_cast<int64_t>(r.body.size()));
+  if (!keep_alive)
+    head += "\r\nConnection: close";
+  else if (version == 10)
+    head += "\r\nConnection: keep-alive";
+  head += "\r\n\r\n";
+}
+
 asio::awaitable<void> sweep_deadlines(Server::Worker& worker) {
   asio::steady_timer timer(worker.ioc);
   for (;;) {
@@ -156,32 +181,6 @@ asio::awaitable<std::optional<Response>> park(Server::Shared& shared, Server::Wo
   }
 }
 
-// Formats the status line and headers of an answer into `head`, whose capacity the connection
-// keeps from one answer to the next.
-void response_head(std::string& head, const Response& r, bool keep_alive, unsigned version) {
-  head.clear();
-  head += "HTTP/1.1 ";
-  json::append_int(head, r.status);
-  head.push_back(' ');
-  const auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(r.status));
-  head.append(reason.data(), reason.size());
-  head += "\r\nContent-Type: ";
-  head += r.content_type;
-  for (const Header& h : r.headers) {
-    head += "\r\n";
-    head += h.name;
-    head += ": ";
-    head += h.value;
-  }
-  head += "\r\nContent-Length: ";
-  json::append_int(head, static_cast<int64_t>(r.body.size()));
-  if (!keep_alive)
-    head += "\r\nConnection: close";
-  else if (version == 10)
-    head += "\r\nConnection: keep-alive";
-  head += "\r\n\r\n";
-}
-
 asio::awaitable<bool> write(tcp::socket& socket, Deadline& deadline, Server::Shared& shared,
                             std::string& head, const Response& r, unsigned version,
                             bool keep_alive) {
@@ -216,6 +215,19 @@ Response parse_error_answer(Server::Shared& shared, const boost::system::error_c
 
 enum class ReadResult { kRequest, kClosed, kBad };
 
+// Reads what has arrived into `buffer`. False when the connection is gone: closed by the client,
+// or by the deadline sweep (then counted as a timeout).
+asio::awaitable<bool> read_more(tcp::socket& socket, beast::flat_buffer& buffer, Deadline& deadline,
+                                Server::Shared& shared) {
+  auto [ec, n] = co_await socket.async_read_some(buffer.prepare(kReadChunk), kNoThrow);
+  if (ec) {
+    if (deadline.expired) ++shared.timeouts;
+    co_return false;
+  }
+  buffer.commit(n);
+  co_return true;
+}
+
 // Reads one request into `parser`, parsing what is already buffered before reading more.
 asio::awaitable<ReadResult> read_request(tcp::socket& socket, beast::flat_buffer& buffer,
                                          bhttp::request_parser<bhttp::string_body>& parser,
@@ -224,12 +236,8 @@ asio::awaitable<ReadResult> read_request(tcp::socket& socket, beast::flat_buffer
   const ServerOptions& o = shared.options;
   if (buffer.size() == 0) {
     deadline.after(o.idle_timeout);
-    auto [ec, n] = co_await socket.async_read_some(buffer.prepare(kReadChunk), kNoThrow);
-    if (ec) {
-      if (deadline.expired) ++shared.timeouts;
-      co_return ReadResult::kClosed;  // closed by the client, or idle for too long
-    }
-    buffer.commit(n);
+    // Closed by the client, or idle for too long.
+    if (!co_await read_more(socket, buffer, deadline, shared)) co_return ReadResult::kClosed;
   }
   deadline.after(o.request_timeout);
   for (;;) {
@@ -241,12 +249,8 @@ asio::awaitable<ReadResult> read_request(tcp::socket& socket, beast::flat_buffer
       parse_ec = {};
       if (used > 0 && buffer.size() > 0) continue;
     }
-    auto [ec, n] = co_await socket.async_read_some(buffer.prepare(kReadChunk), kNoThrow);
-    if (ec) {
-      if (deadline.expired) ++shared.timeouts;
-      co_return ReadResult::kClosed;  // a half-sent request costs only its connection
-    }
-    buffer.commit(n);
+    // A half-sent request costs only its connection.
+    if (!co_await read_more(socket, buffer, deadline, shared)) co_return ReadResult::kClosed;
   }
 }
 

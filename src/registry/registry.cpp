@@ -407,7 +407,7 @@ EvictionReport Registry::tick() {
       }
       report.expired = expired_now.size();
     }
-    capped = options_.self_protection && limit < expired_now.size();
+    capped = limit < expired_now.size();  // never without the guard: limit is then SIZE_MAX
     if (capped) {
       // Partial Fisher-Yates: the first `limit` entries become a uniform random choice. Only the
       // chosen ones are copied out, since the lock is released between removal chunks.
