@@ -48,7 +48,7 @@ PollCall::PollCall(registry::Registry& registry, const UpInstancesRenderer& rend
 }
 
 PollCall::~PollCall() {
-  registry_.unpark(parked_);
+  if (!answered_) registry_.unpark(parked_);
   if (counted_) --parked_gauge_;
 }
 
@@ -61,30 +61,32 @@ std::optional<http::Response> PollCall::arrive() {
 }
 
 std::optional<http::Response> PollCall::attach(std::shared_ptr<http::Wakeup> wakeup) {
-  bool early = false;
   {
     std::lock_guard lock(mu_);
     wakeup_ = std::move(wakeup);
-    early = woken_early_;
   }
-  return early ? on_wake() : std::nullopt;
+  return on_wake();  // an answer that came before the session attached
 }
 
-void PollCall::wake() {
+void PollCall::wake(registry::PollAnswer answer) {
   std::lock_guard lock(mu_);
-  if (wakeup_)
-    wakeup_->fire();
-  else
-    woken_early_ = true;
+  answer_ = std::move(answer);
+  if (wakeup_) wakeup_->fire();
 }
 
 std::optional<http::Response> PollCall::on_wake() {
-  if (auto answer = registry_.recheck(parked_, renderer_))
-    return poll_response(parked_.query, *answer);
-  return std::nullopt;
+  std::optional<registry::PollAnswer> answer;
+  {
+    std::lock_guard lock(mu_);
+    answer.swap(answer_);
+  }
+  if (!answer) return std::nullopt;
+  answered_ = true;
+  return poll_response(parked_.query, *answer);
 }
 
 http::Response PollCall::on_timeout() {
+  if (auto answer = on_wake()) return std::move(*answer);  // it came just in time
   registry_.unpark(parked_);
   return envelope(kNotModified, "not modified");
 }

@@ -2,7 +2,8 @@
 // One poll or polls request while it waits (spec §5.7): the bridge between the registry's watch
 // hub (PollWaiter) and the HTTP session that parks it (Deferred).
 // Threading: wake() comes from any thread with the registry lock held; every other method runs
-// on the session's thread.
+// on the session's thread. The answer is built by the registry at the change; the session only
+// formats it, so a change that wakes 10,000 polls takes the registry lock once, not 10,000 times.
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -33,7 +34,7 @@ class PollCall final : public http::Deferred, public registry::PollWaiter {
   std::optional<http::Response> on_wake() override;
   http::Response on_timeout() override;
   void on_abandon() override;
-  void wake() override;
+  void wake(registry::PollAnswer answer) override;
 
  private:
   registry::Registry& registry_;
@@ -42,9 +43,10 @@ class PollCall final : public http::Deferred, public registry::PollWaiter {
   std::chrono::steady_clock::time_point deadline_;
   std::atomic<int64_t>& parked_gauge_;
   bool counted_ = false;
-  std::mutex mu_;  // guards wakeup_ and woken_early_ against wake()
+  std::mutex mu_;  // guards wakeup_ and answer_ against wake()
   std::shared_ptr<http::Wakeup> wakeup_;
-  bool woken_early_ = false;
+  std::optional<registry::PollAnswer> answer_;  // from wake(), until the session takes it
+  bool answered_ = false;                       // the registry answered, and so unparked, this poll
 };
 
 }  // namespace muster::api

@@ -92,11 +92,29 @@ int64_t Registry::bump(App& app) {
   return app.latest_timestamp;
 }
 
-void Registry::wake(const App& app) {
-  const auto it = watchers_.find(AppKey{app.appid, app.env});
+void Registry::wake(std::string_view env, std::string_view appid) {
+  const auto it = watchers_.find(AppKey{appid, env});
   if (it == watchers_.end()) return;
-  for (ParkedPoll* p : it->second)
-    p->waiter->wake();
+  std::unordered_set<ParkedPoll*>& watching = it->second;
+  std::vector<std::pair<ParkedPoll*, PollAnswer>> answered;
+  answered.reserve(watching.size());
+  for (auto w = watching.begin(); w != watching.end();) {
+    ParkedPoll* p = *w;
+    if (auto answer = evaluate(*p, *p->renderer, /*arrival=*/false)) {
+      answered.emplace_back(p, std::move(*answer));
+      w = watching.erase(w);
+    } else {
+      ++w;
+    }
+  }
+  if (watching.empty()) watchers_.erase(it);
+  for (auto& [p, answer] : answered) {
+    // Already out of this app's set; a poll of several apps also leaves the others' sets.
+    if (p->query.appids.size() > 1) leave_watch_lists(*p);
+    p->parked = false;
+    --parked_count_;
+    p->waiter->wake(std::move(answer));
+  }
 }
 
 void Registry::lease_append(Instance& inst) {
@@ -174,7 +192,7 @@ RegisterOutcome Registry::register_instance(const RegisterArgs& args) {
   lease_append(*inst);
   App& app = *inst->zone->app;
   inst->latest_timestamp = bump(app);
-  wake(app);
+  wake(app.env, app.appid);
   return RegisterOutcome::kApplied;
 }
 
@@ -207,9 +225,11 @@ bool Registry::cancel(const InstanceKey& key) {
   if (inst == nullptr) return false;
   App& app = *inst->zone->app;
   bump(app);
-  wake(app);  // waiters re-check later, when the removal below is done
+  // The removal may drop the app: its polls are answered afterwards, by name.
+  const OwnedAppKey changed{app.appid, app.env};
   guard_.on_cancel();
   remove_instance(*inst);
+  wake(changed.env, changed.appid);
   return true;
 }
 
@@ -254,7 +274,7 @@ SetOutcome Registry::set(const SetArgs& args) {
     inst.dirty_timestamp = set_ts;
     inst.latest_timestamp = latest;
   }
-  wake(*app);
+  wake(app->env, app->appid);
   return {"", set_ts};
 }
 
@@ -337,28 +357,25 @@ void Registry::park(ParkedPoll& p) {
 
 void Registry::unpark_locked(ParkedPoll& p) {
   if (!p.parked) return;
+  leave_watch_lists(p);
+  p.parked = false;
+  --parked_count_;
+}
+
+void Registry::leave_watch_lists(ParkedPoll& p) {
   for (const std::string& appid : p.query.appids) {
     const auto it = watchers_.find(AppKey{appid, p.query.env});
     if (it == watchers_.end()) continue;
     it->second.erase(&p);
     if (it->second.empty()) watchers_.erase(it);
   }
-  p.parked = false;
-  --parked_count_;
 }
 
 std::optional<PollAnswer> Registry::poll(ParkedPoll& p, const PollRenderer& renderer) {
   std::lock_guard lock(mu_);
+  p.renderer = &renderer;
   auto answer = evaluate(p, renderer, /*arrival=*/true);
   if (!answer) park(p);
-  return answer;
-}
-
-std::optional<PollAnswer> Registry::recheck(ParkedPoll& p, const PollRenderer& renderer) {
-  std::lock_guard lock(mu_);
-  if (!p.parked) return std::nullopt;
-  auto answer = evaluate(p, renderer, /*arrival=*/false);
-  if (answer) unpark_locked(p);
   return answer;
 }
 
@@ -420,13 +437,25 @@ EvictionReport Registry::tick() {
       }
     }
   }
+  // Apps with parked polls that lost instances in the current chunk: their polls are answered
+  // once per chunk, when its removals are done.
+  std::vector<OwnedAppKey> watched;
   const auto evict = [&](Instance& inst) {
     App& app = *inst.zone->app;
     bump(app);
-    wake(app);
+    const AppKey key{app.appid, app.env};
+    if (watchers_.contains(key) &&
+        std::none_of(watched.begin(), watched.end(),
+                     [&](const OwnedAppKey& k) { return AppKeyEq{}(k, key); }))
+      watched.push_back({app.appid, app.env});
     remove_instance(inst);
     ++report.evicted;
     ++evicted_total_;
+  };
+  const auto wake_watched = [&] {
+    for (const OwnedAppKey& k : watched)
+      wake(k.env, k.appid);
+    watched.clear();
   };
   if (!capped) {
     // Every expired instance goes: take them from the head of the lease list, chunk by chunk,
@@ -442,6 +471,7 @@ EvictionReport Registry::tick() {
         }
         evict(*inst);
       }
+      wake_watched();
     }
     if (!options_.self_protection) report.expired = report.evicted;
     return report;
@@ -456,6 +486,7 @@ EvictionReport Registry::tick() {
       if (inst == nullptr || !expired(*inst, now_mono, report.protecting)) continue;
       evict(*inst);
     }
+    wake_watched();
   }
   return report;
 }

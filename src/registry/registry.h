@@ -87,11 +87,15 @@ struct Stats {
   uint64_t evicted_total = 0;
 };
 
-// A parked poll's way to be told that one of its apps changed. wake() runs with the registry
-// lock held, on the thread that made the change: it must only schedule work.
+struct PollAnswer;
+
+// A parked poll's way to receive its answer. The registry evaluates every poll watching a changed
+// app itself, while it holds the lock and the rendering is fresh, and hands the answer over with
+// the poll already unparked. wake() runs with the registry lock held, on the thread that made the
+// change: it must only store the answer and schedule work.
 class PollWaiter {
  public:
-  virtual void wake() = 0;
+  virtual void wake(PollAnswer answer) = 0;
 
  protected:
   ~PollWaiter() = default;
@@ -126,6 +130,7 @@ struct PollAnswer {
 struct ParkedPoll {
   PollQuery query;
   PollWaiter* waiter = nullptr;
+  const PollRenderer* renderer = nullptr;  // set by poll(); renders the answer at a change
   std::vector<bool> present_at_park;
   bool parked = false;
 };
@@ -153,8 +158,8 @@ class Registry {
 
   // Answers a poll at once if the rules say so (spec §5.7), else parks it and returns nullopt.
   std::optional<PollAnswer> poll(ParkedPoll& p, const PollRenderer& renderer);
-  // After a wake(): answers (and unparks) if a trigger exists or a watched app vanished.
-  std::optional<PollAnswer> recheck(ParkedPoll& p, const PollRenderer& renderer);
+  // Removes a poll that was not answered (its deadline passed, its client left). A no-op for a
+  // poll already answered through its waiter.
   void unpark(ParkedPoll& p);
 
   // One eviction tick (every evict_interval): roll the guard's counter, reset the expectation
@@ -200,7 +205,9 @@ class Registry {
   Instance* find_instance(const InstanceKey& key) const;
   App& app_for_write(std::string_view env, std::string_view appid);
   int64_t bump(App& app);
-  void wake(const App& app);
+  // Answers every poll watching the app that now has an answer (a trigger, or the app gone). Call
+  // once the change is complete, so that the answer shows its final state.
+  void wake(std::string_view env, std::string_view appid);
   // Removes an instance; drops its zone and app when they empty. Returns true if the app is gone.
   void remove_instance(Instance& inst);
   void lease_append(Instance& inst);
@@ -211,6 +218,8 @@ class Registry {
   std::optional<PollAnswer> evaluate(ParkedPoll& p, const PollRenderer& renderer, bool arrival);
   void park(ParkedPoll& p);
   void unpark_locked(ParkedPoll& p);
+  // Removes the poll from the watch list of each of its apps (those it is still in).
+  void leave_watch_lists(ParkedPoll& p);
 
   const Clock& clock_;
   const Options options_;

@@ -4,10 +4,17 @@
 namespace muster::registry::testing {
 namespace {
 
+// Keeps what the registry hands over, as PollCall does.
 class CountingWaiter final : public PollWaiter {
  public:
-  void wake() override { ++wakes; }
+  void wake(PollAnswer answer) override {
+    ++wakes;
+    last = std::move(answer);
+  }
+  // The answer of the last wake, taken.
+  std::optional<PollAnswer> take() { return std::exchange(last, std::nullopt); }
   int wakes = 0;
+  std::optional<PollAnswer> last;
 };
 
 class NameRenderer final : public PollRenderer {
@@ -62,7 +69,7 @@ TEST_F(PollTest, CurrentTimestampParksAndRegisterWakes) {
   EXPECT_EQ(waiter_.wakes, 0) << "a renew is not a change";
   registry_.register_instance(args("h2"));
   EXPECT_EQ(waiter_.wakes, 1);
-  const auto answer = registry_.recheck(p, renderer_);
+  const auto answer = waiter_.take();
   ASSERT_TRUE(answer);
   EXPECT_EQ(answer->changed.size(), 1u);
   EXPECT_FALSE(p.parked);
@@ -78,7 +85,7 @@ TEST_F(PollTest, SetWakesAndRaisesLatest) {
   set_status("h1", kStatusDown);
   EXPECT_EQ(waiter_.wakes, 1);
   EXPECT_GT(latest(), before);
-  EXPECT_TRUE(registry_.recheck(p, renderer_));  // h2 is still up: a trigger
+  EXPECT_TRUE(waiter_.take()) << "h2 is still up: a trigger";
 }
 
 TEST_F(PollTest, MissingAppParksAndItsFirstRegistrationWakes) {
@@ -86,7 +93,7 @@ TEST_F(PollTest, MissingAppParksAndItsFirstRegistrationWakes) {
   EXPECT_FALSE(registry_.poll(p, renderer_));
   registry_.register_instance(args("h1"));
   EXPECT_EQ(waiter_.wakes, 1);
-  const auto answer = registry_.recheck(p, renderer_);
+  const auto answer = waiter_.take();
   ASSERT_TRUE(answer);
   EXPECT_EQ(answer->changed.size(), 1u);
   EXPECT_TRUE(answer->missing.empty());
@@ -98,7 +105,7 @@ TEST_F(PollTest, CancellingTheLastInstanceAnswersWithMissing) {
   EXPECT_FALSE(registry_.poll(p, renderer_));
   registry_.cancel(key("h1"));
   EXPECT_EQ(waiter_.wakes, 1);
-  const auto answer = registry_.recheck(p, renderer_);
+  const auto answer = waiter_.take();
   ASSERT_TRUE(answer);
   EXPECT_TRUE(answer->changed.empty());
   EXPECT_EQ(answer->missing, (std::vector<size_t>{0}));
@@ -110,7 +117,7 @@ TEST_F(PollTest, LastInstanceOfThePolledZoneLeavingAnswers) {
   auto p = make({"provider"}, {latest()}, "sh001");
   EXPECT_FALSE(registry_.poll(p, renderer_));
   registry_.cancel(key("h1", "provider", "sh001"));
-  const auto answer = registry_.recheck(p, renderer_);
+  const auto answer = waiter_.take();
   ASSERT_TRUE(answer);
   EXPECT_EQ(answer->missing, (std::vector<size_t>{0}));
 }
@@ -129,7 +136,44 @@ TEST_F(PollTest, EvictionWakes) {
   clock.advance(91s);
   EXPECT_EQ(registry.tick().evicted, 1u);
   EXPECT_EQ(waiter_.wakes, 1);
-  EXPECT_TRUE(registry.recheck(p, renderer_));
+  EXPECT_TRUE(waiter_.take());
+}
+
+TEST_F(PollTest, EvictionAnswersOncePerChunkWithTheStateAfterIt) {
+  Options o;
+  o.self_protection = false;
+  FakeClock clock;
+  Registry registry(clock, o);
+  for (const char* host : {"h1", "h2", "h3"})
+    registry.register_instance(args(host));
+  int64_t lts = 0;
+  registry.read_app("dev", "provider", [&](const App& app) { lts = app.latest_timestamp; });
+  auto p = make({"provider"}, {lts});
+  EXPECT_FALSE(registry.poll(p, renderer_));
+  clock.advance(91s);
+  EXPECT_EQ(registry.tick().evicted, 3u);
+  EXPECT_EQ(waiter_.wakes, 1) << "one answer for the chunk, not one per instance";
+  const auto answer = waiter_.take();
+  ASSERT_TRUE(answer);
+  EXPECT_TRUE(answer->changed.empty());
+  EXPECT_EQ(answer->missing, (std::vector<size_t>{0})) << "the app is gone once all three are";
+}
+
+TEST_F(PollTest, AnsweredPollOfTwoAppsLeavesBothWatchLists) {
+  registry_.register_instance(args("h1"));
+  registry_.register_instance(args("c1", "consumer"));
+  auto p = make({"provider", "consumer"}, {latest(), latest("consumer")});
+  EXPECT_FALSE(registry_.poll(p, renderer_));
+  registry_.register_instance(args("c2", "consumer"));
+  EXPECT_EQ(waiter_.wakes, 1);
+  const auto answer = waiter_.take();
+  ASSERT_TRUE(answer);
+  ASSERT_EQ(answer->changed.size(), 1u);
+  EXPECT_EQ(answer->changed[0].first, 1u);
+  EXPECT_FALSE(p.parked);
+  registry_.register_instance(args("h2"));
+  EXPECT_EQ(waiter_.wakes, 1) << "an answered poll is no longer watching provider";
+  EXPECT_EQ(registry_.stats().parked_polls, 0);
 }
 
 TEST_F(PollTest, AllDownIsNotATrigger) {
@@ -139,7 +183,9 @@ TEST_F(PollTest, AllDownIsNotATrigger) {
   EXPECT_FALSE(registry_.poll(p, renderer_))
       << "an app with no UP instance does not answer at once";
   set_status("h1", kStatusUp);
-  EXPECT_TRUE(registry_.recheck(p, renderer_));
+  EXPECT_EQ(waiter_.wakes, 1);
+  EXPECT_TRUE(waiter_.take());
+  EXPECT_FALSE(p.parked);
 }
 
 TEST_F(PollTest, AChangeWithNoTriggerStaysParked) {
@@ -147,8 +193,7 @@ TEST_F(PollTest, AChangeWithNoTriggerStaysParked) {
   auto p = make({"provider"}, {latest()});
   EXPECT_FALSE(registry_.poll(p, renderer_));
   set_status("h1", kStatusDown);
-  EXPECT_EQ(waiter_.wakes, 1);
-  EXPECT_FALSE(registry_.recheck(p, renderer_));
+  EXPECT_EQ(waiter_.wakes, 0) << "no UP instance left: not a trigger";
   EXPECT_TRUE(p.parked);
   registry_.unpark(p);
 }
@@ -190,15 +235,19 @@ TEST_F(PollTest, OneChangeIsRenderedOnceForEveryPoll) {
     polls.push_back(make({"provider"}, {lts}));
     EXPECT_FALSE(registry_.poll(polls.back(), renderer_));
   }
+  // Each poll gets its own waiter, so that every answer handed over is kept.
+  std::vector<CountingWaiter> waiters(polls.size());
+  for (size_t i = 0; i < polls.size(); ++i)
+    polls[i].waiter = &waiters[i];
   registry_.register_instance(args("h2"));
-  EXPECT_EQ(waiter_.wakes, 100);
-  std::shared_ptr<const std::string> first;
-  for (auto& p : polls) {
-    const auto answer = registry_.recheck(p, renderer_);
+  const std::string* first = nullptr;
+  for (auto& w : waiters) {
+    const auto answer = w.take();
     ASSERT_TRUE(answer);
-    if (!first) first = answer->changed[0].second;
-    EXPECT_EQ(answer->changed[0].second.get(), first.get()) << "the same bytes are shared";
+    if (first == nullptr) first = answer->changed[0].second.get();
+    EXPECT_EQ(answer->changed[0].second.get(), first) << "the same bytes are shared";
   }
+  EXPECT_EQ(registry_.stats().parked_polls, 0);
   EXPECT_EQ(renderer_.renders, 1);
 }
 
