@@ -6,7 +6,6 @@
 // measured, Beast's generic serializer cost more than everything else in a renew's user time.
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
@@ -19,7 +18,6 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
-using namespace asio::experimental::awaitable_operators;
 using tcp = asio::ip::tcp;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 using BeastRequest = bhttp::request<bhttp::string_body>;
@@ -36,10 +34,17 @@ std::string_view find_header(const void* native, std::string_view name) {
 }  // namespace
 
 // The wake-up handle of one parked request. fire() may come from any thread; it queues the
-// request on its worker, which cancels the request's timer on its own thread.
+// request on its worker, which interrupts the request's wait on its own thread.
+//
+// A parked request awaits exactly one operation: the socket turning readable (the client left,
+// or pipelined a request). Its deadline is a timer with a plain handler, and a wake-up, the
+// deadline or shutdown all end the wait by cancelling it. Measured at 10,000 parked polls, this
+// single wait costs about half of a `timer || socket` group, whose two spawned coroutines and
+// cancellation slots were a large part of answering each poll.
 class ParkState final : public Wakeup, public std::enable_shared_from_this<ParkState> {
  public:
-  ParkState(const asio::any_io_executor& ex, Server::Worker& worker) : timer(ex), worker_(worker) {}
+  ParkState(tcp::socket& socket, Server::Worker& worker)
+      : timer(socket.get_executor()), socket_(socket), worker_(worker) {}
   void fire() override {
     if (woken.exchange(true)) return;
     WakeQueue& q = worker_.wakes;
@@ -55,18 +60,40 @@ class ParkState final : public Wakeup, public std::enable_shared_from_this<ParkS
         worker.wakes.scheduled = false;
       }
       for (const auto& state : batch)
-        state->timer.cancel();
+        state->interrupt();
+    });
+  }
+  // Arms the deadline; its handler interrupts the wait when the deadline passes.
+  void arm(std::chrono::steady_clock::time_point deadline) {
+    timer.expires_at(deadline);
+    timer.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (ec) return;  // cancelled: the request was answered another way
+      self->expired = true;
+      self->interrupt();
     });
   }
   void stop() {
     shutdown = true;
-    timer.cancel();
+    interrupt();
+  }
+  // Ends the current wait of the parked request: the socket wait or, once the socket holds a
+  // pipelined request, the signal timer.
+  void interrupt() {
+    if (done) return;  // the session moved on: its socket may be waiting on something else
+    if (signal)
+      signal->cancel();
+    else
+      socket_.cancel();
   }
   asio::steady_timer timer;
+  std::optional<asio::steady_timer> signal;  // only while a pipelined request sits in the socket
   std::atomic<bool> woken{false};
+  bool expired = false;
   bool shutdown = false;
+  bool done = false;  // park() returned; set and read on the worker's thread
 
  private:
+  tcp::socket& socket_;
   Server::Worker& worker_;
 };
 
@@ -133,51 +160,47 @@ struct DeadlineGuard {
 // Waits for a Deferred's answer. nullopt: the client left and nothing is to be sent.
 asio::awaitable<std::optional<Response>> park(Server::Shared& shared, Server::Worker& worker,
                                               tcp::socket& socket, Deferred& deferred) {
-  auto state = std::make_shared<ParkState>(socket.get_executor(), worker);
+  auto state = std::make_shared<ParkState>(socket, worker);
   if (auto now = deferred.attach(state)) co_return now;
   worker.parked.insert(state.get());
   ++shared.parked;
   struct Unpark {
     Server::Shared& shared;
     Server::Worker& worker;
-    ParkState* state;
+    ParkState& state;
     ~Unpark() {
-      worker.parked.erase(state);
+      state.done = true;
+      state.timer.cancel();  // releases the handler's reference at once
+      worker.parked.erase(&state);
       --shared.parked;
     }
-  } unpark{shared, worker, state.get()};
+  } unpark{shared, worker, *state};
+  state->arm(deferred.deadline());
 
-  bool watch_socket = true;  // the socket turning readable with nothing to read: the client left
   for (;;) {
     if (state->shutdown || shared.stopping) co_return deferred.on_timeout();
-    state->timer.expires_at(deferred.deadline());
-    boost::system::error_code ec;
-    if (watch_socket) {
-      // Waiting for readability needs no buffer, which parked connections would each hold.
-      auto result = co_await (state->timer.async_wait(kNoThrow) ||
-                              socket.async_wait(tcp::socket::wait_read, kNoThrow));
-      if (result.index() == 1) {
-        char probe;
-        boost::system::error_code peek_ec;
-        const size_t n =
-            socket.receive(asio::buffer(&probe, 1), tcp::socket::message_peek, peek_ec);
-        if (peek_ec == asio::error::would_block) continue;  // spurious readiness
-        if (peek_ec || n == 0) {
-          deferred.on_abandon();
-          co_return std::nullopt;
-        }
-        watch_socket = false;  // a pipelined request: it stays in the socket for later
-        continue;
-      }
-      ec = std::get<0>(std::get<0>(result));
-    } else {
-      std::tie(ec) = co_await state->timer.async_wait(kNoThrow);
-    }
-    if (state->shutdown) co_return deferred.on_timeout();
     if (state->woken.exchange(false)) {
       if (auto answer = deferred.on_wake()) co_return answer;
     }
-    if (!ec) co_return deferred.on_timeout();  // the deadline passed
+    if (state->expired) co_return deferred.on_timeout();
+    if (state->signal) {
+      // Waiting for readability needs no buffer, but a pipelined request keeps the socket
+      // readable: then only the signal timer is waited on, until interrupted.
+      co_await state->signal->async_wait(kNoThrow);
+      continue;
+    }
+    auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, kNoThrow);
+    if (ec) continue;  // interrupted: the checks above say why
+    char probe;
+    boost::system::error_code peek_ec;
+    const size_t n = socket.receive(asio::buffer(&probe, 1), tcp::socket::message_peek, peek_ec);
+    if (peek_ec == asio::error::would_block) continue;  // spurious readiness
+    if (peek_ec || n == 0) {
+      deferred.on_abandon();
+      co_return std::nullopt;
+    }
+    // A pipelined request: it stays in the socket for later.
+    state->signal.emplace(socket.get_executor(), std::chrono::steady_clock::time_point::max());
   }
 }
 
@@ -185,9 +208,22 @@ asio::awaitable<bool> write(tcp::socket& socket, Deadline& deadline, Server::Sha
                             std::string& head, const Response& r, unsigned version,
                             bool keep_alive) {
   response_head(head, r, keep_alive, version);
-  const std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(r.body)};
+  std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(r.body)};
+  // Most answers fit the socket's send buffer: one non-blocking send, without a trip through the
+  // reactor and the scheduler. What it leaves goes out asynchronously.
+  boost::system::error_code ec;
+  const size_t sent = socket.write_some(buffers, ec);
+  if (!ec && sent == head.size() + r.body.size()) co_return true;
+  if (ec && ec != asio::error::would_block) co_return false;
+  if (sent < head.size()) {
+    buffers[0] += sent;
+  } else {
+    buffers[1] += sent - head.size();
+    buffers[0] = asio::const_buffer();
+  }
   deadline.after(shared.options.write_timeout);
-  auto [ec, n] = co_await asio::async_write(socket, buffers, kNoThrow);
+  size_t n = 0;
+  std::tie(ec, n) = co_await asio::async_write(socket, buffers, kNoThrow);
   if (ec && deadline.expired) ++shared.timeouts;
   co_return !ec;
 }
