@@ -131,7 +131,13 @@ stop_pid "$ETCD_PID"
 # --- fan-out: 10,000 parked polls on one app, one register ------------------------------------
 PORT=$(free_port)
 start_muster "$PORT" --poll-hold 60s
-for run in 1 2 3; do say "default (2 workers, client unpinned), run $run: $("$FANOUT" "$PORT" 10000 "$MPID")"; done
+for run in 1 2 3 4 5; do say "default (2 workers, client unpinned), run $run: $("$FANOUT" "$PORT" 10000 "$MPID")"; done
+stop_pid "$MPID"
+# One worker: on two cores shared with the generator, a second worker contends for the cores the
+# generator needs, and each answer costs the node more CPU (server_cpu_ms).
+PORT=$(free_port)
+start_muster "$PORT" --poll-hold 60s --threads 1
+for run in 1 2 3 4 5; do say "1 worker (node and client unpinned), run $run: $("$FANOUT" "$PORT" 10000 "$MPID")"; done
 stop_pid "$MPID"
 # The same with the node on core 0 and the client on core 1: what the node does when it does not
 # share its core with the load generator.
@@ -140,7 +146,7 @@ taskset -c 0 "$MUSTER" serve --listen "127.0.0.1:$PORT" --log-level warn --poll-
 MPID=$!
 PIDS+=("$MPID")
 wait_port "$PORT"
-for run in 1 2 3; do say "pinned (1 worker on core 0, client on core 1), run $run: $(taskset -c 1 "$FANOUT" "$PORT" 10000 "$MPID")"; done
+for run in 1 2 3 4 5; do say "pinned (1 worker on core 0, client on core 1), run $run: $(taskset -c 1 "$FANOUT" "$PORT" 10000 "$MPID")"; done
 stop_pid "$MPID"
 
 # --- memory: RSS with FILL instances (2 addrs, 2 metadata keys each) --------------------------
