@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cluster/replicator.h"
 #include "common/metrics.h"
 #include "http/message.h"
 #include "http/router.h"
@@ -40,6 +41,7 @@ struct MetricsSources {
   const http::Server* server = nullptr;
   const RequestMetrics* requests = nullptr;
   std::function<bool()> init_protected;
+  const cluster::Replicator* replicator = nullptr;  // null without peers
 };
 
 void add_metrics_route(http::Router& router, MetricsSources sources);

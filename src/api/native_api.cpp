@@ -73,7 +73,13 @@ void NativeApi::add_routes(http::Router& router) {
 http::Outcome NativeApi::handle_register(const http::Request& request) {
   auto bound = bind_or_error(request, bind_register);
   if (auto* err = std::get_if<http::Response>(&bound)) return std::move(*err);
-  registry_.register_instance(std::get<RegisterRequest>(bound).args);
+  const auto& r = std::get<RegisterRequest>(bound);
+  const auto outcome = registry_.register_instance(r.args);
+  if (replicator_ != nullptr && !r.replication && outcome == registry::RegisterOutcome::kApplied) {
+    const registry::InstanceKey key{r.args.zone, r.args.env, r.args.appid, r.args.hostname};
+    registry_.read_instance(
+        key, [&](const registry::Instance& inst) { replicator_->registered(inst, r.from_zone); });
+  }
   return ok();
 }
 
@@ -85,6 +91,7 @@ http::Outcome NativeApi::handle_renew(const http::Request& request) {
   const auto outcome = registry_.renew(
       r.key(), r.replication ? std::optional<int64_t>(r.dirty_timestamp) : std::nullopt,
       [&](registry::RenewOutcome o, const registry::Instance& inst) {
+        if (replicator_ != nullptr && !r.replication) replicator_->renewed(inst, r.from_zone);
         const auto render = [&](std::string& out) { append_instance(out, inst); };
         answer = o == registry::RenewOutcome::kOk
                      ? envelope_with(kOk, "0", render)
@@ -106,17 +113,20 @@ http::Outcome NativeApi::handle_cancel(const http::Request& request) {
   auto bound =
       bind_or_error(request, [](const http::Params& p) { return bind_instance(p, false); });
   if (auto* err = std::get_if<http::Response>(&bound)) return std::move(*err);
-  if (!registry_.cancel(std::get<InstanceRequest>(bound).key())) {
-    return envelope(kNotFound, "instance not found");
-  }
+  const auto& r = std::get<InstanceRequest>(bound);
+  if (!registry_.cancel(r.key())) return envelope(kNotFound, "instance not found");
+  if (replicator_ != nullptr && !r.replication) replicator_->cancelled(r.key(), r.from_zone);
   return ok();
 }
 
 http::Outcome NativeApi::handle_set(const http::Request& request) {
   auto bound = bind_or_error(request, bind_set);
   if (auto* err = std::get_if<http::Response>(&bound)) return std::move(*err);
-  const auto outcome = registry_.set(std::get<SetRequest>(bound).args);
+  const auto& r = std::get<SetRequest>(bound);
+  const auto outcome = registry_.set(r.args);
   if (!outcome.error.empty()) return bad_request(outcome.error);
+  if (replicator_ != nullptr && !r.replication)
+    replicator_->set(r.args, outcome.set_timestamp, r.from_zone);
   return ok();
 }
 
@@ -224,11 +234,20 @@ http::Outcome NativeApi::handle_poll(const http::Request& request, bool single) 
 }
 
 http::Outcome NativeApi::handle_nodes(const http::Request&) {
-  std::string data = "[{\"addr\":";
-  json::append_string(data, identity_.advertise_addr);
-  data += ",\"status\":0,\"zone\":";
-  json::append_string(data, identity_.zone);
-  data += "}]";
+  std::vector<cluster::NodeView> nodes{{identity_.advertise_addr, cluster::PeerStatus::kUp}};
+  if (replicator_ != nullptr) nodes = replicator_->same_zone_nodes();
+  std::string data = "[";
+  for (const cluster::NodeView& n : nodes) {
+    if (data.size() > 1) data.push_back(',');
+    data += "{\"addr\":";
+    json::append_string(data, n.addr);
+    data += ",\"status\":";
+    json::append_int(data, static_cast<int>(n.status));
+    data += ",\"zone\":";
+    json::append_string(data, identity_.zone);
+    data.push_back('}');
+  }
+  data.push_back(']');
   return ok(data);
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "api/render.h"
+#include "cluster/replicator.h"
 #include "common/clock.h"
 #include "http/router.h"
 #include "registry/registry.h"
@@ -39,6 +40,10 @@ class NativeApi {
   // The envelope for a body over the server's limit on a native route.
   http::Response reject_body(std::string_view path, std::string message) const;
 
+  // Client writes are handed to `replicator` once applied; null for a node without peers. Set
+  // before the server starts.
+  void set_replicator(cluster::Replicator* replicator) { replicator_ = replicator; }
+
   // Init-protect (spec §5.10) ends at the first successful syncup or after its timeout.
   void end_init_protect() { init_protect_ended_ = true; }
   bool init_protected() const;
@@ -64,6 +69,7 @@ class NativeApi {
   std::atomic<bool> init_protect_ended_{false};
   std::atomic<int64_t> parked_{0};
   UpInstancesRenderer renderer_;
+  cluster::Replicator* replicator_ = nullptr;
 };
 
 }  // namespace muster::api

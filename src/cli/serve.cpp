@@ -10,6 +10,8 @@
 #include "api/envelope.h"
 #include "api/metrics_api.h"
 #include "api/native_api.h"
+#include "cluster/cluster_options.h"
+#include "cluster/replicator.h"
 #include "common/duration.h"
 #include "http/server.h"
 #include "registry/registry.h"
@@ -46,6 +48,10 @@ struct ServeFlags {
   bool compat_brpc_fetchs = false;
   bool access_log = false;
   std::string log_level = "info";
+  std::string nodes;
+  std::string zones;
+  std::string peer_timeout = "3s";
+  size_t replication_queue = 100'000;
 };
 
 std::chrono::nanoseconds duration_flag(std::string_view name, const std::string& text) {
@@ -90,6 +96,12 @@ int run_serve(const ServeFlags& f) {
   const auto level = spdlog::level::from_str(f.log_level);
   spdlog::set_level(level);
   const auto [host, port] = split_host_port("--listen", f.listen);
+  const auto nodes = cluster::parse_nodes(f.nodes);
+  if (const auto* err = std::get_if<std::string>(&nodes))
+    throw CLI::ValidationError("--nodes", *err);
+  const auto zones = cluster::parse_zones(f.zones);
+  if (const auto* err = std::get_if<std::string>(&zones))
+    throw CLI::ValidationError("--zones", *err);
   registry::Options ropts;
   ropts.evict_after = duration_flag("--evict-after", f.evict_after);
   ropts.evict_ceiling = duration_flag("--evict-ceiling", f.evict_ceiling);
@@ -152,13 +164,31 @@ int run_serve(const ServeFlags& f) {
                              f.advertise.empty() ? bound : f.advertise};
   if (identity.hostname.empty()) identity.hostname = identity.advertise_addr;
   native = std::make_unique<api::NativeApi>(registry, clock, identity, nopts);
+  cluster::ClusterOptions copts;
+  copts.self = identity.advertise_addr;
+  copts.region = f.region;
+  copts.zone = f.zone;
+  copts.nodes = std::move(std::get<0>(nodes));
+  copts.zones = std::move(std::get<0>(zones));
+  copts.peer_timeout = duration_flag("--peer-timeout", f.peer_timeout);
+  copts.queue_capacity = f.replication_queue;
+  auto replicator = std::make_unique<cluster::Replicator>(registry, std::move(copts));
+  if (replicator->has_peers())
+    native->set_replicator(replicator.get());
+  else
+    replicator.reset();
   native->add_routes(router);
   auto routes = router.paths();
   routes.push_back("/metrics");
   request_metrics = std::make_unique<api::RequestMetrics>(std::move(routes));
-  api::add_metrics_route(router, {&registry, &server, request_metrics.get(),
-                                  [&native] { return native->init_protected(); }});
+  api::add_metrics_route(router,
+                         {&registry, &server, request_metrics.get(),
+                          [&native] { return native->init_protected(); }, replicator.get()});
   server.start();
+  if (replicator) {
+    // Reads open once a peer's state is here (or init-protect times out).
+    replicator->start([&native] { native->end_init_protect(); });
+  }
   spdlog::info("muster serve listening on {} (zone {}, env {}, hostname {})", bound, f.zone, f.env,
                identity.hostname);
 
@@ -183,6 +213,8 @@ int run_serve(const ServeFlags& f) {
   schedule();
   main.run();
   server.shutdown();
+  // What clients wrote last still reaches the peers: the queues get a second to drain.
+  if (replicator) replicator->stop(std::chrono::seconds(1));
   spdlog::info("stopped");
   return 0;
 }
@@ -261,6 +293,18 @@ CLI::App& add_serve_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--compat-brpc-fetchs", f.compat_brpc_fetchs,
                   "Render fetchs with a flat instances array, as brpc's client expects")
+      ->capture_default_str();
+  cmd->add_option("--nodes", f.nodes,
+                  "The same-zone nodes, this one included, as host:port,host:port; writes are "
+                  "replicated to the others, and a starting node syncs from them");
+  cmd->add_option("--zones", f.zones,
+                  "Other zones' nodes, as zone=host:port;host:port,zone2=host:port; each write "
+                  "goes to one node of each");
+  cmd->add_option("--peer-timeout", f.peer_timeout,
+                  "A peer that does not connect or answer a batch within this is marked lost")
+      ->capture_default_str();
+  cmd->add_option("--replication-queue", f.replication_queue,
+                  "Writes queued per peer at most; more are dropped and counted")
       ->capture_default_str();
   cmd->add_option("--access-log", f.access_log, "Log every request")->capture_default_str();
   cmd->add_option("--log-level", f.log_level, "trace, debug, info, warn, error")

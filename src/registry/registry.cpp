@@ -287,6 +287,14 @@ bool Registry::read_app(std::string_view env, std::string_view appid,
   return true;
 }
 
+bool Registry::read_instance(const InstanceKey& key, FunctionRef<void(const Instance&)> fn) const {
+  std::lock_guard lock(mu_);
+  const Instance* inst = find_instance(key);
+  if (inst == nullptr) return false;
+  fn(*inst);
+  return true;
+}
+
 void Registry::read_all(FunctionRef<void(const App&)> fn) const {
   std::lock_guard lock(mu_);
   std::vector<const App*> apps;

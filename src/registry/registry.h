@@ -153,6 +153,8 @@ class Registry {
   // Runs `fn` on the app under the lock; false if the app is unknown.
   bool read_app(std::string_view env, std::string_view appid,
                 FunctionRef<void(const App&)> fn) const;
+  // Runs `fn` on the instance under the lock; false if it is unknown.
+  bool read_instance(const InstanceKey& key, FunctionRef<void(const Instance&)> fn) const;
   // Runs `fn` on every app, sorted by appid then env.
   void read_all(FunctionRef<void(const App&)> fn) const;
 

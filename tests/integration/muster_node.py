@@ -76,9 +76,9 @@ class Node:
         return json.loads(raw), raw, h
 
     def register(self, hostname="h1", appid="provider", zone="sh001", env="dev", status=1,
-                 addrs=("http://172.1.1.1:8000",), **extra):
+                 addrs=("http://172.1.1.1:8000",), version="111", **extra):
         params = [("zone", zone), ("env", env), ("appid", appid), ("hostname", hostname),
-                  ("status", str(status)), ("region", "sh"), ("version", "111")]
+                  ("status", str(status)), ("region", "sh"), ("version", version)]
         params += [("addrs", a) for a in addrs]
         params += [(k, v) for k, v in extra.items()]
         return self.call("POST", "register", params)[0]

@@ -1,0 +1,29 @@
+#pragma once
+// Form bodies of the original per-request replication (spec §6.2): what a node POSTs to a peer's
+// /discovery/* route for each write. `replication` is left out; the link adds it per target.
+// Threading: pure functions; the Instance overloads run inside a registry visitor.
+#include <string>
+
+#include "registry/registry.h"
+
+namespace muster::cluster {
+
+// Appends `key=value` (value percent-encoded), with '&' before it unless `out` is empty.
+void append_field(std::string& out, std::string_view key, std::string_view value);
+void append_field(std::string& out, std::string_view key, int64_t value);
+
+// The always-sent fields: region, zone, env, appid, hostname, from_zone=true.
+void append_identity(std::string& out, std::string_view region, const registry::InstanceKey& key);
+
+std::string register_form(const registry::Instance& inst);
+std::string renew_form(const registry::Instance& inst);
+std::string cancel_form(std::string_view region, const registry::InstanceKey& key,
+                        int64_t latest_timestamp);
+std::string set_form(std::string_view region, const registry::SetArgs& args,
+                     int64_t set_timestamp);
+
+// The key of an instance as one string, for maps of pending work.
+std::string identity_key(const registry::InstanceKey& key);
+registry::InstanceKey key_of(const registry::Instance& inst);
+
+}  // namespace muster::cluster

@@ -1,0 +1,219 @@
+#include "cluster/peer_link.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/beast/http.hpp>
+#include <boost/json/parse.hpp>
+
+#include "common/json_writer.h"
+
+namespace muster::cluster {
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+// Items per pipelined batch: enough to amortise a round trip, few enough that a failure loses
+// little.
+constexpr size_t kBatch = 256;
+// A connection unused for this long is replaced before the next batch (peers close idle ones).
+constexpr auto kIdleReconnect = std::chrono::seconds(20);
+
+PeerLink::PeerLink(asio::io_context& ioc, std::string addr, size_t capacity,
+                   std::chrono::nanoseconds timeout, ReplyHandler& handler)
+    : addr_(std::move(addr)),
+      capacity_(capacity),
+      timeout_(timeout),
+      handler_(handler),
+      ioc_(ioc),
+      signal_(ioc) {}
+
+bool PeerLink::enqueue(PeerItem item) {
+  std::lock_guard lock(mu_);
+  if (!item.coalesce_key.empty()) {
+    // A renew already waiting carries the same news: the instance is alive.
+    if (pending_renews_.contains(item.coalesce_key)) {
+      ++counters_.coalesced;
+      return true;
+    }
+  }
+  if (queue_.size() >= capacity_) {
+    ++counters_.dropped;
+    return false;
+  }
+  if (!item.coalesce_key.empty()) pending_renews_.insert(item.coalesce_key);
+  queue_.push_back({std::move(item), std::chrono::steady_clock::now()});
+  if (waiting_) {
+    waiting_ = false;
+    asio::post(ioc_, [this] { signal_.cancel(); });
+  }
+  return true;
+}
+
+size_t PeerLink::queue_depth() const {
+  std::lock_guard lock(mu_);
+  return queue_.size();
+}
+
+void PeerLink::stop(bool now) {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    stop_now_ = stop_now_ || now;
+  }
+  signal_.cancel();
+}
+
+void PeerLink::mark(PeerStatus s) {
+  if (status_.exchange(s) != s)
+    spdlog::info("peer {} is {}", addr_, s == PeerStatus::kUp ? "up" : "lost");
+}
+
+void PeerLink::take_batch(std::vector<Queued>& batch) {
+  batch.clear();
+  std::lock_guard lock(mu_);
+  while (!queue_.empty() && batch.size() < kBatch) {
+    batch.push_back(std::move(queue_.front()));
+    queue_.pop_front();
+    if (!batch.back().item.coalesce_key.empty())
+      pending_renews_.erase(batch.back().item.coalesce_key);
+  }
+  if (batch.empty() && !stopping_) waiting_ = true;
+}
+
+asio::awaitable<void> PeerLink::pause(std::chrono::nanoseconds d) {
+  signal_.expires_after(d);
+  co_await signal_.async_wait(kNoThrow);
+}
+
+asio::awaitable<bool> PeerLink::connect(tcp::socket& socket) {
+  const size_t colon = addr_.rfind(':');
+  if (colon == std::string::npos) co_return false;
+  std::string host = addr_.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  tcp::resolver resolver(ioc_);
+  auto [rec, endpoints] = co_await resolver.async_resolve(host, addr_.substr(colon + 1), kNoThrow);
+  if (rec) co_return false;
+  asio::steady_timer deadline(ioc_);
+  deadline.expires_after(timeout_);
+  deadline.async_wait([&socket](const boost::system::error_code& ec) {
+    if (!ec) socket.close();
+  });
+  auto [ec, endpoint] = co_await asio::async_connect(socket, endpoints, kNoThrow);
+  deadline.cancel();
+  if (ec || !socket.is_open()) co_return false;
+  socket.set_option(tcp::no_delay(true));
+  co_return true;
+}
+
+asio::awaitable<bool> PeerLink::send_batch(tcp::socket& socket, boost::beast::flat_buffer& buffer,
+                                           std::vector<Queued>& batch) {
+  std::string out;
+  out.reserve(batch.size() * 400);
+  for (const Queued& q : batch) {
+    const PeerItem& item = q.item;
+    const std::string_view flag = item.replication ? "&replication=true" : "&replication=false";
+    out += "POST ";
+    out += item.path;
+    out += " HTTP/1.1\r\nHost: ";
+    out += addr_;
+    out += "\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ";
+    json::append_int(out, static_cast<int64_t>(item.body.size() + flag.size()));
+    out += "\r\n\r\n";
+    out += item.body;
+    out += flag;
+  }
+  // One deadline for the whole batch: a peer too slow to answer it is treated as lost.
+  asio::steady_timer deadline(ioc_);
+  deadline.expires_after(timeout_);
+  deadline.async_wait([&socket](const boost::system::error_code& ec) {
+    if (!ec) socket.close();
+  });
+  struct CancelOnExit {
+    asio::steady_timer& t;
+    ~CancelOnExit() { t.cancel(); }
+  } cancel{deadline};
+  auto [wec, written] = co_await asio::async_write(socket, asio::buffer(out), kNoThrow);
+  if (wec) co_return false;
+  ++counters_.batches;
+  for (const Queued& q : batch) {
+    bhttp::response_parser<bhttp::string_body> parser;
+    parser.body_limit(64 * 1024 * 1024);
+    auto [rec, n] = co_await bhttp::async_read(socket, buffer, parser, kNoThrow);
+    if (rec) co_return false;
+    ++counters_.items_sent;
+    int code = -500;
+    boost::json::value data;
+    boost::system::error_code jec;
+    const boost::json::value body = boost::json::parse(parser.get().body(), jec);
+    if (!jec && body.is_object()) {
+      const auto& o = body.get_object();
+      if (const auto* c = o.if_contains("code"); c != nullptr && c->is_int64())
+        code = static_cast<int>(c->get_int64());
+      if (const auto* d = o.if_contains("data")) data = *d;
+    }
+    if (code == -500) {
+      ++counters_.failures;
+      mark(PeerStatus::kLost);
+    } else {
+      mark(PeerStatus::kUp);
+    }
+    handler_.on_reply(*this, q.item, code, data);
+  }
+  const auto lag = std::chrono::steady_clock::now() - batch.front().queued_at;
+  last_lag_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(lag).count();
+  co_return true;
+}
+
+asio::awaitable<void> PeerLink::run() {
+  using namespace std::chrono_literals;
+  std::chrono::nanoseconds backoff = 100ms;
+  std::vector<Queued> batch;  // kept across a reconnect until it has been sent once
+  batch.reserve(kBatch);
+  for (;;) {
+    {
+      std::lock_guard lock(mu_);
+      if (stop_now_ || (stopping_ && queue_.empty() && batch.empty())) break;
+    }
+    tcp::socket socket(ioc_);
+    if (!co_await connect(socket)) {
+      mark(PeerStatus::kLost);
+      co_await pause(backoff);
+      backoff = std::min<std::chrono::nanoseconds>(backoff * 2, 5s);
+      continue;
+    }
+    mark(PeerStatus::kUp);
+    backoff = 100ms;
+    boost::beast::flat_buffer buffer;
+    auto last_used = std::chrono::steady_clock::now();
+    for (;;) {
+      if (batch.empty()) take_batch(batch);
+      if (batch.empty()) {
+        {
+          std::lock_guard lock(mu_);
+          if (stopping_) break;
+        }
+        signal_.expires_at(asio::steady_timer::time_point::max());
+        co_await signal_.async_wait(kNoThrow);
+        continue;
+      }
+      // The peer closes connections idle for long (its idle timeout): start afresh rather than
+      // lose a batch to a connection that is already gone.
+      if (std::chrono::steady_clock::now() - last_used > kIdleReconnect) break;
+      const bool sent = co_await send_batch(socket, buffer, batch);
+      last_used = std::chrono::steady_clock::now();
+      if (!sent) {
+        // Each item gets one attempt (spec §6.1); renews and anti-entropy repair what is lost.
+        counters_.failures += batch.size();
+        batch.clear();
+        mark(PeerStatus::kLost);
+        break;
+      }
+      batch.clear();
+    }
+    boost::system::error_code ignored;
+    socket.close(ignored);
+  }
+}
+
+}  // namespace muster::cluster

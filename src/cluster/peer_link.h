@@ -1,0 +1,96 @@
+#pragma once
+// One peer node: a bounded queue of replicated writes and one kept-alive connection that sends
+// them pipelined, a batch at a time (spec §6.1, muster decision "async replication").
+// Threading: enqueue(), status() and the counters may be called from any thread; the connection
+// loop and on_reply() run on the io_context given to run().
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/json/value.hpp>
+#include <chrono>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <unordered_set>
+
+namespace muster::cluster {
+
+enum class PeerStatus { kUp = 0, kLost = 1 };  // the numbers /discovery/nodes shows
+
+struct PeerItem {
+  std::string path;  // /discovery/register, ...
+  std::string body;  // form, without `replication`
+  bool replication = true;
+  std::string coalesce_key;  // non-empty for a renew: one pending renew per instance
+};
+
+class PeerLink;
+
+// What the link's owner does with a peer's answer to one item. Runs on the link's io_context.
+class ReplyHandler {
+ public:
+  virtual void on_reply(PeerLink& link, const PeerItem& item, int code,
+                        const boost::json::value& data) = 0;
+
+ protected:
+  ~ReplyHandler() = default;
+};
+
+struct PeerCounters {
+  std::atomic<uint64_t> batches{0};
+  std::atomic<uint64_t> items_sent{0};
+  std::atomic<uint64_t> dropped{0};   // queue full
+  std::atomic<uint64_t> failures{0};  // items lost with a broken connection, or -500 answers
+  std::atomic<uint64_t> coalesced{0};
+};
+
+class PeerLink {
+ public:
+  PeerLink(boost::asio::io_context& ioc, std::string addr, size_t capacity,
+           std::chrono::nanoseconds timeout, ReplyHandler& handler);
+  const std::string& addr() const { return addr_; }
+
+  // Queues an item; false (and counted) when the queue is full.
+  bool enqueue(PeerItem item);
+  // Sends queued items until stop(); reconnects after failures with a back-off.
+  boost::asio::awaitable<void> run();
+  // Ends run(): once the queue is empty, or at once with `now`. Call on the link's io_context.
+  void stop(bool now);
+
+  PeerStatus status() const { return status_.load(); }
+  size_t queue_depth() const;
+  const PeerCounters& counters() const { return counters_; }
+  // Wall-clock time (ns) of the oldest item sent in the last good batch, when it was queued.
+  int64_t last_lag_ns() const { return last_lag_ns_.load(); }
+
+ private:
+  struct Queued {
+    PeerItem item;
+    std::chrono::steady_clock::time_point queued_at;
+  };
+  boost::asio::awaitable<bool> connect(boost::asio::ip::tcp::socket& socket);
+  boost::asio::awaitable<bool> send_batch(boost::asio::ip::tcp::socket& socket,
+                                          boost::beast::flat_buffer& buffer,
+                                          std::vector<Queued>& batch);
+  boost::asio::awaitable<void> pause(std::chrono::nanoseconds d);
+  void take_batch(std::vector<Queued>& batch);
+  void mark(PeerStatus s);
+
+  const std::string addr_;
+  const size_t capacity_;
+  const std::chrono::nanoseconds timeout_;
+  ReplyHandler& handler_;
+  boost::asio::io_context& ioc_;
+  boost::asio::steady_timer signal_;  // run() waits on it for items; enqueue() cancels it
+  mutable std::mutex mu_;             // guards queue_, pending_renews_, the flags below
+  std::deque<Queued> queue_;
+  std::unordered_set<std::string> pending_renews_;
+  bool waiting_ = false;  // run() waits for items
+  bool stopping_ = false;
+  bool stop_now_ = false;
+  std::atomic<PeerStatus> status_{PeerStatus::kLost};
+  std::atomic<int64_t> last_lag_ns_{0};
+  PeerCounters counters_;
+};
+
+}  // namespace muster::cluster

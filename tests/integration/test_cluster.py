@@ -1,0 +1,266 @@
+"""A cluster of real nodes on loopback (spec §6): replication of every write, polls on a peer
+waking, the conflict rule (-404 -> register, -409 -> adopt), start-up syncup, the original
+per-request replication form, two zones without ping-pong, and peer status in /discovery/nodes."""
+import socket
+import time
+import unittest
+import urllib.parse
+
+from muster_node import Node
+from test_polls import Poller
+
+
+def free_ports(n):
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def addr(port):
+    return "127.0.0.1:%d" % port
+
+
+def eventually(check, timeout=10, what="condition"):
+    """Polls `check` until it returns a true value; bounded in time."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for " + what + ": " + repr(last))
+
+
+def peer_metric(node, name, peer):
+    _, _, body = node.request("GET", "/metrics")
+    for line in body.decode().splitlines():
+        if line.startswith(name + '{peer="' + peer + '"}'):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+class Cluster:
+    """Nodes of one zone that list each other in --nodes."""
+
+    def __init__(self, n, *args, zone="sh001", extra=None):
+        self.ports = free_ports(n)
+        self.nodes_arg = ",".join(addr(p) for p in self.ports)
+        self.zone = zone
+        self.args = args
+        self.extra = extra or []
+        self.nodes = [self.start(i) for i in range(n)]
+
+    def start(self, i, *more):
+        return Node("--listen", addr(self.ports[i]), "--zone", self.zone, "--nodes", self.nodes_arg,
+                    "--peer-timeout", "1s", *self.args, *self.extra, *more)
+
+    def stop(self):
+        for n in self.nodes:
+            if n.alive():
+                n.stop()
+
+
+class ThreeNodesTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.cluster = Cluster(3, "--poll-hold", "10s", "--poll-jitter", "0s")
+        cls.a, cls.b, cls.c = cls.cluster.nodes
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cluster.stop()
+
+    def setUp(self):
+        self.app = self.id().rsplit(".", 1)[1]
+
+    def test_register_set_cancel_reach_every_peer(self):
+        self.a.register("h1", appid=self.app, version="v1", metadata='{"weight":"10"}')
+        for n in (self.b, self.c):
+            inst = eventually(lambda: n.instances(self.app).get("h1"), what="h1 on a peer")
+            self.assertEqual(inst["version"], "v1")
+            self.assertEqual(inst["addrs"], ["http://172.1.1.1:8000"])
+            self.assertEqual(inst["metadata"], {"weight": "10"})
+        dirty = self.a.instances(self.app)["h1"]["dirty_timestamp"]
+        self.assertEqual(self.b.instances(self.app)["h1"]["dirty_timestamp"], dirty,
+                         "the peer keeps the sender's dirty_timestamp")
+
+        r = self.a.call("POST", "set", [("zone", "sh001"), ("env", "dev"), ("appid", self.app),
+                                        ("hostname", "h1"), ("status", "2")])[0]
+        self.assertEqual(r["code"], 0)
+        for n in (self.b, self.c):
+            eventually(lambda: n.instances(self.app).get("h1", {}).get("status") == 2,
+                       what="status 2 on a peer")
+
+        r = self.a.call("POST", "cancel", [("zone", "sh001"), ("env", "dev"), ("appid", self.app),
+                                           ("hostname", "h1")])[0]
+        self.assertEqual(r["code"], 0)
+        for n in (self.b, self.c):
+            eventually(lambda: "h1" not in n.instances(self.app), what="h1 gone from a peer")
+
+    def test_multiple_addrs_travel_as_repeated_keys(self):
+        self.a.register("h1", appid=self.app, addrs=("http://10.0.0.1:80", "grpc://10.0.0.1:90"))
+        inst = eventually(lambda: self.b.instances(self.app).get("h1"), what="h1 on b")
+        self.assertEqual(inst["addrs"], ["http://10.0.0.1:80", "grpc://10.0.0.1:90"])
+
+    def test_poll_parked_on_a_peer_wakes(self):
+        self.a.register("h1", appid=self.app)
+        lts = eventually(lambda: self.b.fetch(self.app).get("data", {}).get("latest_timestamp"),
+                         what="app on b")
+        poller = Poller(self.b, "polls", [("env", "dev"), ("hostname", "c"), ("appid", self.app),
+                                          ("latest_timestamp", str(lts))])
+        before = self.b.metric("muster_parked_polls")
+        poller.start()
+        eventually(lambda: self.b.metric("muster_parked_polls") > before, what="parked poll")
+        self.a.register("h2", appid=self.app)
+        answer = poller.answer(timeout=5)
+        self.assertEqual(answer["code"], 0)
+        hosts = {i["hostname"] for i in answer["data"][self.app]["instances"]["sh001"]}
+        self.assertEqual(hosts, {"h1", "h2"})
+
+    def test_renew_reaches_peers(self):
+        self.a.register("h1", appid=self.app)
+        eventually(lambda: self.b.instances(self.app).get("h1"), what="h1 on b")
+        before = self.b.instances(self.app)["h1"]["renew_timestamp"]
+        time.sleep(0.01)
+        r = self.a.call("POST", "renew", [("zone", "sh001"), ("env", "dev"), ("appid", self.app),
+                                          ("hostname", "h1")])[0]
+        self.assertEqual(r["code"], 0)
+        eventually(lambda: self.b.instances(self.app)["h1"]["renew_timestamp"] > before,
+                   what="renew on b")
+
+    def test_replicated_write_is_not_fanned_out_again(self):
+        # The original per-request form, as a Bilibili node sends it: b applies it, c never sees it.
+        form = [("region", "sh"), ("zone", "sh001"), ("env", "dev"), ("appid", self.app),
+                ("hostname", "orig"), ("addrs", "http://1.1.1.1:1"), ("addrs", "http://1.1.1.1:2"),
+                ("status", "1"), ("version", "x"), ("reg_timestamp", "1"),
+                ("dirty_timestamp", "1700000000000000000"), ("latest_timestamp", "1"),
+                ("replication", "true"), ("from_zone", "true")]
+        r = self.b.call("POST", "register", form)[0]
+        self.assertEqual(r["code"], 0)
+        inst = self.b.instances(self.app)["orig"]
+        self.assertEqual(inst["addrs"], ["http://1.1.1.1:1", "http://1.1.1.1:2"])
+        self.assertEqual(inst["dirty_timestamp"], 1700000000000000000)
+        # A later client write on b is replicated; once it is on c, the earlier one would be too.
+        self.b.register("marker", appid=self.app)
+        eventually(lambda: "marker" in self.c.instances(self.app), what="marker on c")
+        self.assertNotIn("orig", self.c.instances(self.app))
+
+    def test_nodes_lists_the_zone_with_status(self):
+        r = self.a.call("GET", "nodes")[0]
+        self.assertEqual([n["addr"] for n in r["data"]], sorted(addr(p) for p in self.cluster.ports))
+        self.assertTrue(all(n["zone"] == "sh001" for n in r["data"]))
+        self.a.register("h1", appid=self.app)
+        eventually(lambda: all(n["status"] == 0 for n in self.a.call("GET", "nodes")[0]["data"]),
+                   what="every node up")
+
+
+class ConflictTest(unittest.TestCase):
+    """a lists b as a peer; b lists nobody, so it neither syncs from a nor replicates back."""
+
+    def setUp(self):
+        self.pa, self.pb = free_ports(2)
+        self.a = Node("--listen", addr(self.pa), "--zone", "sh001", "--peer-timeout", "1s",
+                      "--nodes", addr(self.pa) + "," + addr(self.pb))
+        self.b = None
+
+    def tearDown(self):
+        for n in (self.a, self.b):
+            if n is not None and n.alive():
+                n.stop()
+
+    def renew_on_a(self):
+        return self.a.call("POST", "renew", [("zone", "sh001"), ("env", "dev"),
+                                             ("appid", "provider"), ("hostname", "h1")])[0]
+
+    def test_minus_404_sends_a_register(self):
+        self.a.register("h1", version="v1")  # b is down: this replication is lost
+        self.b = Node("--listen", addr(self.pb), "--zone", "sh001")
+        self.assertNotIn("h1", self.b.instances())
+        self.assertEqual(self.renew_on_a()["code"], 0)
+        inst = eventually(lambda: self.b.instances().get("h1"), what="h1 registered on b")
+        self.assertEqual(inst["version"], "v1")
+
+    def test_minus_409_adopts_the_newer_copy(self):
+        self.b = Node("--listen", addr(self.pb), "--zone", "sh001")
+        self.a.register("h1", version="v1")
+        eventually(lambda: self.b.instances().get("h1"), what="h1 on b")
+        self.b.register("h1", version="v2")  # b's own client write: newer, not sent to a
+        self.assertEqual(self.a.instances()["h1"]["version"], "v1")
+        self.assertEqual(self.renew_on_a()["code"], 0)
+        eventually(lambda: self.a.instances()["h1"]["version"] == "v2", what="a adopts v2")
+        self.assertEqual(self.a.instances()["h1"]["dirty_timestamp"],
+                         self.b.instances()["h1"]["dirty_timestamp"])
+
+    def test_lost_peer_shows_in_nodes_and_metrics(self):
+        self.b = Node("--listen", addr(self.pb), "--zone", "sh001")
+        self.a.register("h1")
+        eventually(lambda: self.b.instances().get("h1"), what="h1 on b")
+        self.b.stop()
+        self.renew_on_a()
+        status = lambda: {n["addr"]: n["status"] for n in self.a.call("GET", "nodes")[0]["data"]}
+        eventually(lambda: status()[addr(self.pb)] == 1, what="b lost")
+        self.assertEqual(status()[addr(self.pa)], 0)
+        self.assertEqual(peer_metric(self.a, "muster_replication_peer_up", addr(self.pb)), 0)
+        self.assertGreaterEqual(peer_metric(self.a, "muster_replication_items_total", addr(self.pb)), 1)
+
+
+class SyncupTest(unittest.TestCase):
+    def test_new_node_syncs_everything_then_opens_reads(self):
+        pa, pd = free_ports(2)
+        nodes = addr(pa) + "," + addr(pd)
+        a = Node("--listen", addr(pa), "--zone", "sh001", "--nodes", nodes)
+        d = None
+        try:
+            for i in range(50):
+                a.register("h%d" % i, appid="app%d" % (i % 5))
+            d = Node("--listen", addr(pd), "--zone", "sh001", "--nodes", nodes,
+                     "--init-protect", "true", "--init-protect-timeout", "60s")
+            eventually(lambda: d.fetch("app0")["code"] == 0, what="reads open after syncup")
+            for app in range(5):
+                self.assertEqual(set(d.instances("app%d" % app)), set(a.instances("app%d" % app)))
+            self.assertEqual(d.metric("muster_instances"), 50)
+        finally:
+            for n in (a, d):
+                if n is not None and n.alive():
+                    n.stop()
+
+
+class TwoZonesTest(unittest.TestCase):
+    def test_one_node_per_zone_and_no_ping_pong(self):
+        p1, p2, q1, q2 = free_ports(4)
+        z1 = addr(p1) + "," + addr(p2)
+        z2 = addr(q1) + "," + addr(q2)
+        nodes = []
+        try:
+            for port in (p1, p2):
+                nodes.append(Node("--listen", addr(port), "--zone", "z1", "--nodes", z1,
+                                  "--zones", "z2=" + z2.replace(",", ";")))
+            for port in (q1, q2):
+                nodes.append(Node("--listen", addr(port), "--zone", "z2", "--nodes", z2,
+                                  "--zones", "z1=" + z1.replace(",", ";")))
+            a1, a2, b1, b2 = nodes
+            a1.register("h1", zone="z1")
+            for n in nodes:
+                eventually(lambda: n.instances().get("h1"), what="h1 in every node")
+            time.sleep(0.5)  # any echo would have arrived by now
+            for n, own_zone in ((b1, z1), (b2, z1)):
+                for peer in own_zone.split(","):
+                    sent = peer_metric(n, "muster_replication_items_total", peer) or 0
+                    self.assertEqual(sent, 0, "a z2 node sent a write back to z1")
+            # a1's write went to a2 (same zone) and to exactly one z2 node.
+            to_z2 = sum(peer_metric(a1, "muster_replication_items_total", p) or 0
+                        for p in z2.split(","))
+            self.assertEqual(to_z2, 1)
+        finally:
+            for n in nodes:
+                if n.alive():
+                    n.stop()
+
+
+if __name__ == "__main__":
+    unittest.main()
