@@ -12,6 +12,7 @@
 #include "api/native_api.h"
 #include "cluster/cluster_options.h"
 #include "cluster/replicator.h"
+#include "cluster/self_registration.h"
 #include "common/duration.h"
 #include "http/server.h"
 #include "registry/registry.h"
@@ -52,6 +53,7 @@ struct ServeFlags {
   std::string zones;
   std::string peer_timeout = "3s";
   size_t replication_queue = 100'000;
+  bool self_register = true;
 };
 
 std::chrono::nanoseconds duration_flag(std::string_view name, const std::string& text) {
@@ -173,10 +175,16 @@ int run_serve(const ServeFlags& f) {
   copts.peer_timeout = duration_flag("--peer-timeout", f.peer_timeout);
   copts.queue_capacity = f.replication_queue;
   auto replicator = std::make_unique<cluster::Replicator>(registry, std::move(copts));
-  if (replicator->has_peers())
-    native->set_replicator(replicator.get());
-  else
-    replicator.reset();
+  native->set_replicator(replicator.get());
+  // Declared after the replicator, whose io_context it uses: destroyed first.
+  std::unique_ptr<cluster::SelfRegistration> self;
+  if (f.self_register) {
+    self = std::make_unique<cluster::SelfRegistration>(
+        registry, *replicator,
+        cluster::SelfIdentity{f.region, f.zone, f.env, identity.hostname, identity.advertise_addr},
+        // Every 30 s as the original, or often enough for a shorter --evict-after.
+        std::min<std::chrono::nanoseconds>(std::chrono::seconds(30), ropts.evict_after / 3));
+  }
   native->add_routes(router);
   auto routes = router.paths();
   routes.push_back("/metrics");
@@ -185,10 +193,12 @@ int run_serve(const ServeFlags& f) {
                          {&registry, &server, request_metrics.get(),
                           [&native] { return native->init_protected(); }, replicator.get()});
   server.start();
-  if (replicator) {
-    // Reads open once a peer's state is here (or init-protect times out).
-    replicator->start([&native] { native->end_init_protect(); });
-  }
+  // Reads open once a peer's state is here (or init-protect times out); then this node
+  // registers itself (spec §6.6).
+  replicator->start([&native, &self](bool synced) {
+    if (synced) native->end_init_protect();
+    if (self) self->start();
+  });
   spdlog::info("muster serve listening on {} (zone {}, env {}, hostname {})", bound, f.zone, f.env,
                identity.hostname);
 
@@ -212,9 +222,11 @@ int run_serve(const ServeFlags& f) {
   };
   schedule();
   main.run();
+  if (self) self->cancel();
   server.shutdown();
-  // What clients wrote last still reaches the peers: the queues get a second to drain.
-  if (replicator) replicator->stop(std::chrono::seconds(1));
+  // What clients wrote last, and this node's cancel, still reach the peers: the queues get a
+  // second to drain.
+  replicator->stop(std::chrono::seconds(1));
   spdlog::info("stopped");
   return 0;
 }
@@ -305,6 +317,10 @@ CLI::App& add_serve_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--replication-queue", f.replication_queue,
                   "Writes queued per peer at most; more are dropped and counted")
+      ->capture_default_str();
+  cmd->add_option("--self-register", f.self_register,
+                  "Register this node as infra.discovery (renewed every 30s, cancelled at exit); "
+                  "kratos clients wait for it, and peers find each other through it")
       ->capture_default_str();
   cmd->add_option("--access-log", f.access_log, "Log every request")->capture_default_str();
   cmd->add_option("--log-level", f.log_level, "trace, debug, info, warn, error")

@@ -14,7 +14,7 @@ struct ClusterOptions {
   std::string region, zone;
   std::vector<std::string> nodes;  // same zone; may include self
   std::vector<std::pair<std::string, std::vector<std::string>>> zones;  // other zones' nodes
-  size_t queue_capacity = 100'000;  // per peer
+  size_t queue_capacity = 100'000;                                      // per peer
   std::chrono::nanoseconds peer_timeout = std::chrono::seconds(3);
   std::chrono::nanoseconds syncup_retry = std::chrono::seconds(5);
 };

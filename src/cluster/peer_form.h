@@ -19,8 +19,7 @@ std::string register_form(const registry::Instance& inst);
 std::string renew_form(const registry::Instance& inst);
 std::string cancel_form(std::string_view region, const registry::InstanceKey& key,
                         int64_t latest_timestamp);
-std::string set_form(std::string_view region, const registry::SetArgs& args,
-                     int64_t set_timestamp);
+std::string set_form(std::string_view region, const registry::SetArgs& args, int64_t set_timestamp);
 
 // The key of an instance as one string, for maps of pending work.
 std::string identity_key(const registry::InstanceKey& key);

@@ -58,6 +58,11 @@ class PeerLink {
   void stop(bool now);
 
   PeerStatus status() const { return status_.load(); }
+  // stop() was called: the link sends no more. Link's io_context thread.
+  bool stopped() const {
+    std::lock_guard lock(mu_);
+    return stopping_;
+  }
   size_t queue_depth() const;
   const PeerCounters& counters() const { return counters_; }
   // Wall-clock time (ns) of the oldest item sent in the last good batch, when it was queued.

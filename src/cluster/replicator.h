@@ -3,10 +3,15 @@
 // replication=true; one random node of each other zone gets it with replication=false, unless the
 // write came from another zone. Peers' answers drive the conflict rule (§6.4): -404 to a renew
 // sends that peer a register, -409 adopts the peer's newer copy. Also the start-up syncup (§6.5).
+//
+// The peers are the configured ones (--nodes, --zones) plus those discovered through the
+// infra.discovery self-registrations (§6.6); a configured node is never dropped, a discovered one
+// is when its registration goes.
 // Threading: the write hooks may be called from any thread, inside a registry visitor (they only
-// queue); links, replies and syncup run on the replicator's own thread.
+// queue); links, replies, syncup and peer changes run on the replicator's own thread.
 #include <boost/asio.hpp>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -25,18 +30,23 @@ struct NodeView {
   PeerStatus status;
 };
 
+using ZoneNodes = std::vector<std::pair<std::string, std::vector<std::string>>>;
+
 class Replicator final : public ReplyHandler {
  public:
   Replicator(registry::Registry& registry, ClusterOptions options);
   ~Replicator();
 
-  // True when there is anyone to replicate to.
-  bool has_peers() const { return !same_zone_.empty() || !other_zones_.empty(); }
-  // Starts the thread: the links, then the syncup, which calls `synced` (on the replicator's
-  // thread) after its first success and then stops.
-  void start(std::function<void()> synced);
+  // Starts the thread: the links, then the syncup, which calls `synced_once` (on the
+  // replicator's thread) after its first pass, `synced` says whether a peer answered.
+  void start(std::function<void(bool synced)> synced_once);
   // Flushes the queues for up to `flush`, then stops the thread.
   void stop(std::chrono::nanoseconds flush);
+  boost::asio::io_context& context() { return ioc_; }
+
+  // The nodes now registered as infra.discovery, this one's zone and others. Any thread; applied
+  // before it returns when called on the replicator's thread.
+  void discovered(std::vector<std::string> nodes, ZoneNodes zones);
 
   // Hooks for client writes already applied locally.
   void registered(const registry::Instance& inst, bool from_zone);
@@ -52,17 +62,29 @@ class Replicator final : public ReplyHandler {
                 const boost::json::value& data) override;
 
  private:
+  struct PeerSet {
+    std::vector<PeerLink*> same_zone;
+    std::vector<std::vector<PeerLink*>> other_zones;  // one list per zone
+  };
+  std::shared_ptr<const PeerSet> peers() const;
+  // Rebuilds the peer set from the configured nodes and `found`; replicator thread (or before
+  // start()).
+  void use_peers(const std::vector<std::string>& found_nodes, const ZoneNodes& found_zones);
+  PeerLink& link_for(const std::string& addr);
   void fan_out(std::string_view path, const std::string& body, const std::string& coalesce_key,
                bool from_zone);
-  boost::asio::awaitable<void> syncup(std::function<void()> synced);
-  // Applies a fetch/all answer; false when it is not one.
-  bool apply_snapshot(std::string_view body, size_t& applied);
+  boost::asio::awaitable<void> syncup(std::function<void(bool)> synced_once);
 
   registry::Registry& registry_;
   const ClusterOptions options_;
   boost::asio::io_context ioc_;
-  std::vector<std::unique_ptr<PeerLink>> same_zone_;
-  std::vector<std::vector<std::unique_ptr<PeerLink>>> other_zones_;  // one list per zone
+  // Every link made, by address; replicator thread only. Links of nodes that left are stopped
+  // and kept in retired_ until the end, since their loop may still be finishing.
+  std::map<std::string, std::unique_ptr<PeerLink>> links_;
+  std::vector<std::unique_ptr<PeerLink>> retired_;
+  bool running_ = false;
+  mutable std::mutex peers_mu_;
+  std::shared_ptr<const PeerSet> peers_;
   std::mutex rng_mu_;
   std::mt19937 rng_;
   std::thread thread_;

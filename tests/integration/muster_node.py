@@ -16,8 +16,11 @@ BIN = os.environ.get("MUSTER_BIN", os.path.join(os.path.dirname(__file__), "../.
 
 
 class Node:
-    def __init__(self, *args, config=None):
-        cmd = [BIN, "serve", "--listen", "127.0.0.1:0", "--log-level", "info", *args]
+    def __init__(self, *args, config=None, self_register=False):
+        # Single-node tests count instances: the node's own infra.discovery registration is
+        # left out unless a test asks for it.
+        cmd = [BIN, "serve", "--listen", "127.0.0.1:0", "--log-level", "info",
+               "--self-register", "true" if self_register else "false", *args]
         if config is not None:
             cmd += ["--config", config]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -57,7 +57,7 @@ class Cluster:
 
     def start(self, i, *more):
         return Node("--listen", addr(self.ports[i]), "--zone", self.zone, "--nodes", self.nodes_arg,
-                    "--peer-timeout", "1s", *self.args, *self.extra, *more)
+                    "--peer-timeout", "1s", *self.args, *self.extra, *more, self_register=True)
 
     def stop(self):
         for n in self.nodes:
@@ -159,8 +159,40 @@ class ThreeNodesTest(unittest.TestCase):
                    what="every node up")
 
 
+class SelfRegistrationTest(unittest.TestCase):
+    def test_nodes_find_each_other_through_infra_discovery(self):
+        cluster = Cluster(3)
+        a, b, c = cluster.nodes
+        pd = free_ports(1)[0]
+        # d is told only of a; the others are told nothing of d.
+        d = Node("--listen", addr(pd), "--zone", "sh001", "--nodes", addr(cluster.ports[0]),
+                 "--peer-timeout", "1s", self_register=True)
+        try:
+            every = sorted(addr(p) for p in cluster.ports + [pd])
+            for n in (a, b, c, d):
+                eventually(lambda: sorted(n.instances("infra.discovery")) == every,
+                           what="every node registered as infra.discovery")
+                inst = n.instances("infra.discovery")[addr(pd)]
+                self.assertEqual(inst["addrs"], ["http://" + addr(pd)])
+                eventually(lambda: [x["addr"] for x in n.call("GET", "nodes")[0]["data"]] == every,
+                           what="/discovery/nodes lists all four")
+            # b learned of d from its registration: b's client writes now reach d.
+            b.register("h1", appid="late")
+            eventually(lambda: "h1" in d.instances("late"), what="b's write on d")
+            # d's exit cancels its registration everywhere.
+            self.assertEqual(d.stop(), 0)
+            for n in (a, b, c):
+                eventually(lambda: addr(pd) not in n.instances("infra.discovery"),
+                           what="d's registration cancelled")
+        finally:
+            if d.alive():
+                d.stop()
+            cluster.stop()
+
+
 class ConflictTest(unittest.TestCase):
-    """a lists b as a peer; b lists nobody, so it neither syncs from a nor replicates back."""
+    """a lists b as a peer; b lists nobody, so it neither syncs from a nor replicates back (no
+    self-registration either, through which b would learn of a)."""
 
     def setUp(self):
         self.pa, self.pb = free_ports(2)
@@ -213,17 +245,19 @@ class SyncupTest(unittest.TestCase):
     def test_new_node_syncs_everything_then_opens_reads(self):
         pa, pd = free_ports(2)
         nodes = addr(pa) + "," + addr(pd)
-        a = Node("--listen", addr(pa), "--zone", "sh001", "--nodes", nodes)
+        a = Node("--listen", addr(pa), "--zone", "sh001", "--nodes", nodes, self_register=True)
         d = None
         try:
             for i in range(50):
                 a.register("h%d" % i, appid="app%d" % (i % 5))
             d = Node("--listen", addr(pd), "--zone", "sh001", "--nodes", nodes,
-                     "--init-protect", "true", "--init-protect-timeout", "60s")
+                     "--init-protect", "true", "--init-protect-timeout", "60s", self_register=True)
             eventually(lambda: d.fetch("app0")["code"] == 0, what="reads open after syncup")
             for app in range(5):
                 self.assertEqual(set(d.instances("app%d" % app)), set(a.instances("app%d" % app)))
-            self.assertEqual(d.metric("muster_instances"), 50)
+            self.assertEqual(sum(len(d.instances("app%d" % app)) for app in range(5)), 50)
+            # a's self-registration came with the syncup; d's own followed it.
+            self.assertEqual(set(d.instances("infra.discovery")), {addr(pa), addr(pd)})
         finally:
             for n in (a, d):
                 if n is not None and n.alive():
@@ -239,23 +273,31 @@ class TwoZonesTest(unittest.TestCase):
         try:
             for port in (p1, p2):
                 nodes.append(Node("--listen", addr(port), "--zone", "z1", "--nodes", z1,
-                                  "--zones", "z2=" + z2.replace(",", ";")))
+                                  "--zones", "z2=" + z2.replace(",", ";"), self_register=True))
             for port in (q1, q2):
                 nodes.append(Node("--listen", addr(port), "--zone", "z2", "--nodes", z2,
-                                  "--zones", "z1=" + z1.replace(",", ";")))
+                                  "--zones", "z1=" + z1.replace(",", ";"), self_register=True))
             a1, a2, b1, b2 = nodes
+            # The nodes' own registrations travel first: wait until each knows all four.
+            for n in nodes:
+                eventually(lambda: len(n.instances("infra.discovery")) == 4, what="4 nodes")
+            time.sleep(0.3)
+
+            def sent(node, peers):
+                return sum(peer_metric(node, "muster_replication_items_total", p) or 0
+                           for p in peers.split(","))
+
+            before = {id(n): (sent(n, z1), sent(n, z2)) for n in nodes}
             a1.register("h1", zone="z1")
             for n in nodes:
                 eventually(lambda: n.instances().get("h1"), what="h1 in every node")
             time.sleep(0.5)  # any echo would have arrived by now
-            for n, own_zone in ((b1, z1), (b2, z1)):
-                for peer in own_zone.split(","):
-                    sent = peer_metric(n, "muster_replication_items_total", peer) or 0
-                    self.assertEqual(sent, 0, "a z2 node sent a write back to z1")
-            # a1's write went to a2 (same zone) and to exactly one z2 node.
-            to_z2 = sum(peer_metric(a1, "muster_replication_items_total", p) or 0
-                        for p in z2.split(","))
-            self.assertEqual(to_z2, 1)
+            for n in (b1, b2):
+                self.assertEqual(sent(n, z1), before[id(n)][0], "a z2 node sent the write back")
+            # a1's write went to a2 (same zone) and to exactly one z2 node, which alone passed it
+            # on to its zone.
+            self.assertEqual(sent(a1, z2) - before[id(a1)][1], 1)
+            self.assertEqual(sent(a2, z2), before[id(a2)][1], "a2 got it with replication=true")
         finally:
             for n in nodes:
                 if n.alive():
