@@ -90,7 +90,8 @@ void add_metrics_route(http::Router& router, MetricsSources s) {
             "Connections refused because max_connections were open.",
             static_cast<double>(srv.rejected_connections));
     s.requests->write(w);
-    if (s.replicator != nullptr) s.replicator->write_metrics(w);
+    for (const auto& write : s.more)
+      write(w);
     http::Response r;
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     r.body = w.take();

@@ -7,7 +7,6 @@
 #include <string_view>
 #include <vector>
 
-#include "cluster/replicator.h"
 #include "common/metrics.h"
 #include "http/message.h"
 #include "http/router.h"
@@ -41,7 +40,8 @@ struct MetricsSources {
   const http::Server* server = nullptr;
   const RequestMetrics* requests = nullptr;
   std::function<bool()> init_protected;
-  const cluster::Replicator* replicator = nullptr;  // null without peers
+  // Further families, written after the node's own (replication, anti-entropy).
+  std::vector<std::function<void(metrics::TextWriter&)>> more;
 };
 
 void add_metrics_route(http::Router& router, MetricsSources sources);

@@ -1,6 +1,8 @@
 #include "api/native_api.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <tuple>
 
 #include "api/envelope.h"
 #include "api/native_bind.h"
@@ -60,6 +62,7 @@ void NativeApi::add_routes(http::Router& router) {
   route("GET", "/discovery/fetchs", &NativeApi::handle_fetchs, true);
   route("GET", "/discovery/fetch/all", &NativeApi::handle_fetch_all, true);
   route("GET", "/discovery/nodes", &NativeApi::handle_nodes, true);
+  route("GET", "/discovery/digests", &NativeApi::handle_digests, true);
   router.add("GET", "/discovery/poll", [this](const http::Request& r) -> http::Outcome {
     if (init_protected()) return envelope(kInitProtect, kInitProtectMessage);
     return handle_poll(r, true);
@@ -246,6 +249,32 @@ http::Outcome NativeApi::handle_nodes(const http::Request&) {
     data += ",\"zone\":";
     json::append_string(data, identity_.zone);
     data.push_back('}');
+  }
+  data.push_back(']');
+  return ok(data);
+}
+
+// muster's own route for anti-entropy: per app, its instance count and digest (hex), sorted.
+http::Outcome NativeApi::handle_digests(const http::Request&) {
+  auto digests = registry_.digests();
+  std::sort(digests.begin(), digests.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.appid, a.env) < std::tie(b.appid, b.env);
+  });
+  std::string data = "[";
+  data.reserve(digests.size() * 80);
+  for (const registry::AppDigest& d : digests) {
+    if (data.size() > 1) data.push_back(',');
+    data += "{\"appid\":";
+    json::append_string(data, d.appid);
+    data += ",\"env\":";
+    json::append_string(data, d.env);
+    data += ",\"instances\":";
+    json::append_int(data, static_cast<int64_t>(d.instances));
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(d.digest));
+    data += ",\"digest\":\"";
+    data += hex;
+    data += "\"}";
   }
   data.push_back(']');
   return ok(data);

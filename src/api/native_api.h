@@ -59,6 +59,7 @@ class NativeApi {
   http::Outcome handle_fetch_all(const http::Request& request);
   http::Outcome handle_poll(const http::Request& request, bool single);
   http::Outcome handle_nodes(const http::Request& request);
+  http::Outcome handle_digests(const http::Request& request);
   std::chrono::steady_clock::time_point poll_deadline(const http::Request& request) const;
 
   registry::Registry& registry_;

@@ -10,6 +10,7 @@
 #include "api/envelope.h"
 #include "api/metrics_api.h"
 #include "api/native_api.h"
+#include "cluster/anti_entropy.h"
 #include "cluster/cluster_options.h"
 #include "cluster/replicator.h"
 #include "cluster/self_registration.h"
@@ -54,6 +55,7 @@ struct ServeFlags {
   std::string peer_timeout = "3s";
   size_t replication_queue = 100'000;
   bool self_register = true;
+  std::string anti_entropy = "30s";
 };
 
 std::chrono::nanoseconds duration_flag(std::string_view name, const std::string& text) {
@@ -172,7 +174,8 @@ int run_serve(const ServeFlags& f) {
   copts.zone = f.zone;
   copts.nodes = std::move(std::get<0>(nodes));
   copts.zones = std::move(std::get<0>(zones));
-  copts.peer_timeout = duration_flag("--peer-timeout", f.peer_timeout);
+  const auto peer_timeout = duration_flag("--peer-timeout", f.peer_timeout);
+  copts.peer_timeout = peer_timeout;
   copts.queue_capacity = f.replication_queue;
   auto replicator = std::make_unique<cluster::Replicator>(registry, std::move(copts));
   native->set_replicator(replicator.get());
@@ -189,15 +192,30 @@ int run_serve(const ServeFlags& f) {
   auto routes = router.paths();
   routes.push_back("/metrics");
   request_metrics = std::make_unique<api::RequestMetrics>(std::move(routes));
-  api::add_metrics_route(router,
-                         {&registry, &server, request_metrics.get(),
-                          [&native] { return native->init_protected(); }, replicator.get()});
+  std::unique_ptr<cluster::AntiEntropy> anti_entropy;
+  const auto anti_entropy_interval = duration_flag("--anti-entropy", f.anti_entropy);
+  if (anti_entropy_interval.count() > 0) {
+    anti_entropy = std::make_unique<cluster::AntiEntropy>(registry, *replicator,
+                                                          anti_entropy_interval, peer_timeout);
+  }
+  api::MetricsSources sources{&registry,
+                              &server,
+                              request_metrics.get(),
+                              [&native] { return native->init_protected(); },
+                              {}};
+  sources.more.push_back([&replicator](metrics::TextWriter& w) { replicator->write_metrics(w); });
+  if (anti_entropy) {
+    sources.more.push_back(
+        [&anti_entropy](metrics::TextWriter& w) { anti_entropy->write_metrics(w); });
+  }
+  api::add_metrics_route(router, std::move(sources));
   server.start();
   // Reads open once a peer's state is here (or init-protect times out); then this node
   // registers itself (spec §6.6).
-  replicator->start([&native, &self](bool synced) {
+  replicator->start([&native, &self, &anti_entropy](bool synced) {
     if (synced) native->end_init_protect();
     if (self) self->start();
+    if (anti_entropy) anti_entropy->start();
   });
   spdlog::info("muster serve listening on {} (zone {}, env {}, hostname {})", bound, f.zone, f.env,
                identity.hostname);
@@ -321,6 +339,10 @@ CLI::App& add_serve_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--self-register", f.self_register,
                   "Register this node as infra.discovery (renewed every 30s, cancelled at exit); "
                   "kratos clients wait for it, and peers find each other through it")
+      ->capture_default_str();
+  cmd->add_option("--anti-entropy", f.anti_entropy,
+                  "How often to compare app digests with each peer and pull what differs "
+                  "(0 = never)")
       ->capture_default_str();
   cmd->add_option("--access-log", f.access_log, "Log every request")->capture_default_str();
   cmd->add_option("--log-level", f.log_level, "trace, debug, info, warn, error")

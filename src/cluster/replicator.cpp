@@ -206,6 +206,17 @@ void Replicator::on_reply(PeerLink& link, const PeerItem& item, int code,
   }
 }
 
+std::vector<std::string> Replicator::peer_addrs() {
+  std::vector<std::string> out;
+  const auto set = peers();
+  for (const PeerLink* link : set->same_zone)
+    out.push_back(link->addr());
+  std::lock_guard lock(rng_mu_);
+  for (const auto& zone : set->other_zones)
+    out.push_back(zone[std::uniform_int_distribution<size_t>(0, zone.size() - 1)(rng_)]->addr());
+  return out;
+}
+
 std::vector<NodeView> Replicator::same_zone_nodes() const {
   std::vector<NodeView> out;
   out.push_back({options_.self, PeerStatus::kUp});
@@ -252,14 +263,7 @@ void Replicator::write_metrics(metrics::TextWriter& out) const {
 }
 
 asio::awaitable<void> Replicator::syncup(std::function<void(bool)> synced_once) {
-  // Targets (spec §6.5): every same-zone peer, and one random node of each other zone.
-  std::vector<std::string> targets;
-  const auto set = peers();
-  for (const PeerLink* link : set->same_zone)
-    targets.push_back(link->addr());
-  for (const auto& zone : set->other_zones)
-    targets.push_back(
-        zone[std::uniform_int_distribution<size_t>(0, zone.size() - 1)(rng_)]->addr());
+  const std::vector<std::string> targets = peer_addrs();  // spec §6.5
   asio::steady_timer retry(ioc_);
   bool first_pass = true;
   // Until one peer answered: a node that starts first has nobody to sync from, and keeps trying

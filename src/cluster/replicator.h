@@ -54,6 +54,9 @@ class Replicator final : public ReplyHandler {
   void cancelled(const registry::InstanceKey& key, bool from_zone);
   void set(const registry::SetArgs& args, int64_t set_timestamp, bool from_zone);
 
+  // Whom to read state from (syncup, anti-entropy): every same-zone peer and one random node of
+  // each other zone.
+  std::vector<std::string> peer_addrs();
   // The same-zone nodes, this one included, sorted by address.
   std::vector<NodeView> same_zone_nodes() const;
   void write_metrics(metrics::TextWriter& out) const;

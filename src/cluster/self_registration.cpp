@@ -54,10 +54,10 @@ void SelfRegistration::schedule_renew() {
   renew_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || cancelled_) return;
     const registry::InstanceKey key{self_.zone, self_.env, kSelfAppid, self_.hostname};
-    const auto outcome =
-        registry_.renew(key, std::nullopt, [&](registry::RenewOutcome, const registry::Instance& i) {
-          replicator_.renewed(i, /*from_zone=*/false);
-        });
+    const auto outcome = registry_.renew(key, std::nullopt,
+                                         [&](registry::RenewOutcome, const registry::Instance& i) {
+                                           replicator_.renewed(i, /*from_zone=*/false);
+                                         });
     if (outcome == registry::RenewOutcome::kNotFound) register_self();  // evicted or cancelled
     schedule_renew();
   });

@@ -81,8 +81,8 @@ asio::awaitable<std::optional<std::string>> http_get(asio::io_context& ioc, cons
   } cancel{deadline};
   auto [cec, ep] = co_await asio::async_connect(socket, endpoints, kNoThrow);
   if (cec || !socket.is_open()) co_return std::nullopt;
-  const std::string request = "GET " + std::string(target) + " HTTP/1.1\r\nHost: " + addr +
-                              "\r\nConnection: close\r\n\r\n";
+  const std::string request =
+      "GET " + std::string(target) + " HTTP/1.1\r\nHost: " + addr + "\r\nConnection: close\r\n\r\n";
   auto [wec, w] = co_await asio::async_write(socket, asio::buffer(request), kNoThrow);
   if (wec) co_return std::nullopt;
   boost::beast::flat_buffer buffer;

@@ -139,10 +139,17 @@ void Registry::lease_unlink(Instance& inst) {
   inst.lease_prev = inst.lease_next = nullptr;
 }
 
+void Registry::toggle_digest(const Instance& inst) {
+  App& app = *inst.zone->app;
+  app.digest ^= instance_digest(inst.zone->name, *inst.hostname, inst.dirty_timestamp);
+}
+
 void Registry::remove_instance(Instance& inst) {
   lease_unlink(inst);
+  toggle_digest(inst);
   Zone& zone = *inst.zone;
   App& app = *zone.app;
+  --app.instance_count;
   zone.instances.erase(zone.instances.find(*inst.hostname));
   --instance_count_;
   if (!zone.instances.empty()) return;
@@ -162,7 +169,9 @@ RegisterOutcome Registry::register_instance(const RegisterArgs& args) {
     const int64_t dirty =
         args.dirty_timestamp > 0 ? args.dirty_timestamp : std::max(now, inst->dirty_timestamp + 1);
     if (dirty < inst->dirty_timestamp) return RegisterOutcome::kIgnoredOlder;
+    toggle_digest(*inst);
     inst->dirty_timestamp = dirty;
+    toggle_digest(*inst);
     lease_unlink(*inst);
   } else {
     App& app = app_for_write(args.env, args.appid);
@@ -178,6 +187,8 @@ RegisterOutcome Registry::register_instance(const RegisterArgs& args) {
     inst->hostname = &i->first;
     inst->up_timestamp = now;
     inst->dirty_timestamp = args.dirty_timestamp > 0 ? args.dirty_timestamp : now;
+    toggle_digest(*inst);
+    ++app.instance_count;
     ++instance_count_;
     guard_.on_new_identity();
   }
@@ -271,7 +282,9 @@ SetOutcome Registry::set(const SetArgs& args) {
       merged.insert(merged.end(), args.metadatas[i].begin(), args.metadatas[i].end());
       inst.metadata = pack_metadata(merged);
     }
+    toggle_digest(inst);
     inst.dirty_timestamp = set_ts;
+    toggle_digest(inst);
     inst.latest_timestamp = latest;
   }
   wake(app->env, app->appid);
@@ -293,6 +306,15 @@ bool Registry::read_instance(const InstanceKey& key, FunctionRef<void(const Inst
   if (inst == nullptr) return false;
   fn(*inst);
   return true;
+}
+
+std::vector<AppDigest> Registry::digests() const {
+  std::lock_guard lock(mu_);
+  std::vector<AppDigest> out;
+  out.reserve(apps_.size());
+  for (const auto& [key, app] : apps_)
+    out.push_back({app->appid, app->env, app->instance_count, app->digest});
+  return out;
 }
 
 void Registry::read_all(FunctionRef<void(const App&)> fn) const {

@@ -75,6 +75,13 @@ struct EvictionReport {
   size_t evicted = 0;
 };
 
+// What anti-entropy compares between nodes, per app.
+struct AppDigest {
+  std::string appid, env;
+  size_t instances = 0;
+  uint64_t digest = 0;
+};
+
 struct Stats {
   int64_t instances = 0;
   int64_t apps = 0;
@@ -155,6 +162,8 @@ class Registry {
                 FunctionRef<void(const App&)> fn) const;
   // Runs `fn` on the instance under the lock; false if it is unknown.
   bool read_instance(const InstanceKey& key, FunctionRef<void(const Instance&)> fn) const;
+  // Every app's digest, in no particular order.
+  std::vector<AppDigest> digests() const;
   // Runs `fn` on every app, sorted by appid then env.
   void read_all(FunctionRef<void(const App&)> fn) const;
 
@@ -212,6 +221,9 @@ class Registry {
   void wake(std::string_view env, std::string_view appid);
   // Removes an instance; drops its zone and app when they empty. Returns true if the app is gone.
   void remove_instance(Instance& inst);
+  // Adds or removes (XOR) the instance's part of its app's digest; called around every change of
+  // its dirty_timestamp.
+  void toggle_digest(const Instance& inst);
   void lease_append(Instance& inst);
   void lease_unlink(Instance& inst);
   bool expired(const Instance& inst, int64_t now_mono, bool protecting) const;

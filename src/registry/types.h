@@ -63,7 +63,32 @@ struct App {
   int64_t latest_timestamp = 0;
   std::map<std::string, Zone, std::less<>> zones;
   std::vector<PollView> poll_views;  // cleared on every change
+  // XOR of instance_digest() over the instances: equal on two nodes that hold the same
+  // instances at the same dirty_timestamp, whatever their renew times. Anti-entropy compares it.
+  uint64_t digest = 0;
+  size_t instance_count = 0;
 };
+
+// One instance's part of App::digest: FNV-1a over zone and hostname, mixed with its dirty
+// timestamp. Defined here, not std::hash, so that every build agrees.
+inline uint64_t instance_digest(std::string_view zone, std::string_view hostname, int64_t dirty) {
+  uint64_t h = 1469598103934665603ull;
+  const auto feed = [&h](std::string_view s) {
+    for (unsigned char c : s) {
+      h ^= c;
+      h *= 1099511628211ull;
+    }
+    h ^= 0xff;  // separator: ("ab","c") and ("a","bc") differ
+    h *= 1099511628211ull;
+  };
+  feed(zone);
+  feed(hostname);
+  uint64_t x = h ^ static_cast<uint64_t>(dirty);
+  // splitmix64's finaliser spreads the timestamp's low bits.
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
 
 struct InstanceKey {
   std::string_view zone;

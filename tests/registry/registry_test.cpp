@@ -229,3 +229,54 @@ TEST_F(RegistryTest, ReadAllIsSortedByAppidThenEnv) {
 
 }  // namespace
 }  // namespace muster::registry::testing
+
+namespace muster::registry::testing {
+namespace {
+
+uint64_t digest_of(Registry& r, std::string_view appid = "provider") {
+  for (const AppDigest& d : r.digests())
+    if (d.appid == appid) return d.digest;
+  return 0;
+}
+
+TEST_F(RegistryTest, DigestIsTheSameForTheSameInstancesWhateverTheOrderOrRenews) {
+  FakeClock c1, c2;
+  Registry r1(c1, {}), r2(c2, {});
+  RegisterArgs a = args("h1");
+  RegisterArgs b = args("h2");
+  a.dirty_timestamp = 100;
+  b.dirty_timestamp = 200;
+  r1.register_instance(a);
+  r1.register_instance(b);
+  c2.advance(std::chrono::seconds(5));  // other renew and register times
+  r2.register_instance(b);
+  r2.register_instance(a);
+  EXPECT_NE(digest_of(r1), 0u);
+  EXPECT_EQ(digest_of(r1), digest_of(r2));
+  EXPECT_EQ(r1.digests()[0].instances, 2u);
+  r2.renew({"sh001", "dev", "provider", "h1"}, std::nullopt, [](RenewOutcome, const Instance&) {});
+  EXPECT_EQ(digest_of(r1), digest_of(r2)) << "a renew changes nothing anti-entropy repairs";
+}
+
+TEST_F(RegistryTest, DigestChangesWithANewerCopyASetAndARemoval) {
+  FakeClock clock;
+  Registry r(clock, {});
+  RegisterArgs a = args("h1");
+  a.dirty_timestamp = 100;
+  r.register_instance(a);
+  const uint64_t first = digest_of(r);
+  a.dirty_timestamp = 101;
+  r.register_instance(a);
+  EXPECT_NE(digest_of(r), first);
+  RegisterArgs b = args("h2");
+  r.register_instance(b);
+  const uint64_t two = digest_of(r);
+  SetArgs s{"sh001", "dev", "provider", {"h2"}, {kStatusDown}, {}, 0};
+  ASSERT_EQ(r.set(s).error, "");
+  EXPECT_NE(digest_of(r), two);
+  ASSERT_TRUE(r.cancel({"sh001", "dev", "provider", "h2"}));
+  EXPECT_EQ(digest_of(r), instance_digest("sh001", "h1", 101)) << "only h1 is left";
+}
+
+}  // namespace
+}  // namespace muster::registry::testing

@@ -1,0 +1,152 @@
+"""A partition between two nodes (issue 3), made with a blocking TCP proxy on loopback (the test
+machine may not allow network namespaces): during it the self-protection guard keeps every
+instance on the node that stops hearing renews; after it heals, anti-entropy alone brings both
+nodes to the same state, with no renew to help."""
+import select
+import socket
+import threading
+import time
+import unittest
+
+from muster_node import Node
+from test_cluster import addr, eventually, free_ports
+
+
+class BlockingProxy:
+    """Forwards a loopback port to another; block() cuts every connection and refuses new ones
+    until heal()."""
+
+    def __init__(self, target_port):
+        self.target = target_port
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        self.blocked = False
+        self.lock = threading.Lock()
+        self.open = []
+        self.closing = False
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while not self.closing:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            with self.lock:
+                if self.blocked:
+                    client.close()
+                    continue
+                try:
+                    upstream = socket.create_connection(("127.0.0.1", self.target), timeout=2)
+                except OSError:
+                    client.close()
+                    continue
+                self.open += [client, upstream]
+            threading.Thread(target=self.pump, args=(client, upstream), daemon=True).start()
+
+    def pump(self, a, b):
+        deadline = time.monotonic() + 300
+        try:
+            while time.monotonic() < deadline:
+                ready, _, _ = select.select([a, b], [], [], 0.5)
+                for s in ready:
+                    data = s.recv(65536)
+                    if not data:
+                        return
+                    (b if s is a else a).sendall(data)
+        except OSError:
+            return
+        finally:
+            a.close()
+            b.close()
+
+    def block(self):
+        with self.lock:
+            self.blocked = True
+            for s in self.open:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            self.open = []
+
+    def heal(self):
+        with self.lock:
+            self.blocked = False
+
+    def close(self):
+        self.closing = True
+        self.block()
+        self.listener.close()
+
+
+class PartitionTest(unittest.TestCase):
+    def test_guard_keeps_instances_and_anti_entropy_converges(self):
+        pa, pb = free_ports(2)
+        to_a, to_b = BlockingProxy(pa), BlockingProxy(pb)
+        common = ["--zone", "sh001", "--evict-interval", "1s", "--evict-after", "2s",
+                  "--anti-entropy", "500ms", "--peer-timeout", "500ms"]
+        # Each node reaches the other only through its proxy.
+        a = Node("--listen", addr(pa), "--nodes", addr(pa) + "," + addr(to_b.port), *common)
+        b = Node("--listen", addr(pb), "--nodes", addr(pb) + "," + addr(to_a.port), *common)
+        stop = threading.Event()
+        hosts = ["h%d" % i for i in range(20)]
+
+        def renew_forever():
+            deadline = time.monotonic() + 120
+            while not stop.is_set() and time.monotonic() < deadline:
+                for h in list(hosts):
+                    a.call("POST", "renew", [("zone", "sh001"), ("env", "dev"),
+                                             ("appid", "provider"), ("hostname", h)])
+                time.sleep(0.2)
+
+        renewer = threading.Thread(target=renew_forever, daemon=True)
+        try:
+            for h in hosts:
+                a.register(h)
+            eventually(lambda: set(b.instances()) == set(hosts), what="20 instances on b")
+            renewer.start()
+            time.sleep(2.5)  # a couple of guard intervals with every renew arriving at b
+            self.assertEqual(b.metric("muster_protect_mode"), 0)
+
+            to_a.block()
+            to_b.block()
+            a.register("during")  # a's client, renewed at a like the others; b cannot hear of it
+            hosts.append("during")
+            a.call("POST", "set", [("zone", "sh001"), ("env", "dev"), ("appid", "provider"),
+                                   ("hostname", "h0"), ("status", "2")])
+            b.register("b-side")  # b's client; a cannot hear of it
+            # b hears no renews: the guard stops eviction there, past --evict-after.
+            eventually(lambda: b.metric("muster_protect_mode") == 1, what="b protecting")
+            time.sleep(3)
+            self.assertEqual(set(b.instances()), set(hosts) - {"during"} | {"b-side"},
+                             "the guard kept every instance on b")
+            self.assertEqual(b.metric("muster_evictions_total"), 0)
+            self.assertNotIn("during", b.instances())
+            self.assertNotIn("b-side", a.instances())
+
+            # Heal with no renews flowing: only anti-entropy can carry the differences.
+            stop.set()
+            renewer.join(10)
+            to_a.heal()
+            to_b.heal()
+            eventually(lambda: "during" in b.instances(), what="a's write reaches b")
+            eventually(lambda: b.instances()["h0"]["status"] == 2, what="a's set reaches b")
+            eventually(lambda: "b-side" in a.instances(), what="b's write reaches a")
+            keys = lambda n: {h: (i["dirty_timestamp"], i["status"]) for h, i in n.instances().items()}
+            eventually(lambda: keys(a) == keys(b), what="a and b agree")
+            for n in (a, b):
+                self.assertGreater(n.metric("muster_anti_entropy_instances_pulled_total"), 0)
+        finally:
+            stop.set()
+            for n in (a, b):
+                n.stop()
+            to_a.close()
+            to_b.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
