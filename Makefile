@@ -29,7 +29,7 @@ build-tsan: setup
 
 build-fuzz: setup
 	CXX=clang++-14 cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMUSTER_FUZZ=ON -DMUSTER_TESTS=OFF -DMUSTER_BENCH=OFF
-	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_binding
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_binding fuzz_peer_input
 
 run: build
 	./$(BUILD)/muster serve --listen 127.0.0.1:7171
@@ -44,11 +44,14 @@ test-asan: build-asan
 test-tsan: build-tsan
 	cd $(TSAN_BUILD) && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --output-on-failure -j $(JOBS)
 
-# A short, bounded libFuzzer run over request binding (query, form, JSON, metadata).
+# Short, bounded libFuzzer runs: request binding (query, form, JSON, metadata), and what a node
+# reads from peers and its cluster options (fetch/all, digests, --nodes, --zones).
 fuzz: build-fuzz
-	mkdir -p $(FUZZ_BUILD)/corpus
-	./$(FUZZ_BUILD)/fuzz/fuzz_binding -max_total_time=60 -max_len=4096 -timeout=5 \
-	  $(FUZZ_BUILD)/corpus fuzz/corpus/binding
+	mkdir -p $(FUZZ_BUILD)/corpus/binding $(FUZZ_BUILD)/corpus/peer_input
+	./$(FUZZ_BUILD)/fuzz/fuzz_binding -max_total_time=45 -max_len=4096 -timeout=5 \
+	  $(FUZZ_BUILD)/corpus/binding fuzz/corpus/binding
+	./$(FUZZ_BUILD)/fuzz/fuzz_peer_input -max_total_time=30 -max_len=8192 -timeout=5 \
+	  $(FUZZ_BUILD)/corpus/peer_input fuzz/corpus/peer_input
 
 test: test-unit test-asan test-tsan fuzz
 

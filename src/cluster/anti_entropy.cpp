@@ -7,6 +7,7 @@
 #include <boost/url/rfc/unreserved_chars.hpp>
 #include <map>
 
+#include "cluster/http_get.h"
 #include "cluster/snapshot.h"
 
 namespace muster::cluster {
@@ -15,40 +16,6 @@ namespace asio = boost::asio;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
 namespace {
-
-struct Summary {
-  size_t instances = 0;
-  uint64_t digest = 0;
-};
-using Digests = std::map<std::pair<std::string, std::string>, Summary>;  // (appid, env)
-
-std::optional<Digests> parse_digests(std::string_view body) {
-  boost::system::error_code ec;
-  const boost::json::value v = boost::json::parse(body, ec);
-  if (ec || !v.is_object()) return std::nullopt;
-  const auto* code = v.get_object().if_contains("code");
-  const auto* data = v.get_object().if_contains("data");
-  if (code == nullptr || !code->is_int64() || code->get_int64() != 0 || data == nullptr ||
-      !data->is_array())
-    return std::nullopt;
-  Digests out;
-  for (const auto& item : data->get_array()) {
-    if (!item.is_object()) continue;
-    const auto& o = item.get_object();
-    const auto* appid = o.if_contains("appid");
-    const auto* env = o.if_contains("env");
-    const auto* digest = o.if_contains("digest");
-    const auto* count = o.if_contains("instances");
-    if (appid == nullptr || !appid->is_string() || env == nullptr || !env->is_string() ||
-        digest == nullptr || !digest->is_string() || count == nullptr || !count->is_int64())
-      continue;
-    Summary s;
-    s.instances = static_cast<size_t>(count->get_int64());
-    s.digest = std::strtoull(std::string(digest->get_string()).c_str(), nullptr, 16);
-    out[{std::string(appid->get_string()), std::string(env->get_string())}] = s;
-  }
-  return out;
-}
 
 std::string encode(std::string_view s) {
   return boost::urls::encode(s, boost::urls::unreserved_chars);
@@ -93,8 +60,8 @@ asio::awaitable<void> AntiEntropy::compare_with(const std::string& addr) {
       continue;
     if (summary.instances == 0) continue;
     ++apps_differing_;
-    const std::string target = "/discovery/fetch?appid=" + encode(key.first) +
-                               "&env=" + encode(key.second) + "&status=3";
+    const std::string target =
+        "/discovery/fetch?appid=" + encode(key.first) + "&env=" + encode(key.second) + "&status=3";
     const auto app = co_await http_get(replicator_.context(), addr, target, timeout_);
     if (!app) {
       ++failures_;

@@ -43,9 +43,8 @@ std::variant<std::vector<std::string>, std::string> parse_nodes(std::string_view
   return out;
 }
 
-std::variant<std::vector<std::pair<std::string, std::vector<std::string>>>, std::string>
-parse_zones(std::string_view text) {
-  std::vector<std::pair<std::string, std::vector<std::string>>> out;
+std::variant<ZoneNodes, std::string> parse_zones(std::string_view text) {
+  ZoneNodes out;
   for (std::string_view entry : split(text, ',')) {
     const size_t eq = entry.find('=');
     if (eq == std::string_view::npos || eq == 0)

@@ -9,12 +9,15 @@
 
 namespace muster::cluster {
 
+// Other zones' nodes: zone name and its nodes' host:port, in the order given.
+using ZoneNodes = std::vector<std::pair<std::string, std::vector<std::string>>>;
+
 struct ClusterOptions {
   std::string self;  // this node's advertised host:port; how it knows itself in `nodes`
   std::string region, zone;
   std::vector<std::string> nodes;  // same zone; may include self
-  std::vector<std::pair<std::string, std::vector<std::string>>> zones;  // other zones' nodes
-  size_t queue_capacity = 100'000;                                      // per peer
+  ZoneNodes zones;
+  size_t queue_capacity = 100'000;  // per peer
   std::chrono::nanoseconds peer_timeout = std::chrono::seconds(3);
   std::chrono::nanoseconds syncup_retry = std::chrono::seconds(5);
 };
@@ -22,7 +25,6 @@ struct ClusterOptions {
 // "host:port,host:port" → the addresses, or a message naming the bad part.
 std::variant<std::vector<std::string>, std::string> parse_nodes(std::string_view text);
 // "zone=host:port;host:port,zone2=host:port" → zone and addresses, or a message.
-std::variant<std::vector<std::pair<std::string, std::vector<std::string>>>, std::string>
-parse_zones(std::string_view text);
+std::variant<ZoneNodes, std::string> parse_zones(std::string_view text);
 
 }  // namespace muster::cluster

@@ -3,18 +3,16 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <boost/beast/http.hpp>
 #include <boost/json/parse.hpp>
 #include <set>
 
+#include "cluster/http_get.h"
 #include "cluster/peer_form.h"
 #include "cluster/snapshot.h"
 
 namespace muster::cluster {
 
 namespace asio = boost::asio;
-namespace bhttp = boost::beast::http;
-using tcp = asio::ip::tcp;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
 namespace {

@@ -30,8 +30,6 @@ struct NodeView {
   PeerStatus status;
 };
 
-using ZoneNodes = std::vector<std::pair<std::string, std::vector<std::string>>>;
-
 class Replicator final : public ReplyHandler {
  public:
   Replicator(registry::Registry& registry, ClusterOptions options);

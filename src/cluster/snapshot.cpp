@@ -1,16 +1,9 @@
 #include "cluster/snapshot.h"
 
 #include <algorithm>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http.hpp>
 #include <boost/json/parse.hpp>
 
 namespace muster::cluster {
-
-namespace asio = boost::asio;
-namespace bhttp = boost::beast::http;
-using tcp = asio::ip::tcp;
-constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
@@ -60,39 +53,6 @@ std::optional<registry::RegisterArgs> instance_args(const boost::json::value& v)
   return a;
 }
 
-asio::awaitable<std::optional<std::string>> http_get(asio::io_context& ioc, const std::string& addr,
-                                                     std::string_view target,
-                                                     std::chrono::nanoseconds timeout) {
-  const size_t colon = addr.rfind(':');
-  if (colon == std::string::npos) co_return std::nullopt;
-  tcp::resolver resolver(ioc);
-  auto [rec, endpoints] =
-      co_await resolver.async_resolve(addr.substr(0, colon), addr.substr(colon + 1), kNoThrow);
-  if (rec) co_return std::nullopt;
-  tcp::socket socket(ioc);
-  asio::steady_timer deadline(ioc);
-  deadline.expires_after(timeout);
-  deadline.async_wait([&socket](const boost::system::error_code& ec) {
-    if (!ec) socket.close();
-  });
-  struct CancelOnExit {
-    asio::steady_timer& t;
-    ~CancelOnExit() { t.cancel(); }
-  } cancel{deadline};
-  auto [cec, ep] = co_await asio::async_connect(socket, endpoints, kNoThrow);
-  if (cec || !socket.is_open()) co_return std::nullopt;
-  const std::string request =
-      "GET " + std::string(target) + " HTTP/1.1\r\nHost: " + addr + "\r\nConnection: close\r\n\r\n";
-  auto [wec, w] = co_await asio::async_write(socket, asio::buffer(request), kNoThrow);
-  if (wec) co_return std::nullopt;
-  boost::beast::flat_buffer buffer;
-  bhttp::response_parser<bhttp::string_body> parser;
-  parser.body_limit(std::numeric_limits<uint64_t>::max());
-  auto [ec, n] = co_await bhttp::async_read(socket, buffer, parser, kNoThrow);
-  if (ec || parser.get().result_int() != 200) co_return std::nullopt;
-  co_return std::move(parser.get().body());
-}
-
 std::optional<size_t> apply_snapshot(registry::Registry& registry, std::string_view body) {
   boost::system::error_code ec;
   const boost::json::value v = boost::json::parse(body, ec);
@@ -113,6 +73,34 @@ std::optional<size_t> apply_snapshot(registry::Registry& registry, std::string_v
     }
   }
   return applied;
+}
+
+std::optional<Digests> parse_digests(std::string_view body) {
+  boost::system::error_code ec;
+  const boost::json::value v = boost::json::parse(body, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  const auto* code = v.get_object().if_contains("code");
+  const auto* data = v.get_object().if_contains("data");
+  if (code == nullptr || !code->is_int64() || code->get_int64() != 0 || data == nullptr ||
+      !data->is_array())
+    return std::nullopt;
+  Digests out;
+  for (const auto& item : data->get_array()) {
+    if (!item.is_object()) continue;
+    const auto& o = item.get_object();
+    const auto* appid = o.if_contains("appid");
+    const auto* env = o.if_contains("env");
+    const auto* digest = o.if_contains("digest");
+    const auto* count = o.if_contains("instances");
+    if (appid == nullptr || !appid->is_string() || env == nullptr || !env->is_string() ||
+        digest == nullptr || !digest->is_string() || count == nullptr || !count->is_int64())
+      continue;
+    DigestSummary s;
+    s.instances = static_cast<size_t>(count->get_int64());
+    s.digest = std::strtoull(std::string(digest->get_string()).c_str(), nullptr, 16);
+    out[{std::string(appid->get_string()), std::string(env->get_string())}] = s;
+  }
+  return out;
 }
 
 }  // namespace muster::cluster

@@ -1,11 +1,10 @@
 #pragma once
 // Reading other nodes' state: an instance as a peer renders it (fetch/all, a -409 answer) turned
-// into a replicated register, a whole fetch/all answer applied (spec §6.5), and the one-shot GET
-// that fetches it. Threading: apply_snapshot() locks the registry per instance; http_get() runs
-// on the io_context it is given.
-#include <boost/asio.hpp>
+// into a replicated register, a whole fetch/all answer applied (spec §6.5), a digests answer.
+// Threading: pure parsing; apply_snapshot() locks the registry per instance.
 #include <boost/json/value.hpp>
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -20,11 +19,13 @@ std::optional<registry::RegisterArgs> instance_args(const boost::json::value& v)
 // nullopt when `body` is not a code-0 fetch/all answer; else how many instances it held.
 std::optional<size_t> apply_snapshot(registry::Registry& registry, std::string_view body);
 
-// GET `target` from `addr` (host:port) with Connection: close; the body of a 200 answer, or
-// nullopt on any failure or when `timeout` passes.
-boost::asio::awaitable<std::optional<std::string>> http_get(boost::asio::io_context& ioc,
-                                                            const std::string& addr,
-                                                            std::string_view target,
-                                                            std::chrono::nanoseconds timeout);
+// Per app (appid, env): its instance count and digest, as /discovery/digests reports them.
+struct DigestSummary {
+  size_t instances = 0;
+  uint64_t digest = 0;
+};
+using Digests = std::map<std::pair<std::string, std::string>, DigestSummary>;
+// nullopt when `body` is not a code-0 /discovery/digests answer.
+std::optional<Digests> parse_digests(std::string_view body);
 
 }  // namespace muster::cluster

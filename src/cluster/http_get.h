@@ -1,0 +1,19 @@
+#pragma once
+// The one-shot GET with which a node reads a peer's state (syncup, anti-entropy). Kept apart from
+// the parsers so that their fuzz target builds without coroutines.
+// Threading: runs on the io_context it is given.
+#include <boost/asio.hpp>
+#include <chrono>
+#include <optional>
+#include <string>
+
+namespace muster::cluster {
+
+// GET `target` from `addr` (host:port) with Connection: close; the body of a 200 answer, or
+// nullopt on any failure or when `timeout` passes.
+boost::asio::awaitable<std::optional<std::string>> http_get(boost::asio::io_context& ioc,
+                                                            const std::string& addr,
+                                                            std::string_view target,
+                                                            std::chrono::nanoseconds timeout);
+
+}  // namespace muster::cluster
