@@ -15,6 +15,18 @@ std::string find_config_path(const std::vector<std::string>& args) {
   return {};
 }
 
+// A YAML list of scalars as one option value.
+std::string join_scalars(const YAML::Node& list, char sep, const std::string& where) {
+  std::string out;
+  for (const auto& item : list) {
+    if (!item.IsScalar())
+      throw CLI::ValidationError("--config", where + ": list items must be values");
+    if (!out.empty()) out.push_back(sep);
+    out += item.as<std::string>();
+  }
+  return out;
+}
+
 }  // namespace
 
 std::vector<std::string> expand_config_file(const CLI::App& command,
@@ -40,11 +52,27 @@ std::vector<std::string> expand_config_file(const CLI::App& command,
       throw CLI::ValidationError(
           "--config", path + ":" + std::to_string(line) + ": unknown key \"" + key + "\"");
     }
-    if (!kv.second.IsScalar()) {
-      throw CLI::ValidationError("--config", path + ":" + std::to_string(line) + ": \"" + key +
-                                                 "\" must be a single value");
+    const auto where = path + ":" + std::to_string(line) + ": \"" + key + "\"";
+    std::string value;
+    if (kv.second.IsScalar()) {
+      value = kv.second.as<std::string>();
+    } else if (name == "nodes" && kv.second.IsSequence()) {
+      value = join_scalars(kv.second, ',', where);  // nodes: [host:port, host:port]
+    } else if (name == "zones" && kv.second.IsMap()) {
+      // zones: {sh002: [host:port, host:port]} or {sh002: host:port}
+      for (const auto& zone : kv.second) {
+        if (!value.empty()) value.push_back(',');
+        value += zone.first.as<std::string>() + "=";
+        value += zone.second.IsSequence() ? join_scalars(zone.second, ';', where)
+                                          : zone.second.as<std::string>();
+      }
+    } else {
+      throw CLI::ValidationError("--config", where + " must be a single value" +
+                                                 (name == "nodes"   ? " or a list"
+                                                  : name == "zones" ? " or a map of zone to nodes"
+                                                                    : ""));
     }
-    from_file.push_back("--" + name + "=" + kv.second.as<std::string>());
+    from_file.push_back("--" + name + "=" + value);
   }
   from_file.insert(from_file.end(), args.begin(), args.end());
   return from_file;

@@ -33,7 +33,8 @@ TEST(ParseZonesTest, ZonesByCommaNodesBySemicolon) {
 }
 
 TEST(ParseZonesTest, RejectsEntriesWithoutZoneOrNodes) {
-  EXPECT_EQ(std::get<1>(parse_zones("10.0.0.1:7171")), "\"10.0.0.1:7171\" is not zone=host:port;host:port");
+  EXPECT_EQ(std::get<1>(parse_zones("10.0.0.1:7171")),
+            "\"10.0.0.1:7171\" is not zone=host:port;host:port");
   EXPECT_EQ(std::get<1>(parse_zones("sh002=")), "zone sh002 has no nodes");
   EXPECT_EQ(std::get<1>(parse_zones("sh002=x")), "\"x\" is not host:port");
 }

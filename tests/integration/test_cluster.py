@@ -1,7 +1,10 @@
 """A cluster of real nodes on loopback (spec §6): replication of every write, polls on a peer
 waking, the conflict rule (-404 -> register, -409 -> adopt), start-up syncup, the original
 per-request replication form, two zones without ping-pong, and peer status in /discovery/nodes."""
+import os
 import socket
+import subprocess
+import tempfile
 import time
 import unittest
 import urllib.parse
@@ -188,6 +191,43 @@ class SelfRegistrationTest(unittest.TestCase):
             if d.alive():
                 d.stop()
             cluster.stop()
+
+
+class YamlClusterTest(unittest.TestCase):
+    def write(self, text):
+        f = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
+        f.write(text)
+        f.close()
+        self.addCleanup(os.unlink, f.name)
+        return f.name
+
+    def test_nodes_as_a_list_and_zones_as_a_map(self):
+        pa, pb, pc = free_ports(3)
+        nodes = []
+        try:
+            for port, zone in ((pa, "z1"), (pb, "z1"), (pc, "z2")):
+                if zone == "z1":
+                    own, other = [addr(pa), addr(pb)], ("z2", addr(pc))
+                else:
+                    own, other = [addr(pc)], ("z1", addr(pa) + ", " + addr(pb))
+                text = "zone: %s\nnodes:\n%szones:\n  %s: [%s]\n" % (
+                    zone, "".join("  - %s\n" % a for a in own), *other)
+                # The helper's own --listen is on the command line, which wins over the file.
+                nodes.append(Node("--listen", addr(port), config=self.write(text)))
+            nodes[0].register("h1", zone="z1")
+            for n in nodes:
+                eventually(lambda: n.instances().get("h1"), what="h1 on every node")
+        finally:
+            for n in nodes:
+                n.stop()
+
+    def test_a_zones_list_is_refused_with_its_line(self):
+        path = self.write("zone: z1\nzones:\n  - a:1\n")
+        out = subprocess.run([os.environ.get("MUSTER_BIN", "../../build/muster"), "serve",
+                              "--config", path], capture_output=True, text=True, timeout=10)
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn(path + ':2: "zones" must be a single value or a map of zone to nodes',
+                      out.stdout + out.stderr)
 
 
 class ConflictTest(unittest.TestCase):
