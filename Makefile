@@ -57,6 +57,7 @@ test: test-unit test-asan test-tsan fuzz
 
 bench: build
 	bash bench/run_all.sh $(BUILD)
+	bash bench/cluster.sh $(BUILD)
 
 format:
 	git ls-files '*.cpp' '*.h' | xargs clang-format -i

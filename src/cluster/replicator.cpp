@@ -94,6 +94,7 @@ void Replicator::use_peers(const std::vector<std::string>& found_nodes,
       link->stop(true);
     }
   }
+  has_peers_ = !set->same_zone.empty() || !set->other_zones.empty();
   std::lock_guard lock(peers_mu_);
   peers_ = std::move(set);
 }
@@ -167,15 +168,20 @@ void Replicator::fan_out(std::string_view path, const std::string& body,
   }
 }
 
+// Each hook formats nothing when there is nobody to send to: a single node's renew stays as cheap
+// as without a replicator.
 void Replicator::registered(const registry::Instance& inst, bool from_zone) {
+  if (!has_peers_.load(std::memory_order_relaxed)) return;
   fan_out("/discovery/register", register_form(inst), "", from_zone);
 }
 
 void Replicator::renewed(const registry::Instance& inst, bool from_zone) {
+  if (!has_peers_.load(std::memory_order_relaxed)) return;
   fan_out("/discovery/renew", renew_form(inst), identity_key(key_of(inst)), from_zone);
 }
 
 void Replicator::cancelled(const registry::InstanceKey& key, bool from_zone) {
+  if (!has_peers_.load(std::memory_order_relaxed)) return;
   const auto now = std::chrono::system_clock::now().time_since_epoch();
   fan_out("/discovery/cancel",
           cancel_form(options_.region, key,
@@ -184,6 +190,7 @@ void Replicator::cancelled(const registry::InstanceKey& key, bool from_zone) {
 }
 
 void Replicator::set(const registry::SetArgs& args, int64_t set_timestamp, bool from_zone) {
+  if (!has_peers_.load(std::memory_order_relaxed)) return;
   fan_out("/discovery/set", set_form(options_.region, args, set_timestamp), "", from_zone);
 }
 

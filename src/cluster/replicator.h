@@ -86,6 +86,7 @@ class Replicator final : public ReplyHandler {
   bool running_ = false;
   mutable std::mutex peers_mu_;
   std::shared_ptr<const PeerSet> peers_;
+  std::atomic<bool> has_peers_{false};  // peers_ is not empty; read without the mutex
   std::mutex rng_mu_;
   std::mt19937 rng_;
   std::thread thread_;
