@@ -11,6 +11,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # integration tests
   python3 curl procps
+  # cluster partition test: network namespaces and veth pairs
+  iproute2
   # benchmarks: load generator and the peers we compare against
   wrk nginx-light etcd-server etcd-client
 )

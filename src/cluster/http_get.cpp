@@ -4,6 +4,8 @@
 #include <boost/beast/http.hpp>
 #include <limits>
 
+#include "cluster/socket_deadline.h"
+
 namespace muster::cluster {
 
 namespace asio = boost::asio;
@@ -21,15 +23,7 @@ asio::awaitable<std::optional<std::string>> http_get(asio::io_context& ioc, cons
       co_await resolver.async_resolve(addr.substr(0, colon), addr.substr(colon + 1), kNoThrow);
   if (rec) co_return std::nullopt;
   tcp::socket socket(ioc);
-  asio::steady_timer deadline(ioc);
-  deadline.expires_after(timeout);
-  deadline.async_wait([&socket](const boost::system::error_code& ec) {
-    if (!ec) socket.close();
-  });
-  struct CancelOnExit {
-    asio::steady_timer& t;
-    ~CancelOnExit() { t.cancel(); }
-  } cancel{deadline};
+  const SocketDeadline deadline(ioc, socket, timeout);
   auto [cec, ep] = co_await asio::async_connect(socket, endpoints, kNoThrow);
   if (cec || !socket.is_open()) co_return std::nullopt;
   const std::string request =

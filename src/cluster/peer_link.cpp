@@ -5,6 +5,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/json/parse.hpp>
 
+#include "cluster/socket_deadline.h"
 #include "common/json_writer.h"
 
 namespace muster::cluster {
@@ -94,13 +95,11 @@ asio::awaitable<bool> PeerLink::connect(tcp::socket& socket) {
   tcp::resolver resolver(ioc_);
   auto [rec, endpoints] = co_await resolver.async_resolve(host, addr_.substr(colon + 1), kNoThrow);
   if (rec) co_return false;
-  asio::steady_timer deadline(ioc_);
-  deadline.expires_after(timeout_);
-  deadline.async_wait([&socket](const boost::system::error_code& ec) {
-    if (!ec) socket.close();
-  });
-  auto [ec, endpoint] = co_await asio::async_connect(socket, endpoints, kNoThrow);
-  deadline.cancel();
+  boost::system::error_code ec;
+  {
+    SocketDeadline deadline(ioc_, socket, timeout_);
+    std::tie(ec, std::ignore) = co_await asio::async_connect(socket, endpoints, kNoThrow);
+  }
   if (ec || !socket.is_open()) co_return false;
   socket.set_option(tcp::no_delay(true));
   co_return true;
@@ -124,15 +123,7 @@ asio::awaitable<bool> PeerLink::send_batch(tcp::socket& socket, boost::beast::fl
     out += flag;
   }
   // One deadline for the whole batch: a peer too slow to answer it is treated as lost.
-  asio::steady_timer deadline(ioc_);
-  deadline.expires_after(timeout_);
-  deadline.async_wait([&socket](const boost::system::error_code& ec) {
-    if (!ec) socket.close();
-  });
-  struct CancelOnExit {
-    asio::steady_timer& t;
-    ~CancelOnExit() { t.cancel(); }
-  } cancel{deadline};
+  const SocketDeadline deadline(ioc_, socket, timeout_);
   auto [wec, written] = co_await asio::async_write(socket, asio::buffer(out), kNoThrow);
   if (wec) co_return false;
   ++counters_.batches;
@@ -204,9 +195,12 @@ asio::awaitable<void> PeerLink::run() {
       last_used = std::chrono::steady_clock::now();
       if (!sent) {
         // Each item gets one attempt (spec §6.1); renews and anti-entropy repair what is lost.
+        // What the batch left unsent is discarded with a reset, never delivered late.
         counters_.failures += batch.size();
         batch.clear();
         mark(PeerStatus::kLost);
+        boost::system::error_code ignored;
+        socket.set_option(asio::socket_base::linger(true, 0), ignored);
         break;
       }
       batch.clear();

@@ -16,11 +16,14 @@ BIN = os.environ.get("MUSTER_BIN", os.path.join(os.path.dirname(__file__), "../.
 
 
 class Node:
-    def __init__(self, *args, config=None, self_register=False):
+    def __init__(self, *args, config=None, self_register=False, wrap=(), host="127.0.0.1"):
+        """`wrap` prefixes the command (e.g. `ip netns exec NS`); `host` is where the test
+        reaches the node."""
         # Single-node tests count instances: the node's own infra.discovery registration is
         # left out unless a test asks for it.
-        cmd = [BIN, "serve", "--listen", "127.0.0.1:0", "--log-level", "info",
+        cmd = [*wrap, BIN, "serve", "--listen", "127.0.0.1:0", "--log-level", "info",
                "--self-register", "true" if self_register else "false", *args]
+        self.host = host
         if config is not None:
             cmd += ["--config", config]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -32,7 +35,7 @@ class Node:
             if not line:
                 break
             self.log.append(line)
-            m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
+            m = re.search(r"listening on \S+:(\d+)", line)
             if m:
                 self.port = int(m.group(1))
                 break
@@ -43,7 +46,7 @@ class Node:
 
     # --- HTTP -------------------------------------------------------------------------------
     def connect(self, timeout=10):
-        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
 
     def request(self, method, path, body=None, headers=None, conn=None, timeout=10):
         own = conn is None

@@ -1,9 +1,12 @@
-"""A partition between two nodes (issue 3), made with a blocking TCP proxy on loopback (the test
-machine may not allow network namespaces): during it the self-protection guard keeps every
+"""A partition between two nodes (issue 3): during it the self-protection guard keeps every
 instance on the node that stops hearing renews; after it heals, anti-entropy alone brings both
-nodes to the same state, with no renew to help."""
+nodes to the same state, with no renew to help. Made twice: in network namespaces joined by a
+veth pair that is taken down (when the machine allows namespaces), and with a blocking TCP proxy
+on loopback (always)."""
+import os
 import select
 import socket
+import subprocess
 import threading
 import time
 import unittest
@@ -83,69 +86,133 @@ class BlockingProxy:
         self.listener.close()
 
 
-class PartitionTest(unittest.TestCase):
+COMMON = ["--zone", "sh001", "--evict-interval", "1s", "--evict-after", "2s",
+          "--anti-entropy", "500ms", "--peer-timeout", "500ms"]
+
+
+def partition_scenario(test, a, b, cut, heal):
+    """a's clients renew 20 instances at a; the link between a and b is cut, both sides take
+    writes, then it heals with no renews flowing."""
+    stop = threading.Event()
+    hosts = ["h%d" % i for i in range(20)]
+
+    def renew_forever():
+        deadline = time.monotonic() + 120
+        while not stop.is_set() and time.monotonic() < deadline:
+            for h in list(hosts):
+                a.call("POST", "renew", [("zone", "sh001"), ("env", "dev"),
+                                         ("appid", "provider"), ("hostname", h)])
+            time.sleep(0.2)
+
+    renewer = threading.Thread(target=renew_forever, daemon=True)
+    try:
+        for h in hosts:
+            a.register(h)
+        eventually(lambda: set(b.instances()) == set(hosts), what="20 instances on b")
+        renewer.start()
+        time.sleep(2.5)  # a couple of guard intervals with every renew arriving at b
+        test.assertEqual(b.metric("muster_protect_mode"), 0)
+
+        cut()
+        a.register("during")  # a's client, renewed at a like the others; b cannot hear of it
+        hosts.append("during")
+        a.call("POST", "set", [("zone", "sh001"), ("env", "dev"), ("appid", "provider"),
+                               ("hostname", "h0"), ("status", "2")])
+        b.register("b-side")  # b's client; a cannot hear of it
+        # b hears no renews: the guard stops eviction there, past --evict-after.
+        eventually(lambda: b.metric("muster_protect_mode") == 1, what="b protecting")
+        time.sleep(3)
+        test.assertEqual(set(b.instances()), set(hosts) - {"during"} | {"b-side"},
+                         "the guard kept every instance on b")
+        test.assertEqual(b.metric("muster_evictions_total"), 0)
+        test.assertNotIn("during", b.instances())
+        test.assertNotIn("b-side", a.instances())
+
+        # Heal with no renews flowing: only anti-entropy can carry the differences.
+        stop.set()
+        renewer.join(10)
+        heal()
+        eventually(lambda: "during" in b.instances(), what="a's write reaches b")
+        eventually(lambda: b.instances()["h0"]["status"] == 2, what="a's set reaches b")
+        eventually(lambda: "b-side" in a.instances(), what="b's write reaches a")
+        keys = lambda n: {h: (i["dirty_timestamp"], i["status"]) for h, i in n.instances().items()}
+        eventually(lambda: keys(a) == keys(b), what="a and b agree")
+        for n in (a, b):
+            test.assertGreater(n.metric("muster_anti_entropy_instances_pulled_total"), 0)
+    finally:
+        stop.set()
+
+
+class ProxyPartitionTest(unittest.TestCase):
     def test_guard_keeps_instances_and_anti_entropy_converges(self):
         pa, pb = free_ports(2)
         to_a, to_b = BlockingProxy(pa), BlockingProxy(pb)
-        common = ["--zone", "sh001", "--evict-interval", "1s", "--evict-after", "2s",
-                  "--anti-entropy", "500ms", "--peer-timeout", "500ms"]
         # Each node reaches the other only through its proxy.
-        a = Node("--listen", addr(pa), "--nodes", addr(pa) + "," + addr(to_b.port), *common)
-        b = Node("--listen", addr(pb), "--nodes", addr(pb) + "," + addr(to_a.port), *common)
-        stop = threading.Event()
-        hosts = ["h%d" % i for i in range(20)]
-
-        def renew_forever():
-            deadline = time.monotonic() + 120
-            while not stop.is_set() and time.monotonic() < deadline:
-                for h in list(hosts):
-                    a.call("POST", "renew", [("zone", "sh001"), ("env", "dev"),
-                                             ("appid", "provider"), ("hostname", h)])
-                time.sleep(0.2)
-
-        renewer = threading.Thread(target=renew_forever, daemon=True)
+        a = Node("--listen", addr(pa), "--nodes", addr(pa) + "," + addr(to_b.port), *COMMON)
+        b = Node("--listen", addr(pb), "--nodes", addr(pb) + "," + addr(to_a.port), *COMMON)
         try:
-            for h in hosts:
-                a.register(h)
-            eventually(lambda: set(b.instances()) == set(hosts), what="20 instances on b")
-            renewer.start()
-            time.sleep(2.5)  # a couple of guard intervals with every renew arriving at b
-            self.assertEqual(b.metric("muster_protect_mode"), 0)
-
-            to_a.block()
-            to_b.block()
-            a.register("during")  # a's client, renewed at a like the others; b cannot hear of it
-            hosts.append("during")
-            a.call("POST", "set", [("zone", "sh001"), ("env", "dev"), ("appid", "provider"),
-                                   ("hostname", "h0"), ("status", "2")])
-            b.register("b-side")  # b's client; a cannot hear of it
-            # b hears no renews: the guard stops eviction there, past --evict-after.
-            eventually(lambda: b.metric("muster_protect_mode") == 1, what="b protecting")
-            time.sleep(3)
-            self.assertEqual(set(b.instances()), set(hosts) - {"during"} | {"b-side"},
-                             "the guard kept every instance on b")
-            self.assertEqual(b.metric("muster_evictions_total"), 0)
-            self.assertNotIn("during", b.instances())
-            self.assertNotIn("b-side", a.instances())
-
-            # Heal with no renews flowing: only anti-entropy can carry the differences.
-            stop.set()
-            renewer.join(10)
-            to_a.heal()
-            to_b.heal()
-            eventually(lambda: "during" in b.instances(), what="a's write reaches b")
-            eventually(lambda: b.instances()["h0"]["status"] == 2, what="a's set reaches b")
-            eventually(lambda: "b-side" in a.instances(), what="b's write reaches a")
-            keys = lambda n: {h: (i["dirty_timestamp"], i["status"]) for h, i in n.instances().items()}
-            eventually(lambda: keys(a) == keys(b), what="a and b agree")
-            for n in (a, b):
-                self.assertGreater(n.metric("muster_anti_entropy_instances_pulled_total"), 0)
+            partition_scenario(self, a, b, cut=lambda: (to_a.block(), to_b.block()),
+                               heal=lambda: (to_a.heal(), to_b.heal()))
         finally:
-            stop.set()
             for n in (a, b):
                 n.stop()
             to_a.close()
             to_b.close()
+
+
+def ip(*args):
+    subprocess.run(["ip", *args], check=True, capture_output=True, timeout=10)
+
+
+class NetnsPartitionTest(unittest.TestCase):
+    """Two namespaces, each a host: the test reaches them from the root namespace through one veth
+    pair each; the nodes talk over a third pair between the namespaces, which the partition takes
+    down. Addresses are the test's own, inside namespaces it made."""
+
+    def setUp(self):
+        tag = str(os.getpid())
+        self.ns = ["mst_a" + tag, "mst_b" + tag]
+        try:
+            ip("netns", "add", self.ns[0])
+        except (OSError, subprocess.CalledProcessError) as e:
+            self.skipTest("network namespaces are not allowed here (%s); the proxy test covers "
+                          "the partition" % e)
+        self.addCleanup(self.teardown_netns)
+        ip("netns", "add", self.ns[1])
+        for i, ns in enumerate(self.ns):
+            outside, inside = "mr%s%d" % (tag, i), "m%d" % i
+            ip("link", "add", outside, "type", "veth", "peer", "name", inside, "netns", ns)
+            ip("addr", "add", "10.213.%d.1/30" % (i + 1), "dev", outside)
+            ip("link", "set", outside, "up")
+            ip("-n", ns, "addr", "add", "10.213.%d.2/30" % (i + 1), "dev", inside)
+            ip("-n", ns, "link", "set", inside, "up")
+            ip("-n", ns, "link", "set", "lo", "up")
+        ip("-n", self.ns[0], "link", "add", "ab", "type", "veth", "peer", "name", "ba", "netns",
+           self.ns[1])
+        ip("-n", self.ns[0], "addr", "add", "10.213.3.1/30", "dev", "ab")
+        ip("-n", self.ns[1], "addr", "add", "10.213.3.2/30", "dev", "ba")
+        ip("-n", self.ns[0], "link", "set", "ab", "up")
+        ip("-n", self.ns[1], "link", "set", "ba", "up")
+
+    def teardown_netns(self):
+        for ns in self.ns:
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=10)
+
+    def test_guard_keeps_instances_and_anti_entropy_converges(self):
+        peers = "10.213.3.1:7171,10.213.3.2:7171"
+        nodes = []
+        try:
+            for i, ns in enumerate(self.ns):
+                nodes.append(Node("--listen", "0.0.0.0:7171", "--advertise",
+                                  "10.213.3.%d:7171" % (i + 1), "--nodes", peers, *COMMON,
+                                  wrap=["ip", "netns", "exec", ns], host="10.213.%d.2" % (i + 1)))
+            a, b = nodes
+            partition_scenario(self, a, b,
+                               cut=lambda: ip("-n", self.ns[0], "link", "set", "ab", "down"),
+                               heal=lambda: ip("-n", self.ns[0], "link", "set", "ab", "up"))
+        finally:
+            for n in nodes:
+                n.stop()
 
 
 if __name__ == "__main__":
