@@ -43,6 +43,10 @@ asio::awaitable<void> AntiEntropy::run() {
   }
 }
 
+void AntiEntropy::resync(const std::string& addr) {
+  asio::co_spawn(replicator_.context(), compare_with(addr), asio::detached);
+}
+
 asio::awaitable<void> AntiEntropy::compare_with(const std::string& addr) {
   const auto body = co_await http_get(replicator_.context(), addr, "/discovery/digests", timeout_);
   const auto theirs = body ? parse_digests(*body) : std::nullopt;
@@ -53,49 +57,83 @@ asio::awaitable<void> AntiEntropy::compare_with(const std::string& addr) {
   Digests ours;
   for (registry::AppDigest& d : registry_.digests())
     ours[{std::move(d.appid), std::move(d.env)}] = {d.instances, d.digest};
+  // Apps whose count or digest differ, and apps only one side holds.
+  std::vector<std::pair<std::string, std::string>> differing;
   for (const auto& [key, summary] : *theirs) {
     const auto it = ours.find(key);
-    if (it != ours.end() && it->second.digest == summary.digest &&
-        it->second.instances == summary.instances)
-      continue;
-    if (summary.instances == 0) continue;
+    if (it == ours.end() || it->second.digest != summary.digest ||
+        it->second.instances != summary.instances)
+      differing.push_back(key);
+  }
+  for (const auto& [key, summary] : ours) {
+    if (!theirs->contains(key)) differing.push_back(key);
+  }
+  for (const auto& [appid, env] : differing) {
     ++apps_differing_;
-    const std::string target =
-        "/discovery/fetch?appid=" + encode(key.first) + "&env=" + encode(key.second) + "&status=3";
-    const auto app = co_await http_get(replicator_.context(), addr, target, timeout_);
-    if (!app) {
-      ++failures_;
-      continue;
+    // The peer's copies: (zone, hostname) -> dirty_timestamp.
+    std::map<std::pair<std::string, std::string>, int64_t> at_peer;
+    if (theirs->contains({appid, env})) {
+      const std::string target =
+          "/discovery/fetch?appid=" + encode(appid) + "&env=" + encode(env) + "&status=3";
+      const auto app = co_await http_get(replicator_.context(), addr, target, timeout_);
+      if (!app) {
+        ++failures_;
+        continue;
+      }
+      pull(addr, *app, at_peer);
     }
-    // fetch's answer holds the instances by zone; the registry keeps whichever copy is newer.
-    boost::system::error_code ec;
-    const boost::json::value v = boost::json::parse(*app, ec);
-    if (ec || !v.is_object()) continue;
-    const auto* data = v.get_object().if_contains("data");
-    const boost::json::value* zones = nullptr;
-    if (data != nullptr && data->is_object()) zones = data->get_object().if_contains("instances");
-    if (zones == nullptr || !zones->is_object()) continue;
-    size_t pulled = 0;
-    for (const auto& [zone, list] : zones->get_object()) {
-      if (!list.is_array()) continue;
-      for (const auto& inst : list.get_array()) {
-        auto args = instance_args(inst);
-        if (!args) continue;
-        bool newer = true;
-        registry_.read_instance({args->zone, args->env, args->appid, args->hostname},
-                                [&](const registry::Instance& local) {
-                                  newer = args->dirty_timestamp > local.dirty_timestamp;
-                                });
-        if (!newer) continue;
-        registry_.register_instance(*args);
-        ++pulled;
+    push(addr, env, appid, at_peer);
+  }
+}
+
+void AntiEntropy::pull(const std::string& addr, std::string_view app,
+                       std::map<std::pair<std::string, std::string>, int64_t>& at_peer) {
+  // fetch's answer holds the instances by zone; the registry keeps whichever copy is newer.
+  boost::system::error_code ec;
+  const boost::json::value v = boost::json::parse(app, ec);
+  if (ec || !v.is_object()) return;
+  const auto* data = v.get_object().if_contains("data");
+  const boost::json::value* zones = nullptr;
+  if (data != nullptr && data->is_object()) zones = data->get_object().if_contains("instances");
+  if (zones == nullptr || !zones->is_object()) return;
+  size_t pulled = 0;
+  for (const auto& [zone, list] : zones->get_object()) {
+    if (!list.is_array()) continue;
+    for (const auto& inst : list.get_array()) {
+      auto args = instance_args(inst);
+      if (!args) continue;
+      at_peer[{args->zone, args->hostname}] = args->dirty_timestamp;
+      bool newer = true;
+      registry_.read_instance({args->zone, args->env, args->appid, args->hostname},
+                              [&](const registry::Instance& local) {
+                                newer = args->dirty_timestamp > local.dirty_timestamp;
+                              });
+      if (!newer) continue;
+      registry_.register_instance(*args);
+      ++pulled;
+    }
+  }
+  if (pulled > 0) {
+    spdlog::info("anti-entropy: {} instances pulled from {}", pulled, addr);
+    instances_pulled_ += pulled;
+  }
+}
+
+void AntiEntropy::push(const std::string& addr, const std::string& env, const std::string& appid,
+                       const std::map<std::pair<std::string, std::string>, int64_t>& at_peer) {
+  size_t pushed = 0;
+  registry_.read_app(env, appid, [&](const registry::App& app) {
+    for (const auto& [zone_name, zone] : app.zones) {
+      for (const auto& [host, inst] : zone.instances) {
+        const auto it = at_peer.find({zone_name, host});
+        if (it != at_peer.end() && it->second >= inst.dirty_timestamp) continue;
+        if (replicator_.send_register(addr, inst)) ++pushed;
       }
     }
-    if (pulled > 0) {
-      spdlog::info("anti-entropy: {} instances of {} ({}) pulled from {}", pulled, key.first,
-                   key.second, addr);
-      instances_pulled_ += pulled;
-    }
+  });
+  if (pushed > 0) {
+    spdlog::info("anti-entropy: {} instances of {} ({}) sent to {}", pushed, appid, env, addr);
+    instances_pushed_ += pushed;
   }
 }
 
@@ -113,6 +151,8 @@ void AntiEntropy::write_metrics(metrics::TextWriter& out) const {
   counter("muster_anti_entropy_instances_pulled_total",
           "Instances adopted from a peer that held a newer copy or one this node lacked",
           instances_pulled_.load());
+  counter("muster_anti_entropy_instances_pushed_total",
+          "Instances sent to a peer that held an older copy or none", instances_pushed_.load());
 }
 
 }  // namespace muster::cluster

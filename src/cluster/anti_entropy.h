@@ -1,14 +1,18 @@
 #pragma once
 // Anti-entropy, which the original lacks: every interval the node compares each app's digest
 // (instance count and a hash of identities and dirty timestamps) with each peer's
-// (/discovery/digests), fetches the apps that differ, and adopts every instance the peer holds in
-// a newer copy or that it lacks. Each node pulls from its peers, so a write lost on the way heals
-// in both directions without a restart or a renew cycle. A lost cancel is not undone here (a pull
-// cannot tell it from a lost register); eviction removes that instance, as in the original.
+// (/discovery/digests), fetches the apps that differ, adopts every instance the peer holds in a
+// newer copy or that it lacks, and sends the peer a register of every instance it holds older or
+// not at all. So a write lost on the way heals without a restart or a renew cycle, and a peer that
+// was lost is brought back by one such round as soon as it answers again (resync()), whatever its
+// queue dropped. A lost cancel is not undone here (a comparison cannot tell it from a lost
+// register); eviction removes that instance, as in the original.
 // Threading: runs on the replicator's io_context; counters are read from any thread.
 #include <atomic>
 #include <boost/asio.hpp>
 #include <chrono>
+#include <map>
+#include <string>
 
 #include "cluster/replicator.h"
 #include "common/metrics.h"
@@ -22,11 +26,20 @@ class AntiEntropy {
               std::chrono::nanoseconds interval, std::chrono::nanoseconds timeout);
   // Starts the periodic comparison on the replicator's io_context.
   void start();
+  // One round with `addr` now: for a peer that answers again after being lost. Any thread.
+  void resync(const std::string& addr);
   void write_metrics(metrics::TextWriter& out) const;
 
  private:
   boost::asio::awaitable<void> run();
   boost::asio::awaitable<void> compare_with(const std::string& addr);
+  // Applies the peer's newer copies from its fetch answer `app`; fills `at_peer` with the peer's
+  // (zone, hostname) -> dirty_timestamp.
+  void pull(const std::string& addr, std::string_view app,
+            std::map<std::pair<std::string, std::string>, int64_t>& at_peer);
+  // Sends the peer our copies of the app that it holds older or not at all.
+  void push(const std::string& addr, const std::string& env, const std::string& appid,
+            const std::map<std::pair<std::string, std::string>, int64_t>& at_peer);
 
   registry::Registry& registry_;
   Replicator& replicator_;
@@ -36,6 +49,7 @@ class AntiEntropy {
   std::atomic<uint64_t> failures_{0};
   std::atomic<uint64_t> apps_differing_{0};
   std::atomic<uint64_t> instances_pulled_{0};
+  std::atomic<uint64_t> instances_pushed_{0};
 };
 
 }  // namespace muster::cluster

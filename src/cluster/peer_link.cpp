@@ -40,6 +40,7 @@ bool PeerLink::enqueue(PeerItem item) {
   }
   if (queue_.size() >= capacity_) {
     ++counters_.dropped;
+    lost_writes_ = true;
     return false;
   }
   if (!item.coalesce_key.empty()) pending_renews_.insert(item.coalesce_key);
@@ -66,8 +67,9 @@ void PeerLink::stop(bool now) {
 }
 
 void PeerLink::mark(PeerStatus s) {
-  if (status_.exchange(s) != s)
-    spdlog::info("peer {} is {}", addr_, s == PeerStatus::kUp ? "up" : "lost");
+  if (status_.exchange(s) == s) return;
+  spdlog::info("peer {} is {}", addr_, s == PeerStatus::kUp ? "up" : "lost");
+  if (s == PeerStatus::kUp && lost_writes_.exchange(false)) handler_.on_back(*this);
 }
 
 void PeerLink::take_batch(std::vector<Queued>& batch) {
@@ -145,6 +147,7 @@ asio::awaitable<bool> PeerLink::send_batch(tcp::socket& socket, boost::beast::fl
     }
     if (code == -500) {
       ++counters_.failures;
+      lost_writes_ = true;
       mark(PeerStatus::kLost);
     } else {
       mark(PeerStatus::kUp);
@@ -197,6 +200,7 @@ asio::awaitable<void> PeerLink::run() {
         // Each item gets one attempt (spec §6.1); renews and anti-entropy repair what is lost.
         // What the batch left unsent is discarded with a reset, never delivered late.
         counters_.failures += batch.size();
+        lost_writes_ = true;
         batch.clear();
         mark(PeerStatus::kLost);
         boost::system::error_code ignored;

@@ -26,11 +26,13 @@ struct PeerItem {
 
 class PeerLink;
 
-// What the link's owner does with a peer's answer to one item. Runs on the link's io_context.
+// What the link's owner does with a peer's answers and status. Runs on the link's io_context.
 class ReplyHandler {
  public:
   virtual void on_reply(PeerLink& link, const PeerItem& item, int code,
                         const boost::json::value& data) = 0;
+  // The peer answers again after writes to it were lost (a failed batch, a full queue).
+  virtual void on_back(PeerLink& link) = 0;
 
  protected:
   ~ReplyHandler() = default;
@@ -94,6 +96,7 @@ class PeerLink {
   bool stopping_ = false;
   bool stop_now_ = false;
   std::atomic<PeerStatus> status_{PeerStatus::kLost};
+  std::atomic<bool> lost_writes_{false};  // since the peer last answered
   std::atomic<int64_t> last_lag_ns_{0};
   PeerCounters counters_;
 };

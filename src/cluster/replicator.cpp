@@ -51,18 +51,20 @@ PeerLink& Replicator::link_for(const std::string& addr) {
   if (!slot) {
     slot = std::make_unique<PeerLink>(ioc_, addr, options_.queue_capacity, options_.peer_timeout,
                                       *this);
-    if (running_) {
-      asio::co_spawn(ioc_, slot->run(), [addr](std::exception_ptr e) {
-        if (!e) return;
-        try {
-          std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-          spdlog::error("replication to {} stopped: {}", addr, ex.what());
-        }
-      });
-    }
+    if (running_) spawn(*slot);
   }
   return *slot;
+}
+
+void Replicator::spawn(PeerLink& link) {
+  asio::co_spawn(ioc_, link.run(), [addr = link.addr()](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      spdlog::error("replication to {} stopped: {}", addr, ex.what());
+    }
+  });
 }
 
 void Replicator::use_peers(const std::vector<std::string>& found_nodes,
@@ -111,16 +113,8 @@ void Replicator::discovered(std::vector<std::string> nodes, ZoneNodes zones) {
 
 void Replicator::start(std::function<void(bool)> synced_once) {
   running_ = true;
-  for (auto& [addr, link] : links_) {
-    asio::co_spawn(ioc_, link->run(), [addr = addr](std::exception_ptr e) {
-      if (!e) return;
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        spdlog::error("replication to {} stopped: {}", addr, ex.what());
-      }
-    });
-  }
+  for (auto& [addr, link] : links_)
+    spawn(*link);
   asio::co_spawn(ioc_, syncup(std::move(synced_once)), asio::detached);
   thread_ = std::thread([this] { ioc_.run(); });
 }
@@ -209,6 +203,22 @@ void Replicator::on_reply(PeerLink& link, const PeerItem& item, int code,
       ++adopted_;
     }
   }
+}
+
+void Replicator::on_back(PeerLink& link) {
+  if (on_peer_back_) on_peer_back_(link.addr());
+}
+
+bool Replicator::send_register(const std::string& addr, const registry::Instance& inst) {
+  const auto set = peers();
+  PeerLink* target = nullptr;
+  for (PeerLink* l : set->same_zone)
+    if (l->addr() == addr) target = l;
+  for (const auto& zone : set->other_zones)
+    for (PeerLink* l : zone)
+      if (l->addr() == addr) target = l;
+  if (target == nullptr) return false;
+  return target->enqueue({"/discovery/register", register_form(inst), true, ""});
 }
 
 std::vector<std::string> Replicator::peer_addrs() {

@@ -61,6 +61,16 @@ class Replicator final : public ReplyHandler {
 
   void on_reply(PeerLink& link, const PeerItem& item, int code,
                 const boost::json::value& data) override;
+  void on_back(PeerLink& link) override;
+
+  // Queues a register of `inst` (replication=true) to the peer at `addr`; false if it is not a
+  // peer. For anti-entropy; runs inside a registry visitor.
+  bool send_register(const std::string& addr, const registry::Instance& inst);
+  // Called on the replicator's thread with a peer's address when it answers again after writes
+  // to it were lost. Set before start().
+  void on_peer_back(std::function<void(const std::string& addr)> fn) {
+    on_peer_back_ = std::move(fn);
+  }
 
  private:
   struct PeerSet {
@@ -72,6 +82,8 @@ class Replicator final : public ReplyHandler {
   // start()).
   void use_peers(const std::vector<std::string>& found_nodes, const ZoneNodes& found_zones);
   PeerLink& link_for(const std::string& addr);
+  // Runs the link's loop on the replicator's io_context.
+  void spawn(PeerLink& link);
   void fan_out(std::string_view path, const std::string& body, const std::string& coalesce_key,
                bool from_zone);
   boost::asio::awaitable<void> syncup(std::function<void(bool)> synced_once);
@@ -92,6 +104,7 @@ class Replicator final : public ReplyHandler {
   std::thread thread_;
   std::atomic<bool> synced_{false};
   std::atomic<uint64_t> adopted_{0};
+  std::function<void(const std::string&)> on_peer_back_;
 };
 
 }  // namespace muster::cluster

@@ -9,6 +9,7 @@ import re
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.parse
 
@@ -126,6 +127,15 @@ class Node:
 
     def alive(self):
         return self.proc.poll() is None
+
+
+def write_yaml(test, text):
+    """A temporary YAML file holding `text`, removed when `test` ends; returns its path."""
+    f = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
+    f.write(text)
+    f.close()
+    test.addCleanup(os.unlink, f.name)
+    return f.name
 
 
 def raw_exchange(port, data, timeout=5, read=True):

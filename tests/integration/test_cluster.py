@@ -4,12 +4,11 @@ per-request replication form, two zones without ping-pong, and peer status in /d
 import os
 import socket
 import subprocess
-import tempfile
 import time
 import unittest
 import urllib.parse
 
-from muster_node import Node
+from muster_node import Node, write_yaml
 from test_polls import Poller
 
 
@@ -195,11 +194,7 @@ class SelfRegistrationTest(unittest.TestCase):
 
 class YamlClusterTest(unittest.TestCase):
     def write(self, text):
-        f = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
-        f.write(text)
-        f.close()
-        self.addCleanup(os.unlink, f.name)
-        return f.name
+        return write_yaml(self, text)
 
     def test_nodes_as_a_list_and_zones_as_a_map(self):
         pa, pb, pc = free_ports(3)
@@ -279,6 +274,28 @@ class ConflictTest(unittest.TestCase):
         self.assertEqual(status()[addr(self.pa)], 0)
         self.assertEqual(peer_metric(self.a, "muster_replication_peer_up", addr(self.pb)), 0)
         self.assertGreaterEqual(peer_metric(self.a, "muster_replication_items_total", addr(self.pb)), 1)
+
+
+class ResyncTest(unittest.TestCase):
+    def test_a_peer_that_missed_writes_gets_them_when_it_answers_again(self):
+        pa, pb = free_ports(2)
+        # A queue of one write: while b is down, the second write is dropped. Periodic
+        # anti-entropy is off, and b knows nothing of a: only the resync can bring b the write.
+        a = Node("--listen", addr(pa), "--zone", "sh001", "--nodes", addr(pa) + "," + addr(pb),
+                 "--replication-queue", "1", "--anti-entropy", "1h", "--peer-timeout", "500ms")
+        b = None
+        try:
+            a.register("h1")
+            a.register("h2")
+            eventually(lambda: peer_metric(a, "muster_replication_dropped_total", addr(pb)) == 1,
+                       what="the second write dropped")
+            b = Node("--listen", addr(pb), "--zone", "sh001")
+            eventually(lambda: set(b.instances()) == {"h1", "h2"}, what="both writes on b")
+            self.assertGreaterEqual(a.metric("muster_anti_entropy_instances_pushed_total"), 1)
+        finally:
+            for n in (a, b):
+                if n is not None and n.alive():
+                    n.stop()
 
 
 class SyncupTest(unittest.TestCase):

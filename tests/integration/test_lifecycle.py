@@ -1,13 +1,11 @@
 """Start-up options, the YAML config file, init-protect, /metrics and shutdown."""
-import os
 import signal
 import subprocess
-import tempfile
 import threading
 import time
 import unittest
 
-from muster_node import BIN, Node
+from muster_node import BIN, Node, write_yaml
 
 
 class ShutdownTest(unittest.TestCase):
@@ -63,11 +61,7 @@ class InitProtectTest(unittest.TestCase):
 
 class ConfigTest(unittest.TestCase):
     def write(self, text):
-        f = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
-        f.write(text)
-        f.close()
-        self.addCleanup(os.unlink, f.name)
-        return f.name
+        return write_yaml(self, text)
 
     def test_yaml_file_sets_options_and_the_command_line_wins(self):
         path = self.write("zone: sh001\nenv: prod\npoll_hold: 1s\npoll-jitter: 0s\nhostname: from-file\n")

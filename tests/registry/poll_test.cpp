@@ -122,23 +122,7 @@ TEST_F(PollTest, LastInstanceOfThePolledZoneLeavingAnswers) {
   EXPECT_EQ(answer->missing, (std::vector<size_t>{0}));
 }
 
-TEST_F(PollTest, EvictionWakes) {
-  Options o;
-  o.self_protection = false;
-  FakeClock clock;
-  Registry registry(clock, o);
-  RegisterArgs a = args("h1");
-  registry.register_instance(a);
-  int64_t lts = 0;
-  registry.read_app("dev", "provider", [&](const App& app) { lts = app.latest_timestamp; });
-  auto p = make({"provider"}, {lts});
-  EXPECT_FALSE(registry.poll(p, renderer_));
-  clock.advance(91s);
-  EXPECT_EQ(registry.tick().evicted, 1u);
-  EXPECT_EQ(waiter_.wakes, 1);
-  EXPECT_TRUE(waiter_.take());
-}
-
+// Eviction wakes the polls of the app, once per chunk, after the removals.
 TEST_F(PollTest, EvictionAnswersOncePerChunkWithTheStateAfterIt) {
   Options o;
   o.self_protection = false;
