@@ -47,8 +47,8 @@ void BM_Pick(benchmark::State& state, Policy policy) {
   }
 }
 
-#define MUSTER_PICK_BENCH(name, policy)                                                  \
-  BENCHMARK_CAPTURE(BM_Pick, name, policy)->Arg(10)->Arg(100)->Arg(1000)->Threads(1);   \
+#define MUSTER_PICK_BENCH(name, policy)                                               \
+  BENCHMARK_CAPTURE(BM_Pick, name, policy)->Arg(10)->Arg(100)->Arg(1000)->Threads(1); \
   BENCHMARK_CAPTURE(BM_Pick, name, policy)->Arg(10)->Arg(100)->Arg(1000)->Threads(4)
 
 MUSTER_PICK_BENCH(round_robin, Policy::kRoundRobin);

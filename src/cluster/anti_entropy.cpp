@@ -8,6 +8,7 @@
 #include <map>
 
 #include "cluster/http_get.h"
+#include "cluster/log_failure.h"
 #include "cluster/snapshot.h"
 
 namespace muster::cluster {
@@ -28,7 +29,7 @@ AntiEntropy::AntiEntropy(registry::Registry& registry, Replicator& replicator,
     : registry_(registry), replicator_(replicator), interval_(interval), timeout_(timeout) {}
 
 void AntiEntropy::start() {
-  asio::co_spawn(replicator_.context(), run(), asio::detached);
+  asio::co_spawn(replicator_.context(), run(), log_failure("anti-entropy"));
 }
 
 asio::awaitable<void> AntiEntropy::run() {
@@ -44,7 +45,7 @@ asio::awaitable<void> AntiEntropy::run() {
 }
 
 void AntiEntropy::resync(const std::string& addr) {
-  asio::co_spawn(replicator_.context(), compare_with(addr), asio::detached);
+  asio::co_spawn(replicator_.context(), compare_with(addr), log_failure("resync with " + addr));
 }
 
 asio::awaitable<void> AntiEntropy::compare_with(const std::string& addr) {

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "cluster/http_get.h"
+#include "cluster/log_failure.h"
 #include "cluster/peer_form.h"
 #include "cluster/snapshot.h"
 
@@ -57,14 +58,7 @@ PeerLink& Replicator::link_for(const std::string& addr) {
 }
 
 void Replicator::spawn(PeerLink& link) {
-  asio::co_spawn(ioc_, link.run(), [addr = link.addr()](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      spdlog::error("replication to {} stopped: {}", addr, ex.what());
-    }
-  });
+  asio::co_spawn(ioc_, link.run(), log_failure("replication to " + link.addr()));
 }
 
 void Replicator::use_peers(const std::vector<std::string>& found_nodes,
@@ -115,7 +109,7 @@ void Replicator::start(std::function<void(bool)> synced_once) {
   running_ = true;
   for (auto& [addr, link] : links_)
     spawn(*link);
-  asio::co_spawn(ioc_, syncup(std::move(synced_once)), asio::detached);
+  asio::co_spawn(ioc_, syncup(std::move(synced_once)), log_failure("syncup"));
   thread_ = std::thread([this] { ioc_.run(); });
 }
 

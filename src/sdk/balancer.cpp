@@ -46,7 +46,8 @@ uint32_t Instance::weight() const {
   const auto it = metadata.find("weight");
   if (it == metadata.end()) return 100;
   uint32_t w = 0;
-  const auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), w);
+  const auto [end, ec] =
+      std::from_chars(it->second.data(), it->second.data() + it->second.size(), w);
   if (ec != std::errc() || end != it->second.data() + it->second.size() || w == 0) return 100;
   return w;
 }

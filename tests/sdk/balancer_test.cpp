@@ -203,8 +203,8 @@ TEST(BalancerTest, PanicThresholdUsesEveryInstanceWhenTooFewAreUp) {
 }
 
 TEST(BalancerTest, PicksWhileTheListIsReplaced) {
-  for (Policy policy : {Policy::kRoundRobin, Policy::kWeighted, Policy::kPowerOfTwo,
-                        Policy::kConsistentHash}) {
+  for (Policy policy :
+       {Policy::kRoundRobin, Policy::kWeighted, Policy::kPowerOfTwo, Policy::kConsistentHash}) {
     Balancer b(policy);
     b.update(make(20));
     std::atomic<bool> stop{false};
