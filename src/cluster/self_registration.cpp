@@ -33,6 +33,7 @@ void SelfRegistration::start() {
 }
 
 void SelfRegistration::register_self() {
+  std::lock_guard lock(mu_);  // never after cancel(), even when they race
   if (cancelled_) return;
   registry::RegisterArgs a;
   a.region = self_.region;
@@ -64,6 +65,7 @@ void SelfRegistration::schedule_renew() {
 }
 
 void SelfRegistration::cancel() {
+  std::lock_guard lock(mu_);
   if (cancelled_.exchange(true)) return;
   const registry::InstanceKey key{self_.zone, self_.env, kSelfAppid, self_.hostname};
   if (registry_.cancel(key)) replicator_.cancelled(key, /*from_zone=*/false);

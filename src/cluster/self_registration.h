@@ -6,6 +6,7 @@
 // the main thread at shutdown, before the replicator stops; wake() comes with the registry lock
 // held and only posts.
 #include <boost/asio.hpp>
+#include <mutex>
 
 #include "cluster/replicator.h"
 #include "registry/registry.h"
@@ -45,6 +46,7 @@ class SelfRegistration final : public registry::PollWaiter, public registry::Pol
   const std::chrono::nanoseconds renew_interval_;
   boost::asio::steady_timer renew_timer_;
   registry::ParkedPoll watch_;
+  std::mutex mu_;  // orders register_self() and cancel()
   std::atomic<bool> cancelled_{false};
 };
 
