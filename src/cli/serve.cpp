@@ -197,9 +197,9 @@ int run_serve(const ServeFlags& f) {
   if (anti_entropy_interval.count() > 0) {
     anti_entropy = std::make_unique<cluster::AntiEntropy>(registry, *replicator,
                                                           anti_entropy_interval, peer_timeout);
-    // A peer that answers again after being lost is brought back by one round at once.
-    replicator->on_peer_back(
-        [&anti_entropy](const std::string& addr) { anti_entropy->resync(addr); });
+    // A peer that answers again after writes to it were lost, or one just discovered, gets one
+    // round at once.
+    replicator->on_resync([&anti_entropy](const std::string& addr) { anti_entropy->resync(addr); });
   }
   api::MetricsSources sources{&registry,
                               &server,

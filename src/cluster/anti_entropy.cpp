@@ -48,7 +48,7 @@ void AntiEntropy::resync(const std::string& addr) {
   asio::co_spawn(replicator_.context(), compare_with(addr), log_failure("resync with " + addr));
 }
 
-asio::awaitable<void> AntiEntropy::compare_with(const std::string& addr) {
+asio::awaitable<void> AntiEntropy::compare_with(std::string addr) {
   const auto body = co_await http_get(replicator_.context(), addr, "/discovery/digests", timeout_);
   const auto theirs = body ? parse_digests(*body) : std::nullopt;
   if (!theirs) {

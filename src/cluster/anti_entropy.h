@@ -32,7 +32,8 @@ class AntiEntropy {
 
  private:
   boost::asio::awaitable<void> run();
-  boost::asio::awaitable<void> compare_with(const std::string& addr);
+  // `addr` by value: a resync runs after the caller's string is gone.
+  boost::asio::awaitable<void> compare_with(std::string addr);
   // Applies the peer's newer copies from its fetch answer `app`; fills `at_peer` with the peer's
   // (zone, hostname) -> dirty_timestamp.
   void pull(const std::string& addr, std::string_view app,

@@ -52,7 +52,11 @@ PeerLink& Replicator::link_for(const std::string& addr) {
   if (!slot) {
     slot = std::make_unique<PeerLink>(ioc_, addr, options_.queue_capacity, options_.peer_timeout,
                                       *this);
-    if (running_) spawn(*slot);
+    if (running_) {
+      spawn(*slot);
+      // A node discovered while running: make each side hold what the other holds.
+      if (on_resync_) on_resync_(addr);
+    }
   }
   return *slot;
 }
@@ -200,7 +204,7 @@ void Replicator::on_reply(PeerLink& link, const PeerItem& item, int code,
 }
 
 void Replicator::on_back(PeerLink& link) {
-  if (on_peer_back_) on_peer_back_(link.addr());
+  if (on_resync_) on_resync_(link.addr());
 }
 
 bool Replicator::send_register(const std::string& addr, const registry::Instance& inst) {

@@ -66,11 +66,10 @@ class Replicator final : public ReplyHandler {
   // Queues a register of `inst` (replication=true) to the peer at `addr`; false if it is not a
   // peer. For anti-entropy; runs inside a registry visitor.
   bool send_register(const std::string& addr, const registry::Instance& inst);
-  // Called on the replicator's thread with a peer's address when it answers again after writes
-  // to it were lost. Set before start().
-  void on_peer_back(std::function<void(const std::string& addr)> fn) {
-    on_peer_back_ = std::move(fn);
-  }
+  // Called on the replicator's thread with the address of a peer that needs a resync: it
+  // answers again after writes to it were lost, or it was just discovered (it may lack what
+  // this node holds, infra.discovery included, and this node what it holds). Set before start().
+  void on_resync(std::function<void(const std::string& addr)> fn) { on_resync_ = std::move(fn); }
 
  private:
   struct PeerSet {
@@ -104,7 +103,7 @@ class Replicator final : public ReplyHandler {
   std::thread thread_;
   std::atomic<bool> synced_{false};
   std::atomic<uint64_t> adopted_{0};
-  std::function<void(const std::string&)> on_peer_back_;
+  std::function<void(const std::string&)> on_resync_;
 };
 
 }  // namespace muster::cluster
