@@ -1,0 +1,198 @@
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
+#include <cstdlib>
+
+#include "client_core.h"
+
+namespace muster {
+namespace {
+
+std::vector<std::string> split_nodes(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    const size_t comma = text.find(',');
+    std::string_view part = text.substr(0, comma);
+    while (!part.empty() && part.front() == ' ')
+      part.remove_prefix(1);
+    while (!part.empty() && part.back() == ' ')
+      part.remove_suffix(1);
+    if (!part.empty()) out.emplace_back(part);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+std::string env_or(const char* name, const std::string& given) {
+  if (!given.empty()) return given;
+  const char* v = std::getenv(name);
+  return v == nullptr ? std::string() : std::string(v);
+}
+
+}  // namespace
+
+std::variant<ClientOptions, std::string> options_from_environment(ClientOptions given) {
+  if (given.nodes.empty()) {
+    const char* nodes = std::getenv("DISCOVERY_NODES");
+    if (nodes != nullptr) given.nodes = split_nodes(nodes);
+  }
+  given.region = env_or("REGION", given.region);
+  given.zone = env_or("ZONE", given.zone);
+  given.env = env_or("DEPLOY_ENV", given.env);
+  given.hostname = env_or("HOSTNAME", given.hostname);
+  if (auto problem = given.validate(); !problem.empty()) return problem;
+  return given;
+}
+
+std::string ClientOptions::validate() const {
+  if (nodes.empty()) return "no registry nodes: set DISCOVERY_NODES (host:port,host:port) or nodes";
+  for (const std::string& n : nodes) {
+    const size_t colon = n.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == n.size() ||
+        n.find_first_not_of("0123456789", colon + 1) != std::string::npos)
+      return "node \"" + n + "\" is not host:port";
+  }
+  if (zone.empty()) return "no zone: set ZONE or zone";
+  if (env.empty()) return "no env: set DEPLOY_ENV or env";
+  if (hostname.empty()) return "no hostname: set HOSTNAME or hostname";
+  if (request_timeout.count() <= 0) return "request_timeout must be positive";
+  return {};
+}
+
+Client::Client(ClientOptions options) : core_(std::make_shared<detail::ClientCore>(options)) {}
+
+std::variant<std::unique_ptr<Client>, std::string> Client::create(ClientOptions options) {
+  if (auto problem = options.validate(); !problem.empty()) return problem;
+  return std::make_unique<Client>(std::move(options));
+}
+
+Client::~Client() = default;
+
+const ClientOptions& Client::options() const {
+  return core_->options();
+}
+
+namespace detail {
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+
+ClientCore::ClientCore(ClientOptions options)
+    : options_(std::move(options)),
+      work_(asio::make_work_guard(ioc_)),
+      node_(0),
+      rng_(std::random_device{}()) {
+  // Clients of one service spread over the nodes rather than all starting at the first.
+  if (!options_.nodes.empty())
+    node_ = std::uniform_int_distribution<size_t>(0, options_.nodes.size() - 1)(rng_);
+  thread_ = std::thread([this] { ioc_.run(); });
+}
+
+ClientCore::~ClientCore() {
+  work_.reset();
+  ioc_.stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::string ClientCore::node() const {
+  return options_.nodes[node_ % options_.nodes.size()];
+}
+
+void ClientCore::next_node() {
+  ++node_;
+}
+
+std::chrono::milliseconds ClientCore::backoff(int failures) {
+  auto d = options_.backoff;
+  for (int i = 1; i < failures && d < options_.max_backoff; ++i)
+    d *= 2;
+  d = std::min(d, options_.max_backoff);
+  const auto half = d.count() / 2;
+  return std::chrono::milliseconds(half + std::uniform_int_distribution<int64_t>(0, half)(rng_));
+}
+
+asio::awaitable<std::optional<HttpResult>> ClientCore::request(std::string_view method,
+                                                               std::string target,
+                                                               std::string body) {
+  const std::string addr = node();
+  const size_t colon = addr.rfind(':');
+  tcp::socket socket(ioc_);
+  // The timeout closes the socket, which ends whatever the request is waiting for; the shared
+  // flag keeps a late timer from touching the socket after the request is over.
+  auto done = std::make_shared<bool>(false);
+  asio::steady_timer deadline(ioc_, options_.request_timeout);
+  deadline.async_wait([&socket, done](const boost::system::error_code& ec) {
+    if (ec || *done) return;
+    boost::system::error_code ignored;
+    socket.close(ignored);
+  });
+  struct Finish {
+    std::shared_ptr<bool> done;
+    asio::steady_timer& deadline;
+    ~Finish() {
+      *done = true;
+      deadline.cancel();
+    }
+  } finish{done, deadline};
+  tcp::resolver resolver(ioc_);
+  auto [rec, endpoints] =
+      co_await resolver.async_resolve(addr.substr(0, colon), addr.substr(colon + 1), kNoThrow);
+  bool ok = !rec;
+  if (ok) {
+    auto [cec, ep] = co_await asio::async_connect(socket, endpoints, kNoThrow);
+    ok = !cec && socket.is_open();
+  }
+  std::string out;
+  if (ok) {
+    out = std::string(method) + " " + target + " HTTP/1.1\r\nHost: " + addr +
+          "\r\nConnection: close\r\n";
+    if (method == "POST") {
+      out += "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
+             std::to_string(body.size()) + "\r\n";
+    }
+    out += "\r\n" + body;
+    auto [wec, n] = co_await asio::async_write(socket, asio::buffer(out), kNoThrow);
+    ok = !wec;
+  }
+  HttpResult result;
+  if (ok) {
+    boost::beast::flat_buffer buffer;
+    bhttp::response_parser<bhttp::string_body> parser;
+    parser.body_limit(256 * 1024 * 1024);
+    auto [ec, n] = co_await bhttp::async_read(socket, buffer, parser, kNoThrow);
+    ok = !ec;
+    if (ok) {
+      result.status = static_cast<int>(parser.get().result_int());
+      result.body = std::move(parser.get().body());
+    }
+  }
+  if (!ok) {
+    next_node();
+    co_return std::nullopt;
+  }
+  co_return result;
+}
+
+std::optional<int> envelope_code(const std::string& body) {
+  boost::system::error_code ec;
+  const auto v = boost::json::parse(body, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  const auto* code = v.get_object().if_contains("code");
+  if (code == nullptr || !code->is_int64()) return std::nullopt;
+  return static_cast<int>(code->get_int64());
+}
+
+void append_form(std::string& out, std::string_view key, std::string_view value) {
+  if (!out.empty()) out.push_back('&');
+  out += key;
+  out.push_back('=');
+  out += boost::urls::encode(value, boost::urls::unreserved_chars);
+}
+
+}  // namespace detail
+}  // namespace muster

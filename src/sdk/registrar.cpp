@@ -1,0 +1,214 @@
+#include "muster/registrar.h"
+
+#include <future>
+#include <mutex>
+#include <random>
+
+#include "client_core.h"
+
+namespace muster {
+
+namespace asio = boost::asio;
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+
+struct Registrar::State : std::enable_shared_from_this<Registrar::State> {
+  State(detail::ClientCore* c, Registration r, std::chrono::milliseconds every)
+      : core(c), registration(std::move(r)), interval(every), timer(core->context()) {}
+
+  // Not owned: the Client outlives its registrars, and destroying it ends this work on its own
+  // thread before anything here is released.
+  detail::ClientCore* core;
+  std::mutex mu;  // guards registration (set() changes it from any thread)
+  Registration registration;
+  const std::chrono::milliseconds interval;
+  asio::steady_timer timer;  // the wait until the next renew; core's thread only
+  bool stopped = false;      // core's thread only
+  std::atomic<uint64_t> registrations{0};
+  std::atomic<uint64_t> renews{0};
+
+  std::string identity() const {
+    const ClientOptions& o = core->options();
+    std::string out;
+    detail::append_form(out, "zone", o.zone);
+    detail::append_form(out, "env", o.env);
+    detail::append_form(out, "appid", registration.appid);
+    detail::append_form(out, "hostname", o.hostname);
+    return out;
+  }
+
+  std::string register_form() {
+    std::lock_guard lock(mu);
+    std::string out = identity();
+    detail::append_form(out, "region", core->options().region);
+    detail::append_form(out, "status", std::to_string(registration.status));
+    detail::append_form(out, "version", registration.version);
+    for (const std::string& a : registration.addrs)
+      detail::append_form(out, "addrs", a);
+    if (!registration.metadata.empty()) {
+      std::string json = "{";
+      for (const auto& [k, v] : registration.metadata) {
+        if (json.size() > 1) json.push_back(',');
+        json += boost_json_string(k) + ":" + boost_json_string(v);
+      }
+      json.push_back('}');
+      detail::append_form(out, "metadata", json);
+    }
+    return out;
+  }
+
+  static std::string boost_json_string(const std::string& s);
+
+  // Posts until a node answers; nullopt only when stopped first.
+  asio::awaitable<std::optional<int>> post(std::string route, std::string body) {
+    for (int failures = 0; !stopped;) {
+      auto r = co_await core->request("POST", "/discovery/" + route, body);
+      if (r) {
+        if (auto code = detail::envelope_code(r->body)) co_return code;
+        core->next_node();  // not a registry's answer: try another node
+      }
+      ++failures;
+      timer.expires_after(core->backoff(failures));
+      co_await timer.async_wait(kNoThrow);
+    }
+    co_return std::nullopt;
+  }
+
+  asio::awaitable<void> register_until_accepted() {
+    while (!stopped) {
+      const auto code = co_await post("register", register_form());
+      if (code == 0) {
+        ++registrations;
+        co_return;
+      }
+      if (!code) co_return;
+      timer.expires_after(core->backoff(1));  // refused (-400, -500): try again later
+      co_await timer.async_wait(kNoThrow);
+    }
+  }
+
+  asio::awaitable<void> run() {
+    co_await register_until_accepted();
+    std::mt19937 rng(std::random_device{}());
+    // The first renew somewhere in the first interval, later ones every interval.
+    auto wait = std::chrono::milliseconds(
+        std::uniform_int_distribution<int64_t>(interval.count() / 2, interval.count())(rng));
+    while (!stopped) {
+      timer.expires_after(wait);
+      co_await timer.async_wait(kNoThrow);
+      if (stopped) break;
+      wait = interval;
+      const std::string node = core->node();
+      const auto code = co_await post("renew", identity());
+      if (code == 0) {
+        ++renews;
+        // A renew that only succeeded on another node: make sure that node has our latest copy.
+        if (core->node() != node) co_await register_until_accepted();
+      } else if (code == -404) {
+        co_await register_until_accepted();  // the node lost us (restarted, evicted)
+      }
+    }
+  }
+};
+
+std::string Registrar::State::boost_json_string(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  out.push_back('"');
+  return out;
+}
+
+Registrar::Registrar(Client& client, Registration registration,
+                     std::chrono::milliseconds renew_interval)
+    : state_(std::make_shared<State>(client.core().get(), std::move(registration), renew_interval)) {
+  asio::co_spawn(state_->core->context(), [s = state_]() { return s->run(); }, asio::detached);
+}
+
+Registrar::~Registrar() {
+  cancel();
+}
+
+namespace {
+
+// Runs `body` on the core's thread and waits for its result, at most `limit`.
+template <typename T, typename Body>
+std::optional<T> run_and_wait(detail::ClientCore& core, std::chrono::milliseconds limit,
+                              Body body) {
+  auto promise = std::make_shared<std::promise<T>>();
+  auto future = promise->get_future();
+  asio::co_spawn(
+      core.context(),
+      [promise, body = std::move(body)]() mutable -> asio::awaitable<void> {
+        promise->set_value(co_await body());
+      },
+      asio::detached);
+  if (future.wait_for(limit) != std::future_status::ready) return std::nullopt;
+  return future.get();
+}
+
+}  // namespace
+
+bool Registrar::set(int status, const std::map<std::string, std::string>& metadata) {
+  {
+    std::lock_guard lock(state_->mu);
+    state_->registration.status = status;
+    for (const auto& [k, v] : metadata)
+      state_->registration.metadata[k] = v;
+  }
+  auto s = state_;
+  const auto limit = s->core->options().request_timeout * 2;
+  const auto ok = run_and_wait<bool>(*s->core, limit, [s, status, metadata]() -> asio::awaitable<bool> {
+    std::string body = s->identity();
+    detail::append_form(body, "status", std::to_string(status));
+    if (!metadata.empty()) {
+      std::string json = "{";
+      for (const auto& [k, v] : metadata) {
+        if (json.size() > 1) json.push_back(',');
+        json += State::boost_json_string(k) + ":" + State::boost_json_string(v);
+      }
+      json.push_back('}');
+      detail::append_form(body, "metadata", json);
+    }
+    const auto r = co_await s->core->request("POST", "/discovery/set", body);
+    co_return r && detail::envelope_code(r->body) == 0;
+  });
+  return ok.value_or(false);
+}
+
+bool Registrar::cancel() {
+  auto s = state_;
+  const auto limit = s->core->options().request_timeout * 2;
+  const auto ok = run_and_wait<bool>(*s->core, limit, [s]() -> asio::awaitable<bool> {
+    if (s->stopped) co_return false;
+    s->stopped = true;
+    s->timer.cancel();
+    const auto r = co_await s->core->request("POST", "/discovery/cancel", s->identity());
+    co_return r && detail::envelope_code(r->body) == 0;
+  });
+  return ok.value_or(false);
+}
+
+uint64_t Registrar::registrations() const {
+  return state_->registrations.load();
+}
+
+uint64_t Registrar::renews() const {
+  return state_->renews.load();
+}
+
+}  // namespace muster
