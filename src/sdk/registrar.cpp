@@ -4,12 +4,43 @@
 #include <mutex>
 #include <random>
 
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
 #include "client_core.h"
 
 namespace muster {
 
 namespace asio = boost::asio;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+// Metadata as the JSON object the register and set routes take.
+std::string metadata_json(const std::map<std::string, std::string>& metadata) {
+  boost::json::object o;
+  for (const auto& [k, v] : metadata)
+    o[k] = v;
+  return boost::json::serialize(o);
+}
+
+// Runs `body` on the core's thread and waits for its result, at most `limit`.
+template <typename T, typename Body>
+std::optional<T> run_and_wait(detail::ClientCore& core, std::chrono::milliseconds limit,
+                              Body body) {
+  auto promise = std::make_shared<std::promise<T>>();
+  auto future = promise->get_future();
+  asio::co_spawn(
+      core.context(),
+      [promise, body = std::move(body)]() mutable -> asio::awaitable<void> {
+        promise->set_value(co_await body());
+      },
+      asio::detached);
+  if (future.wait_for(limit) != std::future_status::ready) return std::nullopt;
+  return future.get();
+}
+
+}  // namespace
 
 struct Registrar::State : std::enable_shared_from_this<Registrar::State> {
   State(detail::ClientCore* c, Registration r, std::chrono::milliseconds every)
@@ -45,18 +76,10 @@ struct Registrar::State : std::enable_shared_from_this<Registrar::State> {
     for (const std::string& a : registration.addrs)
       detail::append_form(out, "addrs", a);
     if (!registration.metadata.empty()) {
-      std::string json = "{";
-      for (const auto& [k, v] : registration.metadata) {
-        if (json.size() > 1) json.push_back(',');
-        json += boost_json_string(k) + ":" + boost_json_string(v);
-      }
-      json.push_back('}');
-      detail::append_form(out, "metadata", json);
+      detail::append_form(out, "metadata", metadata_json(registration.metadata));
     }
     return out;
   }
-
-  static std::string boost_json_string(const std::string& s);
 
   // Posts until a node answers; nullopt only when stopped first.
   asio::awaitable<std::optional<int>> post(std::string route, std::string body) {
@@ -110,58 +133,17 @@ struct Registrar::State : std::enable_shared_from_this<Registrar::State> {
   }
 };
 
-std::string Registrar::State::boost_json_string(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
-  return out;
-}
-
 Registrar::Registrar(Client& client, Registration registration,
                      std::chrono::milliseconds renew_interval)
-    : state_(std::make_shared<State>(client.core().get(), std::move(registration), renew_interval)) {
-  asio::co_spawn(state_->core->context(), [s = state_]() { return s->run(); }, asio::detached);
+    : state_(
+          std::make_shared<State>(client.core().get(), std::move(registration), renew_interval)) {
+  asio::co_spawn(
+      state_->core->context(), [s = state_]() { return s->run(); }, asio::detached);
 }
 
 Registrar::~Registrar() {
   cancel();
 }
-
-namespace {
-
-// Runs `body` on the core's thread and waits for its result, at most `limit`.
-template <typename T, typename Body>
-std::optional<T> run_and_wait(detail::ClientCore& core, std::chrono::milliseconds limit,
-                              Body body) {
-  auto promise = std::make_shared<std::promise<T>>();
-  auto future = promise->get_future();
-  asio::co_spawn(
-      core.context(),
-      [promise, body = std::move(body)]() mutable -> asio::awaitable<void> {
-        promise->set_value(co_await body());
-      },
-      asio::detached);
-  if (future.wait_for(limit) != std::future_status::ready) return std::nullopt;
-  return future.get();
-}
-
-}  // namespace
 
 bool Registrar::set(int status, const std::map<std::string, std::string>& metadata) {
   {
@@ -172,21 +154,16 @@ bool Registrar::set(int status, const std::map<std::string, std::string>& metada
   }
   auto s = state_;
   const auto limit = s->core->options().request_timeout * 2;
-  const auto ok = run_and_wait<bool>(*s->core, limit, [s, status, metadata]() -> asio::awaitable<bool> {
-    std::string body = s->identity();
-    detail::append_form(body, "status", std::to_string(status));
-    if (!metadata.empty()) {
-      std::string json = "{";
-      for (const auto& [k, v] : metadata) {
-        if (json.size() > 1) json.push_back(',');
-        json += State::boost_json_string(k) + ":" + State::boost_json_string(v);
-      }
-      json.push_back('}');
-      detail::append_form(body, "metadata", json);
-    }
-    const auto r = co_await s->core->request("POST", "/discovery/set", body);
-    co_return r && detail::envelope_code(r->body) == 0;
-  });
+  const auto ok =
+      run_and_wait<bool>(*s->core, limit, [s, status, metadata]() -> asio::awaitable<bool> {
+        std::string body = s->identity();
+        detail::append_form(body, "status", std::to_string(status));
+        if (!metadata.empty()) {
+          detail::append_form(body, "metadata", metadata_json(metadata));
+        }
+        const auto r = co_await s->core->request("POST", "/discovery/set", body);
+        co_return r&& detail::envelope_code(r->body) == 0;
+      });
   return ok.value_or(false);
 }
 
@@ -198,7 +175,7 @@ bool Registrar::cancel() {
     s->stopped = true;
     s->timer.cancel();
     const auto r = co_await s->core->request("POST", "/discovery/cancel", s->identity());
-    co_return r && detail::envelope_code(r->body) == 0;
+    co_return r&& detail::envelope_code(r->body) == 0;
   });
   return ok.value_or(false);
 }

@@ -53,9 +53,9 @@ inline bool eventually(const std::function<bool()>& check,
 class RealNode {
  public:
   explicit RealNode(uint16_t port, std::vector<std::string> extra = {}) : port_(port) {
-    std::vector<std::string> args = {MUSTER_BIN,          "serve",       "--listen",
-                                     "127.0.0.1:" + std::to_string(port), "--log-level",
-                                     "warn",              "--self-register", "false"};
+    std::vector<std::string> args = {
+        MUSTER_BIN,    "serve", "--listen",        "127.0.0.1:" + std::to_string(port),
+        "--log-level", "warn",  "--self-register", "false"};
     args.insert(args.end(), extra.begin(), extra.end());
     pid_ = fork();
     if (pid_ == 0) {
@@ -66,7 +66,8 @@ class RealNode {
       execv(argv[0], argv.data());
       _exit(127);
     }
-    if (!eventually([&] { return port_open(port_); })) throw std::runtime_error("node did not start");
+    if (!eventually([&] { return port_open(port_); }))
+      throw std::runtime_error("node did not start");
   }
   ~RealNode() { stop(SIGTERM); }
   RealNode(const RealNode&) = delete;
