@@ -101,6 +101,9 @@ struct Registrar::State : std::enable_shared_from_this<Registrar::State> {
       const auto code = co_await post("register", register_form());
       if (code == 0) {
         ++registrations;
+        // cancel() ran while this register was on its way and may have reached the node first:
+        // cancel again, so that the register does not outlive it.
+        if (stopped) co_await core->request("POST", "/discovery/cancel", identity());
         co_return;
       }
       if (!code) co_return;
