@@ -77,11 +77,12 @@ http::Outcome NativeApi::handle_register(const http::Request& request) {
   auto bound = bind_or_error(request, bind_register);
   if (auto* err = std::get_if<http::Response>(&bound)) return std::move(*err);
   const auto& r = std::get<RegisterRequest>(bound);
-  const auto outcome = registry_.register_instance(r.args);
-  if (replicator_ != nullptr && !r.replication && outcome == registry::RegisterOutcome::kApplied) {
-    const registry::InstanceKey key{r.args.zone, r.args.env, r.args.appid, r.args.hostname};
-    registry_.read_instance(
-        key, [&](const registry::Instance& inst) { replicator_->registered(inst, r.from_zone); });
+  if (replicator_ != nullptr && !r.replication) {
+    registry_.register_instance(r.args, [&](const registry::Instance& inst) {
+      replicator_->registered(inst, r.from_zone);
+    });
+  } else {
+    registry_.register_instance(r.args);
   }
   return ok();
 }

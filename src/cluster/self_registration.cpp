@@ -43,10 +43,8 @@ void SelfRegistration::register_self() {
   a.hostname = self_.hostname;
   a.addrs = {"http://" + self_.advertise_addr};
   a.status = registry::kStatusUp;
-  registry_.register_instance(a);
-  registry_.read_instance({a.zone, a.env, a.appid, a.hostname}, [&](const registry::Instance& i) {
-    replicator_.registered(i, /*from_zone=*/false);
-  });
+  registry_.register_instance(
+      a, [&](const registry::Instance& i) { replicator_.registered(i, /*from_zone=*/false); });
   spdlog::info("registered this node as {} {}", kSelfAppid, self_.hostname);
 }
 

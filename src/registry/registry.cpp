@@ -161,6 +161,11 @@ void Registry::remove_instance(Instance& inst) {
 }
 
 RegisterOutcome Registry::register_instance(const RegisterArgs& args) {
+  return register_instance(args, [](const Instance&) {});
+}
+
+RegisterOutcome Registry::register_instance(const RegisterArgs& args,
+                                            FunctionRef<void(const Instance&)> on_applied) {
   std::lock_guard lock(mu_);
   const int64_t now = clock_.wall_ns();
   const InstanceKey key{args.zone, args.env, args.appid, args.hostname};
@@ -204,6 +209,7 @@ RegisterOutcome Registry::register_instance(const RegisterArgs& args) {
   App& app = *inst->zone->app;
   inst->latest_timestamp = bump(app);
   wake(app.env, app.appid);
+  on_applied(*inst);
   return RegisterOutcome::kApplied;
 }
 

@@ -149,6 +149,9 @@ class Registry {
   Registry& operator=(const Registry&) = delete;
 
   RegisterOutcome register_instance(const RegisterArgs& args);
+  // The same; `on_applied` sees the stored instance, under the lock, when it was applied.
+  RegisterOutcome register_instance(const RegisterArgs& args,
+                                    FunctionRef<void(const Instance&)> on_applied);
   // `replicated_dirty` is set for a peer's renew (spec §6.4). `on_instance` sees the outcome and
   // the instance for kOk and kPeerOlder.
   RenewOutcome renew(const InstanceKey& key, std::optional<int64_t> replicated_dirty,
