@@ -4,7 +4,7 @@
 #include <boost/beast/http.hpp>
 #include <limits>
 
-#include "cluster/socket_deadline.h"
+#include "common/socket_deadline.h"
 
 namespace muster::cluster {
 

@@ -5,8 +5,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/json/parse.hpp>
 
-#include "cluster/socket_deadline.h"
 #include "common/json_writer.h"
+#include "common/socket_deadline.h"
 
 namespace muster::cluster {
 

@@ -10,7 +10,7 @@
 #include <chrono>
 #include <memory>
 
-namespace muster::cluster {
+namespace muster {
 
 class SocketDeadline {
  public:
@@ -36,4 +36,4 @@ class SocketDeadline {
   std::shared_ptr<bool> done_;
 };
 
-}  // namespace muster::cluster
+}  // namespace muster

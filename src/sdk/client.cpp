@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "client_core.h"
+#include "common/socket_deadline.h"
 
 namespace muster {
 namespace {
@@ -122,23 +123,8 @@ asio::awaitable<std::optional<HttpResult>> ClientCore::request(std::string_view 
   const std::string addr = node();
   const size_t colon = addr.rfind(':');
   tcp::socket socket(ioc_);
-  // The timeout closes the socket, which ends whatever the request is waiting for; the shared
-  // flag keeps a late timer from touching the socket after the request is over.
-  auto done = std::make_shared<bool>(false);
-  asio::steady_timer deadline(ioc_, options_.request_timeout);
-  deadline.async_wait([&socket, done](const boost::system::error_code& ec) {
-    if (ec || *done) return;
-    boost::system::error_code ignored;
-    socket.close(ignored);
-  });
-  struct Finish {
-    std::shared_ptr<bool> done;
-    asio::steady_timer& deadline;
-    ~Finish() {
-      *done = true;
-      deadline.cancel();
-    }
-  } finish{done, deadline};
+  // The timeout closes the socket, which ends whatever the request is waiting for.
+  const SocketDeadline deadline(ioc_, socket, options_.request_timeout);
   tcp::resolver resolver(ioc_);
   auto [rec, endpoints] =
       co_await resolver.async_resolve(addr.substr(0, colon), addr.substr(colon + 1), kNoThrow);
