@@ -22,6 +22,11 @@ struct ClientOptions {
   // to max_backoff) and goes to the next node.
   std::chrono::milliseconds backoff{100};
   std::chrono::milliseconds max_backoff{5000};
+  // The long poll of resolvers: how long a node may hold it (sent as x1-bmspy-timeout; the
+  // request itself may take 5 s more), and how often the client moves to another node even when
+  // nothing failed, so that clients spread again over nodes that came back.
+  std::chrono::milliseconds poll_hold{30000};
+  std::chrono::milliseconds move_every{std::chrono::minutes(30)};
 
   // Empty when the options are complete and well formed; else what is wrong.
   std::string validate() const;

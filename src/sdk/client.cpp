@@ -7,6 +7,7 @@
 
 #include "client_core.h"
 #include "common/socket_deadline.h"
+#include "poll_loop.h"
 
 namespace muster {
 namespace {
@@ -60,6 +61,7 @@ std::string ClientOptions::validate() const {
   if (env.empty()) return "no env: set DEPLOY_ENV or env";
   if (hostname.empty()) return "no hostname: set HOSTNAME or hostname";
   if (request_timeout.count() <= 0) return "request_timeout must be positive";
+  if (poll_hold.count() <= 0) return "poll_hold must be positive";
   return {};
 }
 
@@ -104,6 +106,11 @@ std::string ClientCore::node() const {
   return options_.nodes[node_ % options_.nodes.size()];
 }
 
+PollLoop& ClientCore::poll_loop() {
+  if (!poll_loop_) poll_loop_ = std::make_shared<PollLoop>(*this);
+  return *poll_loop_;
+}
+
 void ClientCore::next_node() {
   ++node_;
 }
@@ -118,17 +125,21 @@ std::chrono::milliseconds ClientCore::backoff(int failures) {
 }
 
 asio::awaitable<std::optional<HttpResult>> ClientCore::request(std::string_view method,
-                                                               std::string target,
-                                                               std::string body) {
+                                                               std::string target, std::string body,
+                                                               RequestControl* control) {
   const std::string addr = node();
   const size_t colon = addr.rfind(':');
   tcp::socket socket(ioc_);
+  const auto timeout = control != nullptr && control->timeout.count() > 0
+                           ? control->timeout
+                           : options_.request_timeout;
   // The timeout closes the socket, which ends whatever the request is waiting for.
-  const SocketDeadline deadline(ioc_, socket, options_.request_timeout);
+  const SocketDeadline deadline(ioc_, socket, timeout);
+  if (control != nullptr) control->socket = &socket;
   tcp::resolver resolver(ioc_);
   auto [rec, endpoints] =
       co_await resolver.async_resolve(addr.substr(0, colon), addr.substr(colon + 1), kNoThrow);
-  bool ok = !rec;
+  bool ok = !rec && (control == nullptr || !control->interrupted);
   if (ok) {
     auto [cec, ep] = co_await asio::async_connect(socket, endpoints, kNoThrow);
     ok = !cec && socket.is_open();
@@ -137,6 +148,7 @@ asio::awaitable<std::optional<HttpResult>> ClientCore::request(std::string_view 
   if (ok) {
     out = std::string(method) + " " + target + " HTTP/1.1\r\nHost: " + addr +
           "\r\nConnection: close\r\n";
+    if (control != nullptr) out += control->headers;
     if (method == "POST") {
       out += "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
              std::to_string(body.size()) + "\r\n";
@@ -157,8 +169,10 @@ asio::awaitable<std::optional<HttpResult>> ClientCore::request(std::string_view 
       result.body = std::move(parser.get().body());
     }
   }
+  const bool interrupted = control != nullptr && control->interrupted;
+  if (control != nullptr) control->socket = nullptr;
   if (!ok) {
-    next_node();
+    if (!interrupted) next_node();
     co_return std::nullopt;
   }
   co_return result;

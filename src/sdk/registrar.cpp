@@ -1,6 +1,5 @@
 #include "muster/registrar.h"
 
-#include <future>
 #include <mutex>
 #include <random>
 
@@ -22,22 +21,6 @@ std::string metadata_json(const std::map<std::string, std::string>& metadata) {
   for (const auto& [k, v] : metadata)
     o[k] = v;
   return boost::json::serialize(o);
-}
-
-// Runs `body` on the core's thread and waits for its result, at most `limit`.
-template <typename T, typename Body>
-std::optional<T> run_and_wait(detail::ClientCore& core, std::chrono::milliseconds limit,
-                              Body body) {
-  auto promise = std::make_shared<std::promise<T>>();
-  auto future = promise->get_future();
-  asio::co_spawn(
-      core.context(),
-      [promise, body = std::move(body)]() mutable -> asio::awaitable<void> {
-        promise->set_value(co_await body());
-      },
-      asio::detached);
-  if (future.wait_for(limit) != std::future_status::ready) return std::nullopt;
-  return future.get();
 }
 
 }  // namespace
@@ -158,7 +141,7 @@ bool Registrar::set(int status, const std::map<std::string, std::string>& metada
   auto s = state_;
   const auto limit = s->core->options().request_timeout * 2;
   const auto ok =
-      run_and_wait<bool>(*s->core, limit, [s, status, metadata]() -> asio::awaitable<bool> {
+      detail::run_and_wait<bool>(*s->core, limit, [s, status, metadata]() -> asio::awaitable<bool> {
         std::string body = s->identity();
         detail::append_form(body, "status", std::to_string(status));
         if (!metadata.empty()) {
@@ -173,7 +156,7 @@ bool Registrar::set(int status, const std::map<std::string, std::string>& metada
 bool Registrar::cancel() {
   auto s = state_;
   const auto limit = s->core->options().request_timeout * 2;
-  const auto ok = run_and_wait<bool>(*s->core, limit, [s]() -> asio::awaitable<bool> {
+  const auto ok = detail::run_and_wait<bool>(*s->core, limit, [s]() -> asio::awaitable<bool> {
     if (s->stopped) co_return false;
     s->stopped = true;
     s->timer.cancel();

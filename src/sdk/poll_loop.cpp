@@ -1,0 +1,222 @@
+#include "poll_loop.h"
+
+#include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+namespace muster::detail {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+std::string string_of(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+int64_t int_of(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  if (v == nullptr) return 0;
+  if (v->is_int64()) return v->get_int64();
+  if (v->is_uint64()) return static_cast<int64_t>(v->get_uint64());
+  return 0;
+}
+
+}  // namespace
+
+Instance instance_from_json(const json::object& o) {
+  Instance i;
+  i.region = string_of(o, "region");
+  i.zone = string_of(o, "zone");
+  i.env = string_of(o, "env");
+  i.appid = string_of(o, "appid");
+  i.hostname = string_of(o, "hostname");
+  i.version = string_of(o, "version");
+  if (const json::value* addrs = o.if_contains("addrs"); addrs != nullptr && addrs->is_array()) {
+    for (const json::value& a : addrs->get_array())
+      if (a.is_string()) i.addrs.emplace_back(a.get_string());
+  }
+  if (const json::value* md = o.if_contains("metadata"); md != nullptr && md->is_object()) {
+    for (const auto& [k, v] : md->get_object())
+      i.metadata[std::string(k)] = v.is_string() ? std::string(v.get_string()) : json::serialize(v);
+  }
+  i.status = static_cast<int>(int_of(o, "status"));
+  i.latest_timestamp = int_of(o, "latest_timestamp");
+  return i;
+}
+
+std::optional<PollAnswer> parse_poll_answer(const std::string& body) {
+  boost::system::error_code ec;
+  const json::value v = json::parse(body, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  const json::object& root = v.get_object();
+  const json::value* code = root.if_contains("code");
+  if (code == nullptr || !code->is_int64()) return std::nullopt;
+  PollAnswer answer;
+  answer.code = static_cast<int>(code->get_int64());
+  if (const json::value* data = root.if_contains("data"); data != nullptr && data->is_object()) {
+    for (const auto& [appid, info] : data->get_object()) {
+      if (!info.is_object()) continue;
+      auto& [latest, instances] = answer.apps[std::string(appid)];
+      latest = int_of(info.get_object(), "latest_timestamp");
+      const json::value* zones = info.get_object().if_contains("instances");
+      if (zones == nullptr || !zones->is_object()) continue;
+      for (const auto& [zone, list] : zones->get_object()) {
+        if (!list.is_array()) continue;
+        for (const json::value& item : list.get_array())
+          if (item.is_object()) instances.push_back(instance_from_json(item.get_object()));
+      }
+      std::sort(instances.begin(), instances.end(), [](const Instance& a, const Instance& b) {
+        return std::tie(a.zone, a.hostname) < std::tie(b.zone, b.hostname);
+      });
+    }
+  }
+  if (const json::value* error = root.if_contains("error"); error != nullptr && error->is_object()) {
+    if (const json::value* missing = error->get_object().if_contains("-404");
+        missing != nullptr && missing->is_array()) {
+      for (const json::value& m : missing->get_array())
+        if (m.is_string()) answer.missing.emplace_back(m.get_string());
+    }
+  }
+  return answer;
+}
+
+PollLoop::PollLoop(ClientCore& core) : core_(core), wake_(core.context()) {}
+
+uint64_t PollLoop::add(const std::string& appid, Listener listener) {
+  const uint64_t id = next_id_++;
+  App& app = apps_[appid];
+  const bool new_app = app.listeners.empty() && !app.last;
+  app.listeners.emplace(id, std::move(listener));
+  listener_app_.emplace(id, appid);
+  if (app.last) {
+    // Tell the newcomer what is known, after this call returns (it may hold the caller's state).
+    asio::post(core_.context(), [weak = weak_from_this(), id, appid] {
+      auto self = weak.lock();
+      if (!self) return;
+      auto it = self->apps_.find(appid);
+      if (it == self->apps_.end() || !it->second.last) return;
+      auto l = it->second.listeners.find(id);
+      if (l != it->second.listeners.end()) l->second(*it->second.last);
+    });
+  }
+  if (!running_) {
+    running_ = true;
+    asio::co_spawn(
+        core_.context(), [self = shared_from_this()] { return self->run(); }, asio::detached);
+  } else if (new_app) {
+    restart();
+  }
+  return id;
+}
+
+void PollLoop::remove(uint64_t id) {
+  auto it = listener_app_.find(id);
+  if (it == listener_app_.end()) return;
+  auto app = apps_.find(it->second);
+  if (app != apps_.end()) {
+    app->second.listeners.erase(id);
+    if (app->second.listeners.empty()) apps_.erase(app);
+  }
+  listener_app_.erase(it);
+}
+
+void PollLoop::restart() {
+  if (in_flight_ != nullptr) {
+    in_flight_->interrupt();
+  } else {
+    wake_.cancel();
+  }
+}
+
+std::string PollLoop::target() const {
+  const ClientOptions& o = core_.options();
+  std::string query;
+  append_form(query, "env", o.env);
+  append_form(query, "hostname", o.hostname);
+  for (const auto& [appid, app] : apps_)
+    append_form(query, "appid", appid);
+  for (const auto& [appid, app] : apps_)
+    append_form(query, "latest_timestamp", std::to_string(app.latest));
+  return "/discovery/polls?" + query;
+}
+
+void PollLoop::apply(PollAnswer answer) {
+  for (auto& [appid, entry] : answer.apps) {
+    auto it = apps_.find(appid);
+    if (it == apps_.end()) continue;  // no longer watched
+    it->second.latest = entry.first;
+    it->second.last = std::move(entry.second);
+  }
+  for (const std::string& appid : answer.missing) {
+    auto it = apps_.find(appid);
+    // Every answer lists the apps still missing; only a change is news.
+    if (it == apps_.end() || (it->second.last && it->second.last->empty())) continue;
+    it->second.last.emplace();
+    answer.apps[appid];  // tell its listeners below
+  }
+  for (const auto& [appid, entry] : answer.apps) {
+    auto it = apps_.find(appid);
+    if (it == apps_.end()) continue;
+    // A copy: a listener may add listeners (posted work does), never remove them here.
+    const auto listeners = it->second.listeners;
+    const auto list = *it->second.last;
+    for (const auto& [id, listener] : listeners)
+      listener(list);
+  }
+}
+
+asio::awaitable<void> PollLoop::run() {
+  // The loop ends when the client's io_context stops; until then it never returns.
+  auto self = shared_from_this();
+  const ClientOptions& o = core_.options();
+  const std::string hold_header =
+      "x1-bmspy-timeout: " + std::to_string(o.poll_hold.count()) + "\r\n";
+  auto last_move = std::chrono::steady_clock::now();
+  for (int failures = 0;;) {
+    if (apps_.empty()) {
+      wake_.expires_at(asio::steady_timer::time_point::max());
+      co_await wake_.async_wait(kNoThrow);
+      continue;
+    }
+    if (std::chrono::steady_clock::now() - last_move >= o.move_every) {
+      core_.next_node();
+      last_move = std::chrono::steady_clock::now();
+    }
+    const std::string node = core_.node();
+    if (node != polled_node_) {
+      // Timestamps are each node's own: ask the new node for everything.
+      for (auto& [appid, app] : apps_)
+        app.latest = 0;
+      polled_node_ = node;
+    }
+    RequestControl control;
+    control.timeout = o.poll_hold + std::chrono::seconds(5);
+    control.headers = hold_header;
+    in_flight_ = &control;
+    const auto result = co_await core_.request("GET", target(), "", &control);
+    in_flight_ = nullptr;
+    if (control.interrupted) continue;  // the watched set changed: poll again with it
+    std::optional<PollAnswer> answer;
+    if (result) answer = parse_poll_answer(result->body);
+    if (answer && (answer->code == 0 || answer->code == -304)) {
+      failures = 0;
+      if (answer->code == 0) apply(std::move(*answer));
+      continue;
+    }
+    // Answered, but not usefully (init-protect -500, not a registry): another node, after a
+    // pause. A transport failure has already moved on.
+    if (result && core_.node() == node) core_.next_node();
+    ++failures;
+    wake_.expires_after(core_.backoff(failures));
+    co_await wake_.async_wait(kNoThrow);
+  }
+}
+
+}  // namespace muster::detail
