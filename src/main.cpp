@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 
+#include "cli/client_commands.h"
 #include "cli/serve.h"
 #include "cli/serve_config.h"
 
@@ -10,6 +11,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
   CLI::App& serve = muster::cli::add_serve_command(app, exit_code);
+  muster::cli::add_client_commands(app, exit_code);
   try {
     std::vector<std::string> args(argv + 1, argv + argc);
     if (!args.empty() && args.front() == "serve") {

@@ -1,55 +1,18 @@
 #include "poll_loop.h"
 
+#include "instance_json.h"
+
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 
 namespace muster::detail {
 
 namespace asio = boost::asio;
 namespace json = boost::json;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
-
-namespace {
-
-std::string string_of(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-
-int64_t int_of(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  if (v == nullptr) return 0;
-  if (v->is_int64()) return v->get_int64();
-  if (v->is_uint64()) return static_cast<int64_t>(v->get_uint64());
-  return 0;
-}
-
-}  // namespace
-
-Instance instance_from_json(const json::object& o) {
-  Instance i;
-  i.region = string_of(o, "region");
-  i.zone = string_of(o, "zone");
-  i.env = string_of(o, "env");
-  i.appid = string_of(o, "appid");
-  i.hostname = string_of(o, "hostname");
-  i.version = string_of(o, "version");
-  if (const json::value* addrs = o.if_contains("addrs"); addrs != nullptr && addrs->is_array()) {
-    for (const json::value& a : addrs->get_array())
-      if (a.is_string()) i.addrs.emplace_back(a.get_string());
-  }
-  if (const json::value* md = o.if_contains("metadata"); md != nullptr && md->is_object()) {
-    for (const auto& [k, v] : md->get_object())
-      i.metadata[std::string(k)] = v.is_string() ? std::string(v.get_string()) : json::serialize(v);
-  }
-  i.status = static_cast<int>(int_of(o, "status"));
-  i.latest_timestamp = int_of(o, "latest_timestamp");
-  return i;
-}
 
 std::optional<PollAnswer> parse_poll_answer(const std::string& body) {
   boost::system::error_code ec;
@@ -64,7 +27,7 @@ std::optional<PollAnswer> parse_poll_answer(const std::string& body) {
     for (const auto& [appid, info] : data->get_object()) {
       if (!info.is_object()) continue;
       auto& [latest, instances] = answer.apps[std::string(appid)];
-      latest = int_of(info.get_object(), "latest_timestamp");
+      latest = json_int(info.get_object(), "latest_timestamp");
       const json::value* zones = info.get_object().if_contains("instances");
       if (zones == nullptr || !zones->is_object()) continue;
       for (const auto& [zone, list] : zones->get_object()) {
@@ -77,7 +40,8 @@ std::optional<PollAnswer> parse_poll_answer(const std::string& body) {
       });
     }
   }
-  if (const json::value* error = root.if_contains("error"); error != nullptr && error->is_object()) {
+  if (const json::value* error = root.if_contains("error");
+      error != nullptr && error->is_object()) {
     if (const json::value* missing = error->get_object().if_contains("-404");
         missing != nullptr && missing->is_array()) {
       for (const json::value& m : missing->get_array())

@@ -4,7 +4,6 @@
 // Threading: everything here runs on the core's thread (callers post to it).
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/json/object.hpp>
 #include <functional>
 #include <map>
 #include <memory>
@@ -58,8 +57,5 @@ class PollLoop : public std::enable_shared_from_this<PollLoop> {
   boost::asio::steady_timer wake_;  // idle wait (nothing watched) and back-off; restart() cuts it
   std::string polled_node_;         // the node the timestamps come from
 };
-
-// Instance from a registry's JSON object; tolerant of missing fields.
-Instance instance_from_json(const boost::json::object& o);
 
 }  // namespace muster::detail

@@ -99,10 +99,8 @@ struct Resolver::State : std::enable_shared_from_this<Resolver::State> {
       auto it = subs.find(appid);
       if (closed || it == subs.end() || it->second.generation != generation) return;
       Subscription& sub = it->second;
-      auto filtered =
-          filter_instances(raw, sub.options.filter, core->options().hostname);
-      const bool keep =
-          filtered.empty() && sub.options.keep_last_on_empty && !sub.list->empty();
+      auto filtered = filter_instances(raw, sub.options.filter, core->options().hostname);
+      const bool keep = filtered.empty() && sub.options.keep_last_on_empty && !sub.list->empty();
       sub.ready = true;
       ready_changed.notify_all();
       if (keep) return;

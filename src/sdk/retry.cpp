@@ -16,8 +16,8 @@ Pick pick_untried(Balancer& balancer, const std::set<std::string>& tried, std::s
   const size_t limit = 2 * balancer.size() + 2;
   for (size_t i = 0; i < limit; ++i) {
     // Consistent hashing maps the key to one instance: vary it to reach the others.
-    const std::string varied = key.empty() ? std::string() : std::string(key) + "#" +
-                                                               std::to_string(i);
+    const std::string varied =
+        key.empty() ? std::string() : std::string(key) + "#" + std::to_string(i);
     Pick p = balancer.pick(varied);
     if (p && !tried.contains(p->hostname)) return p;
   }

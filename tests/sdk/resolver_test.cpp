@@ -186,8 +186,7 @@ TEST(FilterTest, ZoneStatusSchemeAndMetadata) {
   f.zone = "z1";
   EXPECT_EQ(hostnames(filter_instances(all, f, "me")), (std::set<std::string>{"h1", "h3"}));
   f.up_only = false;
-  EXPECT_EQ(hostnames(filter_instances(all, f, "me")),
-            (std::set<std::string>{"h1", "h3", "h4"}));
+  EXPECT_EQ(hostnames(filter_instances(all, f, "me")), (std::set<std::string>{"h1", "h3", "h4"}));
   f.schemes = {"grpc"};
   const auto grpc = filter_instances(all, f, "me");
   EXPECT_EQ(hostnames(grpc), (std::set<std::string>{"h1", "h4"}));

@@ -1,0 +1,515 @@
+#include "cli/client_commands.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <iostream>
+#include <memory>
+
+#include "cli/table.h"
+#include "common/duration.h"
+#include "muster/resolver.h"
+#include "sdk/client_core.h"
+#include "sdk/instance_json.h"
+
+namespace muster::cli {
+namespace {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+// What every client subcommand takes.
+struct Common {
+  std::vector<std::string> nodes;
+  bool json = false;
+  std::string timeout = "3s";
+};
+
+// Who an instance is; defaults from the environment as kratos reads it.
+struct Identity {
+  std::string appid, hostname, zone, env, region;
+};
+
+std::string env_or(const char* name, const char* fallback = "") {
+  const char* v = std::getenv(name);
+  return v != nullptr ? v : fallback;
+}
+
+// A failure the command reports: the message (prefixed "muster <command>: ") and exit code 1.
+struct Failure {
+  std::string message;
+};
+
+void add_common(CLI::App& cmd, Common& c) {
+  cmd.add_option("--node", c.nodes,
+                 "registry node host:port (repeatable or comma-separated; default "
+                 "DISCOVERY_NODES)")
+      ->delimiter(',');
+  cmd.add_flag("--json", c.json, "print the node's data as JSON instead of a table");
+  cmd.add_option("--timeout", c.timeout, "per-request timeout")->capture_default_str();
+}
+
+void add_identity(CLI::App& cmd, Identity& id, bool with_region) {
+  cmd.add_option("--appid", id.appid, "the service's appid")->required();
+  cmd.add_option("--hostname", id.hostname, "the instance (default HOSTNAME)");
+  cmd.add_option("--zone", id.zone, "its zone (default ZONE)");
+  cmd.add_option("--env", id.env, "its env (default DEPLOY_ENV)");
+  if (with_region) cmd.add_option("--region", id.region, "its region (default REGION)");
+}
+
+ClientOptions client_options(const Common& c) {
+  ClientOptions o;
+  o.nodes = c.nodes;
+  if (o.nodes.empty()) {
+    std::string list = env_or("DISCOVERY_NODES");
+    for (size_t at = 0; at <= list.size();) {
+      size_t comma = list.find(',', at);
+      if (comma == std::string::npos) comma = list.size();
+      std::string part = list.substr(at, comma - at);
+      part.erase(0, part.find_first_not_of(' '));
+      part.erase(part.find_last_not_of(' ') + 1);
+      if (!part.empty()) o.nodes.push_back(part);
+      at = comma + 1;
+    }
+  }
+  const auto timeout = parse_duration(c.timeout);
+  if (!timeout || *timeout <= std::chrono::nanoseconds::zero())
+    throw Failure{"--timeout \"" + c.timeout + "\" is not a positive duration (e.g. 3s, 500ms)"};
+  o.request_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*timeout);
+  o.zone = env_or("ZONE", "-");
+  o.env = env_or("DEPLOY_ENV", "-");
+  o.hostname = env_or("HOSTNAME", "-");
+  o.region = env_or("REGION");
+  if (auto problem = o.validate(); !problem.empty())
+    throw Failure{problem == "no registry nodes: set DISCOVERY_NODES (host:port,host:port) or nodes"
+                      ? "no registry node: give --node host:port or set DISCOVERY_NODES"
+                      : problem};
+  return o;
+}
+
+void complete(Identity& id) {
+  if (id.hostname.empty()) id.hostname = env_or("HOSTNAME");
+  if (id.zone.empty()) id.zone = env_or("ZONE");
+  if (id.env.empty()) id.env = env_or("DEPLOY_ENV");
+  if (id.region.empty()) id.region = env_or("REGION");
+  if (id.hostname.empty()) throw Failure{"no hostname: give --hostname or set HOSTNAME"};
+  if (id.zone.empty()) throw Failure{"no zone: give --zone or set ZONE"};
+  if (id.env.empty()) throw Failure{"no env: give --env or set DEPLOY_ENV"};
+}
+
+// The node's answer: its code, message and data.
+struct Answer {
+  int code = 0;
+  std::string message;
+  json::value data;
+  json::value error;
+  std::string node;
+};
+
+// One request, trying each node once until one answers with an envelope.
+Answer exchange(const Common& c, std::string_view method, std::string target, std::string body,
+                std::chrono::milliseconds extra_wait = {}, std::string headers = {}) {
+  auto options = client_options(c);
+  detail::ClientCore core(options);
+  std::vector<std::string> tried;
+  for (size_t attempt = 0; attempt < options.nodes.size(); ++attempt) {
+    const std::string node = core.node();
+    tried.push_back(node);
+    const auto limit = options.request_timeout + extra_wait + std::chrono::seconds(1);
+    auto result = detail::run_and_wait<std::optional<detail::HttpResult>>(
+        core, limit, [&]() -> asio::awaitable<std::optional<detail::HttpResult>> {
+          detail::RequestControl control;
+          control.timeout = options.request_timeout + extra_wait;
+          control.headers = headers;
+          co_return co_await core.request(method, target, body, &control);
+        });
+    if (!result || !*result) continue;  // moved on to the next node
+    boost::system::error_code ec;
+    json::value v = json::parse((*result)->body, ec);
+    if (ec || !v.is_object() || !v.get_object().contains("code")) {
+      throw Failure{node + " answered HTTP " + std::to_string((*result)->status) +
+                    " without a registry answer: " + (*result)->body.substr(0, 200)};
+    }
+    Answer a;
+    a.node = node;
+    const json::object& o = v.get_object();
+    a.code = static_cast<int>(detail::json_int(o, "code"));
+    a.message = detail::json_string(o, "message");
+    if (const auto* d = o.if_contains("data")) a.data = *d;
+    if (const auto* e = o.if_contains("error")) a.error = *e;
+    return a;
+  }
+  std::string list;
+  for (const auto& t : tried)
+    list += (list.empty() ? "" : ", ") + t;
+  throw Failure{"no node answered (tried " + list + ")"};
+}
+
+// A non-zero code is a failure, except those the command expects.
+Answer expect_ok(Answer a, std::initializer_list<int> also = {}) {
+  if (a.code == 0 || std::find(also.begin(), also.end(), a.code) != also.end()) return a;
+  throw Failure{a.node + " answered " + std::to_string(a.code) + ": " + a.message};
+}
+
+std::string join(const std::vector<std::string>& parts, const char* sep) {
+  std::string out;
+  for (const auto& p : parts)
+    out += (out.empty() ? "" : sep) + p;
+  return out;
+}
+
+std::string metadata_text(const std::map<std::string, std::string>& md) {
+  std::vector<std::string> parts;
+  for (const auto& [k, v] : md)
+    parts.push_back(k + "=" + v);
+  return join(parts, ",");
+}
+
+std::string status_text(int status) {
+  return status == 1 ? "UP" : status == 2 ? "DOWN" : std::to_string(status);
+}
+
+std::vector<Instance> instances_of(const json::value& info) {
+  std::vector<Instance> out;
+  if (!info.is_object()) return out;
+  const auto* zones = info.get_object().if_contains("instances");
+  if (zones == nullptr || !zones->is_object()) return out;
+  for (const auto& [zone, list] : zones->get_object()) {
+    if (!list.is_array()) continue;
+    for (const auto& item : list.get_array())
+      if (item.is_object()) out.push_back(detail::instance_from_json(item.get_object()));
+  }
+  return out;
+}
+
+void add_instances(Table& t, const std::vector<Instance>& list) {
+  for (const auto& i : list) {
+    t.add({i.appid, i.zone, i.hostname, status_text(i.status), i.version, join(i.addrs, ","),
+           metadata_text(i.metadata)});
+  }
+}
+
+Table instance_table() {
+  return Table({"APPID", "ZONE", "HOSTNAME", "STATUS", "VERSION", "ADDRS", "METADATA"});
+}
+
+// `data` of fetchs and polls: {appid: InstanceInfo}.
+void print_apps(const Answer& a, std::ostream& out) {
+  Table t = instance_table();
+  if (a.data.is_object())
+    for (const auto& [appid, info] : a.data.get_object())
+      add_instances(t, instances_of(info));
+  t.print(out);
+  if (a.error.is_object()) {
+    if (const auto* missing = a.error.get_object().if_contains("-404");
+        missing != nullptr && missing->is_array() && !missing->get_array().empty()) {
+      std::vector<std::string> names;
+      for (const auto& m : missing->get_array())
+        if (m.is_string()) names.emplace_back(m.get_string());
+      out << "not found: " << join(names, ", ") << '\n';
+    }
+  }
+}
+
+void print_json(const json::value& v) {
+  std::cout << json::serialize(v) << '\n';
+}
+
+std::map<std::string, std::string> parse_metadata(const std::vector<std::string>& pairs) {
+  std::map<std::string, std::string> out;
+  for (const auto& p : pairs) {
+    const size_t eq = p.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw Failure{"--metadata \"" + p + "\" is not key=value"};
+    out[p.substr(0, eq)] = p.substr(eq + 1);
+  }
+  return out;
+}
+
+std::string metadata_json(const std::map<std::string, std::string>& md) {
+  json::object o;
+  for (const auto& [k, v] : md)
+    o[k] = v;
+  return json::serialize(o);
+}
+
+std::string identity_form(const Identity& id) {
+  std::string f;
+  detail::append_form(f, "appid", id.appid);
+  detail::append_form(f, "hostname", id.hostname);
+  detail::append_form(f, "zone", id.zone);
+  detail::append_form(f, "env", id.env);
+  return f;
+}
+
+// Runs `body`, turning a Failure into its message and exit code 1.
+void run(const std::string& name, int& exit_code, const std::function<void()>& body) {
+  try {
+    body();
+    exit_code = 0;
+  } catch (const Failure& f) {
+    std::cerr << "muster " << name << ": " << f.message << '\n';
+    exit_code = 1;
+  }
+}
+
+void print_done(const Common& c, const Answer& a, const std::string& what) {
+  if (c.json) {
+    print_json(json::object{{"code", a.code}, {"message", a.message}, {"node", a.node}});
+  } else {
+    std::cout << what << " (node " << a.node << ")\n";
+  }
+}
+
+// `watch`: follows apps until SIGINT or SIGTERM (or --count changes), one report per change.
+void watch(const Common& c, const std::vector<std::string>& appids, const std::string& env,
+           const std::string& zone, size_t count) {
+  auto options = client_options(c);
+  if (!env.empty()) options.env = env;
+  if (options.env == "-") throw Failure{"no env: give --env or set DEPLOY_ENV"};
+  // Block the signals before the client's thread starts, so that only sigwait below sees them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGUSR1);  // "--count reached", from the client's thread
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  Client client(options);
+  Resolver resolver(client);
+  std::mutex mu;
+  size_t changes = 0;
+  for (const auto& appid : appids) {
+    WatchOptions w;
+    w.filter.zone = zone;
+    w.keep_last_on_empty = false;  // an operator wants to see an app vanish
+    resolver.subscribe(appid, w, [&, appid](const std::vector<Instance>& list) {
+      std::lock_guard lock(mu);
+      const auto now = std::chrono::system_clock::now();
+      const auto ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+      if (c.json) {
+        json::array items;
+        for (const auto& i : list) {
+          items.push_back(json::object{{"zone", i.zone},
+                                       {"hostname", i.hostname},
+                                       {"status", i.status},
+                                       {"version", i.version},
+                                       {"addrs", json::value_from(i.addrs)},
+                                       {"metadata", json::value_from(i.metadata)}});
+        }
+        print_json(json::object{{"time_ms", ms}, {"appid", appid}, {"instances", items}});
+      } else {
+        std::cout << "# " << appid << ": " << list.size() << " instance(s) at " << ms
+                  << " ms since the epoch\n";
+        Table t = instance_table();
+        add_instances(t, list);
+        t.print(std::cout);
+      }
+      std::cout.flush();
+      if (count != 0 && ++changes == count) kill(getpid(), SIGUSR1);
+    });
+  }
+  int sig = 0;
+  sigwait(&signals, &sig);
+}
+
+}  // namespace
+
+void add_client_commands(CLI::App& app, int& exit_code) {
+  // The parsed values live as long as the app: CLI11 writes into them during parse().
+  auto common = std::make_shared<Common>();
+  auto id = std::make_shared<Identity>();
+
+  auto& reg = *app.add_subcommand("register", "register an instance (once: it expires unless renewed)");
+  auto reg_addrs = std::make_shared<std::vector<std::string>>();
+  auto reg_md = std::make_shared<std::vector<std::string>>();
+  auto reg_version = std::make_shared<std::string>();
+  auto reg_status = std::make_shared<int>(1);
+  add_common(reg, *common);
+  add_identity(reg, *id, true);
+  reg.add_option("--addr", *reg_addrs, "an address scheme://host:port (repeatable)")->required();
+  reg.add_option("--version", *reg_version, "the instance's version");
+  reg.add_option("--metadata", *reg_md, "key=value (repeatable)");
+  reg.add_option("--status", *reg_status, "1 up, 2 down")->capture_default_str()->check(CLI::Range(1, 2));
+  reg.callback([&exit_code, common, id, reg_addrs, reg_md, reg_version, reg_status] {
+    run("register", exit_code, [&] {
+      complete(*id);
+      std::string form = identity_form(*id);
+      detail::append_form(form, "region", id->region);
+      detail::append_form(form, "status", std::to_string(*reg_status));
+      detail::append_form(form, "version", *reg_version);
+      for (const auto& a : *reg_addrs)
+        detail::append_form(form, "addrs", a);
+      const auto md = parse_metadata(*reg_md);
+      if (!md.empty()) detail::append_form(form, "metadata", metadata_json(md));
+      const auto a = expect_ok(exchange(*common, "POST", "/discovery/register", form));
+      print_done(*common, a, "registered " + id->appid + " " + id->hostname);
+    });
+  });
+
+  for (const char* name : {"renew", "cancel"}) {
+    auto& cmd = *app.add_subcommand(name, std::string(name) + " an instance");
+    add_common(cmd, *common);
+    add_identity(cmd, *id, false);
+    const std::string route = name;
+    cmd.callback([&exit_code, common, id, route] {
+      run(route, exit_code, [&] {
+        complete(*id);
+        const auto a =
+            expect_ok(exchange(*common, "POST", "/discovery/" + route, identity_form(*id)));
+        print_done(*common, a, (route == "renew" ? "renewed " : "cancelled ") + id->appid + " " +
+                                   id->hostname);
+      });
+    });
+  }
+
+  auto& set = *app.add_subcommand("set", "change an instance's status and metadata");
+  auto set_status = std::make_shared<int>(0);
+  auto set_md = std::make_shared<std::vector<std::string>>();
+  add_common(set, *common);
+  add_identity(set, *id, false);
+  set.add_option("--status", *set_status, "1 up, 2 down")->check(CLI::Range(1, 2));
+  set.add_option("--metadata", *set_md, "key=value (repeatable), merged into the metadata");
+  set.callback([&exit_code, common, id, set_status, set_md] {
+    run("set", exit_code, [&] {
+      complete(*id);
+      const auto md = parse_metadata(*set_md);
+      if (*set_status == 0 && md.empty()) throw Failure{"nothing to set: give --status or --metadata"};
+      std::string form = identity_form(*id);
+      if (*set_status != 0) detail::append_form(form, "status", std::to_string(*set_status));
+      if (!md.empty()) detail::append_form(form, "metadata", metadata_json(md));
+      const auto a = expect_ok(exchange(*common, "POST", "/discovery/set", form));
+      print_done(*common, a, "set " + id->appid + " " + id->hostname);
+    });
+  });
+
+  // Reads: fetch (one app), fetchs (several), polls (wait for a change).
+  auto reads_env = std::make_shared<std::string>();
+  auto reads_zone = std::make_shared<std::string>();
+  auto reads_appids = std::make_shared<std::vector<std::string>>();
+  auto reads_status = std::make_shared<int>(3);
+  auto read_query = [reads_env, reads_zone, reads_appids](std::string& q) {
+    if (reads_env->empty()) *reads_env = env_or("DEPLOY_ENV");
+    if (reads_env->empty()) throw Failure{"no env: give --env or set DEPLOY_ENV"};
+    detail::append_form(q, "env", *reads_env);
+    if (!reads_zone->empty()) detail::append_form(q, "zone", *reads_zone);
+    for (const auto& a : *reads_appids)
+      detail::append_form(q, "appid", a);
+  };
+  auto add_read_options = [&](CLI::App& cmd, bool many) {
+    add_common(cmd, *common);
+    if (many) {
+      cmd.add_option("appid", *reads_appids, "appids")->required();
+    } else {
+      cmd.add_option("appid", *reads_appids, "appid")->required()->expected(1);
+    }
+    cmd.add_option("--env", *reads_env, "env (default DEPLOY_ENV)");
+    cmd.add_option("--zone", *reads_zone, "only this zone");
+  };
+
+  auto& fetch = *app.add_subcommand("fetch", "the instances of one app");
+  add_read_options(fetch, false);
+  fetch.add_option("--status", *reads_status, "1 up, 2 down, 3 both")->capture_default_str()
+      ->check(CLI::Range(1, 3));
+  fetch.callback([&exit_code, common, read_query, reads_status] {
+    run("fetch", exit_code, [&] {
+      std::string q;
+      read_query(q);
+      detail::append_form(q, "status", std::to_string(*reads_status));
+      const auto a = expect_ok(exchange(*common, "GET", "/discovery/fetch?" + q, ""));
+      if (common->json) return print_json(a.data);
+      Table t = instance_table();
+      add_instances(t, instances_of(a.data));
+      t.print(std::cout);
+    });
+  });
+
+  auto& fetchs = *app.add_subcommand("fetchs", "the instances of several apps");
+  add_read_options(fetchs, true);
+  fetchs.add_option("--status", *reads_status, "1 up, 2 down, 3 both")->capture_default_str()
+      ->check(CLI::Range(1, 3));
+  fetchs.callback([&exit_code, common, read_query, reads_status] {
+    run("fetchs", exit_code, [&] {
+      std::string q;
+      read_query(q);
+      detail::append_form(q, "status", std::to_string(*reads_status));
+      const auto a = expect_ok(exchange(*common, "GET", "/discovery/fetchs?" + q, ""));
+      if (common->json) return print_json(a.data);
+      print_apps(a, std::cout);
+    });
+  });
+
+  auto& polls = *app.add_subcommand(
+      "polls", "wait until one of the apps changes after the given timestamps (or 30 s pass)");
+  auto polls_ts = std::make_shared<std::vector<int64_t>>();
+  auto polls_hold = std::make_shared<std::string>("30s");
+  add_read_options(polls, true);
+  polls.add_option("--latest-timestamp", *polls_ts,
+                   "the timestamp known for each appid, in order (default 0: answer at once)");
+  polls.add_option("--hold", *polls_hold, "the longest the node may wait")->capture_default_str();
+  polls.callback([&exit_code, common, read_query, reads_appids, polls_ts, polls_hold] {
+    run("polls", exit_code, [&] {
+      std::string q;
+      read_query(q);
+      if (!polls_ts->empty() && polls_ts->size() != reads_appids->size())
+        throw Failure{"give one --latest-timestamp per appid, or none"};
+      for (size_t i = 0; i < reads_appids->size(); ++i)
+        detail::append_form(q, "latest_timestamp",
+                            std::to_string(polls_ts->empty() ? 0 : (*polls_ts)[i]));
+      detail::append_form(q, "hostname", env_or("HOSTNAME", "muster-cli"));
+      const auto hold = parse_duration(*polls_hold);
+      if (!hold || *hold <= std::chrono::nanoseconds::zero())
+        throw Failure{"--hold \"" + *polls_hold + "\" is not a positive duration"};
+      const auto hold_ms = std::chrono::duration_cast<std::chrono::milliseconds>(*hold);
+      const auto a = expect_ok(
+          exchange(*common, "GET", "/discovery/polls?" + q, "", hold_ms,
+                   "x1-bmspy-timeout: " + std::to_string(hold_ms.count()) + "\r\n"),
+          {-304});
+      if (a.code == -304) {
+        if (common->json) return print_json(json::object{{"code", -304}});
+        std::cout << "nothing changed within " << *polls_hold << '\n';
+        return;
+      }
+      if (common->json) return print_json(json::object{{"data", a.data}, {"error", a.error}});
+      print_apps(a, std::cout);
+      if (a.data.is_object()) {
+        for (const auto& [appid, info] : a.data.get_object())
+          if (info.is_object())
+            std::cout << "latest_timestamp " << appid << " "
+                      << detail::json_int(info.get_object(), "latest_timestamp") << '\n';
+      }
+    });
+  });
+
+  auto& watch_cmd = *app.add_subcommand("watch", "print every change of the apps until interrupted");
+  auto watch_count = std::make_shared<size_t>(0);
+  add_read_options(watch_cmd, true);
+  watch_cmd.add_option("--count", *watch_count, "exit after this many reports (0: never)")->capture_default_str();
+  watch_cmd.callback([&exit_code, common, reads_appids, reads_env, reads_zone, watch_count] {
+    run("watch", exit_code,
+        [&] { watch(*common, *reads_appids, *reads_env, *reads_zone, *watch_count); });
+  });
+
+  auto& nodes = *app.add_subcommand("nodes", "the registry nodes a node knows and their status");
+  add_common(nodes, *common);
+  nodes.callback([&exit_code, common] {
+    run("nodes", exit_code, [&] {
+      const auto a = expect_ok(exchange(*common, "GET", "/discovery/nodes", ""));
+      if (common->json) return print_json(a.data);
+      Table t({"ADDR", "ZONE", "STATUS"});
+      if (a.data.is_array()) {
+        for (const auto& n : a.data.get_array()) {
+          if (!n.is_object()) continue;
+          const auto& o = n.get_object();
+          t.add({detail::json_string(o, "addr"), detail::json_string(o, "zone"),
+                 detail::json_int(o, "status") == 0 ? "UP" : "LOST"});
+        }
+      }
+      t.print(std::cout);
+    });
+  });
+}
+
+}  // namespace muster::cli

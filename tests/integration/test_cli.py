@@ -1,0 +1,183 @@
+"""The client subcommands of `muster` against a real node (issue 4): register, renew, cancel,
+set, fetch, fetchs, polls, watch, nodes; tables by default, --json, DISCOVERY_NODES, and errors
+that say what went wrong with a non-zero exit."""
+import json
+import os
+import signal
+import subprocess
+import time
+import unittest
+
+from muster_node import BIN, Node
+
+IDENT = ["--appid", "demo", "--zone", "sh001", "--env", "dev"]
+
+
+class CliTest(unittest.TestCase):
+    def setUp(self):
+        self.node = Node()
+        self.addr = f"127.0.0.1:{self.node.port}"
+
+    def tearDown(self):
+        self.node.stop()
+
+    def cli(self, *args, env=None, timeout=20):
+        e = {k: v for k, v in os.environ.items()
+             if k not in ("DISCOVERY_NODES", "ZONE", "DEPLOY_ENV", "HOSTNAME", "REGION")}
+        e.update(env or {})
+        if "DISCOVERY_NODES" not in e and "--node" not in args:
+            args = (*args, "--node", self.addr)
+        return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=timeout, env=e)
+
+    def register(self, hostname, *extra):
+        r = self.cli("register", *IDENT, "--hostname", hostname, "--addr",
+                     "http://127.0.0.1:8000", *extra)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r
+
+    def test_register_fetch_set_renew_cancel(self):
+        r = self.register("h1", "--addr", "grpc://127.0.0.1:9000", "--version", "v7",
+                          "--metadata", "weight=20", "--metadata", "color=red")
+        self.assertIn("registered demo h1", r.stdout)
+        inst = self.node.instances("demo")["h1"]
+        self.assertEqual(inst["addrs"], ["http://127.0.0.1:8000", "grpc://127.0.0.1:9000"])
+        self.assertEqual(inst["metadata"], {"weight": "20", "color": "red"})
+        self.assertEqual(inst["version"], "v7")
+
+        table = self.cli("fetch", "demo", "--env", "dev")
+        self.assertEqual(table.returncode, 0, table.stderr)
+        lines = table.stdout.splitlines()
+        self.assertEqual(lines[0].split(), ["APPID", "ZONE", "HOSTNAME", "STATUS", "VERSION",
+                                            "ADDRS", "METADATA"])
+        self.assertEqual(lines[1].split(), ["demo", "sh001", "h1", "UP", "v7",
+                                            "http://127.0.0.1:8000,grpc://127.0.0.1:9000",
+                                            "color=red,weight=20"])
+        data = json.loads(self.cli("fetch", "demo", "--env", "dev", "--json").stdout)
+        self.assertEqual(data["instances"]["sh001"][0]["hostname"], "h1")
+
+        r = self.cli("set", *IDENT, "--hostname", "h1", "--status", "2", "--metadata", "color=blue")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        inst = self.node.instances("demo")["h1"]
+        self.assertEqual((inst["status"], inst["metadata"]["color"]), (2, "blue"))
+        self.assertIn(" DOWN ", self.cli("fetch", "demo", "--env", "dev").stdout)
+
+        before = inst["renew_timestamp"]
+        r = self.cli("renew", *IDENT, "--hostname", "h1", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["code"], 0)
+        self.assertGreater(self.node.instances("demo")["h1"]["renew_timestamp"], before)
+
+        r = self.cli("cancel", *IDENT, "--hostname", "h1")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("cancelled demo h1", r.stdout)
+        self.assertEqual(self.node.instances("demo"), {})
+
+    def test_fetchs_polls_and_nodes(self):
+        self.register("h1")
+        self.cli("register", "--appid", "other", "--zone", "sh002", "--env", "dev",
+                 "--hostname", "o1", "--addr", "http://127.0.0.1:8001")
+        r = self.cli("fetchs", "demo", "other", "--env", "dev")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rows = [l.split()[:3] for l in r.stdout.splitlines()[1:]]
+        self.assertEqual(rows, [["demo", "sh001", "h1"], ["other", "sh002", "o1"]])
+        self.assertEqual(set(json.loads(self.cli("fetchs", "demo", "other", "--env", "dev",
+                                                 "--json").stdout)), {"demo", "other"})
+
+        r = self.cli("polls", "demo", "ghost", "--env", "dev")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("not found: ghost", r.stdout)
+        latest = int(r.stdout.split("latest_timestamp demo ")[1].split()[0])
+        # Up to date: the node waits for the hold, then nothing changed.
+        started = time.monotonic()
+        r = self.cli("polls", "demo", "--env", "dev", "--latest-timestamp", str(latest),
+                     "--hold", "1s")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("nothing changed within 1s", r.stdout)
+        self.assertGreater(time.monotonic() - started, 0.9)
+        # A change while it waits answers at once.
+        waiting = subprocess.Popen([BIN, "polls", "demo", "--env", "dev", "--latest-timestamp",
+                                    str(latest), "--json", "--node", self.addr],
+                                   stdout=subprocess.PIPE, text=True)
+        time.sleep(0.3)
+        self.register("h2")
+        out, _ = waiting.communicate(timeout=10)
+        self.assertEqual(sorted(i["hostname"] for i in
+                                json.loads(out)["data"]["demo"]["instances"]["sh001"]),
+                         ["h1", "h2"])
+
+        r = self.cli("nodes")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.splitlines()[1].split(), [self.addr, "local", "UP"])
+        self.assertEqual(json.loads(self.cli("nodes", "--json").stdout)[0]["addr"], self.addr)
+
+    def test_watch_prints_each_change_until_interrupted(self):
+        self.register("h1")
+        w = subprocess.Popen([BIN, "watch", "demo", "--env", "dev", "--json"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env={**os.environ, "DISCOVERY_NODES": self.addr})
+        try:
+            first = json.loads(w.stdout.readline())
+            self.assertEqual([i["hostname"] for i in first["instances"]], ["h1"])
+            self.register("h2")
+            second = json.loads(w.stdout.readline())
+            self.assertEqual([i["hostname"] for i in second["instances"]], ["h1", "h2"])
+            self.cli("cancel", *IDENT, "--hostname", "h1")
+            third = json.loads(w.stdout.readline())
+            self.assertEqual([i["hostname"] for i in third["instances"]], ["h2"])
+            w.send_signal(signal.SIGINT)
+            self.assertEqual(w.wait(10), 0)
+        finally:
+            if w.poll() is None:
+                w.kill()
+                w.wait()
+            w.stdout.close()
+            w.stderr.close()
+        # The table form, bounded by --count.
+        r = self.cli("watch", "demo", "--env", "dev", "--count", "1")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(r.stdout.startswith("# demo: 1 instance(s) at "), r.stdout)
+        self.assertEqual(r.stdout.splitlines()[2].split()[:3], ["demo", "sh001", "h2"])
+
+    def test_environment_defaults_like_kratos(self):
+        env = {"DISCOVERY_NODES": f"127.0.0.1:1, {self.addr}", "ZONE": "sh001",
+               "DEPLOY_ENV": "dev", "HOSTNAME": "envhost", "REGION": "sh"}
+        for _ in range(3):  # whichever node it starts at, the dead one is skipped
+            r = self.cli("register", "--appid", "demo", "--addr", "http://127.0.0.1:8000",
+                         env=env)
+            self.assertEqual(r.returncode, 0, r.stderr)
+        inst = self.node.instances("demo")["envhost"]
+        self.assertEqual((inst["zone"], inst["env"], inst["region"]), ("sh001", "dev", "sh"))
+        self.assertEqual(self.cli("fetch", "demo", env=env).returncode, 0)
+
+    def test_errors_say_what_is_wrong_and_exit_non_zero(self):
+        cases = [
+            (["renew", *IDENT, "--hostname", "nobody"], "answered -404"),
+            (["fetch", "ghost", "--env", "dev"], "ghost not found"),
+            (["nodes", "--node", "127.0.0.1:1"], "no node answered (tried 127.0.0.1:1)"),
+            (["register", *IDENT, "--addr", "http://x:1"], "no hostname"),
+            (["register", *IDENT, "--hostname", "h", "--addr", "http://x:1", "--metadata", "bad"],
+             '--metadata "bad" is not key=value'),
+            (["set", *IDENT, "--hostname", "h"], "nothing to set"),
+            (["fetch", "demo"], "no env"),
+            (["polls", "a", "b", "--env", "dev", "--latest-timestamp", "1"],
+             "one --latest-timestamp per appid"),
+            (["fetch", "demo", "--env", "dev", "--timeout", "soon"], "--timeout"),
+        ]
+        for args, message in cases:
+            with self.subTest(args=args):
+                r = self.cli(*args)
+                self.assertNotEqual(r.returncode, 0)
+                self.assertIn(message, r.stderr)
+        r = self.cli("nodes", "--node", "")
+        self.assertNotEqual(r.returncode, 0)
+        r = subprocess.run([BIN, "nodes"], capture_output=True, text=True, timeout=10,
+                           env={k: v for k, v in os.environ.items() if k != "DISCOVERY_NODES"})
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("no registry node", r.stderr)
+        r = self.cli("register", "--appid", "x")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("--addr is required", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
