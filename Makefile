@@ -6,7 +6,7 @@ FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all setup build build-asan build-tsan build-fuzz run test test-unit test-asan test-tsan fuzz bench format clean
+.PHONY: all setup build examples build-asan build-tsan build-fuzz run test test-unit test-asan test-tsan fuzz bench format clean
 
 all: build
 
@@ -30,6 +30,12 @@ build-tsan: setup
 build-fuzz: setup
 	CXX=clang++-14 cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMUSTER_FUZZ=ON -DMUSTER_TESTS=OFF -DMUSTER_BENCH=OFF
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_binding fuzz_peer_input
+
+# libmuster installed into $(BUILD)/sdk, and the examples built against it (find_package).
+examples: build
+	cmake --install $(BUILD) --prefix $(abspath $(BUILD))/sdk
+	cmake -S examples -B $(BUILD)/examples -DCMAKE_PREFIX_PATH=$(abspath $(BUILD))/sdk
+	cmake --build $(BUILD)/examples -j $(JOBS)
 
 run: build
 	./$(BUILD)/muster serve --listen 127.0.0.1:7171

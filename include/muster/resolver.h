@@ -66,8 +66,8 @@ class Resolver {
 
   // The current list of a subscribed app (empty before the first answer and for unknown appids).
   std::shared_ptr<const std::vector<Instance>> instances(const std::string& appid) const;
-  // Waits until the first answer about `appid` arrived (which may be an empty list); false when
-  // `limit` passed first.
+  // Waits until the first answer about `appid` arrived (which may be an empty list) and the
+  // callback has seen it; false when `limit` passed first.
   bool wait_ready(const std::string& appid, std::chrono::milliseconds limit) const;
 
   struct State;

@@ -322,7 +322,8 @@ void add_client_commands(CLI::App& app, int& exit_code) {
   auto common = std::make_shared<Common>();
   auto id = std::make_shared<Identity>();
 
-  auto& reg = *app.add_subcommand("register", "register an instance (once: it expires unless renewed)");
+  auto& reg =
+      *app.add_subcommand("register", "register an instance (once: it expires unless renewed)");
   auto reg_addrs = std::make_shared<std::vector<std::string>>();
   auto reg_md = std::make_shared<std::vector<std::string>>();
   auto reg_version = std::make_shared<std::string>();
@@ -332,7 +333,9 @@ void add_client_commands(CLI::App& app, int& exit_code) {
   reg.add_option("--addr", *reg_addrs, "an address scheme://host:port (repeatable)")->required();
   reg.add_option("--version", *reg_version, "the instance's version");
   reg.add_option("--metadata", *reg_md, "key=value (repeatable)");
-  reg.add_option("--status", *reg_status, "1 up, 2 down")->capture_default_str()->check(CLI::Range(1, 2));
+  reg.add_option("--status", *reg_status, "1 up, 2 down")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 2));
   reg.callback([&exit_code, common, id, reg_addrs, reg_md, reg_version, reg_status] {
     run("register", exit_code, [&] {
       complete(*id);
@@ -359,8 +362,8 @@ void add_client_commands(CLI::App& app, int& exit_code) {
         complete(*id);
         const auto a =
             expect_ok(exchange(*common, "POST", "/discovery/" + route, identity_form(*id)));
-        print_done(*common, a, (route == "renew" ? "renewed " : "cancelled ") + id->appid + " " +
-                                   id->hostname);
+        print_done(*common, a,
+                   (route == "renew" ? "renewed " : "cancelled ") + id->appid + " " + id->hostname);
       });
     });
   }
@@ -376,7 +379,8 @@ void add_client_commands(CLI::App& app, int& exit_code) {
     run("set", exit_code, [&] {
       complete(*id);
       const auto md = parse_metadata(*set_md);
-      if (*set_status == 0 && md.empty()) throw Failure{"nothing to set: give --status or --metadata"};
+      if (*set_status == 0 && md.empty())
+        throw Failure{"nothing to set: give --status or --metadata"};
       std::string form = identity_form(*id);
       if (*set_status != 0) detail::append_form(form, "status", std::to_string(*set_status));
       if (!md.empty()) detail::append_form(form, "metadata", metadata_json(md));
@@ -411,7 +415,8 @@ void add_client_commands(CLI::App& app, int& exit_code) {
 
   auto& fetch = *app.add_subcommand("fetch", "the instances of one app");
   add_read_options(fetch, false);
-  fetch.add_option("--status", *reads_status, "1 up, 2 down, 3 both")->capture_default_str()
+  fetch.add_option("--status", *reads_status, "1 up, 2 down, 3 both")
+      ->capture_default_str()
       ->check(CLI::Range(1, 3));
   fetch.callback([&exit_code, common, read_query, reads_status] {
     run("fetch", exit_code, [&] {
@@ -428,7 +433,8 @@ void add_client_commands(CLI::App& app, int& exit_code) {
 
   auto& fetchs = *app.add_subcommand("fetchs", "the instances of several apps");
   add_read_options(fetchs, true);
-  fetchs.add_option("--status", *reads_status, "1 up, 2 down, 3 both")->capture_default_str()
+  fetchs.add_option("--status", *reads_status, "1 up, 2 down, 3 both")
+      ->capture_default_str()
       ->check(CLI::Range(1, 3));
   fetchs.callback([&exit_code, common, read_query, reads_status] {
     run("fetchs", exit_code, [&] {
@@ -463,10 +469,10 @@ void add_client_commands(CLI::App& app, int& exit_code) {
       if (!hold || *hold <= std::chrono::nanoseconds::zero())
         throw Failure{"--hold \"" + *polls_hold + "\" is not a positive duration"};
       const auto hold_ms = std::chrono::duration_cast<std::chrono::milliseconds>(*hold);
-      const auto a = expect_ok(
-          exchange(*common, "GET", "/discovery/polls?" + q, "", hold_ms,
-                   "x1-bmspy-timeout: " + std::to_string(hold_ms.count()) + "\r\n"),
-          {-304});
+      const auto a =
+          expect_ok(exchange(*common, "GET", "/discovery/polls?" + q, "", hold_ms,
+                             "x1-bmspy-timeout: " + std::to_string(hold_ms.count()) + "\r\n"),
+                    {-304});
       if (a.code == -304) {
         if (common->json) return print_json(json::object{{"code", -304}});
         std::cout << "nothing changed within " << *polls_hold << '\n';
@@ -483,10 +489,12 @@ void add_client_commands(CLI::App& app, int& exit_code) {
     });
   });
 
-  auto& watch_cmd = *app.add_subcommand("watch", "print every change of the apps until interrupted");
+  auto& watch_cmd =
+      *app.add_subcommand("watch", "print every change of the apps until interrupted");
   auto watch_count = std::make_shared<size_t>(0);
   add_read_options(watch_cmd, true);
-  watch_cmd.add_option("--count", *watch_count, "exit after this many reports (0: never)")->capture_default_str();
+  watch_cmd.add_option("--count", *watch_count, "exit after this many reports (0: never)")
+      ->capture_default_str();
   watch_cmd.callback([&exit_code, common, reads_appids, reads_env, reads_zone, watch_count] {
     run("watch", exit_code,
         [&] { watch(*common, *reads_appids, *reads_env, *reads_zone, *watch_count); });

@@ -90,7 +90,9 @@ struct Resolver::State : std::enable_shared_from_this<Resolver::State> {
   bool closed = false;       // core thread only
   uint64_t generations = 0;  // core thread only
 
-  // Core thread: a new raw list of `appid` from the poll loop.
+  // Core thread: a new raw list of `appid` from the poll loop. The subscription is ready (for
+  // wait_ready) once its callback has seen the list, so that a caller waiting for it finds the
+  // callback's effects (a balancer filled) in place.
   void deliver(const std::string& appid, uint64_t generation, const std::vector<Instance>& raw) {
     InstancesCallback on_change;
     std::shared_ptr<const std::vector<Instance>> list;
@@ -101,14 +103,19 @@ struct Resolver::State : std::enable_shared_from_this<Resolver::State> {
       Subscription& sub = it->second;
       auto filtered = filter_instances(raw, sub.options.filter, core->options().hostname);
       const bool keep = filtered.empty() && sub.options.keep_last_on_empty && !sub.list->empty();
-      sub.ready = true;
-      ready_changed.notify_all();
-      if (keep) return;
-      sub.list = std::make_shared<const std::vector<Instance>>(std::move(filtered));
-      list = sub.list;
-      on_change = sub.on_change;
+      if (!keep) {
+        sub.list = std::make_shared<const std::vector<Instance>>(std::move(filtered));
+        list = sub.list;
+        on_change = sub.on_change;
+      }
     }
     if (on_change) on_change(*list);
+    std::lock_guard lock(mu);
+    auto it = subs.find(appid);
+    if (it != subs.end() && it->second.generation == generation) {
+      it->second.ready = true;
+      ready_changed.notify_all();
+    }
   }
 
   // Core thread.
