@@ -64,6 +64,8 @@ test: test-unit test-asan test-tsan fuzz
 bench: build
 	bash bench/run_all.sh $(BUILD)
 	bash bench/cluster.sh $(BUILD)
+	./$(BUILD)/bench/balancer_bench
+	./$(BUILD)/bench/watch_latency
 
 format:
 	git ls-files '*.cpp' '*.h' | xargs clang-format -i

@@ -1,5 +1,6 @@
 // A caller that finds a service through muster, follows its instances by long poll, balances
-// over them (round robin; see balancer.h for the other policies) and retries a failed call on another instance.
+// over them (round robin; see balancer.h for the other policies) and retries a failed call on
+// another instance.
 //
 //   DISCOVERY_NODES=127.0.0.1:7171 ZONE=sh001 DEPLOY_ENV=dev HOSTNAME=caller-1 ./caller echo 10
 #include <muster/balancer.h>
@@ -21,9 +22,10 @@ std::string http_get(const std::string& addr) {
   const auto colon = hostport.rfind(':');
   asio::io_context io;
   tcp::socket socket(io);
-  asio::connect(socket, tcp::resolver(io).resolve(hostport.substr(0, colon),
-                                                  hostport.substr(colon + 1)));
-  const std::string request = "GET / HTTP/1.1\r\nHost: " + hostport + "\r\nConnection: close\r\n\r\n";
+  asio::connect(socket,
+                tcp::resolver(io).resolve(hostport.substr(0, colon), hostport.substr(colon + 1)));
+  const std::string request =
+      "GET / HTTP/1.1\r\nHost: " + hostport + "\r\nConnection: close\r\n\r\n";
   asio::write(socket, asio::buffer(request));
   std::string response;
   boost::system::error_code ec;

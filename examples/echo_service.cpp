@@ -23,8 +23,7 @@ asio::awaitable<void> answer(tcp::socket socket, std::string hostname) {
   if (ec) co_return;
   const std::string body = "hello from " + hostname + "\n";
   const std::string response = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
-                               std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" +
-                               body;
+                               std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
   co_await asio::async_write(socket, asio::buffer(response), asio::as_tuple(asio::use_awaitable));
 }
 
@@ -38,7 +37,8 @@ asio::awaitable<void> serve(tcp::acceptor& acceptor, std::string hostname) {
 
 int main(int argc, char** argv) {
   if (argc != 3) {
-    std::cerr << "usage: echo_service APPID PORT (and DISCOVERY_NODES, ZONE, DEPLOY_ENV, HOSTNAME)\n";
+    std::cerr
+        << "usage: echo_service APPID PORT (and DISCOVERY_NODES, ZONE, DEPLOY_ENV, HOSTNAME)\n";
     return 2;
   }
   auto options = muster::options_from_environment();

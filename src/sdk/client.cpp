@@ -136,13 +136,24 @@ asio::awaitable<std::optional<HttpResult>> ClientCore::request(std::string_view 
   // The timeout closes the socket, which ends whatever the request is waiting for.
   const SocketDeadline deadline(ioc_, socket, timeout);
   if (control != nullptr) control->socket = &socket;
-  tcp::resolver resolver(ioc_);
-  auto [rec, endpoints] =
-      co_await resolver.async_resolve(addr.substr(0, colon), addr.substr(colon + 1), kNoThrow);
-  bool ok = !rec && (control == nullptr || !control->interrupted);
-  if (ok) {
-    auto [cec, ep] = co_await asio::async_connect(socket, endpoints, kNoThrow);
-    ok = !cec && socket.is_open();
+  bool ok = control == nullptr || !control->interrupted;
+  boost::system::error_code not_numeric;
+  const auto ip = asio::ip::make_address(addr.substr(0, colon), not_numeric);
+  if (ok && !not_numeric) {
+    // A numeric address needs no resolver (whose lookup runs on a thread of its own: a hand-off
+    // there and back on every request).
+    const auto port = static_cast<uint16_t>(std::strtoul(addr.c_str() + colon + 1, nullptr, 10));
+    auto [cec] = co_await socket.async_connect(tcp::endpoint(ip, port), kNoThrow);
+    ok = ok && !cec && socket.is_open();
+  } else if (ok) {
+    tcp::resolver resolver(ioc_);
+    auto [rec, endpoints] =
+        co_await resolver.async_resolve(addr.substr(0, colon), addr.substr(colon + 1), kNoThrow);
+    ok = !rec && (control == nullptr || !control->interrupted);
+    if (ok) {
+      auto [cec, ep] = co_await asio::async_connect(socket, endpoints, kNoThrow);
+      ok = !cec && socket.is_open();
+    }
   }
   std::string out;
   if (ok) {
