@@ -276,10 +276,11 @@ void watch(const Common& c, const std::vector<std::string>& appids, const std::s
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGUSR1);  // "--count reached", from the client's thread
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  Client client(options);
-  Resolver resolver(client);
+  // Declared before the client and resolver: a callback may use them until the resolver is gone.
   std::mutex mu;
   size_t changes = 0;
+  Client client(options);
+  Resolver resolver(client);
   for (const auto& appid : appids) {
     WatchOptions w;
     w.filter.zone = zone;

@@ -143,6 +143,24 @@ TEST(ResolverTest, MovesToAnotherNodeWhenItsNodeDiesAndKeepsTheListWhenAllAreGon
   EXPECT_EQ(hostnames(*resolver.instances("svc")), other_list) << "errors keep the last list";
 }
 
+TEST(ResolverTest, MovesToAnotherNodePeriodicallyAndAsksItAfresh) {
+  // Separate nodes with different lists: after each move the new node's list arrives, although
+  // nothing changed on either (timestamps are per node, so the move polls from 0).
+  RealNode a(free_port()), b(free_port());
+  register_on(a.port(), "svc", "on-a");
+  register_on(b.port(), "svc", "on-b");
+  auto options = options_for({a.addr(), b.addr()});
+  options.move_every = std::chrono::milliseconds(200);
+  options.poll_hold = std::chrono::milliseconds(300);
+  Client client(options);
+  Resolver resolver(client);
+  Seen seen;
+  resolver.subscribe("svc", {}, seen.callback());
+  EXPECT_TRUE(eventually([&] { return seen.last() == std::set<std::string>{"on-a"}; }));
+  EXPECT_TRUE(eventually([&] { return seen.last() == std::set<std::string>{"on-b"}; }));
+  EXPECT_TRUE(eventually([&] { return seen.last() == std::set<std::string>{"on-a"}; }));
+}
+
 TEST(ResolverTest, NoCallbackAfterUnsubscribeOrDestruction) {
   RealNode node(free_port());
   register_on(node.port(), "a", "a1");
