@@ -10,8 +10,8 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "muster/resolver.h"
@@ -134,7 +134,10 @@ void BM_WatchLatency_RawPoll(benchmark::State& state) {
   http(node().port(), "POST", "/discovery/cancel", "zone=sh001&env=dev&appid=bench&hostname=wake");
 }
 
-BENCHMARK(BM_WatchLatency_RawPoll)->UseManualTime()->Iterations(1000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_WatchLatency_RawPoll)
+    ->UseManualTime()
+    ->Iterations(1000)
+    ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_WatchLatency_Resolver)
     ->UseManualTime()
     ->Iterations(1000)

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -31,6 +32,10 @@ struct ClientOptions {
   // Empty when the options are complete and well formed; else what is wrong.
   std::string validate() const;
 };
+
+// A comma-separated node list as DISCOVERY_NODES holds it: parts trimmed of spaces, empty parts
+// dropped.
+std::vector<std::string> parse_node_list(std::string_view text);
 
 // Options from the environment, as kratos clients read it: DISCOVERY_NODES (comma-separated
 // host:port), REGION, ZONE, DEPLOY_ENV, HOSTNAME; values already set in `given` win. An error

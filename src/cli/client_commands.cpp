@@ -62,18 +62,7 @@ void add_identity(CLI::App& cmd, Identity& id, bool with_region) {
 ClientOptions client_options(const Common& c) {
   ClientOptions o;
   o.nodes = c.nodes;
-  if (o.nodes.empty()) {
-    std::string list = env_or("DISCOVERY_NODES");
-    for (size_t at = 0; at <= list.size();) {
-      size_t comma = list.find(',', at);
-      if (comma == std::string::npos) comma = list.size();
-      std::string part = list.substr(at, comma - at);
-      part.erase(0, part.find_first_not_of(' '));
-      part.erase(part.find_last_not_of(' ') + 1);
-      if (!part.empty()) o.nodes.push_back(part);
-      at = comma + 1;
-    }
-  }
+  if (o.nodes.empty()) o.nodes = parse_node_list(env_or("DISCOVERY_NODES"));
   const auto timeout = parse_duration(c.timeout);
   if (!timeout || *timeout <= std::chrono::nanoseconds::zero())
     throw Failure{"--timeout \"" + c.timeout + "\" is not a positive duration (e.g. 3s, 500ms)"};

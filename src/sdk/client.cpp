@@ -10,9 +10,8 @@
 #include "poll_loop.h"
 
 namespace muster {
-namespace {
 
-std::vector<std::string> split_nodes(std::string_view text) {
+std::vector<std::string> parse_node_list(std::string_view text) {
   std::vector<std::string> out;
   while (!text.empty()) {
     const size_t comma = text.find(',');
@@ -28,6 +27,8 @@ std::vector<std::string> split_nodes(std::string_view text) {
   return out;
 }
 
+namespace {
+
 std::string env_or(const char* name, const std::string& given) {
   if (!given.empty()) return given;
   const char* v = std::getenv(name);
@@ -39,7 +40,7 @@ std::string env_or(const char* name, const std::string& given) {
 std::variant<ClientOptions, std::string> options_from_environment(ClientOptions given) {
   if (given.nodes.empty()) {
     const char* nodes = std::getenv("DISCOVERY_NODES");
-    if (nodes != nullptr) given.nodes = split_nodes(nodes);
+    if (nodes != nullptr) given.nodes = parse_node_list(nodes);
   }
   given.region = env_or("REGION", given.region);
   given.zone = env_or("ZONE", given.zone);
