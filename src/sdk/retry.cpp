@@ -12,8 +12,9 @@ namespace {
 Pick pick_untried(Balancer& balancer, const std::set<std::string>& tried, std::string_view key) {
   Pick first = balancer.pick(key);
   if (!first || !tried.contains(first->hostname)) return first;
-  // Bounded: with n instances a round robin needs at most n picks, random ones about as many.
-  const size_t limit = 2 * balancer.size() + 2;
+  // Bounded, and generous: random picks may repeat, so with n instances of which n-1 were tried
+  // each pick finds the last one with chance 1/n; 32(n+1) picks miss it with chance < e^-32.
+  const size_t limit = 32 * (balancer.size() + 1);
   for (size_t i = 0; i < limit; ++i) {
     // Consistent hashing maps the key to one instance: vary it to reach the others.
     const std::string varied =
