@@ -217,13 +217,6 @@ std::map<std::string, std::string> parse_metadata(const std::vector<std::string>
   return out;
 }
 
-std::string metadata_json(const std::map<std::string, std::string>& md) {
-  json::object o;
-  for (const auto& [k, v] : md)
-    o[k] = v;
-  return json::serialize(o);
-}
-
 std::string identity_form(const Identity& id) {
   std::string f;
   detail::append_form(f, "appid", id.appid);
@@ -336,7 +329,7 @@ void add_client_commands(CLI::App& app, int& exit_code) {
       for (const auto& a : *reg_addrs)
         detail::append_form(form, "addrs", a);
       const auto md = parse_metadata(*reg_md);
-      if (!md.empty()) detail::append_form(form, "metadata", metadata_json(md));
+      if (!md.empty()) detail::append_form(form, "metadata", detail::metadata_json(md));
       const auto a = expect_ok(exchange(*common, "POST", "/discovery/register", form));
       print_done(*common, a, "registered " + id->appid + " " + id->hostname);
     });
@@ -373,7 +366,7 @@ void add_client_commands(CLI::App& app, int& exit_code) {
         throw Failure{"nothing to set: give --status or --metadata"};
       std::string form = identity_form(*id);
       if (*set_status != 0) detail::append_form(form, "status", std::to_string(*set_status));
-      if (!md.empty()) detail::append_form(form, "metadata", metadata_json(md));
+      if (!md.empty()) detail::append_form(form, "metadata", detail::metadata_json(md));
       const auto a = expect_ok(exchange(*common, "POST", "/discovery/set", form));
       print_done(*common, a, "set " + id->appid + " " + id->hostname);
     });

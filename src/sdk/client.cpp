@@ -1,6 +1,8 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/url/encode.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
 #include <cstdlib>
@@ -197,6 +199,13 @@ std::optional<int> envelope_code(const std::string& body) {
   const auto* code = v.get_object().if_contains("code");
   if (code == nullptr || !code->is_int64()) return std::nullopt;
   return static_cast<int>(code->get_int64());
+}
+
+std::string metadata_json(const std::map<std::string, std::string>& metadata) {
+  boost::json::object o;
+  for (const auto& [k, v] : metadata)
+    o[k] = v;
+  return boost::json::serialize(o);
 }
 
 void append_form(std::string& out, std::string_view key, std::string_view value) {

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <boost/asio.hpp>
 #include <future>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -88,6 +89,8 @@ std::optional<T> run_and_wait(ClientCore& core, std::chrono::milliseconds limit,
 
 // Parses an answer's envelope: its code (or nullopt when it is not one).
 std::optional<int> envelope_code(const std::string& body);
+// Metadata as the JSON object the register and set routes take.
+std::string metadata_json(const std::map<std::string, std::string>& metadata);
 // `key=value` with the value percent-encoded, '&' first unless `out` is empty.
 void append_form(std::string& out, std::string_view key, std::string_view value);
 

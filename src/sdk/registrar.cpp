@@ -3,8 +3,6 @@
 #include <mutex>
 #include <random>
 
-#include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
 
 #include "client_core.h"
 
@@ -13,17 +11,7 @@ namespace muster {
 namespace asio = boost::asio;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
-namespace {
-
-// Metadata as the JSON object the register and set routes take.
-std::string metadata_json(const std::map<std::string, std::string>& metadata) {
-  boost::json::object o;
-  for (const auto& [k, v] : metadata)
-    o[k] = v;
-  return boost::json::serialize(o);
-}
-
-}  // namespace
+namespace {}  // namespace
 
 struct Registrar::State : std::enable_shared_from_this<Registrar::State> {
   State(detail::ClientCore* c, Registration r, std::chrono::milliseconds every)
@@ -59,7 +47,7 @@ struct Registrar::State : std::enable_shared_from_this<Registrar::State> {
     for (const std::string& a : registration.addrs)
       detail::append_form(out, "addrs", a);
     if (!registration.metadata.empty()) {
-      detail::append_form(out, "metadata", metadata_json(registration.metadata));
+      detail::append_form(out, "metadata", detail::metadata_json(registration.metadata));
     }
     return out;
   }
@@ -145,7 +133,7 @@ bool Registrar::set(int status, const std::map<std::string, std::string>& metada
         std::string body = s->identity();
         detail::append_form(body, "status", std::to_string(status));
         if (!metadata.empty()) {
-          detail::append_form(body, "metadata", metadata_json(metadata));
+          detail::append_form(body, "metadata", detail::metadata_json(metadata));
         }
         const auto r = co_await s->core->request("POST", "/discovery/set", body);
         co_return r&& detail::envelope_code(r->body) == 0;
