@@ -1,5 +1,3 @@
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -8,7 +6,7 @@
 #include <cstdlib>
 
 #include "client_core.h"
-#include "common/socket_deadline.h"
+#include "common/http_exchange.h"
 #include "poll_loop.h"
 
 namespace muster {
@@ -84,9 +82,7 @@ const ClientOptions& Client::options() const {
 namespace detail {
 
 namespace asio = boost::asio;
-namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
-constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
 ClientCore::ClientCore(ClientOptions options)
     : options_(std::move(options)),
@@ -131,65 +127,26 @@ asio::awaitable<std::optional<HttpResult>> ClientCore::request(std::string_view 
                                                                std::string target, std::string body,
                                                                RequestControl* control) {
   const std::string addr = node();
-  const size_t colon = addr.rfind(':');
   tcp::socket socket(ioc_);
   const auto timeout = control != nullptr && control->timeout.count() > 0
                            ? control->timeout
                            : options_.request_timeout;
-  // The timeout closes the socket, which ends whatever the request is waiting for.
-  const SocketDeadline deadline(ioc_, socket, timeout);
-  if (control != nullptr) control->socket = &socket;
-  bool ok = control == nullptr || !control->interrupted;
-  boost::system::error_code not_numeric;
-  const auto ip = asio::ip::make_address(addr.substr(0, colon), not_numeric);
-  if (ok && !not_numeric) {
-    // A numeric address needs no resolver (whose lookup runs on a thread of its own: a hand-off
-    // there and back on every request).
-    const auto port = static_cast<uint16_t>(std::strtoul(addr.c_str() + colon + 1, nullptr, 10));
-    auto [cec] = co_await socket.async_connect(tcp::endpoint(ip, port), kNoThrow);
-    ok = ok && !cec && socket.is_open();
-  } else if (ok) {
-    tcp::resolver resolver(ioc_);
-    auto [rec, endpoints] =
-        co_await resolver.async_resolve(addr.substr(0, colon), addr.substr(colon + 1), kNoThrow);
-    ok = !rec && (control == nullptr || !control->interrupted);
-    if (ok) {
-      auto [cec, ep] = co_await asio::async_connect(socket, endpoints, kNoThrow);
-      ok = !cec && socket.is_open();
-    }
-  }
-  std::string out;
-  if (ok) {
-    out = std::string(method) + " " + target + " HTTP/1.1\r\nHost: " + addr +
-          "\r\nConnection: close\r\n";
-    if (control != nullptr) out += control->headers;
-    if (method == "POST") {
-      out += "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
-             std::to_string(body.size()) + "\r\n";
-    }
-    out += "\r\n" + body;
-    auto [wec, n] = co_await asio::async_write(socket, asio::buffer(out), kNoThrow);
-    ok = !wec;
-  }
-  HttpResult result;
-  if (ok) {
-    boost::beast::flat_buffer buffer;
-    bhttp::response_parser<bhttp::string_body> parser;
-    parser.body_limit(256 * 1024 * 1024);
-    auto [ec, n] = co_await bhttp::async_read(socket, buffer, parser, kNoThrow);
-    ok = !ec;
-    if (ok) {
-      result.status = static_cast<int>(parser.get().result_int());
-      result.body = std::move(parser.get().body());
-    }
+  std::optional<HttpResponse> response;
+  if (control == nullptr || !control->interrupted) {
+    if (control != nullptr) control->socket = &socket;
+    response = co_await http_exchange(
+        socket, addr,
+        http_request_bytes(method, target, addr, control != nullptr ? control->headers : "", body,
+                           method == "POST" ? "application/x-www-form-urlencoded" : ""),
+        timeout);
   }
   const bool interrupted = control != nullptr && control->interrupted;
   if (control != nullptr) control->socket = nullptr;
-  if (!ok) {
+  if (!response) {
     if (!interrupted) next_node();
     co_return std::nullopt;
   }
-  co_return result;
+  co_return HttpResult{static_cast<int>(response->result_int()), std::move(response->body())};
 }
 
 std::optional<int> envelope_code(const std::string& body) {

@@ -1,0 +1,75 @@
+#pragma once
+// One HTTP/1.1 exchange as a client, with a deadline: what the SDK, the cluster and muster sd's
+// providers send. Header-only (coroutines), so that libmuster can use it without linking the
+// server's libraries.
+// Threading: runs on the executor of the socket it is given.
+#include <boost/asio.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/socket_deadline.h"
+
+namespace muster {
+
+using HttpResponse = boost::beast::http::response<boost::beast::http::string_body>;
+
+// The bytes of a request with Connection: close. `headers` are extra lines, each ending in
+// "\r\n"; a body gets Content-Length (and Content-Type when given).
+inline std::string http_request_bytes(std::string_view method, std::string_view target,
+                                      std::string_view host, std::string_view headers = {},
+                                      std::string_view body = {},
+                                      std::string_view content_type = {}) {
+  std::string out;
+  out.reserve(128 + target.size() + headers.size() + body.size());
+  out.append(method).append(" ").append(target).append(" HTTP/1.1\r\nHost: ").append(host);
+  out.append("\r\nConnection: close\r\n").append(headers);
+  if (!content_type.empty()) out.append("Content-Type: ").append(content_type).append("\r\n");
+  if (!body.empty() || method == "POST" || method == "PUT")
+    out.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
+  out.append("\r\n").append(body);
+  return out;
+}
+
+// Connects `socket` (closed; owned by the caller, who may close it to interrupt the exchange) to
+// `addr` (host:port; a numeric address without the resolver, whose lookups run on a thread of
+// their own), sends `request` and reads one response. nullopt on any failure, and when `timeout`
+// passes (the socket is then closed abortively).
+inline boost::asio::awaitable<std::optional<HttpResponse>> http_exchange(
+    boost::asio::ip::tcp::socket& socket, std::string addr, std::string request,
+    std::chrono::nanoseconds timeout, uint64_t body_limit = 256ull * 1024 * 1024) {
+  namespace asio = boost::asio;
+  using tcp = asio::ip::tcp;
+  constexpr auto no_throw = asio::as_tuple(asio::use_awaitable);
+  const size_t colon = addr.rfind(':');
+  if (colon == std::string::npos) co_return std::nullopt;
+  const SocketDeadline deadline(socket.get_executor(), socket, timeout);
+  const std::string host = addr.substr(0, colon);
+  boost::system::error_code not_numeric;
+  const auto ip = asio::ip::make_address(host, not_numeric);
+  if (!not_numeric) {
+    const auto port = static_cast<uint16_t>(std::strtoul(addr.c_str() + colon + 1, nullptr, 10));
+    auto [ec] = co_await socket.async_connect(tcp::endpoint(ip, port), no_throw);
+    if (ec || !socket.is_open()) co_return std::nullopt;
+  } else {
+    tcp::resolver resolver(socket.get_executor());
+    auto [rec, endpoints] = co_await resolver.async_resolve(host, addr.substr(colon + 1), no_throw);
+    if (rec) co_return std::nullopt;
+    auto [ec, ep] = co_await asio::async_connect(socket, endpoints, no_throw);
+    if (ec || !socket.is_open()) co_return std::nullopt;
+  }
+  auto [wec, written] = co_await asio::async_write(socket, asio::buffer(request), no_throw);
+  if (wec) co_return std::nullopt;
+  boost::beast::flat_buffer buffer;
+  boost::beast::http::response_parser<boost::beast::http::string_body> parser;
+  parser.body_limit(body_limit);
+  auto [ec, read] = co_await boost::beast::http::async_read(socket, buffer, parser, no_throw);
+  if (ec) co_return std::nullopt;
+  co_return parser.release();
+}
+
+}  // namespace muster

@@ -1,0 +1,178 @@
+#include "sd/manager.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+
+namespace muster::sd {
+
+namespace asio = boost::asio;
+
+struct Manager::Entry {
+  std::string name;  // "type/n"
+  ProviderConfig config;
+  std::unique_ptr<Provider> provider;
+  std::shared_ptr<ProviderStats> stats;
+  std::set<std::string> subs;      // jobs fed
+  std::set<std::string> new_subs;  // jobs gathered during apply()
+  bool started = false;
+};
+
+Manager::Manager(asio::io_context& io, milliseconds throttle, Consumer consumer, Factory factory)
+    : io_(io),
+      throttle_(throttle),
+      consumer_(std::move(consumer)),
+      factory_(std::move(factory)),
+      timer_(io) {}
+
+Manager::~Manager() {
+  stop();
+}
+
+void Manager::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  timer_.cancel();
+  for (auto& e : providers_)
+    e->provider->stop();
+}
+
+std::vector<std::string> Manager::apply(const std::vector<JobConfig>& jobs) {
+  std::vector<std::string> failures;
+  const size_t existing = providers_.size();
+  // Registers one config for `job`: an identical provider gets the job, else a new provider.
+  auto register_config = [&](const std::string& job, const ProviderConfig& config) -> bool {
+    for (auto& e : providers_) {
+      if (e->config == config) {
+        e->new_subs.insert(job);
+        return true;
+      }
+    }
+    auto stats = std::make_shared<ProviderStats>();
+    const std::string name = provider_type(config) + "/" + std::to_string(last_provider_);
+    auto made = factory_(config, ProviderContext{io_, stats, name});
+    if (auto* problem = std::get_if<std::string>(&made)) {
+      spdlog::error("job {}: cannot start {} provider: {}", job, provider_type(config), *problem);
+      failures.push_back("job " + job + ": " + provider_type(config) + ": " + *problem);
+      return false;
+    }
+    ++last_provider_;
+    auto e = std::make_unique<Entry>();
+    e->name = name;
+    e->config = config;
+    e->provider = std::move(std::get<std::unique_ptr<Provider>>(made));
+    e->stats = std::move(stats);
+    e->new_subs.insert(job);
+    providers_.push_back(std::move(e));
+    return true;
+  };
+  for (const auto& job : jobs) {
+    bool any = false;
+    for (const auto& config : job.providers)
+      any = register_config(job.name, config) || any;
+    // A job without a working provider still appears, with one empty group (source "").
+    if (!any) register_config(job.name, StaticConfig{{TargetGroup{}}});
+  }
+  failed_configs.set(static_cast<int64_t>(failures.size()));
+
+  std::vector<std::unique_ptr<Entry>> kept;
+  for (size_t i = 0; i < providers_.size(); ++i) {
+    auto& e = providers_[i];
+    if (i < existing && e->new_subs.empty()) {
+      e->provider->stop();
+      for (const auto& sub : e->subs)
+        targets_.erase({sub, e->name});
+      continue;
+    }
+    if (i < existing) {
+      for (const auto& sub : e->subs)
+        if (!e->new_subs.contains(sub)) targets_.erase({sub, e->name});
+      // A job added to a running provider gets its targets at once (from any job it feeds).
+      std::map<std::string, TargetGroup> current;
+      if (!e->subs.empty()) current = targets_[{*e->subs.begin(), e->name}];
+      for (const auto& sub : e->new_subs)
+        if (!e->subs.contains(sub)) targets_[{sub, e->name}] = current;
+    }
+    e->subs = std::move(e->new_subs);
+    e->new_subs.clear();
+    kept.push_back(std::move(e));
+  }
+  providers_ = std::move(kept);
+  for (auto& e : providers_) {
+    if (e->started) continue;
+    e->started = true;
+    Entry* entry = e.get();
+    e->provider->start([this, entry](Groups groups) { on_update(*entry, std::move(groups)); });
+  }
+  if (!providers_.empty()) trigger();
+  return failures;
+}
+
+void Manager::on_update(Entry& entry, Groups groups) {
+  if (stopped_) return;
+  received_updates.inc();
+  entry.stats->updates.inc();
+  for (const auto& sub : entry.subs) {
+    auto& sources = targets_[{sub, entry.name}];
+    for (const auto& g : groups) {
+      if (g.targets.empty()) {
+        sources.erase(g.source);  // an empty group deletes its source (no leak)
+      } else {
+        sources[g.source] = g;
+      }
+    }
+  }
+  trigger();
+}
+
+void Manager::trigger() {
+  pending_ = true;
+  if (scheduled_ || stopped_) return;
+  scheduled_ = true;
+  const auto now = std::chrono::steady_clock::now();
+  const auto due = last_sent_ + throttle_;
+  if (throttle_.count() == 0 || due <= now) {
+    // Still through the loop, so that the updates of this turn go out together.
+    asio::post(io_, [this] { send(); });
+    return;
+  }
+  timer_.expires_at(due);
+  timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) send();
+  });
+}
+
+void Manager::send() {
+  scheduled_ = false;
+  if (stopped_ || !pending_) return;
+  pending_ = false;
+  last_sent_ = std::chrono::steady_clock::now();
+  Snapshot snapshot;
+  discovered_.clear();
+  for (const auto& e : providers_) {
+    for (const auto& sub : e->subs) {
+      Groups& groups = snapshot[sub];  // present even when empty
+      auto it = targets_.find({sub, e->name});
+      if (it == targets_.end()) continue;
+      for (const auto& [source, g] : it->second)
+        groups.push_back(g);
+    }
+  }
+  for (const auto& [job, groups] : snapshot) {
+    size_t n = 0;
+    for (const auto& g : groups)
+      n += g.targets.size();
+    discovered_[job] = n;
+  }
+  updates.inc();
+  consumer_(snapshot);
+}
+
+std::vector<Manager::ProviderView> Manager::providers() const {
+  std::vector<ProviderView> out;
+  for (const auto& e : providers_)
+    out.push_back({e->name, provider_type(e->config), e->subs, e->stats});
+  return out;
+}
+
+}  // namespace muster::sd

@@ -1,0 +1,82 @@
+#pragma once
+// The discovery manager: Prometheus's new manager (discovery/manager.go) with its later fixes.
+//
+// - Providers are keyed by their configuration: jobs with identical provider configs share one
+//   provider, whose updates are stored once per job (pool key = job, provider name "type/n").
+// - Updates are merged by source; a group without targets deletes its source.
+// - Changes are coalesced and handed to the consumer at most once per throttle interval (0: at
+//   the next turn of the loop). The first change after a quiet interval goes out at once.
+// - apply() (start and every reload) keeps providers whose config is unchanged running, gives a
+//   job added to a running provider that provider's targets at once, stops providers no job uses,
+//   and always triggers a send: every job of the new configuration is in it (with [] if it has
+//   nothing), a job or provider removed leaves no stale groups behind.
+//
+// Threading: everything runs on one io_context thread (apply, provider updates, the consumer).
+// The counters may be read from any thread.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <map>
+#include <memory>
+#include <set>
+#include <vector>
+
+#include "sd/provider.h"
+
+namespace muster::sd {
+
+// job -> every group of every provider of the job, in provider order then source order.
+using Snapshot = std::map<std::string, Groups>;
+
+class Manager {
+ public:
+  using Consumer = std::function<void(const Snapshot&)>;
+  using Factory = std::function<MadeProvider(const ProviderConfig&, ProviderContext)>;
+
+  Manager(boost::asio::io_context& io, milliseconds throttle, Consumer consumer,
+          Factory factory = make_provider);
+  ~Manager();
+  Manager(const Manager&) = delete;
+  Manager& operator=(const Manager&) = delete;
+
+  // Applies a configuration; returns the provider configs that could not be made, each with why.
+  std::vector<std::string> apply(const std::vector<JobConfig>& jobs);
+  void set_throttle(milliseconds throttle) { throttle_ = throttle; }
+  // Stops every provider; nothing is sent afterwards.
+  void stop();
+
+  struct ProviderView {
+    std::string name, type;
+    std::set<std::string> jobs;
+    std::shared_ptr<ProviderStats> stats;
+  };
+  std::vector<ProviderView> providers() const;
+  // Targets per job in the last snapshot sent.
+  const std::map<std::string, size_t>& discovered() const { return discovered_; }
+
+  metrics::Counter received_updates;  // batches from providers
+  metrics::Counter updates;           // snapshots sent to the consumer
+  metrics::Gauge failed_configs;
+
+ private:
+  struct Entry;
+  void on_update(Entry& entry, Groups groups);
+  void trigger();
+  void send();
+
+  boost::asio::io_context& io_;
+  milliseconds throttle_;
+  Consumer consumer_;
+  Factory factory_;
+  std::vector<std::unique_ptr<Entry>> providers_;
+  uint64_t last_provider_ = 0;  // only grows: a changed config gets a new name
+  // (job, provider name) -> source -> group
+  std::map<std::pair<std::string, std::string>, std::map<std::string, TargetGroup>> targets_;
+  std::map<std::string, size_t> discovered_;
+  bool pending_ = false;     // a change not yet sent
+  bool scheduled_ = false;   // a send is posted or its timer armed
+  boost::asio::steady_timer timer_;
+  std::chrono::steady_clock::time_point last_sent_{};
+  bool stopped_ = false;
+};
+
+}  // namespace muster::sd

@@ -1,0 +1,46 @@
+#pragma once
+// Target groups, Prometheus's unit of discovery (discovery/targetgroup): targets (label sets, each
+// with at least __address__), labels shared by the group, and the source that names the group
+// within its provider. Also the file_sd / http_sd document format, read strictly as Prometheus
+// reads it and written as Prometheus wants to read it.
+// Threading: plain values and pure functions.
+#include <map>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace muster::sd {
+
+using LabelSet = std::map<std::string, std::string>;
+
+struct TargetGroup {
+  std::vector<LabelSet> targets;
+  LabelSet labels;
+  std::string source;
+  bool operator==(const TargetGroup&) const = default;
+};
+
+using Groups = std::vector<TargetGroup>;
+// Groups, or what is wrong with the document.
+using ParsedGroups = std::variant<Groups, std::string>;
+
+// The JSON document ([{"targets":[...],"labels":{...}}, ...]) with Go's strict rules: unknown keys
+// are errors (keys match case-insensitively), a null element is an error, a whole document of null
+// is zero groups, label names must be valid and values strings.
+ParsedGroups parse_groups_json(std::string_view text);
+// The YAML form (yaml.v2 UnmarshalStrict): unknown or duplicate keys are errors, `targets` must be
+// a list, an empty document or null is zero groups, scalar label values are taken as text.
+ParsedGroups parse_groups_yaml(std::string_view text);
+
+// True when `name` is a valid label name: [a-zA-Z_][a-zA-Z0-9_]*.
+bool valid_label_name(std::string_view name);
+// Replaces every character outside [a-zA-Z0-9_] with '_' (util/strutil.SanitizeLabelName).
+std::string sanitize_label_name(std::string_view name);
+
+// The file_sd / http_sd JSON document of `groups`. file_sd has no per-target labels: targets whose
+// labels (group labels overlaid by the target's own, minus __address__) are equal share one output
+// group, in order of first appearance. Targets without __address__ are left out.
+std::string render_groups_json(const Groups& groups);
+
+}  // namespace muster::sd
