@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "cli/client_commands.h"
+#include "cli/sd_command.h"
 #include "cli/serve.h"
 #include "cli/serve_config.h"
 
@@ -12,6 +13,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   CLI::App& serve = muster::cli::add_serve_command(app, exit_code);
   muster::cli::add_client_commands(app, exit_code);
+  muster::cli::add_sd_command(app, exit_code);
   try {
     std::vector<std::string> args(argv + 1, argv + argc);
     if (!args.empty() && args.front() == "serve") {

@@ -17,8 +17,8 @@ class SocketDeadline {
   SocketDeadline(boost::asio::io_context& ioc, boost::asio::ip::tcp::socket& socket,
                  std::chrono::nanoseconds timeout)
       : SocketDeadline(ioc.get_executor(), socket, timeout) {}
-  SocketDeadline(const boost::asio::any_io_executor& executor,
-                 boost::asio::ip::tcp::socket& socket, std::chrono::nanoseconds timeout)
+  SocketDeadline(const boost::asio::any_io_executor& executor, boost::asio::ip::tcp::socket& socket,
+                 std::chrono::nanoseconds timeout)
       : timer_(executor, timeout), done_(std::make_shared<bool>(false)) {
     timer_.async_wait([&socket, done = done_](const boost::system::error_code& ec) {
       if (ec || *done) return;

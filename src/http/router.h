@@ -1,7 +1,7 @@
 #pragma once
-// Exact-path routing with the answers of Go's net/http mux, which Bilibili's clients see:
-// an unknown path is 404 "404 page not found", a known path with another method is 405
-// "Method Not Allowed". Threading: built before the server starts, then only read.
+// Exact-path (and prefix) routing with the answers of Go's net/http mux, which Bilibili's clients
+// see: an unknown path is 404 "404 page not found", a known path with another method is 405 "Method
+// Not Allowed". Threading: built before the server starts, then only read.
 #include <functional>
 #include <string>
 #include <string_view>
@@ -17,6 +17,8 @@ using Handler = std::function<Outcome(const Request&)>;
 class Router {
  public:
   void add(std::string_view method, std::string_view path, Handler handler);
+  // Serves every path that starts with `prefix` and has no exact route; the longest prefix wins.
+  void add_prefix(std::string_view method, std::string_view prefix, Handler handler);
   // The route label for metrics: the path if it is known, else "other".
   std::string_view route_label(std::string_view path) const;
   Outcome dispatch(const Request& request) const;
@@ -32,7 +34,13 @@ class Router {
       return std::hash<std::string_view>{}(s);
     }
   };
+  struct Found {
+    std::string_view label;  // the path or prefix registered
+    const Route* route = nullptr;
+  };
+  Found find(std::string_view path) const;
   std::unordered_map<std::string, Route, PathHash, std::equal_to<>> routes_;
+  std::vector<std::pair<std::string, Route>> prefixes_;  // longest first
 };
 
 }  // namespace muster::http

@@ -55,7 +55,7 @@ bool boolean(const YAML::Node& n, const std::string& key) {
 
 bool host_port(const std::string& s) {
   const size_t colon = s.rfind(':');
-  return colon != std::string::npos && colon > 0 && colon + 1 < s.size() &&
+  return colon != std::string::npos && colon > 0 && colon + 1 < s.size() && s.size() - colon <= 6 &&
          s.find_first_not_of("0123456789", colon + 1) == std::string::npos &&
          std::stoul(s.substr(colon + 1)) <= 65535;
 }
@@ -128,7 +128,8 @@ FileConfig file_config(const YAML::Node& n) {
       fail(n, "file pattern \"" + f +
                   "\" must end in .json, .yml or .yaml and may have '*' in its last element only");
   }
-  if (auto d = r["refresh_interval"]; d.IsDefined()) c.refresh_interval = duration(d, "refresh_interval");
+  if (auto d = r["refresh_interval"]; d.IsDefined())
+    c.refresh_interval = duration(d, "refresh_interval");
   r.done();
   return c;
 }
@@ -139,7 +140,8 @@ HttpConfig http_config(const YAML::Node& n) {
   c.url = scalar(r.required("url"), "url");
   if (c.url.rfind("http://", 0) != 0 || c.url.size() <= 7 || c.url[7] == '/')
     fail(n, "\"url\": \"" + c.url + "\" must be http://host[:port]/path (https is not supported)");
-  if (auto d = r["refresh_interval"]; d.IsDefined()) c.refresh_interval = duration(d, "refresh_interval");
+  if (auto d = r["refresh_interval"]; d.IsDefined())
+    c.refresh_interval = duration(d, "refresh_interval");
   r.done();
   return c;
 }
@@ -149,7 +151,8 @@ ExecConfig exec_config(const YAML::Node& n) {
   ExecConfig c;
   c.command = scalars(r.required("command"), "command");
   if (c.command.empty()) fail(n, "\"command\" must name a program");
-  if (auto d = r["refresh_interval"]; d.IsDefined()) c.refresh_interval = duration(d, "refresh_interval");
+  if (auto d = r["refresh_interval"]; d.IsDefined())
+    c.refresh_interval = duration(d, "refresh_interval");
   if (auto d = r["timeout"]; d.IsDefined()) c.timeout = duration(d, "timeout");
   r.done();
   return c;
@@ -165,16 +168,19 @@ DnsConfig dns_config(const YAML::Node& n) {
     fail(n, "\"type\": \"" + c.type + "\" must be SRV, A or AAAA");
   if (auto p = r["port"]; p.IsDefined()) {
     const std::string text = scalar(p, "port");
-    if (text.empty() || text.size() > 5 || text.find_first_not_of("0123456789") != std::string::npos ||
-        std::stoul(text) == 0 || std::stoul(text) > 65535)
+    if (text.empty() || text.size() > 5 ||
+        text.find_first_not_of("0123456789") != std::string::npos || std::stoul(text) == 0 ||
+        std::stoul(text) > 65535)
       fail(p, "\"port\": \"" + text + "\" is not a port number");
     c.port = static_cast<uint16_t>(std::stoul(text));
   }
   if (c.type != "SRV" && c.port == 0) fail(n, "\"port\" is required for type " + c.type);
-  if (auto d = r["refresh_interval"]; d.IsDefined()) c.refresh_interval = duration(d, "refresh_interval");
+  if (auto d = r["refresh_interval"]; d.IsDefined())
+    c.refresh_interval = duration(d, "refresh_interval");
   if (auto s = r["nameserver"]; s.IsDefined()) {
     c.nameserver = scalar(s, "nameserver");
-    if (!host_port(c.nameserver)) fail(s, "\"nameserver\": \"" + c.nameserver + "\" is not host:port");
+    if (!host_port(c.nameserver))
+      fail(s, "\"nameserver\": \"" + c.nameserver + "\" is not host:port");
   }
   r.done();
   return c;
@@ -207,7 +213,8 @@ ConsulConfig consul_config(const YAML::Node& n) {
   if (auto v = r["tags"]; v.IsDefined()) c.tags = scalars(v, "tags");
   if (auto v = r["tag_separator"]; v.IsDefined()) c.tag_separator = scalar(v, "tag_separator");
   if (auto v = r["allow_stale"]; v.IsDefined()) c.allow_stale = boolean(v, "allow_stale");
-  if (auto d = r["refresh_interval"]; d.IsDefined()) c.refresh_interval = duration(d, "refresh_interval");
+  if (auto d = r["refresh_interval"]; d.IsDefined())
+    c.refresh_interval = duration(d, "refresh_interval");
   r.done();
   return c;
 }
@@ -266,7 +273,8 @@ std::variant<SdConfig, std::string> parse_sd_config(std::string_view yaml,
     if (auto t = r["throttle"]; t.IsDefined()) config.throttle = duration(t, "throttle", true);
     if (auto out = r["output"]; out.IsDefined() && !out.IsNull()) {
       MapReader o(out, "output");
-      if (auto d = o["file_sd_dir"]; d.IsDefined()) config.output.file_sd_dir = scalar(d, "file_sd_dir");
+      if (auto d = o["file_sd_dir"]; d.IsDefined())
+        config.output.file_sd_dir = scalar(d, "file_sd_dir");
       if (auto l = o["listen"]; l.IsDefined()) {
         config.output.listen = scalar(l, "listen");
         if (!host_port(config.output.listen))
@@ -274,7 +282,14 @@ std::variant<SdConfig, std::string> parse_sd_config(std::string_view yaml,
       }
       o.done();
     }
-    if (auto jobs = r["jobs"]; jobs.IsDefined() && !jobs.IsNull()) {
+    // "scrape_configs" as in prometheus.yml, or the shorter "jobs".
+    // (No YAML::Node assignment: it would write into the document.)
+    const YAML::Node short_jobs = r["jobs"];
+    const YAML::Node scrape = r["scrape_configs"];
+    if (short_jobs.IsDefined() && scrape.IsDefined())
+      fail(scrape, "use either \"jobs\" or \"scrape_configs\", not both");
+    const YAML::Node& jobs = scrape.IsDefined() ? scrape : short_jobs;
+    if (jobs.IsDefined() && !jobs.IsNull()) {
       if (!jobs.IsSequence()) fail(jobs, "\"jobs\" must be a list");
       std::set<std::string> names;
       for (const auto& j : jobs) {

@@ -48,7 +48,7 @@ struct MusterConfig {
   std::vector<std::string> nodes;  // host:port
   std::string env;
   std::vector<std::string> appids;
-  std::string zone;  // empty: every zone
+  std::string zone;             // empty: every zone
   std::string scheme = "http";  // which address of an instance becomes __address__
   bool operator==(const MusterConfig&) const = default;
 };

@@ -85,13 +85,17 @@ std::vector<std::string> Manager::apply(const std::vector<JobConfig>& jobs) {
       continue;
     }
     if (i < existing) {
+      // A job added to a running provider gets its targets at once (from any job it fed), before
+      // the jobs it no longer feeds lose theirs (a renamed job is both).
+      std::map<std::string, TargetGroup> current;
+      if (!e->subs.empty()) {
+        if (auto it = targets_.find({*e->subs.begin(), e->name}); it != targets_.end())
+          current = it->second;
+      }
+      for (const auto& sub : e->new_subs)
+        if (!e->subs.contains(sub) && !current.empty()) targets_[{sub, e->name}] = current;
       for (const auto& sub : e->subs)
         if (!e->new_subs.contains(sub)) targets_.erase({sub, e->name});
-      // A job added to a running provider gets its targets at once (from any job it feeds).
-      std::map<std::string, TargetGroup> current;
-      if (!e->subs.empty()) current = targets_[{*e->subs.begin(), e->name}];
-      for (const auto& sub : e->new_subs)
-        if (!e->subs.contains(sub)) targets_[{sub, e->name}] = current;
     }
     e->subs = std::move(e->new_subs);
     e->new_subs.clear();
@@ -133,7 +137,9 @@ void Manager::trigger() {
   const auto due = last_sent_ + throttle_;
   if (throttle_.count() == 0 || due <= now) {
     // Still through the loop, so that the updates of this turn go out together.
-    asio::post(io_, [this] { send(); });
+    asio::post(io_, [this, alive = std::weak_ptr<void>(alive_)] {
+      if (alive.lock()) send();
+    });
     return;
   }
   timer_.expires_at(due);
@@ -166,6 +172,13 @@ void Manager::send() {
   }
   updates.inc();
   consumer_(snapshot);
+}
+
+size_t Manager::stored_sources() const {
+  size_t n = 0;
+  for (const auto& [key, sources] : targets_)
+    n += sources.size();
+  return n;
 }
 
 std::vector<Manager::ProviderView> Manager::providers() const {

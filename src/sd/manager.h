@@ -50,6 +50,8 @@ class Manager {
     std::shared_ptr<ProviderStats> stats;
   };
   std::vector<ProviderView> providers() const;
+  // Sources stored over all jobs and providers (an empty group frees its source's entry).
+  size_t stored_sources() const;
   // Targets per job in the last snapshot sent.
   const std::map<std::string, size_t>& discovered() const { return discovered_; }
 
@@ -72,11 +74,12 @@ class Manager {
   // (job, provider name) -> source -> group
   std::map<std::pair<std::string, std::string>, std::map<std::string, TargetGroup>> targets_;
   std::map<std::string, size_t> discovered_;
-  bool pending_ = false;     // a change not yet sent
-  bool scheduled_ = false;   // a send is posted or its timer armed
+  bool pending_ = false;    // a change not yet sent
+  bool scheduled_ = false;  // a send is posted or its timer armed
   boost::asio::steady_timer timer_;
   std::chrono::steady_clock::time_point last_sent_{};
   bool stopped_ = false;
+  std::shared_ptr<void> alive_ = std::make_shared<int>(0);  // posted sends check it
 };
 
 }  // namespace muster::sd

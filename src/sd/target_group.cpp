@@ -21,12 +21,18 @@ bool iequals(std::string_view a, std::string_view b) {
 
 std::string json_type(const json::value& v) {
   switch (v.kind()) {
-    case json::kind::null: return "null";
-    case json::kind::bool_: return "bool";
-    case json::kind::string: return "string";
-    case json::kind::array: return "array";
-    case json::kind::object: return "object";
-    default: return "number";
+    case json::kind::null:
+      return "null";
+    case json::kind::bool_:
+      return "bool";
+    case json::kind::string:
+      return "string";
+    case json::kind::array:
+      return "array";
+    case json::kind::object:
+      return "object";
+    default:
+      return "number";
   }
 }
 
@@ -46,7 +52,8 @@ std::string group_from_json(const json::value& item, TargetGroup& group) {
       if (value.is_null()) continue;
       if (!value.is_object()) return "\"labels\" must be an object of strings";
       for (const auto& [name, v] : value.get_object()) {
-        if (!valid_label_name(name)) return "\"" + std::string(name) + "\" is not a valid label name";
+        if (!valid_label_name(name))
+          return "\"" + std::string(name) + "\" is not a valid label name";
         if (!v.is_string())
           return "label \"" + std::string(name) + "\" must be a string, not " + json_type(v);
         group.labels[std::string(name)] = std::string(v.get_string());
@@ -89,7 +96,8 @@ std::string group_from_yaml(const YAML::Node& item, TargetGroup& group) {
           return "\"" + name + "\" is not a valid label name" + at_line(l.first);
         if (!l.second.IsScalar())
           return "label \"" + name + "\" must be a string" + at_line(l.second);
-        if (group.labels.contains(name)) return "duplicate label \"" + name + "\"" + at_line(l.first);
+        if (group.labels.contains(name))
+          return "duplicate label \"" + name + "\"" + at_line(l.first);
         group.labels[name] = l.second.Scalar();
       }
     } else {
@@ -115,8 +123,8 @@ bool valid_label_name(std::string_view name) {
 std::string sanitize_label_name(std::string_view name) {
   std::string out(name);
   for (char& c : out) {
-    const bool ok = c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                    (c >= '0' && c <= '9');
+    const bool ok =
+        c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
     if (!ok) c = '_';
   }
   return out;

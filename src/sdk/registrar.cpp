@@ -3,7 +3,6 @@
 #include <mutex>
 #include <random>
 
-
 #include "client_core.h"
 
 namespace muster {

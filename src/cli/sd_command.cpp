@@ -1,0 +1,85 @@
+#include "cli/sd_command.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <memory>
+
+#include "http/server.h"
+#include "sd/http_api.h"
+#include "sd/service.h"
+
+namespace muster::cli {
+
+namespace {
+
+int run_sd(const std::string& config_path) {
+  // Signals are caught before anything starts, so a SIGHUP or SIGTERM is never fatal.
+  boost::asio::io_context main;
+  boost::asio::signal_set stop_signals(main, SIGINT, SIGTERM);
+  boost::asio::signal_set reload_signal(main, SIGHUP);
+  auto started = sd::Service::start(config_path);
+  if (auto* problem = std::get_if<std::string>(&started)) {
+    spdlog::error("muster sd: {}", *problem);
+    return 1;
+  }
+  auto service = std::move(std::get<std::unique_ptr<sd::Service>>(started));
+  const auto& output = service->initial_config().output;
+
+  http::Router router;
+  sd::add_sd_routes(router, *service);
+  std::unique_ptr<http::Server> server;
+  if (!output.listen.empty()) {
+    http::ServerOptions options;
+    const size_t colon = output.listen.rfind(':');
+    options.host = output.listen.substr(0, colon);
+    options.port = static_cast<uint16_t>(std::stoul(output.listen.substr(colon + 1)));
+    options.threads = 2;
+    server = std::make_unique<http::Server>(options, router);
+    try {
+      server->start();
+    } catch (const std::system_error& e) {
+      spdlog::error("muster sd: cannot listen on {}: {}", output.listen, e.what());
+      return 1;
+    }
+  }
+  spdlog::info("muster sd running: {} jobs from {}{}{}", service->initial_config().jobs.size(),
+               config_path,
+               output.file_sd_dir.empty() ? "" : ", file_sd output in " + output.file_sd_dir,
+               output.listen.empty() ? ""
+                                     : ", http on " + output.listen.substr(
+                                                          0, output.listen.rfind(':') + 1) +
+                                           std::to_string(server->port()));
+
+  std::function<void()> wait_reload = [&] {
+    reload_signal.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      spdlog::info("SIGHUP: reloading {}", config_path);
+      service->reload();
+      wait_reload();
+    });
+  };
+  wait_reload();
+  stop_signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (!ec) spdlog::info("signal {}: shutting down", sig);
+    main.stop();
+  });
+  main.run();
+  if (server) server->shutdown();
+  service->stop();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+void add_sd_command(CLI::App& app, int& exit_code) {
+  auto config = std::make_shared<std::string>();
+  CLI::App* cmd = app.add_subcommand(
+      "sd", "Run the discovery manager: jobs of providers -> file_sd files and an http_sd endpoint.");
+  cmd->add_option("--config,-c", *config, "The YAML configuration (see docs/sd.md).")->required();
+  cmd->callback([config, &exit_code] { exit_code = run_sd(*config); });
+}
+
+}  // namespace muster::cli

@@ -1,0 +1,64 @@
+#include "sd/file_output.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+namespace muster::sd {
+
+std::string FileOutput::write(const std::map<std::string, std::string>& documents) {
+  std::string errors;
+  auto note = [&](std::string e) {
+    if (e.empty()) return;
+    failures.inc();
+    errors += (errors.empty() ? "" : "; ") + e;
+  };
+  for (const auto& [job, content] : documents) {
+    const auto it = written_.find(job);
+    if (it != written_.end() && it->second == content) continue;
+    note(write_file(job, content));
+  }
+  // Jobs no longer configured: empty them once rather than leave their targets behind.
+  for (auto& [job, content] : written_) {
+    if (documents.contains(job) || content == "[]") continue;
+    note(write_file(job, "[]"));
+  }
+  return errors;
+}
+
+std::string FileOutput::write_file(const std::string& job, const std::string& content) {
+  const std::string path = directory_ + "/" + job + ".json";
+  const std::string tmp = path + ".tmp";  // does not match *.json: file_sd ignores it
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return "cannot create " + tmp + ": " + std::strerror(errno);
+  size_t done = 0;
+  while (done < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const std::string why = std::strerror(errno);
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return "cannot write " + tmp + ": " + why;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::close(fd) != 0) {
+    const std::string why = std::strerror(errno);
+    ::unlink(tmp.c_str());
+    return "cannot write " + tmp + ": " + why;
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string why = std::strerror(errno);
+    ::unlink(tmp.c_str());
+    return "cannot rename " + tmp + " to " + path + ": " + why;
+  }
+  written_[job] = content;
+  writes.inc();
+  return {};
+}
+
+}  // namespace muster::sd

@@ -1,0 +1,31 @@
+#pragma once
+// The file_sd output: one <job>.json per job in a directory Prometheus's file_sd_configs reads.
+// Each file is written to <job>.json.tmp in the same directory and renamed over the target, so a
+// reader never sees half a file (an empty or shorter document would drop targets), and only when
+// its content changed. A job that left the configuration gets "[]" once, never its stale targets.
+// Threading: one thread (the sd's io_context) calls write(); counters may be read from any.
+#include <map>
+#include <set>
+#include <string>
+
+#include "common/metrics.h"
+
+namespace muster::sd {
+
+class FileOutput {
+ public:
+  explicit FileOutput(std::string directory) : directory_(std::move(directory)) {}
+  // Brings the directory up to `documents` (job -> rendered JSON). Returns the errors, if any.
+  std::string write(const std::map<std::string, std::string>& documents);
+  const std::string& directory() const { return directory_; }
+
+  metrics::Counter writes;    // files replaced
+  metrics::Counter failures;  // files that could not be written
+
+ private:
+  std::string write_file(const std::string& job, const std::string& content);
+  std::string directory_;
+  std::map<std::string, std::string> written_;  // job -> content on disk
+};
+
+}  // namespace muster::sd

@@ -1,0 +1,50 @@
+#include "sd/http_api.h"
+
+#include <boost/json.hpp>
+
+namespace muster::sd {
+
+namespace json = boost::json;
+
+void add_sd_routes(http::Router& router, Service& service) {
+  router.add_prefix("GET", "/sd/", [&service](const http::Request& r) -> http::Outcome {
+    const std::string job(r.path.substr(4));
+    const auto published = service.published();
+    if (auto it = published->documents.find(job); it != published->documents.end()) {
+      http::Response ok;
+      ok.body = it->second;
+      return ok;
+    }
+    if (published->removed.contains(job)) {
+      http::Response gone;
+      gone.body = "[]";
+      return gone;
+    }
+    return http::Response::text(404, "no job \"" + job + "\" in the configuration\n");
+  });
+  router.add("GET", "/sd", [&service](const http::Request&) -> http::Outcome {
+    const auto published = service.published();
+    json::array jobs;
+    for (const auto& [job, n] : published->targets)
+      jobs.push_back(json::object{{"job", job}, {"targets", n}, {"path", "/sd/" + job}});
+    http::Response ok;
+    ok.body = json::serialize(json::object{{"jobs", std::move(jobs)}});
+    return ok;
+  });
+  router.add("GET", "/metrics", [&service](const http::Request&) -> http::Outcome {
+    http::Response ok;
+    ok.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    ok.body = service.metrics_text();
+    return ok;
+  });
+  router.add("POST", "/-/reload", [&service](const http::Request&) -> http::Outcome {
+    const std::string problem = service.reload();
+    if (!problem.empty()) return http::Response::text(500, "reload refused: " + problem + "\n");
+    return http::Response::text(200, "");
+  });
+  router.add("GET", "/-/healthy", [](const http::Request&) -> http::Outcome {
+    return http::Response::text(200, "muster sd is healthy.\n");
+  });
+}
+
+}  // namespace muster::sd

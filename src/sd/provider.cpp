@@ -1,0 +1,33 @@
+#include "sd/provider.h"
+
+#include "sd/providers/exec_provider.h"
+#include "sd/providers/file_provider.h"
+#include "sd/providers/http_provider.h"
+#include "sd/providers/muster_provider.h"
+#include "sd/providers/static_provider.h"
+
+namespace muster::sd {
+
+MadeProvider make_provider(const ProviderConfig& config, ProviderContext context) {
+  struct Make {
+    ProviderContext& context;
+    MadeProvider operator()(const StaticConfig& c) { return std::make_unique<StaticProvider>(c.groups); }
+    MadeProvider operator()(const FileConfig& c) { return make_file_provider(c, std::move(context)); }
+    MadeProvider operator()(const HttpConfig& c) { return make_http_provider(c, std::move(context)); }
+    MadeProvider operator()(const ExecConfig& c) { return make_exec_provider(c, std::move(context)); }
+    MadeProvider operator()(const MusterConfig& c) {
+      return make_muster_provider(c, std::move(context));
+    }
+    // Parsed and validated, but not discovered yet: the job gets no targets from them and the
+    // failure is counted (muster_sd_failed_configs), as for any provider that cannot start.
+    MadeProvider operator()(const DnsConfig&) {
+      return std::string("dns_sd_configs are not implemented yet in this version");
+    }
+    MadeProvider operator()(const ConsulConfig&) {
+      return std::string("consul_sd_configs are not implemented yet in this version");
+    }
+  };
+  return std::visit(Make{context}, config);
+}
+
+}  // namespace muster::sd

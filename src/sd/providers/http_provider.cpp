@@ -1,0 +1,92 @@
+#include "sd/providers/http_provider.h"
+
+#include <boost/beast/http/status.hpp>
+#include <boost/url/parse.hpp>
+#include <regex>
+
+#include "common/http_exchange.h"
+#include "sd/providers/refresh_provider.h"
+
+namespace muster::sd {
+
+namespace asio = boost::asio;
+
+bool http_sd_content_type_ok(std::string_view content_type) {
+  static const std::regex ok(R"(^application/json(;\s*charset=("utf-8"|utf-8))?$)",
+                             std::regex::icase);
+  while (!content_type.empty() && std::isspace(static_cast<unsigned char>(content_type.front())))
+    content_type.remove_prefix(1);
+  while (!content_type.empty() && std::isspace(static_cast<unsigned char>(content_type.back())))
+    content_type.remove_suffix(1);
+  return std::regex_match(content_type.begin(), content_type.end(), ok);
+}
+
+namespace {
+
+// Go's strconv.FormatFloat(seconds, 'f', -1, 64): "60", "0.5".
+std::string seconds_text(milliseconds interval) {
+  std::string s = std::to_string(interval.count() / 1000);
+  if (const auto ms = interval.count() % 1000; ms != 0) {
+    char frac[8];
+    std::snprintf(frac, sizeof frac, ".%03lld", static_cast<long long>(ms));
+    s += frac;
+    while (s.back() == '0')
+      s.pop_back();
+  }
+  return s;
+}
+
+struct Target {
+  std::string url, addr, host_header, path;
+};
+
+asio::awaitable<RefreshProvider::Result> fetch(asio::io_context& io, Target target,
+                                               HttpConfig config) {
+  const std::string headers = "User-Agent: muster-sd\r\nAccept: application/json\r\n"
+                              "X-Prometheus-Refresh-Interval-Seconds: " +
+                              seconds_text(config.refresh_interval) + "\r\n";
+  asio::ip::tcp::socket socket(io);
+  auto response = co_await http_exchange(
+      socket, target.addr, http_request_bytes("GET", target.path, target.host_header, headers),
+      config.refresh_interval);
+  if (!response) co_return "GET " + target.url + ": no answer (connection failed or timed out)";
+  if (response->result_int() != 200) {
+    co_return "server returned HTTP status " + std::to_string(response->result_int()) + " " +
+        std::string(boost::beast::http::obsolete_reason(response->result()));
+  }
+  const auto content_type = (*response)[boost::beast::http::field::content_type];
+  if (!http_sd_content_type_ok(content_type))
+    co_return "unsupported content type \"" + std::string(content_type) + "\"";
+  auto parsed = parse_groups_json(response->body());
+  if (auto* problem = std::get_if<std::string>(&parsed)) co_return *problem;
+  Groups groups = std::move(std::get<Groups>(parsed));
+  for (size_t i = 0; i < groups.size(); ++i) {
+    groups[i].source = target.url + ":" + std::to_string(i);
+    groups[i].labels["__meta_url"] = target.url;
+  }
+  co_return groups;
+}
+
+}  // namespace
+
+std::unique_ptr<Provider> make_http_provider(const HttpConfig& config, ProviderContext context) {
+  // The config parser has checked the URL's shape; Boost.URL splits it.
+  const auto url = boost::urls::parse_uri(config.url);
+  Target target;
+  target.url = config.url;
+  if (url) {
+    const std::string host(url->encoded_host());
+    const std::string port = url->has_port() ? std::string(url->port()) : "80";
+    target.host_header = std::string(url->encoded_host_and_port());
+    target.addr = host + ":" + port;
+    target.path = std::string(url->encoded_resource());
+  }
+  if (target.path.empty() || target.path[0] != '/') target.path = "/" + target.path;
+  asio::io_context& io = context.io;
+  const milliseconds interval = config.refresh_interval;
+  return std::make_unique<RefreshProvider>(
+      std::move(context), interval,
+      [&io, target, config]() { return fetch(io, target, config); });
+}
+
+}  // namespace muster::sd

@@ -1,0 +1,20 @@
+#pragma once
+// http_sd_configs: GET the URL every refresh_interval and read the Prometheus HTTP SD document
+// with Prometheus's rules (docs/http_sd.md): status exactly 200, Content-Type application/json
+// (optionally ; charset=utf-8), a strict list of target groups. Group i gets source "<url>:<i>"
+// and the label __meta_url; a shorter list empties the lost indexes.
+// Threading: as RefreshProvider.
+#include <memory>
+#include <string_view>
+
+#include "sd/config.h"
+#include "sd/provider.h"
+
+namespace muster::sd {
+
+std::unique_ptr<Provider> make_http_provider(const HttpConfig& config, ProviderContext context);
+
+// True when `content_type` is one Prometheus's http_sd accepts.
+bool http_sd_content_type_ok(std::string_view content_type);
+
+}  // namespace muster::sd

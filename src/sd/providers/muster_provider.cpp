@@ -1,0 +1,112 @@
+#include "sd/providers/muster_provider.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+
+#include "muster/client.h"
+#include "muster/resolver.h"
+
+namespace muster::sd {
+
+namespace asio = boost::asio;
+
+TargetGroup muster_group(const std::string& appid, const std::vector<Instance>& instances,
+                         const std::string& scheme) {
+  TargetGroup group;
+  group.source = appid;
+  const std::string prefix = scheme + "://";
+  for (const auto& in : instances) {
+    const auto addr = std::find_if(in.addrs.begin(), in.addrs.end(), [&](const std::string& a) {
+      return a.rfind(prefix, 0) == 0;
+    });
+    if (addr == in.addrs.end()) continue;
+    std::string host_port = addr->substr(prefix.size());
+    if (const size_t slash = host_port.find('/'); slash != std::string::npos)
+      host_port.resize(slash);
+    if (host_port.empty()) continue;
+    LabelSet t{{"__address__", host_port},
+               {"__meta_muster_appid", in.appid.empty() ? appid : in.appid},
+               {"__meta_muster_env", in.env},
+               {"__meta_muster_zone", in.zone},
+               {"__meta_muster_region", in.region},
+               {"__meta_muster_hostname", in.hostname},
+               {"__meta_muster_version", in.version},
+               {"__meta_muster_status", std::to_string(in.status)},
+               {"__meta_muster_scheme", scheme}};
+    for (const auto& [k, v] : in.metadata)
+      t["__meta_muster_metadata_" + sanitize_label_name(k)] = v;
+    group.targets.push_back(std::move(t));
+  }
+  return group;
+}
+
+namespace {
+
+std::string own_hostname() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "muster-sd";
+  return name;
+}
+
+class MusterProvider : public Provider {
+ public:
+  MusterProvider(MusterConfig config, ProviderContext context, std::unique_ptr<Client> client)
+      : config_(std::move(config)),
+        context_(std::move(context)),
+        client_(std::move(client)),
+        alive_(std::make_shared<bool>(true)) {}
+
+  ~MusterProvider() override { stop(); }
+
+  void start(Send send) override {
+    resolver_ = std::make_unique<Resolver>(*client_);
+    WatchOptions options;
+    options.filter.zone = config_.zone;
+    options.filter.up_only = false;
+    options.keep_last_on_empty = false;  // an app gone is an empty group, never stale targets
+    for (const auto& appid : config_.appids) {
+      resolver_->subscribe(
+          appid, options,
+          [appid, scheme = config_.scheme, io = &context_.io, stats = context_.stats,
+           alive = std::weak_ptr<bool>(alive_), send](const std::vector<Instance>& list) {
+            // On the client's thread: convert here, hand over to the io_context.
+            TargetGroup group = muster_group(appid, list, scheme);
+            asio::post(*io, [alive, stats, send, group = std::move(group)]() mutable {
+              if (!alive.lock()) return;
+              stats->refreshes.inc();
+              send(Groups{std::move(group)});
+            });
+          });
+    }
+  }
+
+  void stop() override {
+    alive_.reset();
+    resolver_.reset();  // no callback runs after this returns
+  }
+
+ private:
+  MusterConfig config_;
+  ProviderContext context_;
+  std::unique_ptr<Client> client_;
+  std::unique_ptr<Resolver> resolver_;
+  std::shared_ptr<bool> alive_;
+};
+
+}  // namespace
+
+MadeProvider make_muster_provider(const MusterConfig& config, ProviderContext context) {
+  ClientOptions options;
+  options.nodes = config.nodes;
+  options.env = config.env;
+  options.zone = config.zone.empty() ? "sd" : config.zone;
+  options.hostname = own_hostname();
+  auto made = Client::create(options);
+  if (auto* problem = std::get_if<std::string>(&made)) return *problem;
+  return std::make_unique<MusterProvider>(config, std::move(context),
+                                          std::move(std::get<std::unique_ptr<Client>>(made)));
+}
+
+}  // namespace muster::sd

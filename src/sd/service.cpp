@@ -1,0 +1,163 @@
+#include "sd/service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <sstream>
+
+#include "sd/metrics_text.h"
+
+namespace muster::sd {
+
+namespace asio = boost::asio;
+
+namespace {
+
+std::variant<SdConfig, std::string> load(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return "cannot read " + path + ": " + std::strerror(errno);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_sd_config(text.str(), path);
+}
+
+// Runs `fn` on the service thread and waits for its result. (Not bounded: `fn` may refer to the
+// caller's frame; the thread only runs short handlers, so the wait is short.)
+template <typename Fn>
+auto on_thread(asio::io_context& io, Fn fn) {
+  auto task = std::make_shared<std::packaged_task<decltype(fn())()>>(std::move(fn));
+  auto result = task->get_future();
+  asio::post(io, [task] { (*task)(); });
+  return result.get();
+}
+
+}  // namespace
+
+std::variant<std::unique_ptr<Service>, std::string> Service::start(std::string config_path) {
+  auto loaded = load(config_path);
+  if (auto* problem = std::get_if<std::string>(&loaded)) return *problem;
+  SdConfig config = std::move(std::get<SdConfig>(loaded));
+  if (!config.output.file_sd_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(config.output.file_sd_dir, ec);
+    if (ec) return "cannot create file_sd_dir " + config.output.file_sd_dir + ": " + ec.message();
+  }
+  std::unique_ptr<Service> service(new Service(std::move(config_path), config));
+  // Provider failures are not fatal (the job stays, empty); they are logged and counted.
+  on_thread(service->io_, [&] { return service->apply(service->initial_); });
+  return service;
+}
+
+Service::Service(std::string config_path, SdConfig config)
+    : config_path_(std::move(config_path)), initial_(std::move(config)) {
+  last_reload_ok_.set(1);
+  manager_ = std::make_unique<Manager>(io_, initial_.throttle,
+                                       [this](const Snapshot& s) { on_snapshot(s); });
+  if (!initial_.output.file_sd_dir.empty())
+    file_output_ = std::make_unique<FileOutput>(initial_.output.file_sd_dir);
+  published_ = std::make_shared<Published>();
+  thread_ = std::thread([this] {
+    auto work = asio::make_work_guard(io_);
+    io_.run();
+  });
+}
+
+Service::~Service() {
+  stop();
+}
+
+void Service::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  on_thread(io_, [this] {
+    manager_->stop();
+    return 0;
+  });
+  io_.stop();
+  if (thread_.joinable()) thread_.join();
+  manager_.reset();
+}
+
+std::string Service::apply(const SdConfig& config) {
+  manager_->set_throttle(config.throttle);
+  configured_.clear();
+  for (const auto& job : config.jobs) {
+    configured_.insert(job.name);
+    ever_.insert(job.name);
+  }
+  const auto failures = manager_->apply(config.jobs);
+  auto next = std::make_shared<Published>(*published());
+  next->providers = manager_->providers();
+  publish(std::move(next));
+  std::string out;
+  for (const auto& f : failures)
+    out += (out.empty() ? "" : "; ") + f;
+  return out;
+}
+
+std::string Service::reload() {
+  reloads_.inc();
+  auto loaded = load(config_path_);
+  if (auto* problem = std::get_if<std::string>(&loaded)) {
+    reload_failures_.inc();
+    last_reload_ok_.set(0);
+    spdlog::error("sd: reload refused, the running configuration stays: {}", *problem);
+    return *problem;
+  }
+  const SdConfig config = std::move(std::get<SdConfig>(loaded));
+  if (config.output.file_sd_dir != initial_.output.file_sd_dir ||
+      config.output.listen != initial_.output.listen)
+    spdlog::warn("sd: the output section changed; it takes effect at the next start");
+  on_thread(io_, [&] { return apply(config); });
+  last_reload_ok_.set(1);
+  spdlog::info("sd: configuration reloaded from {} ({} jobs)", config_path_, config.jobs.size());
+  // Providers that could not start are reported but do not fail the reload.
+  return {};
+}
+
+void Service::on_snapshot(const Snapshot& snapshot) {
+  auto next = std::make_shared<Published>();
+  for (const auto& [job, groups] : snapshot) {
+    next->documents[job] = render_groups_json(groups);
+    size_t n = 0;
+    for (const auto& g : groups)
+      n += g.targets.size();
+    next->targets[job] = n;
+  }
+  for (const auto& job : ever_)
+    if (!configured_.contains(job)) next->removed.insert(job);
+  next->providers = manager_->providers();
+  if (file_output_) {
+    if (auto problem = file_output_->write(next->documents); !problem.empty())
+      spdlog::error("sd: file_sd output: {}", problem);
+  }
+  publish(std::move(next));
+}
+
+void Service::publish(std::shared_ptr<Published> next) {
+  std::lock_guard lock(mutex_);
+  published_ = std::move(next);
+}
+
+std::shared_ptr<const Published> Service::published() const {
+  std::lock_guard lock(mutex_);
+  return published_;
+}
+
+std::string Service::metrics_text() const {
+  ServiceCounters c{reloads_.value(),
+                    reload_failures_.value(),
+                    last_reload_ok_.value(),
+                    manager_->received_updates.value(),
+                    manager_->updates.value(),
+                    manager_->failed_configs.value(),
+                    file_output_ ? file_output_->writes.value() : 0,
+                    file_output_ ? file_output_->failures.value() : 0};
+  return render_sd_metrics(*published(), c);
+}
+
+}  // namespace muster::sd

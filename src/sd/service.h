@@ -1,0 +1,67 @@
+#pragma once
+// `muster sd` as one object: the configuration file, the manager with its providers on one
+// io_context thread, the file_sd output, and what the HTTP endpoints publish.
+//
+// Threading: the manager, the providers and the file output live on the service's own thread.
+// reload(), published(), metrics_text() and stop() may be called from any thread; published()
+// returns an immutable snapshot.
+#include <boost/asio/io_context.hpp>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "sd/config.h"
+#include "sd/file_output.h"
+#include "sd/manager.h"
+
+namespace muster::sd {
+
+// What the HTTP endpoints answer, replaced as a whole after every send and reload.
+struct Published {
+  std::map<std::string, std::string> documents;  // job -> http_sd / file_sd JSON
+  std::map<std::string, size_t> targets;         // job -> targets
+  std::set<std::string> removed;                 // jobs configured before, answered with []
+  std::vector<Manager::ProviderView> providers;
+};
+
+class Service {
+ public:
+  // Reads and applies `config_path`; the error says what is wrong with it.
+  static std::variant<std::unique_ptr<Service>, std::string> start(std::string config_path);
+  ~Service();
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+
+  // Re-reads the file and applies it; unchanged providers keep running. A bad file changes
+  // nothing. Returns the error, or "" on success. The output section is read at start only.
+  std::string reload();
+  std::shared_ptr<const Published> published() const;
+  std::string metrics_text() const;
+  const SdConfig& initial_config() const { return initial_; }
+  void stop();
+
+ private:
+  explicit Service(std::string config_path, SdConfig config);
+  std::string apply(const SdConfig& config);  // on the service thread
+  void on_snapshot(const Snapshot& snapshot);  // on the service thread
+  void publish(std::shared_ptr<Published> next);
+
+  std::string config_path_;
+  SdConfig initial_;
+  boost::asio::io_context io_;
+  std::unique_ptr<Manager> manager_;
+  std::unique_ptr<FileOutput> file_output_;
+  std::set<std::string> configured_;  // jobs of the current configuration
+  std::set<std::string> ever_;        // every job configured since start
+  mutable std::mutex mutex_;
+  std::shared_ptr<const Published> published_;
+  metrics::Counter reloads_, reload_failures_, output_failures_;
+  metrics::Gauge last_reload_ok_;
+  std::thread thread_;
+  bool stopped_ = false;
+};
+
+}  // namespace muster::sd

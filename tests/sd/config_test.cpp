@@ -1,0 +1,99 @@
+// The strict `muster sd` configuration: Prometheus's shape, errors that name the key and line.
+#include "sd/config.h"
+
+#include <gtest/gtest.h>
+
+namespace muster::sd {
+namespace {
+
+std::string error_of(std::string_view yaml) {
+  auto r = parse_sd_config(yaml, "sd.yml");
+  return std::holds_alternative<std::string>(r) ? std::get<std::string>(r) : "";
+}
+
+SdConfig config_of(std::string_view yaml) {
+  auto r = parse_sd_config(yaml);
+  if (auto* e = std::get_if<std::string>(&r)) ADD_FAILURE() << *e;
+  return std::holds_alternative<SdConfig>(r) ? std::get<SdConfig>(r) : SdConfig{};
+}
+
+TEST(SdConfig, ReadsEveryProviderAndTheOutput) {
+  const SdConfig c = config_of(R"(
+throttle: 0s
+output:
+  file_sd_dir: /tmp/out
+  listen: 127.0.0.1:9999
+scrape_configs:
+  - job_name: node
+    static_configs:
+      - targets: ['a:1', 'b:1']
+        labels: {rack: r1}
+      - targets: ['c:1']
+    file_sd_configs:
+      - files: ['/etc/targets/*.json', 'x.yml']
+        refresh_interval: 1m
+  - job_name: web
+    http_sd_configs: [{url: 'http://127.0.0.1:8080/sd?x=1'}]
+    exec_sd_configs: [{command: [/bin/cmdb, --all], timeout: 5s}]
+    dns_sd_configs: [{names: [_web._tcp.example.], nameserver: '127.0.0.1:5353'}]
+    muster_sd_configs: [{nodes: ['127.0.0.1:7171'], env: prod, appids: [web.api]}]
+    consul_sd_configs: [{server: '127.0.0.1:8500', services: [web]}]
+)");
+  EXPECT_EQ(c.throttle.count(), 0);
+  EXPECT_EQ(c.output.file_sd_dir, "/tmp/out");
+  EXPECT_EQ(c.output.listen, "127.0.0.1:9999");
+  ASSERT_EQ(c.jobs.size(), 2u);
+  ASSERT_EQ(c.jobs[0].providers.size(), 2u);  // the static configs merge into one provider
+  const auto& statics = std::get<StaticConfig>(c.jobs[0].providers[0]);
+  ASSERT_EQ(statics.groups.size(), 2u);
+  EXPECT_EQ(statics.groups[0].source, "0");
+  EXPECT_EQ(statics.groups[1].source, "1");
+  EXPECT_EQ(statics.groups[0].labels.at("rack"), "r1");
+  EXPECT_EQ(std::get<FileConfig>(c.jobs[0].providers[1]).refresh_interval,
+            std::chrono::minutes(1));
+  ASSERT_EQ(c.jobs[1].providers.size(), 5u);
+  EXPECT_EQ(std::get<ExecConfig>(c.jobs[1].providers[1]).timeout, std::chrono::seconds(5));
+  EXPECT_EQ(std::get<DnsConfig>(c.jobs[1].providers[2]).type, "SRV");
+  EXPECT_EQ(provider_type(c.jobs[1].providers[4]), "consul");
+}
+
+TEST(SdConfig, DefaultsAsPrometheus) {
+  const SdConfig c = config_of("jobs:\n  - job_name: a\n    file_sd_configs: [{files: [a.json]}]\n");
+  EXPECT_EQ(c.throttle, std::chrono::seconds(5));
+  EXPECT_EQ(std::get<FileConfig>(c.jobs[0].providers[0]).refresh_interval, std::chrono::minutes(5));
+}
+
+TEST(SdConfig, ErrorsNameTheKeyAndLine) {
+  EXPECT_EQ(error_of("jobs:\n  - job_name: a\n    file_sd_config: []\n"),
+            "sd.yml: line 3: unknown key \"file_sd_config\" in job");
+  EXPECT_EQ(error_of("output:\n  dir: x\n"), "sd.yml: line 2: unknown key \"dir\" in output");
+  EXPECT_EQ(error_of("jobs:\n  - job_name: a\n  - job_name: a\n"),
+            "sd.yml: line 3: job_name \"a\" is used twice");
+  EXPECT_NE(error_of("jobs:\n  - job_name: a/b\n").find("line 2"), std::string::npos);
+  EXPECT_NE(error_of("jobs:\n  - static_configs: []\n").find("needs \"job_name\""),
+            std::string::npos);
+  EXPECT_NE(error_of("throttle: soon\n").find("\"throttle\""), std::string::npos);
+  EXPECT_NE(error_of("jobs: [{job_name: a, file_sd_configs: [{files: ['*/x.json']}]}]"), "");
+  EXPECT_NE(error_of("jobs: [{job_name: a, file_sd_configs: [{files: ['x.txt']}]}]"), "");
+  EXPECT_NE(error_of("jobs: [{job_name: a, http_sd_configs: [{url: 'ftp://x/'}]}]"), "");
+  EXPECT_NE(error_of("jobs: [{job_name: a, dns_sd_configs: [{names: [x], type: A}]}]")
+                .find("\"port\" is required"),
+            std::string::npos);
+  EXPECT_NE(error_of("jobs: [{job_name: a, exec_sd_configs: [{command: []}]}]"), "");
+  EXPECT_NE(error_of("jobs: [{job_name: a, muster_sd_configs: [{nodes: [x], env: e, appids: [a]}]}]"),
+            "");
+  EXPECT_NE(error_of("output: {listen: '127.0.0.1:99999999999999999999'}"), "");
+  EXPECT_NE(error_of("jobs: [}"), "");
+  EXPECT_NE(error_of("jobs: []\nscrape_configs: []\n"), "");
+  EXPECT_NE(error_of("- a\n"), "");
+}
+
+TEST(SdConfig, EqualConfigsCompareEqual) {
+  const SdConfig c = config_of(
+      "jobs:\n  - job_name: a\n    file_sd_configs: [{files: [a.json]}]\n"
+      "  - job_name: b\n    file_sd_configs: [{files: [a.json]}]\n");
+  EXPECT_TRUE(c.jobs[0].providers[0] == c.jobs[1].providers[0]);
+}
+
+}  // namespace
+}  // namespace muster::sd

@@ -1,0 +1,297 @@
+// The discovery manager, with the cases of Prometheus's discovery/manager_test.go and the
+// stale-target fixes of PR #13147 (scrape/manager_test.go), on one io_context as in `muster sd`.
+#include "sd/manager.h"
+
+#include <gtest/gtest.h>
+
+#include "sd/providers/static_provider.h"
+
+namespace muster::sd {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A provider the test drives: it remembers its sender; send() is called by the test. Its stop is
+// recorded outside it, since the manager destroys a provider it stops.
+struct FakeProvider : Provider {
+  explicit FakeProvider(std::set<std::string>* stopped_names = nullptr, std::string name = "")
+      : stopped_names(stopped_names), name(std::move(name)) {}
+  void start(Send s) override {
+    send = std::move(s);
+    ++starts;
+  }
+  void stop() override {
+    stopped = true;
+    if (stopped_names) stopped_names->insert(name);
+  }
+  std::set<std::string>* stopped_names;
+  std::string name;
+  Send send;
+  int starts = 0;
+  bool stopped = false;
+};
+
+struct Fixture {
+  boost::asio::io_context io;
+  std::vector<Snapshot> sent;
+  std::map<std::string, FakeProvider*> fakes;  // by provider name
+  int made = 0, refused = 0;
+  std::set<std::string> refuse;  // file patterns whose provider cannot be made
+  std::set<std::string> stopped;  // names of fake providers stopped
+  Manager manager{io, 0ms, [this](const Snapshot& s) { sent.push_back(s); },
+                  [this](const ProviderConfig& c, ProviderContext ctx) -> MadeProvider {
+                    ++made;
+                    if (auto* s = std::get_if<StaticConfig>(&c))
+                      return std::make_unique<StaticProvider>(s->groups);
+                    if (auto* f = std::get_if<FileConfig>(&c); f && refuse.contains(f->files[0])) {
+                      ++refused;
+                      return std::string("refused");
+                    }
+                    auto p = std::make_unique<FakeProvider>(&stopped, ctx.name);
+                    fakes[ctx.name] = p.get();
+                    return p;
+                  }};
+
+  void settle() {
+    io.restart();
+    io.poll();
+  }
+  const Snapshot& last() {
+    if (sent.empty()) throw std::runtime_error("nothing sent");
+    return sent.back();
+  }
+};
+
+JobConfig static_job(std::string name, std::vector<std::string> targets) {
+  TargetGroup g;
+  g.source = "0";
+  for (auto& t : targets)
+    g.targets.push_back({{"__address__", t}});
+  return {std::move(name), {StaticConfig{{g}}}};
+}
+
+JobConfig file_job(std::string name, std::string pattern) {
+  return {std::move(name), {FileConfig{{std::move(pattern)}, 5min}}};
+}
+
+TargetGroup group(std::string source, std::vector<std::string> targets) {
+  TargetGroup g;
+  g.source = std::move(source);
+  for (auto& t : targets)
+    g.targets.push_back({{"__address__", t}});
+  return g;
+}
+
+std::vector<std::string> addresses(const Groups& groups) {
+  std::vector<std::string> out;
+  for (const auto& g : groups)
+    for (const auto& t : g.targets)
+      out.push_back(t.at("__address__"));
+  return out;
+}
+
+std::vector<std::string> names(const Manager& m) {
+  std::vector<std::string> out;
+  for (const auto& p : m.providers())
+    out.push_back(p.name);
+  return out;
+}
+
+TEST(SdManager, UpdatesMergeBySourceAcrossProviders) {
+  Fixture f;
+  f.manager.apply({{"job", {FileConfig{{"a.json"}, 5min}, FileConfig{{"b.json"}, 5min}}}});
+  auto* a = f.fakes.at("file/0");
+  auto* b = f.fakes.at("file/1");
+  a->send({group("a:0", {"1:1"}), group("a:1", {"2:1"})});
+  b->send({group("b:0", {"3:1"})});
+  f.settle();
+  EXPECT_EQ(addresses(f.last().at("job")), (std::vector<std::string>{"1:1", "2:1", "3:1"}));
+  // A later group replaces the same source; an empty group deletes it.
+  a->send({group("a:0", {"9:1"}), group("a:1", {})});
+  f.settle();
+  EXPECT_EQ(addresses(f.last().at("job")), (std::vector<std::string>{"9:1", "3:1"}));
+  EXPECT_EQ(f.manager.discovered().at("job"), 2u);
+}
+
+TEST(SdManager, EmptyGroupFreesItsSource) {
+  Fixture f;
+  f.manager.apply({file_job("job", "a.json")});
+  auto* a = f.fakes.at("file/0");
+  for (int i = 0; i < 100; ++i)
+    a->send({group("s" + std::to_string(i), {"x:1"})});
+  EXPECT_EQ(f.manager.stored_sources(), 100u);
+  for (int i = 0; i < 100; ++i)
+    a->send({group("s" + std::to_string(i), {})});
+  EXPECT_EQ(f.manager.stored_sources(), 0u);  // the 2.42 leak: they were kept for ever
+  f.settle();
+  ASSERT_TRUE(f.last().contains("job"));
+  EXPECT_TRUE(f.last().at("job").empty());
+}
+
+TEST(SdManager, ReloadWithTheSameConfigKeepsTheProvider) {
+  Fixture f;
+  f.manager.apply({static_job("prometheus", {"foo:9090"})});
+  f.settle();
+  EXPECT_EQ(names(f.manager), (std::vector<std::string>{"static/0"}));
+  f.manager.apply({static_job("prometheus", {"foo:9090"})});
+  f.settle();
+  EXPECT_EQ(names(f.manager), (std::vector<std::string>{"static/0"}));
+  EXPECT_EQ(f.made, 1);
+  EXPECT_EQ(addresses(f.last().at("prometheus")), (std::vector<std::string>{"foo:9090"}));
+}
+
+TEST(SdManager, ChangedConfigGetsANewProviderAndDropsTheOldTargets) {
+  Fixture f;
+  f.manager.apply({static_job("prometheus", {"foo:9090"})});
+  f.manager.apply({static_job("prometheus", {"bar:9090"})});
+  f.settle();
+  EXPECT_EQ(names(f.manager), (std::vector<std::string>{"static/1"}));
+  EXPECT_EQ(addresses(f.last().at("prometheus")), (std::vector<std::string>{"bar:9090"}));
+}
+
+TEST(SdManager, RenamedJobGetsTheTargetsWithoutARestart) {
+  Fixture f;
+  f.manager.apply({file_job("prometheus", "a.json")});
+  auto* p = f.fakes.at("file/0");
+  p->send({group("a:0", {"foo:9090"})});
+  f.settle();
+  f.manager.apply({file_job("prometheus2", "a.json")});
+  f.settle();
+  EXPECT_EQ(p->starts, 1);
+  EXPECT_FALSE(p->stopped);
+  EXPECT_FALSE(f.last().contains("prometheus"));
+  EXPECT_EQ(addresses(f.last().at("prometheus2")), (std::vector<std::string>{"foo:9090"}));
+}
+
+TEST(SdManager, DuplicateThenDeleteOriginal) {
+  Fixture f;
+  f.manager.apply({file_job("prometheus", "a.json")});
+  f.fakes.at("file/0")->send({group("a:0", {"foo:9090"})});
+  f.manager.apply({file_job("prometheus", "a.json"), file_job("prometheus2", "a.json")});
+  f.settle();
+  EXPECT_EQ(addresses(f.last().at("prometheus2")), (std::vector<std::string>{"foo:9090"}));
+  f.manager.apply({file_job("prometheus2", "a.json")});
+  f.settle();
+  EXPECT_EQ(f.made, 1);
+  EXPECT_EQ(f.last().size(), 1u);
+  EXPECT_EQ(addresses(f.last().at("prometheus2")), (std::vector<std::string>{"foo:9090"}));
+  // The provider feeds only the job left.
+  f.fakes.at("file/0")->send({group("a:0", {"bar:9090"})});
+  f.settle();
+  EXPECT_EQ(addresses(f.last().at("prometheus2")), (std::vector<std::string>{"bar:9090"}));
+  EXPECT_FALSE(f.last().contains("prometheus"));
+}
+
+TEST(SdManager, IdenticalConfigurationsAreCoalesced) {
+  Fixture f;
+  f.manager.apply({file_job("a", "x.json"), file_job("b", "x.json")});
+  EXPECT_EQ(f.made, 1);
+  ASSERT_EQ(f.manager.providers().size(), 1u);
+  EXPECT_EQ(f.manager.providers()[0].jobs, (std::set<std::string>{"a", "b"}));
+  f.fakes.at("file/0")->send({group("x:0", {"t:1"})});
+  f.settle();
+  EXPECT_EQ(addresses(f.last().at("a")), (std::vector<std::string>{"t:1"}));
+  EXPECT_EQ(addresses(f.last().at("b")), (std::vector<std::string>{"t:1"}));
+}
+
+TEST(SdManager, JobWithoutProvidersIsStillPresent) {
+  Fixture f;
+  f.manager.apply({{"empty", {}}});
+  f.settle();
+  ASSERT_TRUE(f.last().contains("empty"));
+  EXPECT_TRUE(f.last().at("empty").empty());
+  EXPECT_EQ(names(f.manager), (std::vector<std::string>{"static/0"}));
+}
+
+TEST(SdManager, FailedConfigsAreCountedAndTheJobStays) {
+  Fixture f;
+  f.refuse = {"1.json", "2.json", "3.json"};
+  const auto failures = f.manager.apply({{"job",
+                                          {FileConfig{{"1.json"}, 5min}, FileConfig{{"2.json"}, 5min},
+                                           FileConfig{{"3.json"}, 5min}}}});
+  EXPECT_EQ(failures.size(), 3u);
+  EXPECT_EQ(f.manager.failed_configs.value(), 3);
+  f.settle();
+  EXPECT_TRUE(f.last().contains("job"));
+  f.refuse.clear();
+  f.manager.apply({{"job", {FileConfig{{"1.json"}, 5min}}}});
+  EXPECT_EQ(f.manager.failed_configs.value(), 0);
+}
+
+TEST(SdManager, StaticTargetsAreNotModifiedByApply) {
+  Fixture f;
+  const std::vector<JobConfig> jobs = {static_job("a", {"x:1"})};
+  const auto copy = jobs;
+  f.manager.apply(jobs);
+  f.settle();
+  EXPECT_EQ(std::get<StaticConfig>(jobs[0].providers[0]), std::get<StaticConfig>(copy[0].providers[0]));
+}
+
+TEST(SdManager, TargetsDisappearAfterTheProviderIsRemoved) {
+  Fixture f;
+  f.manager.apply({{"job", {FileConfig{{"a.json"}, 5min}, FileConfig{{"b.json"}, 5min}}}});
+  f.fakes.at("file/0")->send({group("a:0", {"a:1"})});
+  f.fakes.at("file/1")->send({group("b:0", {"b:1"})});
+  f.settle();
+  EXPECT_EQ(addresses(f.last().at("job")).size(), 2u);
+  // Only one provider's config is removed: only its targets go.
+  f.manager.apply({{"job", {FileConfig{{"b.json"}, 5min}}}});
+  f.settle();
+  EXPECT_EQ(addresses(f.last().at("job")), (std::vector<std::string>{"b:1"}));
+  EXPECT_TRUE(f.stopped.contains("file/0"));
+  // Every provider removed: the job is sent with nothing, never with stale targets.
+  f.manager.apply({{"job", {}}});
+  f.settle();
+  ASSERT_TRUE(f.last().contains("job"));
+  EXPECT_TRUE(addresses(f.last().at("job")).empty());
+}
+
+TEST(SdManager, ApplyAlwaysSendsTheFullState) {
+  Fixture f;
+  f.manager.apply({static_job("a", {"x:1"})});
+  f.settle();
+  const size_t before = f.sent.size();
+  f.manager.apply({static_job("a", {"x:1"})});  // nothing changed, still sent (PR #13147)
+  f.settle();
+  EXPECT_EQ(f.sent.size(), before + 1);
+}
+
+TEST(SdManager, ChangesAreCoalescedPerThrottleInterval) {
+  boost::asio::io_context io;
+  std::vector<Snapshot> sent;
+  FakeProvider* fake = nullptr;
+  Manager manager(io, 300ms, [&](const Snapshot& s) { sent.push_back(s); },
+                  [&](const ProviderConfig&, ProviderContext) -> MadeProvider {
+                    auto p = std::make_unique<FakeProvider>();
+                    fake = p.get();
+                    return p;
+                  });
+  manager.apply({file_job("job", "a.json")});
+  io.poll();
+  ASSERT_EQ(sent.size(), 1u);  // the first change after a quiet interval goes out at once
+  for (int i = 0; i < 50; ++i)
+    fake->send({group("s", {"t:" + std::to_string(i)})});
+  io.restart();
+  io.poll();
+  EXPECT_EQ(sent.size(), 1u);  // held until the interval has passed
+  io.restart();
+  io.run_for(2s);
+  ASSERT_EQ(sent.size(), 2u);  // 50 changes, one send
+  EXPECT_EQ(addresses(sent.back().at("job")), (std::vector<std::string>{"t:49"}));
+  EXPECT_EQ(manager.received_updates.value(), 50u);
+}
+
+TEST(SdManager, NothingIsSentAfterStop) {
+  Fixture f;
+  f.manager.apply({file_job("job", "a.json")});
+  f.settle();
+  const size_t before = f.sent.size();
+  f.manager.stop();
+  EXPECT_TRUE(f.fakes.at("file/0")->stopped);
+  f.fakes.at("file/0")->send({group("s", {"t:1"})});
+  f.settle();
+  EXPECT_EQ(f.sent.size(), before);
+}
+
+}  // namespace
+}  // namespace muster::sd

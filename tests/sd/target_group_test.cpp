@@ -1,0 +1,91 @@
+// Target group documents, read as Prometheus reads them (discovery/targetgroup/targetgroup_test.go
+// and the file/http format rules) and written as Prometheus wants them.
+#include "sd/target_group.h"
+
+#include <gtest/gtest.h>
+
+namespace muster::sd {
+namespace {
+
+std::string error_of(const ParsedGroups& p) {
+  return std::holds_alternative<std::string>(p) ? std::get<std::string>(p) : "";
+}
+
+TEST(TargetGroupJson, ReadsTargetsAndLabels) {
+  auto p = parse_groups_json(
+      R"([{"targets":["localhost:9090","example.org:443"],"labels":{"foo":"bar"}},{"targets":["my.domain"]}])");
+  ASSERT_EQ(error_of(p), "");
+  const auto& g = std::get<Groups>(p);
+  ASSERT_EQ(g.size(), 2u);
+  EXPECT_EQ(g[0].targets.size(), 2u);
+  EXPECT_EQ(g[0].targets[1].at("__address__"), "example.org:443");
+  EXPECT_EQ(g[0].labels.at("foo"), "bar");
+  EXPECT_TRUE(g[1].labels.empty());
+}
+
+TEST(TargetGroupJson, KeysMatchCaseInsensitivelyAsInGo) {
+  auto p = parse_groups_json(R"([{"Targets":["a:1"],"LABELS":{"x":"y"}}])");
+  ASSERT_EQ(error_of(p), "");
+  EXPECT_EQ(std::get<Groups>(p)[0].labels.at("x"), "y");
+}
+
+TEST(TargetGroupJson, StrictRules) {
+  EXPECT_EQ(error_of(parse_groups_json(R"([{"label":{}}])")), "unknown field \"label\"");
+  EXPECT_EQ(error_of(parse_groups_json(R"([null])")), "nil target group item found");
+  EXPECT_NE(error_of(parse_groups_json(R"([{"targets":"a:1"}])")), "");
+  EXPECT_NE(error_of(parse_groups_json(R"([{"targets":[1]}])")), "");
+  EXPECT_NE(error_of(parse_groups_json(R"([{"labels":{"a":1}}])")), "");
+  EXPECT_NE(error_of(parse_groups_json(R"([{"labels":{"1a":"x"}}])")), "");
+  EXPECT_NE(error_of(parse_groups_json(R"({"targets":[]})")), "");
+  EXPECT_NE(error_of(parse_groups_json("")), "");  // an empty .json file is a parse error
+  EXPECT_NE(error_of(parse_groups_json("[{")), "");
+}
+
+TEST(TargetGroupJson, NullDocumentIsZeroGroups) {
+  EXPECT_TRUE(std::get<Groups>(parse_groups_json("null")).empty());
+  EXPECT_TRUE(std::get<Groups>(parse_groups_json("[]")).empty());
+  // A missing targets key means zero targets, not an error.
+  EXPECT_TRUE(std::get<Groups>(parse_groups_json(R"([{"labels":{"a":"b"}}])"))[0].targets.empty());
+}
+
+TEST(TargetGroupYaml, ReadsAndIsStrict) {
+  auto p = parse_groups_yaml("- targets: ['localhost:9090', 'example.org:443']\n"
+                             "  labels: {foo: bar}\n- targets: ['my.domain']\n");
+  ASSERT_EQ(error_of(p), "");
+  EXPECT_EQ(std::get<Groups>(p).size(), 2u);
+  EXPECT_NE(error_of(parse_groups_yaml("- targets: 'localhost:9090'\n")), "");
+  EXPECT_NE(error_of(parse_groups_yaml("- label: {}\n")).find("unknown field \"label\""),
+            std::string::npos);
+  EXPECT_NE(error_of(parse_groups_yaml("- targets: []\n  targets: []\n")), "");
+  EXPECT_NE(error_of(parse_groups_yaml("- null\n")), "");
+  EXPECT_NE(error_of(parse_groups_yaml("- targets\n")), "");  // a partial write
+  EXPECT_TRUE(std::get<Groups>(parse_groups_yaml("")).empty());
+  EXPECT_TRUE(std::get<Groups>(parse_groups_yaml("null\n")).empty());
+}
+
+TEST(TargetGroupLabels, NamesAreValidatedAndSanitized) {
+  EXPECT_TRUE(valid_label_name("_a1"));
+  EXPECT_FALSE(valid_label_name("1a"));
+  EXPECT_FALSE(valid_label_name("a-b"));
+  EXPECT_FALSE(valid_label_name(""));
+  EXPECT_EQ(sanitize_label_name("management.port-x"), "management_port_x");
+}
+
+TEST(TargetGroupRender, MergesTargetsWithEqualLabelsInFirstOrder) {
+  Groups groups{
+      {{{{"__address__", "a:1"}}, {{"__address__", "b:1"}, {"rack", "r1"}}}, {{"job", "x"}}, "s0"},
+      {{{{"__address__", "c:1"}}}, {{"job", "x"}}, "s1"},
+      {{{{"rack", "no-address"}}}, {}, "s2"},
+  };
+  EXPECT_EQ(render_groups_json(groups),
+            R"([{"targets":["a:1","c:1"],"labels":{"job":"x"}},)"
+            R"({"targets":["b:1"],"labels":{"job":"x","rack":"r1"}}])");
+  EXPECT_EQ(render_groups_json({}), "[]");
+  // What is written reads back.
+  auto back = parse_groups_json(render_groups_json(groups));
+  ASSERT_EQ(error_of(back), "");
+  EXPECT_EQ(std::get<Groups>(back).size(), 2u);
+}
+
+}  // namespace
+}  // namespace muster::sd
