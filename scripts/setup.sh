@@ -15,6 +15,8 @@ packages=(
   iproute2
   # benchmarks: load generator and the peers we compare against
   wrk nginx-light etcd-server etcd-client
+  # muster sd: the real Prometheus it feeds, and a DNS server for dns_sd_configs
+  prometheus dnsmasq-base
 )
 
 missing=()
@@ -31,6 +33,6 @@ export DEBIAN_FRONTEND=noninteractive
 "${sudo_cmd[@]}" apt-get update -qq
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 # The Debian packages start services we do not want running; tests start their own on loopback.
-for svc in nginx etcd; do
+for svc in nginx etcd prometheus; do
   if command -v systemctl >/dev/null 2>&1; then "${sudo_cmd[@]}" systemctl disable --now "$svc" >/dev/null 2>&1 || true; fi
 done

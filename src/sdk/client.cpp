@@ -134,11 +134,14 @@ asio::awaitable<std::optional<HttpResult>> ClientCore::request(std::string_view 
   std::optional<HttpResponse> response;
   if (control == nullptr || !control->interrupted) {
     if (control != nullptr) control->socket = &socket;
-    response = co_await http_exchange(
-        socket, addr,
-        http_request_bytes(method, target, addr, control != nullptr ? control->headers : "", body,
-                           method == "POST" ? "application/x-www-form-urlencoded" : ""),
-        timeout);
+    // Built outside the co_await: GCC 12 destroys some temporaries of a co_await's full
+    // expression twice (a conditional's std::string here was freed twice).
+    const std::string_view headers =
+        control != nullptr ? std::string_view(control->headers) : std::string_view();
+    const std::string_view content_type =
+        method == "POST" ? "application/x-www-form-urlencoded" : "";
+    std::string request = http_request_bytes(method, target, addr, headers, body, content_type);
+    response = co_await http_exchange(socket, addr, std::move(request), timeout);
   }
   const bool interrupted = control != nullptr && control->interrupted;
   if (control != nullptr) control->socket = nullptr;

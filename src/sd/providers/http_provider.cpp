@@ -46,9 +46,10 @@ asio::awaitable<RefreshProvider::Result> fetch(asio::io_context& io, Target targ
                               "X-Prometheus-Refresh-Interval-Seconds: " +
                               seconds_text(config.refresh_interval) + "\r\n";
   asio::ip::tcp::socket socket(io);
-  auto response = co_await http_exchange(
-      socket, target.addr, http_request_bytes("GET", target.path, target.host_header, headers),
-      config.refresh_interval);
+  // (Built outside the co_await: see ClientCore::request on GCC 12's temporaries.)
+  std::string request = http_request_bytes("GET", target.path, target.host_header, headers);
+  auto response =
+      co_await http_exchange(socket, target.addr, std::move(request), config.refresh_interval);
   if (!response) co_return "GET " + target.url + ": no answer (connection failed or timed out)";
   if (response->result_int() != 200) {
     co_return "server returned HTTP status " + std::to_string(response->result_int()) + " " +
