@@ -44,13 +44,12 @@ int run_sd(const std::string& config_path) {
       return 1;
     }
   }
-  spdlog::info("muster sd running: {} jobs from {}{}{}", service->initial_config().jobs.size(),
-               config_path,
-               output.file_sd_dir.empty() ? "" : ", file_sd output in " + output.file_sd_dir,
-               output.listen.empty() ? ""
-                                     : ", http on " + output.listen.substr(
-                                                          0, output.listen.rfind(':') + 1) +
-                                           std::to_string(server->port()));
+  spdlog::info(
+      "muster sd running: {} jobs from {}{}{}", service->initial_config().jobs.size(), config_path,
+      output.file_sd_dir.empty() ? "" : ", file_sd output in " + output.file_sd_dir,
+      output.listen.empty() ? ""
+                            : ", http on " + output.listen.substr(0, output.listen.rfind(':') + 1) +
+                                  std::to_string(server->port()));
 
   std::function<void()> wait_reload = [&] {
     reload_signal.async_wait([&](const boost::system::error_code& ec, int) {
@@ -77,7 +76,8 @@ int run_sd(const std::string& config_path) {
 void add_sd_command(CLI::App& app, int& exit_code) {
   auto config = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand(
-      "sd", "Run the discovery manager: jobs of providers -> file_sd files and an http_sd endpoint.");
+      "sd",
+      "Run the discovery manager: jobs of providers -> file_sd files and an http_sd endpoint.");
   cmd->add_option("--config,-c", *config, "The YAML configuration (see docs/sd.md).")->required();
   cmd->callback([config, &exit_code] { exit_code = run_sd(*config); });
 }

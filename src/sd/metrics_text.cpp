@@ -32,8 +32,7 @@ std::string render_sd_metrics(const Published& p, const ServiceCounters& c) {
       w.sample(name, labels, value(*v.stats));
     }
   };
-  per_provider("muster_sd_provider_updates_total", "counter",
-               "Batches of groups a provider sent.",
+  per_provider("muster_sd_provider_updates_total", "counter", "Batches of groups a provider sent.",
                [](const ProviderStats& s) { return static_cast<double>(s.updates.value()); });
   per_provider("muster_sd_refresh_failures_total", "counter",
                "Refreshes, file reads or command runs of a provider that failed.",

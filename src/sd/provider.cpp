@@ -11,10 +11,18 @@ namespace muster::sd {
 MadeProvider make_provider(const ProviderConfig& config, ProviderContext context) {
   struct Make {
     ProviderContext& context;
-    MadeProvider operator()(const StaticConfig& c) { return std::make_unique<StaticProvider>(c.groups); }
-    MadeProvider operator()(const FileConfig& c) { return make_file_provider(c, std::move(context)); }
-    MadeProvider operator()(const HttpConfig& c) { return make_http_provider(c, std::move(context)); }
-    MadeProvider operator()(const ExecConfig& c) { return make_exec_provider(c, std::move(context)); }
+    MadeProvider operator()(const StaticConfig& c) {
+      return std::make_unique<StaticProvider>(c.groups);
+    }
+    MadeProvider operator()(const FileConfig& c) {
+      return make_file_provider(c, std::move(context));
+    }
+    MadeProvider operator()(const HttpConfig& c) {
+      return make_http_provider(c, std::move(context));
+    }
+    MadeProvider operator()(const ExecConfig& c) {
+      return make_exec_provider(c, std::move(context));
+    }
     MadeProvider operator()(const MusterConfig& c) {
       return make_muster_provider(c, std::move(context));
     }

@@ -45,7 +45,7 @@ class Service {
 
  private:
   explicit Service(std::string config_path, SdConfig config);
-  std::string apply(const SdConfig& config);  // on the service thread
+  std::string apply(const SdConfig& config);   // on the service thread
   void on_snapshot(const Snapshot& snapshot);  // on the service thread
   void publish(std::shared_ptr<Published> next);
 

@@ -49,8 +49,7 @@ scrape_configs:
   EXPECT_EQ(statics.groups[0].source, "0");
   EXPECT_EQ(statics.groups[1].source, "1");
   EXPECT_EQ(statics.groups[0].labels.at("rack"), "r1");
-  EXPECT_EQ(std::get<FileConfig>(c.jobs[0].providers[1]).refresh_interval,
-            std::chrono::minutes(1));
+  EXPECT_EQ(std::get<FileConfig>(c.jobs[0].providers[1]).refresh_interval, std::chrono::minutes(1));
   ASSERT_EQ(c.jobs[1].providers.size(), 5u);
   EXPECT_EQ(std::get<ExecConfig>(c.jobs[1].providers[1]).timeout, std::chrono::seconds(5));
   EXPECT_EQ(std::get<DnsConfig>(c.jobs[1].providers[2]).type, "SRV");
@@ -58,7 +57,8 @@ scrape_configs:
 }
 
 TEST(SdConfig, DefaultsAsPrometheus) {
-  const SdConfig c = config_of("jobs:\n  - job_name: a\n    file_sd_configs: [{files: [a.json]}]\n");
+  const SdConfig c =
+      config_of("jobs:\n  - job_name: a\n    file_sd_configs: [{files: [a.json]}]\n");
   EXPECT_EQ(c.throttle, std::chrono::seconds(5));
   EXPECT_EQ(std::get<FileConfig>(c.jobs[0].providers[0]).refresh_interval, std::chrono::minutes(5));
 }
@@ -80,8 +80,9 @@ TEST(SdConfig, ErrorsNameTheKeyAndLine) {
                 .find("\"port\" is required"),
             std::string::npos);
   EXPECT_NE(error_of("jobs: [{job_name: a, exec_sd_configs: [{command: []}]}]"), "");
-  EXPECT_NE(error_of("jobs: [{job_name: a, muster_sd_configs: [{nodes: [x], env: e, appids: [a]}]}]"),
-            "");
+  EXPECT_NE(
+      error_of("jobs: [{job_name: a, muster_sd_configs: [{nodes: [x], env: e, appids: [a]}]}]"),
+      "");
   EXPECT_NE(error_of("output: {listen: '127.0.0.1:99999999999999999999'}"), "");
   EXPECT_NE(error_of("jobs: [}"), "");
   EXPECT_NE(error_of("jobs: []\nscrape_configs: []\n"), "");

@@ -50,8 +50,9 @@ class ExecProviderTest : public ::testing::Test {
 };
 
 TEST_F(ExecProviderTest, PrintedGroupsBecomeTargets) {
-  const auto s = script("cmdb", "echo '[{\"targets\":[\"10.0.0.1:9100\"],\"labels\":{\"rack\":\"r1\"}}]'\n"
-                                "echo 'a warning' >&2");
+  const auto s = script("cmdb",
+                        "echo '[{\"targets\":[\"10.0.0.1:9100\"],\"labels\":{\"rack\":\"r1\"}}]'\n"
+                        "echo 'a warning' >&2");
   start({s, "--ignored-arg"});
   ASSERT_TRUE(h_.run_until([&] { return !h_.batches.empty(); }));
   ASSERT_EQ(h_.merged.size(), 1u);
@@ -70,8 +71,9 @@ TEST_F(ExecProviderTest, ArgumentsArePassedWithoutAShell) {
 
 TEST_F(ExecProviderTest, FailureKeepsTheLastTargets) {
   const std::string flag = (dir_ / "fail").string();
-  const auto s = script("flaky", "if [ -e " + flag + " ]; then echo broken >&2; exit 3; fi\n"
-                                 "echo '[{\"targets\":[\"a:1\"]},{\"targets\":[\"b:1\"]}]'");
+  const auto s = script("flaky", "if [ -e " + flag +
+                                     " ]; then echo broken >&2; exit 3; fi\n"
+                                     "echo '[{\"targets\":[\"a:1\"]},{\"targets\":[\"b:1\"]}]'");
   start({s}, 100ms);
   ASSERT_TRUE(h_.run_until([&] { return h_.merged.size() == 2; }));
   std::ofstream(flag).put('x');
@@ -104,8 +106,8 @@ TEST_F(ExecProviderTest, CommandFoundOnThePath) {
 TEST_F(ExecProviderTest, TimeoutKillsTheCommandAndWhatItStarted) {
   const std::string pids = (dir_ / "pids").string();
   // The script starts a grandchild that holds stdout open, then sleeps itself.
-  const auto s = script("slow", "sleep 30 & echo $! > " + pids + "\necho $$ >> " + pids +
-                                    "\nsleep 30");
+  const auto s =
+      script("slow", "sleep 30 & echo $! > " + pids + "\necho $$ >> " + pids + "\nsleep 30");
   const auto began = std::chrono::steady_clock::now();
   start({s}, 1h, 300ms);
   ASSERT_TRUE(h_.run_until([&] { return h_.stats->failures.value() == 1; }));

@@ -119,8 +119,8 @@ TEST(HttpSdContentType, MatchesPrometheusRegex) {
                          "application/json;charset=\"utf-8\"", "application/json; charset=utf-8",
                          "Application/JSON;Charset=\"utf-8\"", " application/json "})
     EXPECT_TRUE(http_sd_content_type_ok(ok)) << ok;
-  for (const char* bad : {"application/json;", "application/json;charset=UTF-9", "application/jsonl",
-                          "text/plain; charset=utf-8", ""})
+  for (const char* bad : {"application/json;", "application/json;charset=UTF-9",
+                          "application/jsonl", "text/plain; charset=utf-8", ""})
     EXPECT_FALSE(http_sd_content_type_ok(bad)) << bad;
 }
 

@@ -36,7 +36,7 @@ struct Fixture {
   std::vector<Snapshot> sent;
   std::map<std::string, FakeProvider*> fakes;  // by provider name
   int made = 0, refused = 0;
-  std::set<std::string> refuse;  // file patterns whose provider cannot be made
+  std::set<std::string> refuse;   // file patterns whose provider cannot be made
   std::set<std::string> stopped;  // names of fake providers stopped
   Manager manager{io, 0ms, [this](const Snapshot& s) { sent.push_back(s); },
                   [this](const ProviderConfig& c, ProviderContext ctx) -> MadeProvider {
@@ -206,9 +206,10 @@ TEST(SdManager, JobWithoutProvidersIsStillPresent) {
 TEST(SdManager, FailedConfigsAreCountedAndTheJobStays) {
   Fixture f;
   f.refuse = {"1.json", "2.json", "3.json"};
-  const auto failures = f.manager.apply({{"job",
-                                          {FileConfig{{"1.json"}, 5min}, FileConfig{{"2.json"}, 5min},
-                                           FileConfig{{"3.json"}, 5min}}}});
+  const auto failures =
+      f.manager.apply({{"job",
+                        {FileConfig{{"1.json"}, 5min}, FileConfig{{"2.json"}, 5min},
+                         FileConfig{{"3.json"}, 5min}}}});
   EXPECT_EQ(failures.size(), 3u);
   EXPECT_EQ(f.manager.failed_configs.value(), 3);
   f.settle();
@@ -224,7 +225,8 @@ TEST(SdManager, StaticTargetsAreNotModifiedByApply) {
   const auto copy = jobs;
   f.manager.apply(jobs);
   f.settle();
-  EXPECT_EQ(std::get<StaticConfig>(jobs[0].providers[0]), std::get<StaticConfig>(copy[0].providers[0]));
+  EXPECT_EQ(std::get<StaticConfig>(jobs[0].providers[0]),
+            std::get<StaticConfig>(copy[0].providers[0]));
 }
 
 TEST(SdManager, TargetsDisappearAfterTheProviderIsRemoved) {
@@ -260,12 +262,13 @@ TEST(SdManager, ChangesAreCoalescedPerThrottleInterval) {
   boost::asio::io_context io;
   std::vector<Snapshot> sent;
   FakeProvider* fake = nullptr;
-  Manager manager(io, 300ms, [&](const Snapshot& s) { sent.push_back(s); },
-                  [&](const ProviderConfig&, ProviderContext) -> MadeProvider {
-                    auto p = std::make_unique<FakeProvider>();
-                    fake = p.get();
-                    return p;
-                  });
+  Manager manager(
+      io, 300ms, [&](const Snapshot& s) { sent.push_back(s); },
+      [&](const ProviderConfig&, ProviderContext) -> MadeProvider {
+        auto p = std::make_unique<FakeProvider>();
+        fake = p.get();
+        return p;
+      });
   manager.apply({file_job("job", "a.json")});
   io.poll();
   ASSERT_EQ(sent.size(), 1u);  // the first change after a quiet interval goes out at once

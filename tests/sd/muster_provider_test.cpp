@@ -18,9 +18,8 @@ std::string register_instance(uint16_t port, const std::string& appid, const std
                               const std::string& zone, const std::string& http_port) {
   return http(port, "POST", "/discovery/register",
               "region=sh&zone=" + zone + "&env=dev&status=1&appid=" + appid +
-                  "&hostname=" + hostname + "&version=v1" +
-                  "&addrs=http%3A%2F%2F127.0.0.1%3A" + http_port +
-                  "&addrs=grpc%3A%2F%2F127.0.0.1%3A9001" +
+                  "&hostname=" + hostname + "&version=v1" + "&addrs=http%3A%2F%2F127.0.0.1%3A" +
+                  http_port + "&addrs=grpc%3A%2F%2F127.0.0.1%3A9001" +
                   "&metadata=%7B%22weight%22%3A%2210%22%2C%22git.sha%22%3A%22abc%22%7D");
 }
 

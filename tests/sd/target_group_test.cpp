@@ -49,8 +49,9 @@ TEST(TargetGroupJson, NullDocumentIsZeroGroups) {
 }
 
 TEST(TargetGroupYaml, ReadsAndIsStrict) {
-  auto p = parse_groups_yaml("- targets: ['localhost:9090', 'example.org:443']\n"
-                             "  labels: {foo: bar}\n- targets: ['my.domain']\n");
+  auto p = parse_groups_yaml(
+      "- targets: ['localhost:9090', 'example.org:443']\n"
+      "  labels: {foo: bar}\n- targets: ['my.domain']\n");
   ASSERT_EQ(error_of(p), "");
   EXPECT_EQ(std::get<Groups>(p).size(), 2u);
   EXPECT_NE(error_of(parse_groups_yaml("- targets: 'localhost:9090'\n")), "");
@@ -77,9 +78,8 @@ TEST(TargetGroupRender, MergesTargetsWithEqualLabelsInFirstOrder) {
       {{{{"__address__", "c:1"}}}, {{"job", "x"}}, "s1"},
       {{{{"rack", "no-address"}}}, {}, "s2"},
   };
-  EXPECT_EQ(render_groups_json(groups),
-            R"([{"targets":["a:1","c:1"],"labels":{"job":"x"}},)"
-            R"({"targets":["b:1"],"labels":{"job":"x","rack":"r1"}}])");
+  EXPECT_EQ(render_groups_json(groups), R"([{"targets":["a:1","c:1"],"labels":{"job":"x"}},)"
+                                        R"({"targets":["b:1"],"labels":{"job":"x","rack":"r1"}}])");
   EXPECT_EQ(render_groups_json({}), "[]");
   // What is written reads back.
   auto back = parse_groups_json(render_groups_json(groups));

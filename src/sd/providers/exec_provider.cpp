@@ -10,9 +10,9 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <cstring>
 
 #include "sd/providers/refresh_provider.h"
@@ -96,8 +96,8 @@ std::string spawn(const std::vector<std::string>& argv, Child& child) {
   sigemptyset(&defaults);
   for (int sig : {SIGPIPE, SIGHUP, SIGINT, SIGTERM, SIGCHLD})
     sigaddset(&defaults, sig);
-  ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                        POSIX_SPAWN_SETSIGDEF);
+  ::posix_spawnattr_setflags(
+      &attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   ::posix_spawnattr_setpgroup(&attr, 0);
   ::posix_spawnattr_setsigmask(&attr, &none);
   ::posix_spawnattr_setsigdefault(&attr, &defaults);
@@ -174,9 +174,8 @@ std::unique_ptr<Provider> make_exec_provider(const ExecConfig& config, ProviderC
   asio::io_context& io = context.io;
   const std::string name = context.name;
   const milliseconds interval = config.refresh_interval;
-  return std::make_unique<RefreshProvider>(std::move(context), interval, [&io, config, name]() {
-    return run_once(io, config, name);
-  });
+  return std::make_unique<RefreshProvider>(
+      std::move(context), interval, [&io, config, name]() { return run_once(io, config, name); });
 }
 
 }  // namespace muster::sd

@@ -170,10 +170,10 @@ class FileProvider : public Provider, public std::enable_shared_from_this<FilePr
     last_counts_ = std::move(counts);
     watch_directories();
     context_.stats->refreshes.inc();
-    context_.stats->refresh_nanos.inc(static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
-                                                             began)
-            .count()));
+    context_.stats->refresh_nanos.inc(
+        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                  std::chrono::steady_clock::now() - began)
+                                  .count()));
     send_(std::move(update));
   }
 

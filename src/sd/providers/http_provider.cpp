@@ -42,9 +42,10 @@ struct Target {
 
 asio::awaitable<RefreshProvider::Result> fetch(asio::io_context& io, Target target,
                                                HttpConfig config) {
-  const std::string headers = "User-Agent: muster-sd\r\nAccept: application/json\r\n"
-                              "X-Prometheus-Refresh-Interval-Seconds: " +
-                              seconds_text(config.refresh_interval) + "\r\n";
+  const std::string headers =
+      "User-Agent: muster-sd\r\nAccept: application/json\r\n"
+      "X-Prometheus-Refresh-Interval-Seconds: " +
+      seconds_text(config.refresh_interval) + "\r\n";
   asio::ip::tcp::socket socket(io);
   // (Built outside the co_await: see ClientCore::request on GCC 12's temporaries.)
   std::string request = http_request_bytes("GET", target.path, target.host_header, headers);
@@ -86,8 +87,7 @@ std::unique_ptr<Provider> make_http_provider(const HttpConfig& config, ProviderC
   asio::io_context& io = context.io;
   const milliseconds interval = config.refresh_interval;
   return std::make_unique<RefreshProvider>(
-      std::move(context), interval,
-      [&io, target, config]() { return fetch(io, target, config); });
+      std::move(context), interval, [&io, target, config]() { return fetch(io, target, config); });
 }
 
 }  // namespace muster::sd

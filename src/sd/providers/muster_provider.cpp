@@ -18,9 +18,8 @@ TargetGroup muster_group(const std::string& appid, const std::vector<Instance>& 
   group.source = appid;
   const std::string prefix = scheme + "://";
   for (const auto& in : instances) {
-    const auto addr = std::find_if(in.addrs.begin(), in.addrs.end(), [&](const std::string& a) {
-      return a.rfind(prefix, 0) == 0;
-    });
+    const auto addr = std::find_if(in.addrs.begin(), in.addrs.end(),
+                                   [&](const std::string& a) { return a.rfind(prefix, 0) == 0; });
     if (addr == in.addrs.end()) continue;
     std::string host_port = addr->substr(prefix.size());
     if (const size_t slash = host_port.find('/'); slash != std::string::npos)

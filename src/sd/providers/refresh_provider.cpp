@@ -33,10 +33,10 @@ asio::awaitable<void> RefreshProvider::run(std::shared_ptr<State> s) {
     auto result = co_await s->refresh();
     if (s->stopped) break;
     s->context.stats->refreshes.inc();
-    s->context.stats->refresh_nanos.inc(static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
-                                                             began)
-            .count()));
+    s->context.stats->refresh_nanos.inc(
+        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                  std::chrono::steady_clock::now() - began)
+                                  .count()));
     if (auto* problem = std::get_if<std::string>(&result)) {
       s->context.stats->failures.inc();
       spdlog::error("sd {}: refresh failed, keeping the last targets: {}", s->context.name,
