@@ -14,11 +14,16 @@ namespace muster::sd {
 namespace asio = boost::asio;
 
 struct RefreshProvider::State {
-  State(ProviderContext c, milliseconds i, Refresh r)
-      : context(std::move(c)), interval(i), refresh(std::move(r)), timer(context.io) {}
+  State(ProviderContext c, milliseconds i, Refresh r, bool e)
+      : context(std::move(c)),
+        interval(i),
+        refresh(std::move(r)),
+        empty_vanished(e),
+        timer(context.io) {}
   ProviderContext context;
   milliseconds interval;
   Refresh refresh;
+  bool empty_vanished;
   Send send;
   asio::steady_timer timer;
   std::set<std::string> last_sources;
@@ -46,9 +51,11 @@ asio::awaitable<void> RefreshProvider::run(std::shared_ptr<State> s) {
       std::set<std::string> sources;
       for (const auto& g : groups)
         sources.insert(g.source);
-      for (const auto& gone : s->last_sources)
-        if (!sources.contains(gone)) groups.push_back(TargetGroup{{}, {}, gone});
-      s->last_sources = std::move(sources);
+      if (s->empty_vanished) {
+        for (const auto& gone : s->last_sources)
+          if (!sources.contains(gone)) groups.push_back(TargetGroup{{}, {}, gone});
+        s->last_sources = std::move(sources);
+      }
       s->send(std::move(groups));
     }
     s->timer.expires_after(s->interval);
@@ -57,8 +64,10 @@ asio::awaitable<void> RefreshProvider::run(std::shared_ptr<State> s) {
   }
 }
 
-RefreshProvider::RefreshProvider(ProviderContext context, milliseconds interval, Refresh refresh)
-    : state_(std::make_shared<State>(std::move(context), interval, std::move(refresh))) {}
+RefreshProvider::RefreshProvider(ProviderContext context, milliseconds interval, Refresh refresh,
+                                 bool empty_vanished)
+    : state_(std::make_shared<State>(std::move(context), interval, std::move(refresh),
+                                     empty_vanished)) {}
 
 RefreshProvider::~RefreshProvider() {
   stop();

@@ -1,8 +1,9 @@
 #pragma once
 // A provider that asks its source again every interval (Prometheus's refresh.Discovery): once at
 // start, then on a ticker, without back-off. A failed refresh sends nothing, so the manager keeps
-// the last good groups, and is logged and counted; a successful one sends the full list plus an
-// empty group for every source of the last success that is gone (a shrunk list, a vanished name).
+// the last good groups, and is logged and counted; a successful one sends the full list plus, with
+// `empty_vanished`, an empty group for every source of the last success that is gone (a shrunk
+// list).
 // Threading: runs on the context's io_context thread; `refresh` is called there, one at a time.
 #include <boost/asio/awaitable.hpp>
 #include <functional>
@@ -20,7 +21,8 @@ class RefreshProvider : public Provider {
   using Result = std::variant<Groups, std::string>;
   using Refresh = std::function<boost::asio::awaitable<Result>()>;
 
-  RefreshProvider(ProviderContext context, milliseconds interval, Refresh refresh);
+  RefreshProvider(ProviderContext context, milliseconds interval, Refresh refresh,
+                  bool empty_vanished = true);
   ~RefreshProvider() override;
   void start(Send send) override;
   void stop() override;
