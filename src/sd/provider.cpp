@@ -1,5 +1,6 @@
 #include "sd/provider.h"
 
+#include "sd/providers/consul_provider.h"
 #include "sd/providers/dns_provider.h"
 #include "sd/providers/exec_provider.h"
 #include "sd/providers/file_provider.h"
@@ -27,11 +28,9 @@ MadeProvider make_provider(const ProviderConfig& config, ProviderContext context
     MadeProvider operator()(const MusterConfig& c) {
       return make_muster_provider(c, std::move(context));
     }
-    // Parsed and validated, but not discovered yet: the job gets no targets from them and the
-    // failure is counted (muster_sd_failed_configs), as for any provider that cannot start.
     MadeProvider operator()(const DnsConfig& c) { return make_dns_provider(c, std::move(context)); }
-    MadeProvider operator()(const ConsulConfig&) {
-      return std::string("consul_sd_configs are not implemented yet in this version");
+    MadeProvider operator()(const ConsulConfig& c) {
+      return make_consul_provider(c, std::move(context));
     }
   };
   return std::visit(Make{context}, config);

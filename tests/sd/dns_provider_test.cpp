@@ -23,13 +23,20 @@ class Dnsmasq {
   Dnsmasq() : port_(muster::testing::free_port()) {
     pid_file_ = std::filesystem::temp_directory_path() /
                 ("muster-dns-test-" + std::to_string(::getpid()) + ".pid");
-    std::vector<std::string> args = {
-        "dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts", "--conf-file=/dev/null",
-        "--port=" + std::to_string(port_), "--listen-address=127.0.0.1", "--bind-interfaces",
-        "--pid-file=" + pid_file_.string(), "--local=/sd.test/",
-        "--srv-host=_web._tcp.sd.test,host1.sd.test,8080,0,10",
-        "--srv-host=_web._tcp.sd.test,host2.sd.test,8081,0,20",
-        "--host-record=a.sd.test,10.0.0.1,fd00::1", "--log-facility=/dev/null"};
+    std::vector<std::string> args = {"dnsmasq",
+                                     "--keep-in-foreground",
+                                     "--no-resolv",
+                                     "--no-hosts",
+                                     "--conf-file=/dev/null",
+                                     "--port=" + std::to_string(port_),
+                                     "--listen-address=127.0.0.1",
+                                     "--bind-interfaces",
+                                     "--pid-file=" + pid_file_.string(),
+                                     "--local=/sd.test/",
+                                     "--srv-host=_web._tcp.sd.test,host1.sd.test,8080,0,10",
+                                     "--srv-host=_web._tcp.sd.test,host2.sd.test,8081,0,20",
+                                     "--host-record=a.sd.test,10.0.0.1,fd00::1",
+                                     "--log-facility=/dev/null"};
     pid_ = ::fork();
     if (pid_ == 0) {
       std::vector<char*> argv;

@@ -1,7 +1,7 @@
 #include "sd/providers/dns_provider.h"
 
-#include <arpa/inet.h>
 #include <ares.h>
+#include <arpa/inet.h>
 #include <poll.h>
 #include <spdlog/spdlog.h>
 
@@ -111,7 +111,8 @@ asio::awaitable<RefreshProvider::Result> refresh(asio::io_context& io, DnsConfig
   options.ednspsz = 4096;
   ares_channel channel = nullptr;
   if (const int rc = ares_init_options(
-          &channel, &options, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS | ARES_OPT_EDNSPSZ);
+          &channel, &options,
+          ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS | ARES_OPT_EDNSPSZ);
       rc != ARES_SUCCESS)
     co_return std::string("cannot start the resolver: ") + ares_strerror(rc);
   std::unique_ptr<ares_channeldata, void (*)(ares_channel)> owned(channel, ares_destroy);

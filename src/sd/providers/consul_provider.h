@@ -1,0 +1,27 @@
+#pragma once
+// consul_sd_configs: the Consul HTTP API calls Prometheus 2.42 makes (discovery/consul):
+// /v1/agent/self for the datacenter when none is configured; /v1/catalog/services as a blocking
+// query when no services are listed or tags are set (a watcher per matching service, a vanished
+// service's group emptied); /v1/health/service/<name> as a blocking query per service; `index` and
+// `wait=120000ms`, `stale=` unless allow_stale is false, `tag=` per tag, the token as
+// X-Consul-Token. An answer whose X-Consul-Index equals the last one is ignored (so a server that
+// never sends the header is never read, as in Prometheus). One group per service, source = the
+// service name, __meta_consul_* labels as Prometheus sets them.
+// Threading: everything runs on the provider's io_context thread.
+#include <memory>
+#include <string_view>
+
+#include "sd/config.h"
+#include "sd/provider.h"
+
+namespace muster::sd {
+
+std::unique_ptr<Provider> make_consul_provider(const ConsulConfig& config, ProviderContext context);
+
+// The group of one /v1/health/service answer (pure; the provider's conversion), or why the body
+// cannot be read.
+std::variant<TargetGroup, std::string> consul_group(std::string_view body, const std::string& service,
+                                                    const std::string& datacenter,
+                                                    const std::string& tag_separator);
+
+}  // namespace muster::sd
