@@ -9,7 +9,9 @@
 
 namespace muster::sd {
 
-std::string FileOutput::write(const std::map<std::string, std::string>& documents) {
+std::string FileOutput::write(
+    const std::map<std::string, std::shared_ptr<const std::string>>& documents) {
+  static const auto empty = std::make_shared<const std::string>("[]");
   std::string errors;
   auto note = [&](std::string e) {
     if (e.empty()) return;
@@ -18,25 +20,27 @@ std::string FileOutput::write(const std::map<std::string, std::string>& document
   };
   for (const auto& [job, content] : documents) {
     const auto it = written_.find(job);
-    if (it != written_.end() && it->second == content) continue;
+    // The same document object, or an equal one: nothing to write.
+    if (it != written_.end() && (it->second == content || *it->second == *content)) continue;
     note(write_file(job, content));
   }
   // Jobs no longer configured: empty them once rather than leave their targets behind.
   for (auto& [job, content] : written_) {
-    if (documents.contains(job) || content == "[]") continue;
-    note(write_file(job, "[]"));
+    if (documents.contains(job) || *content == "[]") continue;
+    note(write_file(job, empty));
   }
   return errors;
 }
 
-std::string FileOutput::write_file(const std::string& job, const std::string& content) {
+std::string FileOutput::write_file(const std::string& job,
+                                   std::shared_ptr<const std::string> content) {
   const std::string path = directory_ + "/" + job + ".json";
   const std::string tmp = path + ".tmp";  // does not match *.json: file_sd ignores it
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return "cannot create " + tmp + ": " + std::strerror(errno);
   size_t done = 0;
-  while (done < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+  while (done < content->size()) {
+    const ssize_t n = ::write(fd, content->data() + done, content->size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       const std::string why = std::strerror(errno);
@@ -56,7 +60,7 @@ std::string FileOutput::write_file(const std::string& job, const std::string& co
     ::unlink(tmp.c_str());
     return "cannot rename " + tmp + " to " + path + ": " + why;
   }
-  written_[job] = content;
+  written_[job] = std::move(content);
   writes.inc();
   return {};
 }

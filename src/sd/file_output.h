@@ -5,6 +5,7 @@
 // its content changed. A job that left the configuration gets "[]" once, never its stale targets.
 // Threading: one thread (the sd's io_context) calls write(); counters may be read from any.
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 
@@ -16,16 +17,17 @@ class FileOutput {
  public:
   explicit FileOutput(std::string directory) : directory_(std::move(directory)) {}
   // Brings the directory up to `documents` (job -> rendered JSON). Returns the errors, if any.
-  std::string write(const std::map<std::string, std::string>& documents);
+  std::string write(const std::map<std::string, std::shared_ptr<const std::string>>& documents);
   const std::string& directory() const { return directory_; }
 
   metrics::Counter writes;    // files replaced
   metrics::Counter failures;  // files that could not be written
 
  private:
-  std::string write_file(const std::string& job, const std::string& content);
+  std::string write_file(const std::string& job, std::shared_ptr<const std::string> content);
   std::string directory_;
-  std::map<std::string, std::string> written_;  // job -> content on disk
+  // job -> content on disk (the document last written, shared with the snapshot)
+  std::map<std::string, std::shared_ptr<const std::string>> written_;
 };
 
 }  // namespace muster::sd

@@ -12,7 +12,7 @@ void add_sd_routes(http::Router& router, Service& service) {
     const auto published = service.published();
     if (auto it = published->documents.find(job); it != published->documents.end()) {
       http::Response ok;
-      ok.body = it->second;
+      ok.body = *it->second;
       return ok;
     }
     if (published->removed.contains(job)) {

@@ -102,6 +102,8 @@ std::vector<std::string> Manager::apply(const std::vector<JobConfig>& jobs) {
     kept.push_back(std::move(e));
   }
   providers_ = std::move(kept);
+  for (const auto& job : jobs)
+    dirty_.insert(job.name);
   for (auto& e : providers_) {
     if (e->started) continue;
     e->started = true;
@@ -116,17 +118,23 @@ void Manager::on_update(Entry& entry, Groups groups) {
   if (stopped_) return;
   received_updates.inc();
   entry.stats->updates.inc();
+  bool changed = false;
   for (const auto& sub : entry.subs) {
     auto& sources = targets_[{sub, entry.name}];
+    bool sub_changed = false;
     for (const auto& g : groups) {
       if (g.targets.empty()) {
-        sources.erase(g.source);  // an empty group deletes its source (no leak)
-      } else {
-        sources[g.source] = g;
+        sub_changed |= sources.erase(g.source) > 0;  // an empty group deletes its source (no leak)
+        continue;
       }
+      if (auto it = sources.find(g.source); it != sources.end() && it->second == g) continue;
+      sources[g.source] = g;
+      sub_changed = true;
     }
+    if (sub_changed) dirty_.insert(sub);
+    changed |= sub_changed;
   }
-  trigger();
+  if (changed) trigger();
 }
 
 void Manager::trigger() {
@@ -153,25 +161,29 @@ void Manager::send() {
   if (stopped_ || !pending_) return;
   pending_ = false;
   last_sent_ = std::chrono::steady_clock::now();
-  Snapshot snapshot;
-  discovered_.clear();
+  Delta delta;
   for (const auto& e : providers_) {
     for (const auto& sub : e->subs) {
-      Groups& groups = snapshot[sub];  // present even when empty
+      delta.jobs.insert(sub);
+      if (!dirty_.contains(sub)) continue;
+      Groups& groups = delta.changed[sub];  // present even when empty
       auto it = targets_.find({sub, e->name});
       if (it == targets_.end()) continue;
       for (const auto& [source, g] : it->second)
         groups.push_back(g);
     }
   }
-  for (const auto& [job, groups] : snapshot) {
+  dirty_.clear();
+  for (auto it = discovered_.begin(); it != discovered_.end();)
+    it = delta.jobs.contains(it->first) ? std::next(it) : discovered_.erase(it);
+  for (const auto& [job, groups] : delta.changed) {
     size_t n = 0;
     for (const auto& g : groups)
       n += g.targets.size();
     discovered_[job] = n;
   }
   updates.inc();
-  consumer_(snapshot);
+  consumer_(delta);
 }
 
 size_t Manager::stored_sources() const {

@@ -3,7 +3,8 @@
 //
 // - Providers are keyed by their configuration: jobs with identical provider configs share one
 //   provider, whose updates are stored once per job (pool key = job, provider name "type/n").
-// - Updates are merged by source; a group without targets deletes its source.
+// - Updates are merged by source; a group without targets deletes its source; an update that
+//   changes nothing (an exec run printing what it printed before) triggers nothing.
 // - Changes are coalesced and handed to the consumer at most once per throttle interval (0: at
 //   the next turn of the loop). The first change after a quiet interval goes out at once.
 // - apply() (start and every reload) keeps providers whose config is unchanged running, gives a
@@ -27,9 +28,17 @@ namespace muster::sd {
 // job -> every group of every provider of the job, in provider order then source order.
 using Snapshot = std::map<std::string, Groups>;
 
+// What one send carries: the full groups of the jobs that changed since the last send (a job
+// whose providers all went is there with no groups), and the names of every configured job.
+// With 20,000 targets in 200 jobs, one exec run touches one job: only it is rebuilt and rendered.
+struct Delta {
+  Snapshot changed;
+  std::set<std::string> jobs;
+};
+
 class Manager {
  public:
-  using Consumer = std::function<void(const Snapshot&)>;
+  using Consumer = std::function<void(const Delta&)>;
   using Factory = std::function<MadeProvider(const ProviderConfig&, ProviderContext)>;
 
   Manager(boost::asio::io_context& io, milliseconds throttle, Consumer consumer,
@@ -74,8 +83,9 @@ class Manager {
   // (job, provider name) -> source -> group
   std::map<std::pair<std::string, std::string>, std::map<std::string, TargetGroup>> targets_;
   std::map<std::string, size_t> discovered_;
-  bool pending_ = false;    // a change not yet sent
-  bool scheduled_ = false;  // a send is posted or its timer armed
+  std::set<std::string> dirty_;  // jobs changed since the last send
+  bool pending_ = false;         // a change not yet sent
+  bool scheduled_ = false;       // a send is posted or its timer armed
   boost::asio::steady_timer timer_;
   std::chrono::steady_clock::time_point last_sent_{};
   bool stopped_ = false;

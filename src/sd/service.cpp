@@ -55,8 +55,8 @@ std::variant<std::unique_ptr<Service>, std::string> Service::start(std::string c
 Service::Service(std::string config_path, SdConfig config)
     : config_path_(std::move(config_path)), initial_(std::move(config)) {
   last_reload_ok_.set(1);
-  manager_ = std::make_unique<Manager>(io_, initial_.throttle,
-                                       [this](const Snapshot& s) { on_snapshot(s); });
+  manager_ =
+      std::make_unique<Manager>(io_, initial_.throttle, [this](const Delta& d) { on_delta(d); });
   if (!initial_.output.file_sd_dir.empty())
     file_output_ = std::make_unique<FileOutput>(initial_.output.file_sd_dir);
   published_ = std::make_shared<Published>();
@@ -119,17 +119,22 @@ std::string Service::reload() {
   return {};
 }
 
-void Service::on_snapshot(const Snapshot& snapshot) {
-  auto next = std::make_shared<Published>();
-  for (const auto& [job, groups] : snapshot) {
-    next->documents[job] = render_groups_json(groups);
+void Service::on_delta(const Delta& delta) {
+  auto next = std::make_shared<Published>(*published());
+  for (const auto& [job, groups] : delta.changed) {
+    next->documents[job] = std::make_shared<const std::string>(render_groups_json(groups));
     size_t n = 0;
     for (const auto& g : groups)
       n += g.targets.size();
     next->targets[job] = n;
   }
+  for (auto it = next->documents.begin(); it != next->documents.end();)
+    it = delta.jobs.contains(it->first) ? std::next(it) : next->documents.erase(it);
+  for (auto it = next->targets.begin(); it != next->targets.end();)
+    it = delta.jobs.contains(it->first) ? std::next(it) : next->targets.erase(it);
+  next->removed.clear();
   for (const auto& job : ever_)
-    if (!configured_.contains(job)) next->removed.insert(job);
+    if (!delta.jobs.contains(job)) next->removed.insert(job);
   next->providers = manager_->providers();
   if (file_output_) {
     if (auto problem = file_output_->write(next->documents); !problem.empty())

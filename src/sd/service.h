@@ -21,9 +21,10 @@ namespace muster::sd {
 
 // What the HTTP endpoints answer, replaced as a whole after every send and reload.
 struct Published {
-  std::map<std::string, std::string> documents;  // job -> http_sd / file_sd JSON
-  std::map<std::string, size_t> targets;         // job -> targets
-  std::set<std::string> removed;                 // jobs configured before, answered with []
+  // job -> http_sd / file_sd JSON; shared between snapshots, so a send copies pointers only
+  std::map<std::string, std::shared_ptr<const std::string>> documents;
+  std::map<std::string, size_t> targets;  // job -> targets
+  std::set<std::string> removed;          // jobs configured before, answered with []
   std::vector<Manager::ProviderView> providers;
 };
 
@@ -45,8 +46,8 @@ class Service {
 
  private:
   explicit Service(std::string config_path, SdConfig config);
-  std::string apply(const SdConfig& config);   // on the service thread
-  void on_snapshot(const Snapshot& snapshot);  // on the service thread
+  std::string apply(const SdConfig& config);  // on the service thread
+  void on_delta(const Delta& delta);          // on the service thread
   void publish(std::shared_ptr<Published> next);
 
   std::string config_path_;

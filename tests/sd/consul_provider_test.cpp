@@ -33,11 +33,12 @@ class FakeConsul {
       record(r);
       return answer(R"({"Config":{"Datacenter":"test-dc"}})");
     });
-    router_.add("GET", "/v1/catalog/services", [this, answer](const http::Request& r) -> http::Outcome {
-      record(r);
-      std::lock_guard lock(mu_);
-      return answer(catalog_);
-    });
+    router_.add("GET", "/v1/catalog/services",
+                [this, answer](const http::Request& r) -> http::Outcome {
+                  record(r);
+                  std::lock_guard lock(mu_);
+                  return answer(catalog_);
+                });
     router_.add_prefix("GET", "/v1/health/service/",
                        [this, answer](const http::Request& r) -> http::Outcome {
                          record(r);
@@ -115,13 +116,16 @@ TEST(ConsulGroup, HealthIsTheWorstCheckOrMaintenance) {
   auto health_of = [](const std::string& checks) {
     const std::string body =
         R"([{"Node":{"Node":"n","Address":"h"},"Service":{"Port":1},"Checks":)" + checks + "}]";
-    return std::get<TargetGroup>(consul_group(body, "s", "dc", ",")).targets[0].at("__meta_consul_health");
+    return std::get<TargetGroup>(consul_group(body, "s", "dc", ","))
+        .targets[0]
+        .at("__meta_consul_health");
   };
   EXPECT_EQ(health_of("[]"), "passing");
   EXPECT_EQ(health_of(R"([{"CheckID":"a","Status":"passing"},{"CheckID":"b","Status":"warning"}])"),
             "warning");
-  EXPECT_EQ(health_of(R"([{"CheckID":"a","Status":"critical"},{"CheckID":"b","Status":"warning"}])"),
-            "critical");
+  EXPECT_EQ(
+      health_of(R"([{"CheckID":"a","Status":"critical"},{"CheckID":"b","Status":"warning"}])"),
+      "critical");
   EXPECT_EQ(health_of(R"([{"CheckID":"_service_maintenance:x","Status":"critical"}])"),
             "maintenance");
   EXPECT_EQ(health_of(R"([{"CheckID":"a","Status":"odd"}])"), "");
@@ -144,7 +148,8 @@ TEST(ConsulProvider, AllServicesThroughTheCatalog) {
   EXPECT_TRUE(saw(consul, "/v1/health/service/test?stale=&wait=120000ms"));
   EXPECT_TRUE(saw(consul, "/v1/health/service/other?stale=&wait=120000ms"));
   // The catalog's next query carries its index.
-  ASSERT_TRUE(h.run_until([&] { return saw(consul, "/v1/catalog/services?index=1&stale=&wait=120000ms"); }));
+  ASSERT_TRUE(h.run_until(
+      [&] { return saw(consul, "/v1/catalog/services?index=1&stale=&wait=120000ms"); }));
   // A service gone from the catalog is emptied.
   consul.set_catalog(R"({"other":["tag2"]})");
   ASSERT_TRUE(h.run_until([&] { return !h.merged.contains("test"); }));
@@ -190,7 +195,8 @@ TEST(ConsulProvider, NoTargetsWhenNoServiceHasTheTag) {
   c.tags = {"missing"};
   auto p = make_consul_provider(c, h.context("consul/0"));
   p->start(h.sender());
-  ASSERT_TRUE(h.run_until([&] { return saw(consul, "/v1/catalog/services?stale=&wait=120000ms"); }));
+  ASSERT_TRUE(
+      h.run_until([&] { return saw(consul, "/v1/catalog/services?stale=&wait=120000ms"); }));
   h.run_for(300ms);
   EXPECT_TRUE(h.merged.empty());
   for (const auto& r : consul.requests())

@@ -151,6 +151,25 @@ TEST_F(FileProviderTest, RefreshIntervalIsABackstop) {
   EXPECT_EQ(h_.addresses(), (std::vector<std::string>{"a:1"}));
 }
 
+TEST_F(FileProviderTest, HundredsOfProvidersShareOneInotifyInstance) {
+  // More than the default 128 inotify instances a user may have.
+  constexpr int kProviders = 300;
+  std::vector<std::unique_ptr<Provider>> providers;
+  std::vector<size_t> seen(kProviders, 0);
+  for (int i = 0; i < kProviders; ++i) {
+    write("f" + std::to_string(i) + ".json", R"([{"targets":["a:1"]}])");
+    providers.push_back(
+        make_file_provider(FileConfig{{path("f" + std::to_string(i) + ".json")}, 1h},
+                           h_.context("file/" + std::to_string(i))));
+    providers.back()->start([&seen, i](Groups) { ++seen[i]; });
+  }
+  write("f250.json", R"([{"targets":["b:1"]}])");
+  ASSERT_TRUE(h_.run_until([&] { return seen[250] >= 2; }));  // seen through the watch
+  EXPECT_EQ(h_.stats->failures.value(), 0u);
+  for (auto& p : providers)
+    p->stop();
+}
+
 TEST_F(FileProviderTest, NothingIsSentAfterStop) {
   write("a.json", R"([{"targets":["a:1"]}])");
   start({path("*.json")});

@@ -38,7 +38,9 @@ struct Fixture {
   int made = 0, refused = 0;
   std::set<std::string> refuse;   // file patterns whose provider cannot be made
   std::set<std::string> stopped;  // names of fake providers stopped
-  Manager manager{io, 0ms, [this](const Snapshot& s) { sent.push_back(s); },
+  std::vector<Delta> deltas;
+  Snapshot state;  // the deltas applied in turn: what a consumer holds
+  Manager manager{io, 0ms, [this](const Delta& d) { consume(d); },
                   [this](const ProviderConfig& c, ProviderContext ctx) -> MadeProvider {
                     ++made;
                     if (auto* s = std::get_if<StaticConfig>(&c))
@@ -52,6 +54,14 @@ struct Fixture {
                     return p;
                   }};
 
+  void consume(const Delta& d) {
+    deltas.push_back(d);
+    for (const auto& [job, groups] : d.changed)
+      state[job] = groups;
+    for (auto it = state.begin(); it != state.end();)
+      it = d.jobs.contains(it->first) ? std::next(it) : state.erase(it);
+    sent.push_back(state);
+  }
   void settle() {
     io.restart();
     io.poll();
@@ -263,7 +273,7 @@ TEST(SdManager, ChangesAreCoalescedPerThrottleInterval) {
   std::vector<Snapshot> sent;
   FakeProvider* fake = nullptr;
   Manager manager(
-      io, 300ms, [&](const Snapshot& s) { sent.push_back(s); },
+      io, 300ms, [&](const Delta& d) { sent.push_back(d.changed); },
       [&](const ProviderConfig&, ProviderContext) -> MadeProvider {
         auto p = std::make_unique<FakeProvider>();
         fake = p.get();
@@ -282,6 +292,25 @@ TEST(SdManager, ChangesAreCoalescedPerThrottleInterval) {
   ASSERT_EQ(sent.size(), 2u);  // 50 changes, one send
   EXPECT_EQ(addresses(sent.back().at("job")), (std::vector<std::string>{"t:49"}));
   EXPECT_EQ(manager.received_updates.value(), 50u);
+}
+
+TEST(SdManager, OnlyChangedJobsAreSentAndNoChangeSendsNothing) {
+  Fixture f;
+  f.manager.apply({file_job("a", "a.json"), file_job("b", "b.json")});
+  f.fakes.at("file/0")->send({group("a:0", {"1:1"})});
+  f.fakes.at("file/1")->send({group("b:0", {"2:1"})});
+  f.settle();
+  const size_t before = f.deltas.size();
+  f.fakes.at("file/0")->send({group("a:0", {"1:1"})});  // the same again: no change
+  f.settle();
+  EXPECT_EQ(f.deltas.size(), before);
+  f.fakes.at("file/0")->send({group("a:0", {"3:1"})});
+  f.settle();
+  ASSERT_EQ(f.deltas.size(), before + 1);
+  EXPECT_EQ(f.deltas.back().changed.size(), 1u);  // only a
+  EXPECT_TRUE(f.deltas.back().changed.contains("a"));
+  EXPECT_EQ(f.deltas.back().jobs, (std::set<std::string>{"a", "b"}));
+  EXPECT_EQ(addresses(f.last().at("b")), (std::vector<std::string>{"2:1"}));
 }
 
 TEST(SdManager, NothingIsSentAfterStop) {

@@ -42,9 +42,13 @@ std::string health(const json::object& entry) {
   for (const auto& c : checks->get_array()) {
     if (!c.is_object()) continue;
     const std::string id = str(c.get_object(), "CheckID");
-    if (id == "_node_maintenance" || id.rfind("_service_maintenance:", 0) == 0) return "maintenance";
+    if (id == "_node_maintenance" || id.rfind("_service_maintenance:", 0) == 0)
+      return "maintenance";
     const std::string status = str(c.get_object(), "Status");
-    const int rank = status == "passing" ? 1 : status == "warning" ? 2 : status == "critical" ? 3 : -1;
+    const int rank = status == "passing"    ? 1
+                     : status == "warning"  ? 2
+                     : status == "critical" ? 3
+                                            : -1;
     if (rank < 0) return "";
     worst = std::max(worst, rank);
   }
@@ -62,7 +66,8 @@ struct Answer {
 
 }  // namespace
 
-std::variant<TargetGroup, std::string> consul_group(std::string_view body, const std::string& service,
+std::variant<TargetGroup, std::string> consul_group(std::string_view body,
+                                                    const std::string& service,
                                                     const std::string& datacenter,
                                                     const std::string& tag_separator) {
   boost::system::error_code ec;
@@ -77,7 +82,8 @@ std::variant<TargetGroup, std::string> consul_group(std::string_view body, const
     const auto& node = obj(entry, "Node");
     const auto& svc = obj(entry, "Service");
     int64_t port = 0;
-    if (const auto* p = svc.if_contains("Port"); p != nullptr && p->is_int64()) port = p->get_int64();
+    if (const auto* p = svc.if_contains("Port"); p != nullptr && p->is_int64())
+      port = p->get_int64();
     const std::string node_address = str(node, "Address");
     const std::string service_address = str(svc, "Address");
     std::string host = service_address.empty() ? node_address : service_address;
@@ -142,15 +148,17 @@ class ConsulProvider : public Provider, public std::enable_shared_from_this<Cons
     std::string request = http_request_bytes("GET", target, config_.server, headers);
     asio::ip::tcp::socket socket(context_.io);
     sockets_.insert(&socket);
-    auto response = co_await http_exchange(socket, config_.server, std::move(request), kRequestTimeout);
+    auto response =
+        co_await http_exchange(socket, config_.server, std::move(request), kRequestTimeout);
     sockets_.erase(&socket);
     if (stopped_ || (cancelled != nullptr && *cancelled)) co_return std::nullopt;
     if (!response || response->result_int() != 200) {
       context_.stats->failures.inc();
       spdlog::error("sd {}: GET {}: {}", context_.name, target,
-                    response ? "Unexpected response code: " + std::to_string(response->result_int()) +
-                                   " (" + response->body().substr(0, 200) + ")"
-                             : std::string("no answer from " + config_.server));
+                    response
+                        ? "Unexpected response code: " + std::to_string(response->result_int()) +
+                              " (" + response->body().substr(0, 200) + ")"
+                        : std::string("no answer from " + config_.server));
       co_return std::nullopt;
     }
     Answer a;
@@ -224,12 +232,14 @@ class ConsulProvider : public Provider, public std::enable_shared_from_this<Cons
     std::map<std::string, std::shared_ptr<bool>> watching;  // service -> its cancel flag
     while (!self->stopped_) {
       const auto began = std::chrono::steady_clock::now();
-      auto answer = co_await self->get("/v1/catalog/services" + self->query(last_index, {}), nullptr);
+      auto answer =
+          co_await self->get("/v1/catalog/services" + self->query(last_index, {}), nullptr);
       if (self->stopped_) break;
       self->context_.stats->refreshes.inc();
-      self->context_.stats->refresh_nanos.inc(static_cast<uint64_t>(
-          std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - began)
-              .count()));
+      self->context_.stats->refresh_nanos.inc(
+          static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                    std::chrono::steady_clock::now() - began)
+                                    .count()));
       if (answer && answer->index != last_index) {
         last_index = answer->index;
         boost::system::error_code ec;
@@ -288,7 +298,8 @@ class ConsulProvider : public Provider, public std::enable_shared_from_this<Cons
       if (self->stopped_ || *cancelled) break;
       if (answer && answer->index != last_index) {
         last_index = answer->index;
-        auto group = consul_group(answer->body, service, self->datacenter_, self->config_.tag_separator);
+        auto group =
+            consul_group(answer->body, service, self->datacenter_, self->config_.tag_separator);
         if (auto* problem = std::get_if<std::string>(&group)) {
           self->context_.stats->failures.inc();
           spdlog::error("sd {}: service {}: {}", self->context_.name, service, *problem);
@@ -323,7 +334,8 @@ class ConsulProviderHandle : public Provider {
 
 }  // namespace
 
-std::unique_ptr<Provider> make_consul_provider(const ConsulConfig& config, ProviderContext context) {
+std::unique_ptr<Provider> make_consul_provider(const ConsulConfig& config,
+                                               ProviderContext context) {
   return std::make_unique<ConsulProviderHandle>(
       std::make_shared<ConsulProvider>(config, std::move(context)));
 }

@@ -20,7 +20,8 @@ std::unique_ptr<Provider> make_consul_provider(const ConsulConfig& config, Provi
 
 // The group of one /v1/health/service answer (pure; the provider's conversion), or why the body
 // cannot be read.
-std::variant<TargetGroup, std::string> consul_group(std::string_view body, const std::string& service,
+std::variant<TargetGroup, std::string> consul_group(std::string_view body,
+                                                    const std::string& service,
                                                     const std::string& datacenter,
                                                     const std::string& tag_separator);
 

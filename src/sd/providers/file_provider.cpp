@@ -5,11 +5,14 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <fstream>
+#include <functional>
 #include <map>
+#include <mutex>
 #include <set>
 #include <sstream>
 
@@ -54,24 +57,108 @@ ParsedGroups read_file(const std::string& path) {
   return is_json(path) ? parse_groups_json(text.str()) : parse_groups_yaml(text.str());
 }
 
+// One inotify instance per io_context, shared by every file provider on it: the kernel allows
+// 128 instances per user by default (fs.inotify.max_user_instances), and a fleet's configuration
+// has hundreds of file_sd jobs. Subscribers are told of any event in a directory they watch but a
+// pure attribute change (fsnotify's Chmod), and of a queue overflow.
+class InotifyHub : public std::enable_shared_from_this<InotifyHub> {
+ public:
+  using Callback = std::function<void()>;
+
+  // The hub of `io`, created on first use. Null if inotify is unavailable (why in errno).
+  static std::shared_ptr<InotifyHub> of(asio::io_context& io) {
+    static std::mutex mu;
+    static std::map<asio::io_context*, std::weak_ptr<InotifyHub>> hubs;
+    std::lock_guard lock(mu);
+    if (auto hub = hubs[&io].lock()) return hub;
+    const int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd < 0) return nullptr;
+    auto hub = std::make_shared<InotifyHub>(io, fd);
+    hubs[&io] = hub;
+    hub->read_events();
+    return hub;
+  }
+
+  InotifyHub(asio::io_context& io, int fd) : events_(io, fd) {}
+
+  // Watches `dir` for subscriber `id` (again is harmless). False, with errno, if it cannot.
+  bool watch(const std::string& dir, uint64_t id, Callback callback) {
+    constexpr uint32_t mask = IN_CREATE | IN_DELETE | IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_FROM |
+                              IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF;
+    const int wd = ::inotify_add_watch(events_.native_handle(), dir.c_str(), mask);
+    if (wd < 0) return false;
+    by_wd_[wd][id] = std::move(callback);
+    return true;
+  }
+
+  void forget(uint64_t id) {
+    for (auto it = by_wd_.begin(); it != by_wd_.end();) {
+      it->second.erase(id);
+      if (it->second.empty()) {
+        ::inotify_rm_watch(events_.native_handle(), it->first);
+        it = by_wd_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+ private:
+  void read_events() {
+    events_.async_wait(asio::posix::stream_descriptor::wait_read,
+                       [self = shared_from_this()](boost::system::error_code ec) {
+                         if (ec) return;
+                         self->drain();
+                         // Lives as long as its io_context (one descriptor, watches removed).
+                         self->read_events();
+                       });
+  }
+
+  void drain() {
+    alignas(inotify_event) char buffer[16384];
+    std::set<int> touched;
+    bool overflow = false;
+    for (;;) {
+      const ssize_t n = ::read(events_.native_handle(), buffer, sizeof buffer);
+      if (n <= 0) break;
+      for (ssize_t at = 0; at < n;) {
+        const auto* e = reinterpret_cast<const inotify_event*>(buffer + at);
+        if (e->mask & IN_Q_OVERFLOW) overflow = true;
+        if (e->mask & ~(IN_ATTRIB | IN_IGNORED | IN_ISDIR)) touched.insert(e->wd);
+        if (e->mask & IN_IGNORED) by_wd_.erase(e->wd);  // the directory went; re-added on refresh
+        at += static_cast<ssize_t>(sizeof(inotify_event) + e->len);
+      }
+    }
+    // Copies: a callback may subscribe or forget.
+    std::vector<Callback> calls;
+    for (const auto& [wd, subs] : by_wd_) {
+      if (!overflow && !touched.contains(wd)) continue;
+      for (const auto& [id, cb] : subs)
+        calls.push_back(cb);
+    }
+    for (auto& cb : calls)
+      cb();
+  }
+
+  asio::posix::stream_descriptor events_;
+  std::map<int, std::map<uint64_t, Callback>> by_wd_;  // watch -> subscriber -> callback
+};
+
 class FileProvider : public Provider, public std::enable_shared_from_this<FileProvider> {
  public:
   FileProvider(FileConfig config, ProviderContext context)
       : config_(std::move(config)),
         context_(std::move(context)),
-        events_(context_.io),
-        backstop_(context_.io) {}
+        backstop_(context_.io),
+        id_(next_id_++) {}
 
   void start(Send send) override {
     send_ = std::move(send);
-    const int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    if (fd < 0) {
+    hub_ = InotifyHub::of(context_.io);
+    if (!hub_) {
       context_.stats->failures.inc();
       spdlog::error("sd {}: inotify unavailable ({}); re-reading every {} ms only", context_.name,
                     std::strerror(errno), config_.refresh_interval.count());
-    } else {
-      events_.assign(fd);
-      read_events();
     }
     refresh();
     arm_backstop();
@@ -79,58 +166,33 @@ class FileProvider : public Provider, public std::enable_shared_from_this<FilePr
 
   void stop() override {
     stopped_ = true;
-    boost::system::error_code ignored;
-    events_.close(ignored);
+    if (hub_) hub_->forget(id_);
+    hub_.reset();
     backstop_.cancel();
   }
 
  private:
   void watch_directories() {
-    if (!events_.is_open()) return;
-    constexpr uint32_t mask = IN_CREATE | IN_DELETE | IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_FROM |
-                              IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF;
+    if (!hub_) return;
     for (const auto& pattern : config_.files) {
       const std::string dir = directory_of(pattern);
       // Adding an existing watch again is harmless; a directory created since is picked up here.
-      if (::inotify_add_watch(events_.native_handle(), dir.c_str(), mask) < 0 &&
-          !warned_.contains(dir)) {
-        warned_.insert(dir);
-        spdlog::warn("sd {}: cannot watch {}: {}", context_.name, dir, std::strerror(errno));
-      }
-    }
-  }
-
-  void read_events() {
-    events_.async_wait(asio::posix::stream_descriptor::wait_read,
-                       [self = shared_from_this()](boost::system::error_code ec) {
-                         if (ec || self->stopped_) return;
-                         self->drain_events();
-                         self->read_events();
-                       });
-  }
-
-  // Reads every pending event; any but a pure attribute change schedules one refresh.
-  void drain_events() {
-    alignas(inotify_event) char buffer[16384];
-    bool changed = false;
-    for (;;) {
-      const ssize_t n = ::read(events_.native_handle(), buffer, sizeof buffer);
-      if (n <= 0) break;
-      for (ssize_t at = 0; at < n;) {
-        const auto* e = reinterpret_cast<const inotify_event*>(buffer + at);
-        if (e->mask & IN_Q_OVERFLOW) changed = true;
-        if (e->mask & ~(IN_ATTRIB | IN_IGNORED | IN_ISDIR)) changed = true;
-        at += static_cast<ssize_t>(sizeof(inotify_event) + e->len);
-      }
-    }
-    if (changed && !refresh_posted_) {
-      // Through the loop, so that a burst of events read in one go gives one refresh.
-      refresh_posted_ = true;
-      asio::post(context_.io, [self = shared_from_this()] {
-        self->refresh_posted_ = false;
-        if (!self->stopped_) self->refresh();
+      const bool ok = hub_->watch(dir, id_, [weak = weak_from_this()] {
+        if (auto self = weak.lock()) self->changed();
       });
+      if (!ok && warned_.insert(dir).second)
+        spdlog::warn("sd {}: cannot watch {}: {}", context_.name, dir, std::strerror(errno));
     }
+  }
+
+  // An event in a watched directory: one refresh for a burst (through the loop).
+  void changed() {
+    if (stopped_ || refresh_posted_) return;
+    refresh_posted_ = true;
+    asio::post(context_.io, [self = shared_from_this()] {
+      self->refresh_posted_ = false;
+      if (!self->stopped_) self->refresh();
+    });
   }
 
   void arm_backstop() {
@@ -180,8 +242,10 @@ class FileProvider : public Provider, public std::enable_shared_from_this<FilePr
   FileConfig config_;
   ProviderContext context_;
   Send send_;
-  asio::posix::stream_descriptor events_;
+  std::shared_ptr<InotifyHub> hub_;
   asio::steady_timer backstop_;
+  uint64_t id_;
+  static inline std::atomic<uint64_t> next_id_{1};
   std::map<std::string, size_t> last_counts_;
   std::set<std::string> warned_;
   bool refresh_posted_ = false;
