@@ -14,7 +14,9 @@ namespace muster::cli {
 
 namespace {
 
-int run_sd(const std::string& config_path) {
+int run_sd(const std::string& config_path, const std::string& log_level) {
+  // Also makes spdlog's registry here, before the sd thread and the workers log.
+  spdlog::set_level(spdlog::level::from_str(log_level));
   // Signals are caught before anything starts, so a SIGHUP or SIGTERM is never fatal.
   boost::asio::io_context main;
   boost::asio::signal_set stop_signals(main, SIGINT, SIGTERM);
@@ -75,11 +77,15 @@ int run_sd(const std::string& config_path) {
 
 void add_sd_command(CLI::App& app, int& exit_code) {
   auto config = std::make_shared<std::string>();
+  auto log_level = std::make_shared<std::string>("info");
   CLI::App* cmd = app.add_subcommand(
       "sd",
       "Run the discovery manager: jobs of providers -> file_sd files and an http_sd endpoint.");
   cmd->add_option("--config,-c", *config, "The YAML configuration (see docs/sd.md).")->required();
-  cmd->callback([config, &exit_code] { exit_code = run_sd(*config); });
+  cmd->add_option("--log-level", *log_level, "trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
+      ->capture_default_str();
+  cmd->callback([config, log_level, &exit_code] { exit_code = run_sd(*config, *log_level); });
 }
 
 }  // namespace muster::cli

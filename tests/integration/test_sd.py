@@ -154,6 +154,9 @@ class PrometheusTest(unittest.TestCase):
         for p in reversed(self.procs):
             p.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+        for p in self.procs:
+            if isinstance(p, Sd):  # a clean stop (a sanitizer's report would change it)
+                self.assertEqual(p.proc.returncode, 0, p.log())
 
     def sd_config(self, jobs):
         path = os.path.join(self.dir, "sd.yml")
@@ -260,6 +263,7 @@ class EndpointsTest(unittest.TestCase):
     def tearDown(self):
         self.sd.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+        self.assertEqual(self.sd.proc.returncode, 0, self.sd.log())
 
     def write_config(self, text):
         write_atomically(self.config, text)
