@@ -66,6 +66,7 @@ bench: build
 	bash bench/cluster.sh $(BUILD)
 	./$(BUILD)/bench/balancer_bench
 	./$(BUILD)/bench/watch_latency
+	python3 bench/sd_latency.py $(BUILD)/muster 20
 
 format:
 	git ls-files '*.cpp' '*.h' | xargs clang-format -i
