@@ -29,7 +29,7 @@ build-tsan: setup
 
 build-fuzz: setup
 	CXX=clang++-14 cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMUSTER_FUZZ=ON -DMUSTER_TESTS=OFF -DMUSTER_BENCH=OFF
-	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_binding fuzz_peer_input
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_binding fuzz_peer_input fuzz_sd
 
 # libmuster installed into $(BUILD)/sdk, and the examples built against it (find_package).
 examples: build
@@ -58,6 +58,9 @@ fuzz: build-fuzz
 	  $(FUZZ_BUILD)/corpus/binding fuzz/corpus/binding
 	./$(FUZZ_BUILD)/fuzz/fuzz_peer_input -max_total_time=30 -max_len=8192 -timeout=5 \
 	  $(FUZZ_BUILD)/corpus/peer_input fuzz/corpus/peer_input
+	mkdir -p $(FUZZ_BUILD)/corpus/sd
+	./$(FUZZ_BUILD)/fuzz/fuzz_sd -max_total_time=30 -max_len=4096 -timeout=5 \
+	  $(FUZZ_BUILD)/corpus/sd fuzz/corpus/sd
 
 test: test-unit test-asan test-tsan fuzz
 

@@ -1,0 +1,21 @@
+// What muster sd reads from outside: target group documents (file_sd, http_sd, exec output) in
+// JSON and YAML, and its configuration file. None may crash or hang; a document that parses
+// renders to one that parses again.
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "sd/config.h"
+#include "sd/target_group.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  auto json = muster::sd::parse_groups_json(text);
+  if (auto* groups = std::get_if<muster::sd::Groups>(&json)) {
+    auto again = muster::sd::parse_groups_json(muster::sd::render_groups_json(*groups));
+    if (!std::holds_alternative<muster::sd::Groups>(again)) std::abort();
+  }
+  (void)muster::sd::parse_groups_yaml(text);
+  (void)muster::sd::parse_sd_config(text, "fuzz.yml");
+  return 0;
+}
