@@ -84,11 +84,8 @@ void Service::stop() {
 
 std::string Service::apply(const SdConfig& config) {
   manager_->set_throttle(config.throttle);
-  configured_.clear();
-  for (const auto& job : config.jobs) {
-    configured_.insert(job.name);
+  for (const auto& job : config.jobs)
     ever_.insert(job.name);
-  }
   const auto failures = manager_->apply(config.jobs);
   auto next = std::make_shared<Published>(*published());
   next->providers = manager_->providers();

@@ -55,8 +55,7 @@ class Service {
   boost::asio::io_context io_;
   std::unique_ptr<Manager> manager_;
   std::unique_ptr<FileOutput> file_output_;
-  std::set<std::string> configured_;  // jobs of the current configuration
-  std::set<std::string> ever_;        // every job configured since start
+  std::set<std::string> ever_;  // every job configured since start
   mutable std::mutex mutex_;
   std::shared_ptr<const Published> published_;
   metrics::Counter reloads_, reload_failures_, output_failures_;
