@@ -183,6 +183,10 @@ asio::awaitable<void> PeerLink::run() {
     for (;;) {
       if (batch.empty()) take_batch(batch);
       if (batch.empty()) {
+        // Writes dropped while the peer answered (a full queue, a resync's own pushes among
+        // them): now that the queue has drained, one more comparison brings it what it missed.
+        // Each round sends at least a queue's worth, so the rounds end.
+        if (lost_writes_.exchange(false)) handler_.on_back(*this);
         {
           std::lock_guard lock(mu_);
           if (stopping_) break;

@@ -31,7 +31,8 @@ class ReplyHandler {
  public:
   virtual void on_reply(PeerLink& link, const PeerItem& item, int code,
                         const boost::json::value& data) = 0;
-  // The peer answers again after writes to it were lost (a failed batch, a full queue).
+  // The peer answers again after writes to it were lost (a failed batch, a full queue), or
+  // its queue drained after writes to it were dropped while it answered.
   virtual void on_back(PeerLink& link) = 0;
 
  protected:
