@@ -142,7 +142,7 @@ void Manager::trigger() {
   if (scheduled_ || stopped_) return;
   scheduled_ = true;
   const auto now = std::chrono::steady_clock::now();
-  const auto due = last_sent_ + throttle_;
+  const auto due = last_sent_ ? *last_sent_ + throttle_ : now;  // the first send is not held
   if (throttle_.count() == 0 || due <= now) {
     // Still through the loop, so that the updates of this turn go out together.
     asio::post(io_, [this, alive = std::weak_ptr<void>(alive_)] {

@@ -18,6 +18,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -87,7 +88,7 @@ class Manager {
   bool pending_ = false;         // a change not yet sent
   bool scheduled_ = false;       // a send is posted or its timer armed
   boost::asio::steady_timer timer_;
-  std::chrono::steady_clock::time_point last_sent_{};
+  std::optional<std::chrono::steady_clock::time_point> last_sent_;  // none before the first send
   bool stopped_ = false;
   std::shared_ptr<void> alive_ = std::make_shared<int>(0);  // posted sends check it
 };

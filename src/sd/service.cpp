@@ -49,6 +49,10 @@ std::variant<std::unique_ptr<Service>, std::string> Service::start(std::string c
   std::unique_ptr<Service> service(new Service(std::move(config_path), config));
   // Provider failures are not fatal (the job stays, empty); they are logged and counted.
   on_thread(service->io_, [&] { return service->apply(service->initial_); });
+  // apply() posted the first send (nothing throttles it: nothing was sent before), with what
+  // the providers delivered while starting. One more turn of the loop runs it, so the
+  // endpoints and files exist, for every configured job, before the caller opens the port.
+  on_thread(service->io_, [] { return 0; });
   return service;
 }
 

@@ -1,0 +1,70 @@
+// muster sd as one object: what exists by the time start() returns (the caller opens the HTTP
+// port right after, and Prometheus may ask at once).
+#include "sd/service.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace muster::sd {
+namespace {
+
+class SdService : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("muster-sd-service-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string write_config(const std::string& throttle) {
+    const auto path = dir_ / "sd.yml";
+    std::ofstream(path) << "throttle: " << throttle << "\noutput:\n  file_sd_dir: "
+                        << (dir_ / "out").string()
+                        << "\nscrape_configs:\n  - job_name: web\n    static_configs:\n"
+                           "      - targets: ['a:1']\n  - job_name: empty\n";
+    return path.string();
+  }
+
+  std::filesystem::path dir_;
+};
+
+// Every configured job is published, files written, before start() returns, whatever the
+// throttle: no 404 for a configured job, no missing file, in the first moments.
+TEST_F(SdService, EveryJobIsPublishedWhenStartReturns) {
+  for (const std::string throttle : {"0s", "1h"}) {
+    SCOPED_TRACE(throttle);
+    auto started = Service::start(write_config(throttle));
+    ASSERT_TRUE(std::holds_alternative<std::unique_ptr<Service>>(started))
+        << std::get<std::string>(started);
+    auto& service = *std::get<std::unique_ptr<Service>>(started);
+    const auto published = service.published();
+    ASSERT_TRUE(published->documents.contains("web"));
+    EXPECT_EQ(*published->documents.at("web"), R"([{"targets":["a:1"],"labels":{}}])");
+    ASSERT_TRUE(published->documents.contains("empty"));
+    EXPECT_EQ(*published->documents.at("empty"), "[]");
+    EXPECT_TRUE(std::filesystem::exists(dir_ / "out" / "web.json"));
+    EXPECT_TRUE(std::filesystem::exists(dir_ / "out" / "empty.json"));
+    service.stop();
+    std::filesystem::remove_all(dir_ / "out");
+  }
+}
+
+TEST_F(SdService, ABadFileSaysWhy) {
+  std::ofstream(dir_ / "sd.yml") << "scrape_configs:\n  - job_name: web\n    static_config: []\n";
+  auto started = Service::start((dir_ / "sd.yml").string());
+  ASSERT_TRUE(std::holds_alternative<std::string>(started));
+  EXPECT_NE(std::get<std::string>(started).find("unknown key \"static_config\""),
+            std::string::npos);
+  started = Service::start((dir_ / "missing.yml").string());
+  ASSERT_TRUE(std::holds_alternative<std::string>(started));
+  EXPECT_NE(std::get<std::string>(started).find("cannot read"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace muster::sd
