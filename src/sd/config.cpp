@@ -97,6 +97,19 @@ class MapReader {
     if (!n.IsDefined() || n.IsNull()) fail(node_, what_ + " needs \"" + key + "\"");
     return n;
   }
+  // Optional keys: read into `into` when present, left at their default when absent.
+  void optional(const std::string& key, std::string& into) {
+    if (auto v = (*this)[key]; v.IsDefined()) into = scalar(v, key);
+  }
+  void optional(const std::string& key, std::vector<std::string>& into) {
+    if (auto v = (*this)[key]; v.IsDefined()) into = scalars(v, key);
+  }
+  void optional(const std::string& key, bool& into) {
+    if (auto v = (*this)[key]; v.IsDefined()) into = boolean(v, key);
+  }
+  void optional(const std::string& key, milliseconds& into, bool zero_ok = false) {
+    if (auto v = (*this)[key]; v.IsDefined()) into = duration(v, key, zero_ok);
+  }
   // Fails on the first key that was never asked for.
   void done() const {
     for (const auto& kv : node_) {
@@ -141,8 +154,7 @@ FileConfig file_config(const YAML::Node& n) {
       fail(n, "file pattern \"" + f +
                   "\" must end in .json, .yml or .yaml and may have '*' in its last element only");
   }
-  if (auto d = r["refresh_interval"]; d.IsDefined())
-    c.refresh_interval = duration(d, "refresh_interval");
+  r.optional("refresh_interval", c.refresh_interval);
   r.done();
   return c;
 }
@@ -153,8 +165,7 @@ HttpConfig http_config(const YAML::Node& n) {
   c.url = scalar(r.required("url"), "url");
   if (c.url.rfind("http://", 0) != 0 || c.url.size() <= 7 || c.url[7] == '/')
     fail(n, "\"url\": \"" + c.url + "\" must be http://host[:port]/path (https is not supported)");
-  if (auto d = r["refresh_interval"]; d.IsDefined())
-    c.refresh_interval = duration(d, "refresh_interval");
+  r.optional("refresh_interval", c.refresh_interval);
   r.done();
   return c;
 }
@@ -164,9 +175,8 @@ ExecConfig exec_config(const YAML::Node& n) {
   ExecConfig c;
   c.command = scalars(r.required("command"), "command");
   if (c.command.empty()) fail(n, "\"command\" must name a program");
-  if (auto d = r["refresh_interval"]; d.IsDefined())
-    c.refresh_interval = duration(d, "refresh_interval");
-  if (auto d = r["timeout"]; d.IsDefined()) c.timeout = duration(d, "timeout");
+  r.optional("refresh_interval", c.refresh_interval);
+  r.optional("timeout", c.timeout);
   r.done();
   return c;
 }
@@ -176,7 +186,7 @@ DnsConfig dns_config(const YAML::Node& n) {
   DnsConfig c;
   c.names = scalars(r.required("names"), "names");
   if (c.names.empty()) fail(n, "\"names\" must list at least one name");
-  if (auto t = r["type"]; t.IsDefined()) c.type = scalar(t, "type");
+  r.optional("type", c.type);
   if (c.type != "SRV" && c.type != "A" && c.type != "AAAA")
     fail(n, "\"type\": \"" + c.type + "\" must be SRV, A or AAAA");
   if (auto p = r["port"]; p.IsDefined()) {
@@ -188,8 +198,7 @@ DnsConfig dns_config(const YAML::Node& n) {
     c.port = static_cast<uint16_t>(std::stoul(text));
   }
   if (c.type != "SRV" && c.port == 0) fail(n, "\"port\" is required for type " + c.type);
-  if (auto d = r["refresh_interval"]; d.IsDefined())
-    c.refresh_interval = duration(d, "refresh_interval");
+  r.optional("refresh_interval", c.refresh_interval);
   if (auto s = r["nameserver"]; s.IsDefined()) {
     c.nameserver = scalar(s, "nameserver");
     if (!host_port(c.nameserver))
@@ -209,8 +218,8 @@ MusterConfig muster_config(const YAML::Node& n) {
   c.env = scalar(r.required("env"), "env");
   c.appids = scalars(r.required("appids"), "appids");
   if (c.appids.empty()) fail(n, "\"appids\" must list at least one appid");
-  if (auto z = r["zone"]; z.IsDefined()) c.zone = scalar(z, "zone");
-  if (auto s = r["scheme"]; s.IsDefined()) c.scheme = scalar(s, "scheme");
+  r.optional("zone", c.zone);
+  r.optional("scheme", c.scheme);
   r.done();
   return c;
 }
@@ -218,16 +227,20 @@ MusterConfig muster_config(const YAML::Node& n) {
 ConsulConfig consul_config(const YAML::Node& n) {
   MapReader r(n, "consul_sd_configs entry");
   ConsulConfig c;
-  if (auto v = r["server"]; v.IsDefined()) c.server = scalar(v, "server");
+  r.optional("server", c.server);
   if (!host_port(c.server)) fail(n, "\"server\": \"" + c.server + "\" is not host:port");
-  if (auto v = r["token"]; v.IsDefined()) c.token = scalar(v, "token");
-  if (auto v = r["datacenter"]; v.IsDefined()) c.datacenter = scalar(v, "datacenter");
-  if (auto v = r["services"]; v.IsDefined()) c.services = scalars(v, "services");
-  if (auto v = r["tags"]; v.IsDefined()) c.tags = scalars(v, "tags");
-  if (auto v = r["tag_separator"]; v.IsDefined()) c.tag_separator = scalar(v, "tag_separator");
-  if (auto v = r["allow_stale"]; v.IsDefined()) c.allow_stale = boolean(v, "allow_stale");
-  if (auto d = r["refresh_interval"]; d.IsDefined())
-    c.refresh_interval = duration(d, "refresh_interval");
+  r.optional("token", c.token);
+  r.optional("datacenter", c.datacenter);
+  r.optional("services", c.services);
+  r.optional("tags", c.tags);
+  if (auto meta = r["node_meta"]; meta.IsDefined() && !meta.IsNull()) {
+    if (!meta.IsMap()) fail(meta, "\"node_meta\" must be a map");
+    for (const auto& kv : meta)
+      c.node_meta[kv.first.Scalar()] = scalar(kv.second, kv.first.Scalar());
+  }
+  r.optional("tag_separator", c.tag_separator);
+  r.optional("allow_stale", c.allow_stale);
+  r.optional("refresh_interval", c.refresh_interval);
   r.done();
   return c;
 }
@@ -286,11 +299,10 @@ std::variant<SdConfig, std::string> parse_sd_config(std::string_view yaml,
     SdConfig config;
     if (!root.IsDefined() || root.IsNull()) return config;
     MapReader r(root, "the configuration");
-    if (auto t = r["throttle"]; t.IsDefined()) config.throttle = duration(t, "throttle", true);
+    r.optional("throttle", config.throttle, true);
     if (auto out = r["output"]; out.IsDefined() && !out.IsNull()) {
       MapReader o(out, "output");
-      if (auto d = o["file_sd_dir"]; d.IsDefined())
-        config.output.file_sd_dir = scalar(d, "file_sd_dir");
+      o.optional("file_sd_dir", config.output.file_sd_dir);
       if (auto l = o["listen"]; l.IsDefined()) {
         config.output.listen = scalar(l, "listen");
         if (!host_port(config.output.listen))

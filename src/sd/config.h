@@ -5,6 +5,7 @@
 // Threading: plain values and pure functions.
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -56,6 +57,7 @@ struct ConsulConfig {
   std::string server = "localhost:8500";
   std::string token, datacenter;
   std::vector<std::string> services, tags;
+  std::map<std::string, std::string> node_meta;  // sent as node-meta=key:value
   std::string tag_separator = ",";
   bool allow_stale = true;
   milliseconds refresh_interval{std::chrono::seconds(30)};

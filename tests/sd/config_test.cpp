@@ -37,7 +37,7 @@ scrape_configs:
     exec_sd_configs: [{command: [/bin/cmdb, --all], timeout: 5s}]
     dns_sd_configs: [{names: [_web._tcp.example.], nameserver: '127.0.0.1:5353'}]
     muster_sd_configs: [{nodes: ['127.0.0.1:7171'], env: prod, appids: [web.api]}]
-    consul_sd_configs: [{server: '127.0.0.1:8500', services: [web]}]
+    consul_sd_configs: [{server: '127.0.0.1:8500', services: [web], node_meta: {rack: '2304'}}]
 )");
   EXPECT_EQ(c.throttle.count(), 0);
   EXPECT_EQ(c.output.file_sd_dir, "/tmp/out");
@@ -54,6 +54,8 @@ scrape_configs:
   EXPECT_EQ(std::get<ExecConfig>(c.jobs[1].providers[1]).timeout, std::chrono::seconds(5));
   EXPECT_EQ(std::get<DnsConfig>(c.jobs[1].providers[2]).type, "SRV");
   EXPECT_EQ(provider_type(c.jobs[1].providers[4]), "consul");
+  EXPECT_EQ(std::get<ConsulConfig>(c.jobs[1].providers[4]).node_meta,
+            (std::map<std::string, std::string>{{"rack", "2304"}}));
 }
 
 TEST(SdConfig, DefaultsAsPrometheus) {

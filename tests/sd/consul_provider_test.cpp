@@ -31,7 +31,8 @@ class FakeConsul {
     };
     router_.add("GET", "/v1/agent/self", [this, answer](const http::Request& r) -> http::Outcome {
       record(r);
-      return answer(R"({"Config":{"Datacenter":"test-dc"}})");
+      std::lock_guard lock(mu_);
+      return answer(agent_);
     });
     router_.add("GET", "/v1/catalog/services",
                 [this, answer](const http::Request& r) -> http::Outcome {
@@ -62,6 +63,14 @@ class FakeConsul {
     catalog_ = std::move(c);
     ++index_;
   }
+  void set_agent(std::string a) {
+    std::lock_guard lock(mu_);
+    agent_ = std::move(a);
+  }
+  std::string token() {
+    std::lock_guard lock(mu_);
+    return token_;
+  }
   bool send_index_ = true;
 
  private:
@@ -73,6 +82,7 @@ class FakeConsul {
   std::mutex mu_;
   std::vector<std::string> requests_;
   std::string catalog_ = R"({"test":["tag1"],"other":["tag2"]})";
+  std::string agent_ = R"({"Config":{"Datacenter":"test-dc"}})";
   std::string token_;
   uint64_t index_ = 1;
   http::Router router_;
@@ -134,6 +144,84 @@ TEST(ConsulGroup, HealthIsTheWorstCheckOrMaintenance) {
                 .targets[0]
                 .at("__meta_consul_tags"),
             ",,");
+}
+
+// Prometheus's shouldWatch matrix: TestConfiguredService, ...WithTag, ...WithTags,
+// TestNonConfiguredService.
+TEST(ConsulShouldWatch, ServicesAndTagsAsPrometheus) {
+  ConsulConfig c;
+  c.services = {"configuredServiceName"};
+  EXPECT_TRUE(consul_should_watch(c, "configuredServiceName", {""}));
+  EXPECT_FALSE(consul_should_watch(c, "nonConfiguredServiceName", {""}));
+
+  c.tags = {"http"};
+  EXPECT_FALSE(consul_should_watch(c, "configuredServiceName", {""}));
+  EXPECT_TRUE(consul_should_watch(c, "configuredServiceName", {"http"}));
+  EXPECT_FALSE(consul_should_watch(c, "nonConfiguredServiceName", {""}));
+  EXPECT_FALSE(consul_should_watch(c, "nonConfiguredServiceName", {"http"}));
+
+  c.tags = {"http", "v1"};
+  struct Case {
+    std::string name;
+    std::vector<std::string> tags;
+    bool watched;
+  };
+  const std::vector<Case> cases = {
+      {"configuredServiceName", {""}, false},
+      {"configuredServiceName", {"http", "v1"}, true},
+      {"nonConfiguredServiceName", {""}, false},
+      {"nonConfiguredServiceName", {"http", "v1"}, false},
+      {"configuredServiceName", {"http", "v1", "foo"}, true},
+      {"configuredServiceName", {"foo", "http", "v1"}, true},
+      {"configuredServiceName", {"http", "v1", "v1"}, true},
+  };
+  for (const Case& k : cases)
+    EXPECT_EQ(consul_should_watch(c, k.name, k.tags), k.watched) << k.name << " " << k.tags[0];
+
+  ConsulConfig any;  // no services: every service
+  EXPECT_TRUE(consul_should_watch(any, "nonConfiguredServiceName", {""}));
+}
+
+TEST(ConsulProvider, AllOptions) {
+  FakeConsul consul;
+  testing::Harness h;
+  ConsulConfig c = config_for(consul);
+  c.services = {"test"};
+  c.node_meta = {{"rack_name", "2304"}};
+  c.tags = {"tag1"};
+  c.allow_stale = true;
+  c.token = "fake-token";
+  auto p = make_consul_provider(c, h.context("consul/0"));
+  p->start(h.sender());
+  ASSERT_TRUE(h.run_until([&] { return h.merged.contains("test"); }));
+  // Tags set: the catalog decides which services; only "test" is both listed and configured.
+  EXPECT_TRUE(saw(consul, "/v1/catalog/services?node-meta=rack_name%3A2304&stale=&wait=120000ms"));
+  EXPECT_TRUE(saw(
+      consul, "/v1/health/service/test?node-meta=rack_name%3A2304&stale=&tag=tag1&wait=120000ms"));
+  EXPECT_FALSE(saw(
+      consul, "/v1/health/service/other?node-meta=rack_name%3A2304&stale=&tag=tag1&wait=120000ms"));
+  EXPECT_EQ(consul.token(), "fake-token");
+  EXPECT_EQ(h.merged.at("test").labels.at("__meta_consul_dc"), "test-dc");
+  p->stop();
+}
+
+// TestGetDatacenterShouldReturnError: an agent answer without a usable datacenter is a failure;
+// nothing is watched until the agent names one.
+TEST(ConsulProvider, AnAgentWithoutADatacenterIsAFailure) {
+  for (const std::string agent :
+       {R"({"Config":{"Not-Datacenter":"test-dc"}})", R"({"Config":{"Datacenter":2}})"}) {
+    SCOPED_TRACE(agent);
+    FakeConsul consul;
+    consul.set_agent(agent);
+    testing::Harness h;
+    auto p = make_consul_provider(config_for(consul), h.context("consul/0"));
+    p->start(h.sender());
+    ASSERT_TRUE(h.run_until([&] { return h.stats->failures.value() >= 1; }));
+    h.run_for(200ms);
+    EXPECT_EQ(consul.requests(), (std::vector<std::string>{"/v1/agent/self"}));
+    EXPECT_TRUE(h.batches.empty());
+    p->stop();
+  }
 }
 
 TEST(ConsulProvider, AllServicesThroughTheCatalog) {

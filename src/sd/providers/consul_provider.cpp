@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -183,20 +184,13 @@ class ConsulProvider : public Provider, public std::enable_shared_from_this<Cons
     };
     if (!config_.datacenter.empty()) add("dc", config_.datacenter);
     if (index != 0) add("index", std::to_string(index));
+    for (const auto& [key, value] : config_.node_meta)
+      add("node-meta", key + ":" + value);
     if (config_.allow_stale) add("stale", "");
     for (const auto& t : tags)
       add("tag", t);
     add("wait", "120000ms");
     return q;
-  }
-
-  bool should_watch(const std::string& name, const std::vector<std::string>& tags) const {
-    if (!config_.services.empty() &&
-        std::find(config_.services.begin(), config_.services.end(), name) == config_.services.end())
-      return false;
-    for (const auto& want : config_.tags)
-      if (std::find(tags.begin(), tags.end(), want) == tags.end()) return false;
-    return true;
   }
 
   static asio::awaitable<void> run(std::shared_ptr<ConsulProvider> self) {
@@ -256,7 +250,7 @@ class ConsulProvider : public Provider, public std::enable_shared_from_this<Cons
             if (tags_value.is_array())
               for (const auto& t : tags_value.get_array())
                 if (t.is_string()) tags.emplace_back(t.get_string());
-            if (!watching.contains(service) && self->should_watch(service, tags))
+            if (!watching.contains(service) && consul_should_watch(self->config_, service, tags))
               watching[service] = self->start_watcher(service);
           }
           Groups gone;
@@ -333,6 +327,16 @@ class ConsulProviderHandle : public Provider {
 };
 
 }  // namespace
+
+bool consul_should_watch(const ConsulConfig& config, const std::string& name,
+                         const std::vector<std::string>& tags) {
+  if (!config.services.empty() &&
+      std::find(config.services.begin(), config.services.end(), name) == config.services.end())
+    return false;
+  for (const auto& want : config.tags)
+    if (std::find(tags.begin(), tags.end(), want) == tags.end()) return false;
+  return true;
+}
 
 std::unique_ptr<Provider> make_consul_provider(const ConsulConfig& config,
                                                ProviderContext context) {

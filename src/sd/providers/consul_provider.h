@@ -2,14 +2,16 @@
 // consul_sd_configs: the Consul HTTP API calls Prometheus 2.42 makes (discovery/consul):
 // /v1/agent/self for the datacenter when none is configured; /v1/catalog/services as a blocking
 // query when no services are listed or tags are set (a watcher per matching service, a vanished
-// service's group emptied); /v1/health/service/<name> as a blocking query per service; `index` and
-// `wait=120000ms`, `stale=` unless allow_stale is false, `tag=` per tag, the token as
-// X-Consul-Token. An answer whose X-Consul-Index equals the last one is ignored (so a server that
-// never sends the header is never read, as in Prometheus). One group per service, source = the
-// service name, __meta_consul_* labels as Prometheus sets them.
+// service's group emptied); /v1/health/service/<name> as a blocking query per service; `index`
+// and `wait=120000ms`, `node-meta=key:value` per node_meta entry, `stale=` unless allow_stale is
+// false, `tag=` per tag, the token as X-Consul-Token. An answer whose X-Consul-Index equals the
+// last one is ignored (so a server that never sends the header is never read, as in Prometheus).
+// One group per service, source = the service name, __meta_consul_* labels as Prometheus sets
+// them. Namespaces and partitions (Consul Enterprise) are not sent.
 // Threading: everything runs on the provider's io_context thread.
 #include <memory>
 #include <string_view>
+#include <vector>
 
 #include "sd/config.h"
 #include "sd/provider.h"
@@ -17,6 +19,11 @@
 namespace muster::sd {
 
 std::unique_ptr<Provider> make_consul_provider(const ConsulConfig& config, ProviderContext context);
+
+// Whether a service the catalog lists is watched: one of the configured services (any, when
+// none is configured) carrying every configured tag. Prometheus's shouldWatch.
+bool consul_should_watch(const ConsulConfig& config, const std::string& name,
+                         const std::vector<std::string>& tags);
 
 // The group of one /v1/health/service answer (pure; the provider's conversion), or why the body
 // cannot be read.
