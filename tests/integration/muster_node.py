@@ -16,6 +16,29 @@ import urllib.parse
 BIN = os.environ.get("MUSTER_BIN", os.path.join(os.path.dirname(__file__), "../../build/muster"))
 
 
+def free_ports(n):
+    """n distinct free loopback ports (all bound at once, so none repeats)."""
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def eventually(check, timeout=10, what="condition", interval=0.05):
+    """Polls `check` until it returns a true value; bounded in time."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError("timed out waiting for " + what + ": " + repr(last))
+
+
 class Node:
     def __init__(self, *args, config=None, self_register=False, wrap=(), host="127.0.0.1"):
         """`wrap` prefixes the command (e.g. `ip netns exec NS`); `host` is where the test

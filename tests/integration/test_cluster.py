@@ -2,40 +2,17 @@
 waking, the conflict rule (-404 -> register, -409 -> adopt), start-up syncup, the original
 per-request replication form, two zones without ping-pong, and peer status in /discovery/nodes."""
 import os
-import socket
 import subprocess
 import time
 import unittest
 import urllib.parse
 
-from muster_node import Node, write_yaml
+from muster_node import Node, eventually, free_ports, write_yaml
 from test_polls import Poller
-
-
-def free_ports(n):
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 def addr(port):
     return "127.0.0.1:%d" % port
-
-
-def eventually(check, timeout=10, what="condition"):
-    """Polls `check` until it returns a true value; bounded in time."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what + ": " + repr(last))
 
 
 def peer_metric(node, name, peer):

@@ -6,7 +6,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
@@ -14,29 +13,19 @@ import time
 import unittest
 import urllib.request
 
-from muster_node import BIN, Node
+import muster_node
+from muster_node import BIN, Node, free_ports
 
 PROMETHEUS = shutil.which("prometheus")
 
 
 def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    return free_ports(1)[0]
 
 
 def eventually(check, timeout=40, what="condition"):
-    """Polls `check` until it returns a true value; bounded in time."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for " + what + ": " + repr(last))
+    """Prometheus and the throttle are slower than a node: a longer bound by default."""
+    return muster_node.eventually(check, timeout=timeout, what=what, interval=0.1)
 
 
 def write_atomically(path, text):

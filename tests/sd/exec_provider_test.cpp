@@ -17,19 +17,9 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-class ExecProviderTest : public ::testing::Test {
+class ExecProviderTest : public testing::ProviderInTempDir {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("muster-exec-sd-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    if (provider_) provider_->stop();
-    fs::remove_all(dir_);
-  }
+  ExecProviderTest() : ProviderInTempDir("exec") {}
   // A script printing `out`, exiting with `code`; `extra` runs first.
   std::string script(const std::string& name, const std::string& body) {
     const std::string p = (dir_ / name).string();
@@ -44,9 +34,6 @@ class ExecProviderTest : public ::testing::Test {
     provider_ = make_exec_provider(ExecConfig{std::move(command), interval, timeout}, h_.context());
     provider_->start(h_.sender());
   }
-  testing::Harness h_;
-  std::unique_ptr<Provider> provider_;
-  fs::path dir_;
 };
 
 TEST_F(ExecProviderTest, PrintedGroupsBecomeTargets) {

@@ -16,19 +16,9 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-class FileProviderTest : public ::testing::Test {
+class FileProviderTest : public testing::ProviderInTempDir {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("muster-file-sd-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    if (provider_) provider_->stop();
-    fs::remove_all(dir_);
-  }
+  FileProviderTest() : ProviderInTempDir("file") {}
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
   // Writes through a temporary file and a rename, as an atomic producer does.
   void write(const std::string& name, const std::string& content) {
@@ -47,10 +37,6 @@ class FileProviderTest : public ::testing::Test {
     provider_->start(h_.sender());
   }
   size_t batches() const { return h_.batches.size(); }
-
-  testing::Harness h_;
-  std::unique_ptr<Provider> provider_;
-  fs::path dir_;
 };
 
 const char* kTwoGroups =

@@ -1,7 +1,11 @@
 #pragma once
 // Runs one provider on an io_context and keeps what it sends, for the provider tests.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <filesystem>
 #include <functional>
 
 #include "sd/provider.h"
@@ -49,6 +53,31 @@ struct Harness {
         out.push_back(t.at("__address__"));
     return out;
   }
+};
+
+// A fixture for providers that read files: a fresh directory per test (named after the test, so
+// a failed run leaves evidence that says whose it is), removed with the provider stopped.
+class ProviderInTempDir : public ::testing::Test {
+ protected:
+  explicit ProviderInTempDir(std::string kind) : kind_(std::move(kind)) {}
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("muster-" + kind_ + "-sd-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override {
+    if (provider_) provider_->stop();
+    std::filesystem::remove_all(dir_);
+  }
+
+  Harness h_;
+  std::unique_ptr<Provider> provider_;
+  std::filesystem::path dir_;
+
+ private:
+  std::string kind_;
 };
 
 }  // namespace muster::sd::testing
