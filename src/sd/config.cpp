@@ -300,6 +300,7 @@ std::variant<SdConfig, std::string> parse_sd_config(std::string_view yaml,
     if (!root.IsDefined() || root.IsNull()) return config;
     MapReader r(root, "the configuration");
     r.optional("throttle", config.throttle, true);
+    r.optional("first_update_timeout", config.first_update_timeout, true);
     if (auto out = r["output"]; out.IsDefined() && !out.IsNull()) {
       MapReader o(out, "output");
       o.optional("file_sd_dir", config.output.file_sd_dir);

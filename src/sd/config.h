@@ -83,6 +83,10 @@ struct OutputConfig {
 struct SdConfig {
   // Changes are sent to the outputs at most once per throttle interval; 0 sends every change.
   milliseconds throttle{std::chrono::seconds(5)};
+  // A job whose provider has not answered yet since it started (muster sd's start, or a reload
+  // that made the provider) is held back for at most this long: its outputs keep what they had
+  // (the file of the last run, the document before the reload) rather than go empty. 0: no hold.
+  milliseconds first_update_timeout{std::chrono::seconds(30)};
   OutputConfig output;
   std::vector<JobConfig> jobs;
 };

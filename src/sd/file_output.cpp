@@ -6,11 +6,27 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 namespace muster::sd {
 
+FileOutput::FileOutput(std::string directory) : directory_(std::move(directory)) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(directory_, ec)) {
+    const auto& path = entry.path();
+    if (path.extension() != ".json" || !entry.is_regular_file(ec)) continue;
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in) written_[path.stem().string()] = std::make_shared<const std::string>(text.str());
+  }
+}
+
 std::string FileOutput::write(
-    const std::map<std::string, std::shared_ptr<const std::string>>& documents) {
+    const std::map<std::string, std::shared_ptr<const std::string>>& documents,
+    const std::set<std::string>& held) {
   static const auto empty = std::make_shared<const std::string>("[]");
   std::string errors;
   auto note = [&](std::string e) {
@@ -26,7 +42,7 @@ std::string FileOutput::write(
   }
   // Jobs no longer configured: empty them once rather than leave their targets behind.
   for (auto& [job, content] : written_) {
-    if (documents.contains(job) || *content == "[]") continue;
+    if (documents.contains(job) || held.contains(job) || *content == "[]") continue;
     note(write_file(job, empty));
   }
   return errors;

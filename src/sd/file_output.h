@@ -3,6 +3,9 @@
 // Each file is written to <job>.json.tmp in the same directory and renamed over the target, so a
 // reader never sees half a file (an empty or shorter document would drop targets), and only when
 // its content changed. A job that left the configuration gets "[]" once, never its stale targets.
+// The directory is muster sd's own: the *.json files found there at start (a previous run's) are
+// taken as written, so a job whose content is the same is not rewritten, a held job keeps its
+// file until it is discovered, and a job no longer configured gets "[]".
 // Threading: one thread (the sd's io_context) calls write(); counters may be read from any.
 #include <map>
 #include <memory>
@@ -15,9 +18,11 @@ namespace muster::sd {
 
 class FileOutput {
  public:
-  explicit FileOutput(std::string directory) : directory_(std::move(directory)) {}
-  // Brings the directory up to `documents` (job -> rendered JSON). Returns the errors, if any.
-  std::string write(const std::map<std::string, std::shared_ptr<const std::string>>& documents);
+  explicit FileOutput(std::string directory);
+  // Brings the directory up to `documents` (job -> rendered JSON); the files of `held` jobs stay
+  // as they are. Returns the errors, if any.
+  std::string write(const std::map<std::string, std::shared_ptr<const std::string>>& documents,
+                    const std::set<std::string>& held = {});
   const std::string& directory() const { return directory_; }
 
   metrics::Counter writes;    // files replaced

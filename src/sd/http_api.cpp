@@ -15,6 +15,13 @@ void add_sd_routes(http::Router& router, Service& service) {
       ok.body = *it->second;
       return ok;
     }
+    if (published->held.contains(job)) {
+      // Not "[]": Prometheus's http_sd keeps the targets it has on an error, and drops them on [].
+      auto wait = http::Response::text(
+          503, "job \"" + job + "\" waits for the first update of its providers\n");
+      wait.headers.push_back({"Retry-After", "1"});
+      return wait;
+    }
     if (published->removed.contains(job)) {
       http::Response gone;
       gone.body = "[]";
@@ -27,6 +34,9 @@ void add_sd_routes(http::Router& router, Service& service) {
     json::array jobs;
     for (const auto& [job, n] : published->targets)
       jobs.push_back(json::object{{"job", job}, {"targets", n}, {"path", "/sd/" + job}});
+    for (const auto& job : published->held)
+      if (!published->targets.contains(job))
+        jobs.push_back(json::object{{"job", job}, {"held", true}, {"path", "/sd/" + job}});
     http::Response ok;
     ok.body = json::serialize(json::object{{"jobs", std::move(jobs)}});
     return ok;

@@ -16,6 +16,9 @@ struct Manager::Entry {
   std::set<std::string> subs;      // jobs fed
   std::set<std::string> new_subs;  // jobs gathered during apply()
   bool started = false;
+  // Until `heard`, the jobs fed are held (see Manager) up to `hold_until`; none: never held.
+  bool heard = false;
+  std::optional<std::chrono::steady_clock::time_point> hold_until;
 };
 
 Manager::Manager(asio::io_context& io, milliseconds throttle, Consumer consumer, Factory factory)
@@ -23,7 +26,8 @@ Manager::Manager(asio::io_context& io, milliseconds throttle, Consumer consumer,
       throttle_(throttle),
       consumer_(std::move(consumer)),
       factory_(std::move(factory)),
-      timer_(io) {}
+      timer_(io),
+      hold_timer_(io) {}
 
 Manager::~Manager() {
   stop();
@@ -33,6 +37,7 @@ void Manager::stop() {
   if (stopped_) return;
   stopped_ = true;
   timer_.cancel();
+  hold_timer_.cancel();
   for (auto& e : providers_)
     e->provider->stop();
 }
@@ -107,6 +112,8 @@ std::vector<std::string> Manager::apply(const std::vector<JobConfig>& jobs) {
   for (auto& e : providers_) {
     if (e->started) continue;
     e->started = true;
+    if (first_update_timeout_.count() > 0)
+      e->hold_until = std::chrono::steady_clock::now() + first_update_timeout_;
     Entry* entry = e.get();
     e->provider->start([this, entry](Groups groups) { on_update(*entry, std::move(groups)); });
   }
@@ -118,7 +125,11 @@ void Manager::on_update(Entry& entry, Groups groups) {
   if (stopped_) return;
   received_updates.inc();
   entry.stats->updates.inc();
-  bool changed = false;
+  // The first update releases the jobs held for it, even if it changes nothing (no targets).
+  const bool releases = !entry.heard && entry.hold_until;
+  entry.heard = true;
+  bool changed = releases;
+  if (releases) dirty_.insert(entry.subs.begin(), entry.subs.end());
   for (const auto& sub : entry.subs) {
     auto& sources = targets_[{sub, entry.name}];
     bool sub_changed = false;
@@ -160,12 +171,15 @@ void Manager::send() {
   scheduled_ = false;
   if (stopped_ || !pending_) return;
   pending_ = false;
-  last_sent_ = std::chrono::steady_clock::now();
+  const auto now = std::chrono::steady_clock::now();
+  last_sent_ = now;
   Delta delta;
+  std::optional<std::chrono::steady_clock::time_point> next_release;
+  delta.held = held_jobs(now, next_release);
   for (const auto& e : providers_) {
     for (const auto& sub : e->subs) {
       delta.jobs.insert(sub);
-      if (!dirty_.contains(sub)) continue;
+      if (!dirty_.contains(sub) || delta.held.contains(sub)) continue;
       Groups& groups = delta.changed[sub];  // present even when empty
       auto it = targets_.find({sub, e->name});
       if (it == targets_.end()) continue;
@@ -173,7 +187,16 @@ void Manager::send() {
         groups.push_back(g);
     }
   }
-  dirty_.clear();
+  for (auto it = dirty_.begin(); it != dirty_.end();)
+    it = delta.held.contains(*it) ? std::next(it) : dirty_.erase(it);
+  if (next_release) {
+    hold_timer_.expires_at(*next_release);
+    hold_timer_.async_wait([this](boost::system::error_code ec) {
+      if (!ec) trigger();
+    });
+  } else {
+    hold_timer_.cancel();  // nothing held: no send at a timeout that no longer matters
+  }
   for (auto it = discovered_.begin(); it != discovered_.end();)
     it = delta.jobs.contains(it->first) ? std::next(it) : discovered_.erase(it);
   for (const auto& [job, groups] : delta.changed) {
@@ -184,6 +207,18 @@ void Manager::send() {
   }
   updates.inc();
   consumer_(delta);
+}
+
+std::set<std::string> Manager::held_jobs(
+    std::chrono::steady_clock::time_point now,
+    std::optional<std::chrono::steady_clock::time_point>& next) const {
+  std::set<std::string> held;
+  for (const auto& e : providers_) {
+    if (e->heard || !e->hold_until || *e->hold_until <= now) continue;
+    held.insert(e->subs.begin(), e->subs.end());
+    if (!next || *e->hold_until < *next) next = e->hold_until;
+  }
+  return held;
 }
 
 size_t Manager::stored_sources() const {

@@ -11,6 +11,10 @@
 //   job added to a running provider that provider's targets at once, stops providers no job uses,
 //   and always triggers a send: every job of the new configuration is in it (with [] if it has
 //   nothing), a job or provider removed leaves no stale groups behind.
+// - With a first-update timeout (muster's addition; 0, the default here, is Prometheus's way), a
+//   job with a provider that has not sent since it started is held out of the sends until it
+//   has, or until the timeout: a restart or a reload that replaces a provider does not hand the
+//   outputs an empty job for the moment the new provider takes to answer.
 //
 // Threading: everything runs on one io_context thread (apply, provider updates, the consumer).
 // The counters may be read from any thread.
@@ -35,6 +39,7 @@ using Snapshot = std::map<std::string, Groups>;
 struct Delta {
   Snapshot changed;
   std::set<std::string> jobs;
+  std::set<std::string> held;  // configured jobs whose changes wait for a provider's first update
 };
 
 class Manager {
@@ -51,6 +56,8 @@ class Manager {
   // Applies a configuration; returns the provider configs that could not be made, each with why.
   std::vector<std::string> apply(const std::vector<JobConfig>& jobs);
   void set_throttle(milliseconds throttle) { throttle_ = throttle; }
+  // Takes effect for providers started from now on.
+  void set_first_update_timeout(milliseconds timeout) { first_update_timeout_ = timeout; }
   // Stops every provider; nothing is sent afterwards.
   void stop();
 
@@ -74,9 +81,13 @@ class Manager {
   void on_update(Entry& entry, Groups groups);
   void trigger();
   void send();
+  // Jobs with a provider still within its first-update timeout; `next` gets the earliest expiry.
+  std::set<std::string> held_jobs(std::chrono::steady_clock::time_point now,
+                                  std::optional<std::chrono::steady_clock::time_point>& next) const;
 
   boost::asio::io_context& io_;
   milliseconds throttle_;
+  milliseconds first_update_timeout_{0};
   Consumer consumer_;
   Factory factory_;
   std::vector<std::unique_ptr<Entry>> providers_;
@@ -88,6 +99,7 @@ class Manager {
   bool pending_ = false;         // a change not yet sent
   bool scheduled_ = false;       // a send is posted or its timer armed
   boost::asio::steady_timer timer_;
+  boost::asio::steady_timer hold_timer_;  // releases held jobs at their providers' timeout
   std::optional<std::chrono::steady_clock::time_point> last_sent_;  // none before the first send
   bool stopped_ = false;
   std::shared_ptr<void> alive_ = std::make_shared<int>(0);  // posted sends check it

@@ -50,8 +50,8 @@ std::variant<std::unique_ptr<Service>, std::string> Service::start(std::string c
   // Provider failures are not fatal (the job stays, empty); they are logged and counted.
   on_thread(service->io_, [&] { return service->apply(service->initial_); });
   // apply() posted the first send (nothing throttles it: nothing was sent before), with what
-  // the providers delivered while starting. One more turn of the loop runs it, so the
-  // endpoints and files exist, for every configured job, before the caller opens the port.
+  // the providers delivered while starting. One more turn of the loop runs it, so every
+  // configured job is published (or known to be held) before the caller opens the port.
   on_thread(service->io_, [] { return 0; });
   return service;
 }
@@ -88,6 +88,7 @@ void Service::stop() {
 
 std::string Service::apply(const SdConfig& config) {
   manager_->set_throttle(config.throttle);
+  manager_->set_first_update_timeout(config.first_update_timeout);
   for (const auto& job : config.jobs)
     ever_.insert(job.name);
   const auto failures = manager_->apply(config.jobs);
@@ -133,12 +134,13 @@ void Service::on_delta(const Delta& delta) {
     it = delta.jobs.contains(it->first) ? std::next(it) : next->documents.erase(it);
   for (auto it = next->targets.begin(); it != next->targets.end();)
     it = delta.jobs.contains(it->first) ? std::next(it) : next->targets.erase(it);
+  next->held = delta.held;
   next->removed.clear();
   for (const auto& job : ever_)
     if (!delta.jobs.contains(job)) next->removed.insert(job);
   next->providers = manager_->providers();
   if (file_output_) {
-    if (auto problem = file_output_->write(next->documents); !problem.empty())
+    if (auto problem = file_output_->write(next->documents, next->held); !problem.empty())
       spdlog::error("sd: file_sd output: {}", problem);
   }
   publish(std::move(next));

@@ -25,6 +25,7 @@ struct Published {
   std::map<std::string, std::shared_ptr<const std::string>> documents;
   std::map<std::string, size_t> targets;  // job -> targets
   std::set<std::string> removed;          // jobs configured before, answered with []
+  std::set<std::string> held;             // configured, waiting for a provider's first update
   std::vector<Manager::ProviderView> providers;
 };
 

@@ -300,6 +300,31 @@ class EndpointsTest(unittest.TestCase):
         with open(os.path.join(self.out, "web.json")) as f:
             self.assertEqual(f.read(), "[]")
 
+    def test_a_job_waiting_for_its_source_is_an_error_not_an_empty_list(self):
+        # Prometheus's http_sd keeps its targets on an error and drops them on []: a job whose
+        # source has not answered yet (here a CMDB script taking 2 s) must not answer [].
+        gate = os.path.join(self.dir, "gate")
+        slow = os.path.join(self.dir, "slow.sh")
+        with open(slow, "w") as f:
+            f.write("#!/bin/sh\nwhile [ ! -e %s ]; do sleep 0.05; done\n"
+                    "echo '[{\"targets\": [\"s:1\"]}]'\n" % gate)
+        os.chmod(slow, 0o755)
+        self.write_config(
+            "throttle: 0s\noutput:\n  file_sd_dir: %s\n  listen: 127.0.0.1:0\n"
+            "scrape_configs:\n  - job_name: slow\n    exec_sd_configs:\n"
+            "      - command: [%s]\n        timeout: 30s\n" % (self.out, slow))
+        self.assertEqual(self.sd.post("/-/reload")[0], 200)
+        status, _, body = self.sd.get("/sd/slow")
+        self.assertEqual(status, 503, body)
+        self.assertIn("first update", body)
+        listing = json.loads(self.sd.get("/sd")[2])
+        self.assertEqual(listing["jobs"], [{"job": "slow", "held": True, "path": "/sd/slow"}])
+        self.assertFalse(os.path.exists(os.path.join(self.out, "slow.json")))
+        with open(gate, "w"):
+            pass
+        eventually(lambda: self.sd.get("/sd/slow")[0] == 200, what="slow discovered")
+        self.assertEqual(json.loads(self.sd.get("/sd/slow")[2])[0]["targets"], ["s:1"])
+
     def test_bad_config_at_start_is_a_clear_error(self):
         bad = os.path.join(self.dir, "bad.yml")
         with open(bad, "w") as f:

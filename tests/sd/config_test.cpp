@@ -20,6 +20,7 @@ SdConfig config_of(std::string_view yaml) {
 TEST(SdConfig, ReadsEveryProviderAndTheOutput) {
   const SdConfig c = config_of(R"(
 throttle: 0s
+first_update_timeout: 2s
 output:
   file_sd_dir: /tmp/out
   listen: 127.0.0.1:9999
@@ -40,6 +41,7 @@ scrape_configs:
     consul_sd_configs: [{server: '127.0.0.1:8500', services: [web], node_meta: {rack: '2304'}}]
 )");
   EXPECT_EQ(c.throttle.count(), 0);
+  EXPECT_EQ(c.first_update_timeout, std::chrono::seconds(2));
   EXPECT_EQ(c.output.file_sd_dir, "/tmp/out");
   EXPECT_EQ(c.output.listen, "127.0.0.1:9999");
   ASSERT_EQ(c.jobs.size(), 2u);
@@ -62,6 +64,7 @@ TEST(SdConfig, DefaultsAsPrometheus) {
   const SdConfig c =
       config_of("jobs:\n  - job_name: a\n    file_sd_configs: [{files: [a.json]}]\n");
   EXPECT_EQ(c.throttle, std::chrono::seconds(5));
+  EXPECT_EQ(c.first_update_timeout, std::chrono::seconds(30));
   EXPECT_EQ(std::get<FileConfig>(c.jobs[0].providers[0]).refresh_interval, std::chrono::minutes(5));
 }
 

@@ -7,6 +7,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
+#include <thread>
 
 namespace muster::sd {
 namespace {
@@ -24,8 +26,8 @@ class SdService : public ::testing::Test {
 
   std::string write_config(const std::string& throttle) {
     const auto path = dir_ / "sd.yml";
-    std::ofstream(path) << "throttle: " << throttle << "\noutput:\n  file_sd_dir: "
-                        << (dir_ / "out").string()
+    std::ofstream(path) << "throttle: " << throttle
+                        << "\noutput:\n  file_sd_dir: " << (dir_ / "out").string()
                         << "\nscrape_configs:\n  - job_name: web\n    static_configs:\n"
                            "      - targets: ['a:1']\n  - job_name: empty\n";
     return path.string();
@@ -53,6 +55,45 @@ TEST_F(SdService, EveryJobIsPublishedWhenStartReturns) {
     service.stop();
     std::filesystem::remove_all(dir_ / "out");
   }
+}
+
+// A restart: the job of a slow source keeps the last run's file (Prometheus keeps scraping its
+// targets) until the source answers; a job that left the configuration is emptied.
+TEST_F(SdService, AfterARestartASlowSourcesJobKeepsItsFileUntilItAnswers) {
+  const auto script = dir_ / "cmdb.sh";
+  std::ofstream(script) << "#!/bin/sh\nsleep 1\necho '[{\"targets\":[\"new:1\"]}]'\n";
+  std::filesystem::permissions(script, std::filesystem::perms::owner_all);
+  std::filesystem::create_directories(dir_ / "out");
+  const std::string old_cmdb = R"([{"targets":["old:1"],"labels":{}}])";
+  std::ofstream(dir_ / "out" / "cmdb.json") << old_cmdb;
+  std::ofstream(dir_ / "out" / "gone.json") << old_cmdb;
+  std::ofstream(dir_ / "sd.yml") << "throttle: 0s\noutput:\n  file_sd_dir: "
+                                 << (dir_ / "out").string()
+                                 << "\nscrape_configs:\n  - job_name: cmdb\n    exec_sd_configs:\n"
+                                    "      - command: ['"
+                                 << script.string() << "']\n";
+  auto started = Service::start((dir_ / "sd.yml").string());
+  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<Service>>(started))
+      << std::get<std::string>(started);
+  auto& service = *std::get<std::unique_ptr<Service>>(started);
+  auto read = [&](const char* name) {
+    std::ifstream in(dir_ / "out" / name);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+  };
+  EXPECT_EQ(service.published()->held, std::set<std::string>{"cmdb"});
+  EXPECT_FALSE(service.published()->documents.contains("cmdb"));
+  EXPECT_EQ(read("cmdb.json"), old_cmdb);
+  EXPECT_EQ(read("gone.json"), "[]");
+
+  auto fresh = [&] { return read("cmdb.json").find("\"new:1\"") != std::string::npos; };
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!fresh() && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_TRUE(fresh()) << read("cmdb.json");
+  EXPECT_TRUE(service.published()->held.empty());
+  service.stop();
 }
 
 TEST_F(SdService, ABadFileSaysWhy) {
