@@ -2,40 +2,22 @@
 #include "sd/file_output.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
+
+#include "temp_dir.h"
 
 namespace muster::sd {
 namespace {
 
-class SdFileOutput : public ::testing::Test {
+class SdFileOutput : public testing::InTempDir {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("muster-sd-out-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
-  void put(const std::string& name, const std::string& text) {
-    std::ofstream(dir_ / name) << text;
-  }
-  std::string get(const std::string& name) {
-    std::ifstream in(dir_ / name);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-  }
+  SdFileOutput() : InTempDir("out") {}
+  void put(const std::string& name, const std::string& text) { std::ofstream(dir_ / name) << text; }
   static std::shared_ptr<const std::string> doc(std::string text) {
     return std::make_shared<const std::string>(std::move(text));
   }
-
-  std::filesystem::path dir_;
 };
 
 TEST_F(SdFileOutput, WritesOnlyWhatChangedAndEmptiesARemovedJob) {
@@ -44,9 +26,9 @@ TEST_F(SdFileOutput, WritesOnlyWhatChangedAndEmptiesARemovedJob) {
   EXPECT_EQ(out.writes.value(), 2u);
   EXPECT_EQ(out.write({{"a", doc("[1]")}, {"b", doc("[3]")}}), "");
   EXPECT_EQ(out.writes.value(), 3u);
-  EXPECT_EQ(get("b.json"), "[3]");
+  EXPECT_EQ(read("b.json"), "[3]");
   EXPECT_EQ(out.write({{"b", doc("[3]")}}), "");
-  EXPECT_EQ(get("a.json"), "[]");
+  EXPECT_EQ(read("a.json"), "[]");
   EXPECT_FALSE(std::filesystem::exists(dir_ / "a.json.tmp"));
 }
 
@@ -60,13 +42,13 @@ TEST_F(SdFileOutput, APreviousRunsFilesAreTakenAsWritten) {
   FileOutput out(dir_.string());
   EXPECT_EQ(out.write({{"same", doc("[1]")}}, {"held"}), "");
   EXPECT_EQ(out.writes.value(), 1u);
-  EXPECT_EQ(get("same.json"), "[1]");
-  EXPECT_EQ(get("held.json"), "[2]");
-  EXPECT_EQ(get("gone.json"), "[]");
-  EXPECT_EQ(get("notes.txt"), "not ours to touch");
+  EXPECT_EQ(read("same.json"), "[1]");
+  EXPECT_EQ(read("held.json"), "[2]");
+  EXPECT_EQ(read("gone.json"), "[]");
+  EXPECT_EQ(read("notes.txt"), "not ours to touch");
   // Once discovered, the held job's file follows.
   EXPECT_EQ(out.write({{"same", doc("[1]")}, {"held", doc("[4]")}}), "");
-  EXPECT_EQ(get("held.json"), "[4]");
+  EXPECT_EQ(read("held.json"), "[4]");
 }
 
 TEST_F(SdFileOutput, AnUnwritableDirectoryIsAnErrorThatSaysWhere) {

@@ -1,14 +1,13 @@
 #pragma once
 // Runs one provider on an io_context and keeps what it sends, for the provider tests.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <chrono>
-#include <filesystem>
 #include <functional>
 
 #include "sd/provider.h"
+#include "temp_dir.h"
 
 namespace muster::sd::testing {
 
@@ -55,29 +54,18 @@ struct Harness {
   }
 };
 
-// A fixture for providers that read files: a fresh directory per test (named after the test, so
-// a failed run leaves evidence that says whose it is), removed with the provider stopped.
-class ProviderInTempDir : public ::testing::Test {
+// A fixture for providers that read files: a fresh directory per test, removed with the
+// provider stopped.
+class ProviderInTempDir : public InTempDir {
  protected:
-  explicit ProviderInTempDir(std::string kind) : kind_(std::move(kind)) {}
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("muster-" + kind_ + "-sd-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
+  explicit ProviderInTempDir(std::string kind) : InTempDir(std::move(kind)) {}
   void TearDown() override {
     if (provider_) provider_->stop();
-    std::filesystem::remove_all(dir_);
+    InTempDir::TearDown();
   }
 
   Harness h_;
   std::unique_ptr<Provider> provider_;
-  std::filesystem::path dir_;
-
- private:
-  std::string kind_;
 };
 
 }  // namespace muster::sd::testing

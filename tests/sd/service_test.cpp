@@ -3,26 +3,19 @@
 #include "sd/service.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <thread>
+
+#include "temp_dir.h"
 
 namespace muster::sd {
 namespace {
 
-class SdService : public ::testing::Test {
+class SdService : public testing::InTempDir {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("muster-sd-service-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  SdService() : InTempDir("service") {}
 
   std::string write_config(const std::string& throttle) {
     const auto path = dir_ / "sd.yml";
@@ -32,8 +25,6 @@ class SdService : public ::testing::Test {
                            "      - targets: ['a:1']\n  - job_name: empty\n";
     return path.string();
   }
-
-  std::filesystem::path dir_;
 };
 
 // Every configured job is published, files written, before start() returns, whatever the
@@ -76,22 +67,16 @@ TEST_F(SdService, AfterARestartASlowSourcesJobKeepsItsFileUntilItAnswers) {
   ASSERT_TRUE(std::holds_alternative<std::unique_ptr<Service>>(started))
       << std::get<std::string>(started);
   auto& service = *std::get<std::unique_ptr<Service>>(started);
-  auto read = [&](const char* name) {
-    std::ifstream in(dir_ / "out" / name);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-  };
   EXPECT_EQ(service.published()->held, std::set<std::string>{"cmdb"});
   EXPECT_FALSE(service.published()->documents.contains("cmdb"));
-  EXPECT_EQ(read("cmdb.json"), old_cmdb);
-  EXPECT_EQ(read("gone.json"), "[]");
+  EXPECT_EQ(read("out/cmdb.json"), old_cmdb);
+  EXPECT_EQ(read("out/gone.json"), "[]");
 
-  auto fresh = [&] { return read("cmdb.json").find("\"new:1\"") != std::string::npos; };
+  auto fresh = [&] { return read("out/cmdb.json").find("\"new:1\"") != std::string::npos; };
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (!fresh() && std::chrono::steady_clock::now() < until)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  EXPECT_TRUE(fresh()) << read("cmdb.json");
+  EXPECT_TRUE(fresh()) << read("out/cmdb.json");
   EXPECT_TRUE(service.published()->held.empty());
   service.stop();
 }
