@@ -9,6 +9,15 @@ namespace {
 
 using namespace testing;
 
+// Job "f" fed by one fake provider (file/0) that has not sent yet: held, so not sent.
+void apply_a_silent_job(Fixture& f, std::chrono::milliseconds timeout) {
+  f.manager.set_first_update_timeout(timeout);
+  f.manager.apply({file_job("f", "f.json")});
+  f.settle();
+  EXPECT_FALSE(f.last().contains("f"));
+  EXPECT_EQ(f.deltas.back().held, std::set<std::string>{"f"});
+}
+
 TEST(SdManagerHold, AJobWaitsForItsProvidersFirstUpdate) {
   Fixture f;
   f.manager.set_first_update_timeout(1h);
@@ -28,10 +37,7 @@ TEST(SdManagerHold, AJobWaitsForItsProvidersFirstUpdate) {
 
 TEST(SdManagerHold, AFirstUpdateWithoutTargetsReleasesTheJob) {
   Fixture f;
-  f.manager.set_first_update_timeout(1h);
-  f.manager.apply({file_job("f", "f.json")});
-  f.settle();
-  EXPECT_FALSE(f.last().contains("f"));
+  apply_a_silent_job(f, 1h);
   f.fakes.at("file/0")->send({});
   f.settle();
   ASSERT_TRUE(f.last().contains("f"));
@@ -40,10 +46,7 @@ TEST(SdManagerHold, AFirstUpdateWithoutTargetsReleasesTheJob) {
 
 TEST(SdManagerHold, TheTimeoutReleasesAJobWhoseProviderNeverAnswers) {
   Fixture f;
-  f.manager.set_first_update_timeout(50ms);
-  f.manager.apply({file_job("f", "f.json")});
-  f.settle();
-  EXPECT_FALSE(f.last().contains("f"));
+  apply_a_silent_job(f, 50ms);
   const auto until = std::chrono::steady_clock::now() + 10s;
   while (!f.last().contains("f") && std::chrono::steady_clock::now() < until) {
     f.io.restart();
