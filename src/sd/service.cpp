@@ -48,11 +48,7 @@ std::variant<std::unique_ptr<Service>, std::string> Service::start(std::string c
   }
   std::unique_ptr<Service> service(new Service(std::move(config_path), config));
   // Provider failures are not fatal (the job stays, empty); they are logged and counted.
-  on_thread(service->io_, [&] { return service->apply(service->initial_); });
-  // apply() posted the first send (nothing throttles it: nothing was sent before), with what
-  // the providers delivered while starting. One more turn of the loop runs it, so every
-  // configured job is published (or known to be held) before the caller opens the port.
-  on_thread(service->io_, [] { return 0; });
+  service->apply_and_publish(service->initial_);
   return service;
 }
 
@@ -86,6 +82,14 @@ void Service::stop() {
   manager_.reset();
 }
 
+void Service::apply_and_publish(const SdConfig& config) {
+  on_thread(io_, [&] { return apply(config); });
+  // apply() posted a send of every job, unless the throttle holds it (never the first one).
+  // One more turn of the loop runs a posted send, so the caller (start, then the port opens; a
+  // reload, then its answer) sees what it sent: the files written, every job published or held.
+  on_thread(io_, [] { return 0; });
+}
+
 std::string Service::apply(const SdConfig& config) {
   manager_->set_throttle(config.throttle);
   manager_->set_first_update_timeout(config.first_update_timeout);
@@ -94,6 +98,12 @@ std::string Service::apply(const SdConfig& config) {
   const auto failures = manager_->apply(config.jobs);
   auto next = std::make_shared<Published>(*published());
   next->providers = manager_->providers();
+  // A job new to the outputs is held until a send carries it (the next one may wait for the
+  // throttle): a 503, not the 404 of a job never configured, nor [].
+  for (const auto& job : config.jobs) {
+    next->removed.erase(job.name);
+    if (!next->documents.contains(job.name)) next->held.insert(job.name);
+  }
   publish(std::move(next));
   std::string out;
   for (const auto& f : failures)
@@ -114,7 +124,7 @@ std::string Service::reload() {
   if (config.output.file_sd_dir != initial_.output.file_sd_dir ||
       config.output.listen != initial_.output.listen)
     spdlog::warn("sd: the output section changed; it takes effect at the next start");
-  on_thread(io_, [&] { return apply(config); });
+  apply_and_publish(config);
   last_reload_ok_.set(1);
   spdlog::info("sd: configuration reloaded from {} ({} jobs)", config_path_, config.jobs.size());
   // Providers that could not start are reported but do not fail the reload.

@@ -47,8 +47,9 @@ class Service {
 
  private:
   explicit Service(std::string config_path, SdConfig config);
-  std::string apply(const SdConfig& config);  // on the service thread
-  void on_delta(const Delta& delta);          // on the service thread
+  void apply_and_publish(const SdConfig& config);  // from any thread but the service's
+  std::string apply(const SdConfig& config);       // on the service thread
+  void on_delta(const Delta& delta);               // on the service thread
   void publish(std::shared_ptr<Published> next);
 
   std::string config_path_;

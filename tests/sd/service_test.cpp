@@ -17,12 +17,13 @@ class SdService : public testing::InTempDir {
  protected:
   SdService() : InTempDir("service") {}
 
-  std::string write_config(const std::string& throttle) {
+  std::string write_config(const std::string& throttle, const std::string& more_jobs = "") {
     const auto path = dir_ / "sd.yml";
     std::ofstream(path) << "throttle: " << throttle
                         << "\noutput:\n  file_sd_dir: " << (dir_ / "out").string()
                         << "\nscrape_configs:\n  - job_name: web\n    static_configs:\n"
-                           "      - targets: ['a:1']\n  - job_name: empty\n";
+                           "      - targets: ['a:1']\n  - job_name: empty\n"
+                        << more_jobs;
     return path.string();
   }
 };
@@ -45,6 +46,31 @@ TEST_F(SdService, EveryJobIsPublishedWhenStartReturns) {
     EXPECT_TRUE(std::filesystem::exists(dir_ / "out" / "empty.json"));
     service.stop();
     std::filesystem::remove_all(dir_ / "out");
+  }
+}
+
+// When reload() returns, a job it added is published, or held (503) while the throttle holds the
+// send: never unknown (404) to a Prometheus that asks at once.
+TEST_F(SdService, AJobAddedByAReloadIsPublishedOrHeldWhenReloadReturns) {
+  for (const std::string throttle : {"0s", "1h"}) {
+    SCOPED_TRACE(throttle);
+    auto started = Service::start(write_config(throttle));
+    ASSERT_TRUE(std::holds_alternative<std::unique_ptr<Service>>(started))
+        << std::get<std::string>(started);
+    auto& service = *std::get<std::unique_ptr<Service>>(started);
+    write_config(throttle, "  - job_name: api\n    static_configs: [{targets: ['c:1']}]\n");
+    EXPECT_EQ(service.reload(), "");
+    const auto published = service.published();
+    if (throttle == "0s") {
+      ASSERT_TRUE(published->documents.contains("api"));
+      EXPECT_EQ(*published->documents.at("api"), R"([{"targets":["c:1"],"labels":{}}])");
+      EXPECT_TRUE(published->held.empty());
+    } else {
+      EXPECT_FALSE(published->documents.contains("api"));
+      EXPECT_EQ(published->held, std::set<std::string>{"api"});
+      EXPECT_TRUE(published->documents.contains("web"));  // until the send, as it was
+    }
+    service.stop();
   }
 }
 
