@@ -26,6 +26,15 @@ class SdService : public testing::InTempDir {
                         << more_jobs;
     return path.string();
   }
+  // The started service, or null with the failure recorded (why it did not start).
+  static std::unique_ptr<Service> start(const std::string& config_path) {
+    auto started = Service::start(config_path);
+    if (auto* problem = std::get_if<std::string>(&started)) {
+      ADD_FAILURE() << "muster sd did not start: " << *problem;
+      return nullptr;
+    }
+    return std::move(std::get<std::unique_ptr<Service>>(started));
+  }
 };
 
 // Every configured job is published, files written, before start() returns, whatever the
@@ -33,10 +42,9 @@ class SdService : public testing::InTempDir {
 TEST_F(SdService, EveryJobIsPublishedWhenStartReturns) {
   for (const std::string throttle : {"0s", "1h"}) {
     SCOPED_TRACE(throttle);
-    auto started = Service::start(write_config(throttle));
-    ASSERT_TRUE(std::holds_alternative<std::unique_ptr<Service>>(started))
-        << std::get<std::string>(started);
-    auto& service = *std::get<std::unique_ptr<Service>>(started);
+    auto started = start(write_config(throttle));
+    ASSERT_TRUE(started);
+    auto& service = *started;
     const auto published = service.published();
     ASSERT_TRUE(published->documents.contains("web"));
     EXPECT_EQ(*published->documents.at("web"), R"([{"targets":["a:1"],"labels":{}}])");
@@ -54,10 +62,9 @@ TEST_F(SdService, EveryJobIsPublishedWhenStartReturns) {
 TEST_F(SdService, AJobAddedByAReloadIsPublishedOrHeldWhenReloadReturns) {
   for (const std::string throttle : {"0s", "1h"}) {
     SCOPED_TRACE(throttle);
-    auto started = Service::start(write_config(throttle));
-    ASSERT_TRUE(std::holds_alternative<std::unique_ptr<Service>>(started))
-        << std::get<std::string>(started);
-    auto& service = *std::get<std::unique_ptr<Service>>(started);
+    auto started = start(write_config(throttle));
+    ASSERT_TRUE(started);
+    auto& service = *started;
     write_config(throttle, "  - job_name: api\n    static_configs: [{targets: ['c:1']}]\n");
     EXPECT_EQ(service.reload(), "");
     const auto published = service.published();
@@ -89,10 +96,9 @@ TEST_F(SdService, AfterARestartASlowSourcesJobKeepsItsFileUntilItAnswers) {
                                  << "\nscrape_configs:\n  - job_name: cmdb\n    exec_sd_configs:\n"
                                     "      - command: ['"
                                  << script.string() << "']\n";
-  auto started = Service::start((dir_ / "sd.yml").string());
-  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<Service>>(started))
-      << std::get<std::string>(started);
-  auto& service = *std::get<std::unique_ptr<Service>>(started);
+  auto started = start((dir_ / "sd.yml").string());
+  ASSERT_TRUE(started);
+  auto& service = *started;
   EXPECT_EQ(service.published()->held, std::set<std::string>{"cmdb"});
   EXPECT_FALSE(service.published()->documents.contains("cmdb"));
   EXPECT_EQ(read("out/cmdb.json"), old_cmdb);
