@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "muster/client.h"
+
 namespace muster::testing {
 
 inline uint16_t free_port() {
@@ -115,6 +117,22 @@ inline std::string http(uint16_t port, const std::string& method, const std::str
   close(fd);
   const size_t at = out.find("\r\n\r\n");
   return at == std::string::npos ? "" : out.substr(at + 4);
+}
+
+// Options of a test client in sh/sh001/dev: short timeouts and back-off so that node switches
+// happen within a test, and a 2 s poll hold.
+inline ClientOptions options_for(std::vector<std::string> nodes, std::string hostname) {
+  ClientOptions o;
+  o.nodes = std::move(nodes);
+  o.zone = "sh001";
+  o.env = "dev";
+  o.region = "sh";
+  o.hostname = std::move(hostname);
+  o.request_timeout = std::chrono::milliseconds(1000);
+  o.backoff = std::chrono::milliseconds(50);
+  o.max_backoff = std::chrono::milliseconds(200);
+  o.poll_hold = std::chrono::milliseconds(2000);
+  return o;
 }
 
 }  // namespace muster::testing

@@ -21,17 +21,7 @@ using testing::http;
 using testing::RealNode;
 
 ClientOptions options_for(std::vector<std::string> nodes) {
-  ClientOptions o;
-  o.nodes = std::move(nodes);
-  o.zone = "sh001";
-  o.env = "dev";
-  o.region = "sh";
-  o.hostname = "caller-1";
-  o.request_timeout = std::chrono::milliseconds(1000);
-  o.backoff = std::chrono::milliseconds(50);
-  o.max_backoff = std::chrono::milliseconds(200);
-  o.poll_hold = std::chrono::milliseconds(2000);
-  return o;
+  return testing::options_for(std::move(nodes), "caller-1");
 }
 
 std::string register_on(uint16_t port, const std::string& appid, const std::string& hostname,
