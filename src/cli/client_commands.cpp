@@ -42,11 +42,14 @@ struct Failure {
   std::string message;
 };
 
+// Repeatable options take one value per occurrence (allow_extra_args(false)): CLI11's default for
+// a vector would swallow the positional appids that follow, as in `fetch --node a:1 demo`.
 void add_common(CLI::App& cmd, Common& c) {
   cmd.add_option("--node", c.nodes,
                  "registry node host:port (repeatable or comma-separated; default "
                  "DISCOVERY_NODES)")
-      ->delimiter(',');
+      ->delimiter(',')
+      ->allow_extra_args(false);
   cmd.add_flag("--json", c.json, "print the node's data as JSON instead of a table");
   cmd.add_option("--timeout", c.timeout, "per-request timeout")->capture_default_str();
 }
@@ -313,9 +316,11 @@ void add_client_commands(CLI::App& app, int& exit_code) {
   auto reg_status = std::make_shared<int>(1);
   add_common(reg, *common);
   add_identity(reg, *id, true);
-  reg.add_option("--addr", *reg_addrs, "an address scheme://host:port (repeatable)")->required();
+  reg.add_option("--addr", *reg_addrs, "an address scheme://host:port (repeatable)")
+      ->required()
+      ->allow_extra_args(false);
   reg.add_option("--version", *reg_version, "the instance's version");
-  reg.add_option("--metadata", *reg_md, "key=value (repeatable)");
+  reg.add_option("--metadata", *reg_md, "key=value (repeatable)")->allow_extra_args(false);
   reg.add_option("--status", *reg_status, "1 up, 2 down")
       ->capture_default_str()
       ->check(CLI::Range(1, 2));
@@ -357,7 +362,8 @@ void add_client_commands(CLI::App& app, int& exit_code) {
   add_common(set, *common);
   add_identity(set, *id, false);
   set.add_option("--status", *set_status, "1 up, 2 down")->check(CLI::Range(1, 2));
-  set.add_option("--metadata", *set_md, "key=value (repeatable), merged into the metadata");
+  set.add_option("--metadata", *set_md, "key=value (repeatable), merged into the metadata")
+      ->allow_extra_args(false);
   set.callback([&exit_code, common, id, set_status, set_md] {
     run("set", exit_code, [&] {
       complete(*id);
@@ -396,17 +402,25 @@ void add_client_commands(CLI::App& app, int& exit_code) {
     cmd.add_option("--zone", *reads_zone, "only this zone");
   };
 
+  // fetch and fetchs also filter by status.
+  auto add_status_option = [reads_status](CLI::App& cmd) {
+    cmd.add_option("--status", *reads_status, "1 up, 2 down, 3 both")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 3));
+  };
+  auto fetch_query = [read_query, reads_status] {
+    std::string q;
+    read_query(q);
+    detail::append_form(q, "status", std::to_string(*reads_status));
+    return q;
+  };
+
   auto& fetch = *app.add_subcommand("fetch", "the instances of one app");
   add_read_options(fetch, false);
-  fetch.add_option("--status", *reads_status, "1 up, 2 down, 3 both")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 3));
-  fetch.callback([&exit_code, common, read_query, reads_status] {
+  add_status_option(fetch);
+  fetch.callback([&exit_code, common, fetch_query] {
     run("fetch", exit_code, [&] {
-      std::string q;
-      read_query(q);
-      detail::append_form(q, "status", std::to_string(*reads_status));
-      const auto a = expect_ok(exchange(*common, "GET", "/discovery/fetch?" + q, ""));
+      const auto a = expect_ok(exchange(*common, "GET", "/discovery/fetch?" + fetch_query(), ""));
       if (common->json) return print_json(a.data);
       Table t = instance_table();
       add_instances(t, instances_of(a.data));
@@ -416,15 +430,10 @@ void add_client_commands(CLI::App& app, int& exit_code) {
 
   auto& fetchs = *app.add_subcommand("fetchs", "the instances of several apps");
   add_read_options(fetchs, true);
-  fetchs.add_option("--status", *reads_status, "1 up, 2 down, 3 both")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 3));
-  fetchs.callback([&exit_code, common, read_query, reads_status] {
+  add_status_option(fetchs);
+  fetchs.callback([&exit_code, common, fetch_query] {
     run("fetchs", exit_code, [&] {
-      std::string q;
-      read_query(q);
-      detail::append_form(q, "status", std::to_string(*reads_status));
-      const auto a = expect_ok(exchange(*common, "GET", "/discovery/fetchs?" + q, ""));
+      const auto a = expect_ok(exchange(*common, "GET", "/discovery/fetchs?" + fetch_query(), ""));
       if (common->json) return print_json(a.data);
       print_apps(a, std::cout);
     });
@@ -435,8 +444,10 @@ void add_client_commands(CLI::App& app, int& exit_code) {
   auto polls_ts = std::make_shared<std::vector<int64_t>>();
   auto polls_hold = std::make_shared<std::string>("30s");
   add_read_options(polls, true);
-  polls.add_option("--latest-timestamp", *polls_ts,
-                   "the timestamp known for each appid, in order (default 0: answer at once)");
+  polls
+      .add_option("--latest-timestamp", *polls_ts,
+                  "the timestamp known for each appid, in order (default 0: answer at once)")
+      ->allow_extra_args(false);
   polls.add_option("--hold", *polls_hold, "the longest the node may wait")->capture_default_str();
   polls.callback([&exit_code, common, read_query, reads_appids, polls_ts, polls_hold] {
     run("polls", exit_code, [&] {

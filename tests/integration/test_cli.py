@@ -72,6 +72,23 @@ class CliTest(unittest.TestCase):
         self.assertIn("cancelled demo h1", r.stdout)
         self.assertEqual(self.node.instances("demo"), {})
 
+    def test_status_filter_and_options_before_the_appid(self):
+        self.register("h1")
+        self.register("h2", "--metadata", "a=1", "--addr", "grpc://127.0.0.1:9000")
+        self.assertEqual(self.cli("set", *IDENT, "--hostname", "h1", "--status", "2").returncode, 0)
+        # Repeatable options take one value each: the appid after --node is still the appid.
+        for command in ("fetch", "fetchs"):
+            hosts = {}
+            for status in ("1", "2", "3"):
+                r = self.cli(command, "--status", status, "--node", self.addr, "demo",
+                             "--env", "dev")
+                self.assertEqual(r.returncode, 0, r.stderr)
+                hosts[status] = [l.split()[2] for l in r.stdout.splitlines()[1:]]
+            self.assertEqual(hosts, {"1": ["h2"], "2": ["h1"], "3": ["h1", "h2"]}, command)
+        inst = self.node.instances("demo")["h2"]
+        self.assertEqual(inst["addrs"], ["http://127.0.0.1:8000", "grpc://127.0.0.1:9000"])
+        self.assertEqual(inst["metadata"], {"a": "1"})
+
     def test_fetchs_polls_and_nodes(self):
         self.register("h1")
         self.cli("register", "--appid", "other", "--zone", "sh002", "--env", "dev",
