@@ -8,7 +8,7 @@
 #include "cli/serve_config.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"muster: a service registry and discovery system"};
+  CLI::App app{"muster: a service registry and discovery system", "muster"};
   app.require_subcommand(1);
   int exit_code = 0;
   CLI::App& serve = muster::cli::add_serve_command(app, exit_code);
