@@ -42,14 +42,19 @@ struct Failure {
   std::string message;
 };
 
-// Repeatable options take one value per occurrence (allow_extra_args(false)): CLI11's default for
-// a vector would swallow the positional appids that follow, as in `fetch --node a:1 demo`.
+// An option given once per value. It takes one value per occurrence: CLI11's default for a vector
+// would swallow the positional appids that follow, as in `fetch --node a:1 demo`.
+template <typename T>
+CLI::Option* add_repeatable(CLI::App& cmd, const std::string& name, std::vector<T>& into,
+                            const std::string& description) {
+  return cmd.add_option(name, into, description)->allow_extra_args(false);
+}
+
 void add_common(CLI::App& cmd, Common& c) {
-  cmd.add_option("--node", c.nodes,
+  add_repeatable(cmd, "--node", c.nodes,
                  "registry node host:port (repeatable or comma-separated; default "
                  "DISCOVERY_NODES)")
-      ->delimiter(',')
-      ->allow_extra_args(false);
+      ->delimiter(',');
   cmd.add_flag("--json", c.json, "print the node's data as JSON instead of a table");
   cmd.add_option("--timeout", c.timeout, "per-request timeout")->capture_default_str();
 }
@@ -316,11 +321,10 @@ void add_client_commands(CLI::App& app, int& exit_code) {
   auto reg_status = std::make_shared<int>(1);
   add_common(reg, *common);
   add_identity(reg, *id, true);
-  reg.add_option("--addr", *reg_addrs, "an address scheme://host:port (repeatable)")
-      ->required()
-      ->allow_extra_args(false);
+  add_repeatable(reg, "--addr", *reg_addrs, "an address scheme://host:port (repeatable)")
+      ->required();
   reg.add_option("--version", *reg_version, "the instance's version");
-  reg.add_option("--metadata", *reg_md, "key=value (repeatable)")->allow_extra_args(false);
+  add_repeatable(reg, "--metadata", *reg_md, "key=value (repeatable)");
   reg.add_option("--status", *reg_status, "1 up, 2 down")
       ->capture_default_str()
       ->check(CLI::Range(1, 2));
@@ -362,8 +366,7 @@ void add_client_commands(CLI::App& app, int& exit_code) {
   add_common(set, *common);
   add_identity(set, *id, false);
   set.add_option("--status", *set_status, "1 up, 2 down")->check(CLI::Range(1, 2));
-  set.add_option("--metadata", *set_md, "key=value (repeatable), merged into the metadata")
-      ->allow_extra_args(false);
+  add_repeatable(set, "--metadata", *set_md, "key=value (repeatable), merged into the metadata");
   set.callback([&exit_code, common, id, set_status, set_md] {
     run("set", exit_code, [&] {
       complete(*id);
@@ -444,10 +447,8 @@ void add_client_commands(CLI::App& app, int& exit_code) {
   auto polls_ts = std::make_shared<std::vector<int64_t>>();
   auto polls_hold = std::make_shared<std::string>("30s");
   add_read_options(polls, true);
-  polls
-      .add_option("--latest-timestamp", *polls_ts,
-                  "the timestamp known for each appid, in order (default 0: answer at once)")
-      ->allow_extra_args(false);
+  add_repeatable(polls, "--latest-timestamp", *polls_ts,
+                 "the timestamp known for each appid, in order (default 0: answer at once)");
   polls.add_option("--hold", *polls_hold, "the longest the node may wait")->capture_default_str();
   polls.callback([&exit_code, common, read_query, reads_appids, polls_ts, polls_hold] {
     run("polls", exit_code, [&] {
