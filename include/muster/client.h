@@ -28,6 +28,12 @@ struct ClientOptions {
   // nothing failed, so that clients spread again over nodes that came back.
   std::chrono::milliseconds poll_hold{30000};
   std::chrono::milliseconds move_every{std::chrono::minutes(30)};
+  // Called on the client's thread each time a resolver's long poll fails: the node did not
+  // answer in time, or answered with an error or with something that is not a poll answer. It
+  // gets the node and the reason; the loop moves on and retries by itself. Empty: not reported.
+  std::function<void(const std::string& node, const std::string& reason)> on_poll_error;
+  // Called on the client's thread when a poll succeeds again after failures, with the node.
+  std::function<void(const std::string& node)> on_poll_recovered;
 
   // Empty when the options are complete and well formed; else what is wrong.
   std::string validate() const;

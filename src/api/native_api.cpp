@@ -97,20 +97,23 @@ http::Outcome NativeApi::handle_renew(const http::Request& request) {
       [&](registry::RenewOutcome o, const registry::Instance& inst) {
         if (replicator_ != nullptr && !r.replication) replicator_->renewed(inst, r.from_zone);
         const auto render = [&](std::string& out) { append_instance(out, inst); };
-        answer = o == registry::RenewOutcome::kOk
-                     ? envelope_with(kOk, "0", render)
-                     : envelope_with(kConflict, "this node's copy is newer", render);
+        // Every answer about a found instance carries it as data, as Bilibili's do.
+        switch (o) {
+          case registry::RenewOutcome::kOk:
+            answer = envelope_with(kOk, "0", render);
+            break;
+          case registry::RenewOutcome::kPeerOlder:
+            answer = envelope_with(kConflict, "this node's copy is newer", render);
+            break;
+          default:
+            answer =
+                envelope_with(kNotFound, "the sender's copy is newer: register it here", render);
+            break;
+        }
       });
-  switch (outcome) {
-    case registry::RenewOutcome::kOk:
-    case registry::RenewOutcome::kPeerOlder:
-      return std::move(*answer);
-    case registry::RenewOutcome::kNotFound:
-      return envelope(kNotFound, "instance not found");
-    case registry::RenewOutcome::kPeerNewer:
-      return envelope(kNotFound, "the sender's copy is newer: register it here");
-  }
-  return envelope(kNotFound, "instance not found");
+  if (outcome == registry::RenewOutcome::kNotFound || !answer)
+    return envelope(kNotFound, "instance not found");
+  return std::move(*answer);
 }
 
 http::Outcome NativeApi::handle_cancel(const http::Request& request) {

@@ -86,7 +86,8 @@ std::vector<int64_t> Binder::integer_list(std::string_view key) {
 }
 
 std::variant<registry::Metadata, std::string> parse_metadata(std::string_view text) {
-  if (text.empty()) return registry::Metadata{};
+  // A Bilibili node replicates an instance without metadata as `metadata=null` (issue 14.2).
+  if (text.empty() || text == "null") return registry::Metadata{};
   auto parsed = http::parse_string_object(text);
   if (auto* err = std::get_if<std::string>(&parsed)) return "invalid metadata: " + *err;
   return std::move(std::get<http::StringPairs>(parsed));

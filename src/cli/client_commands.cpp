@@ -5,11 +5,13 @@
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <ctime>
 #include <iostream>
 #include <memory>
 
 #include "cli/table.h"
 #include "common/duration.h"
+#include "muster/registrar.h"
 #include "muster/resolver.h"
 #include "sdk/client_core.h"
 #include "sdk/instance_json.h"
@@ -67,10 +69,26 @@ void add_identity(CLI::App& cmd, Identity& id, bool with_region) {
   if (with_region) cmd.add_option("--region", id.region, "its region (default REGION)");
 }
 
+// A node as host:port; `http://host:port/` is accepted as the same, other schemes are refused.
+std::string node_address(std::string node) {
+  if (node.rfind("http://", 0) == 0) {
+    node.erase(0, 7);
+    while (!node.empty() && node.back() == '/')
+      node.pop_back();
+  } else if (const size_t scheme = node.find("://"); scheme != std::string::npos) {
+    throw Failure{"node \"" + node + "\": only http:// is supported; give host:port"};
+  }
+  if (node.find('/') != std::string::npos)
+    throw Failure{"node \"" + node + "\" has a path: give host:port"};
+  return node;
+}
+
 ClientOptions client_options(const Common& c) {
   ClientOptions o;
   o.nodes = c.nodes;
   if (o.nodes.empty()) o.nodes = parse_node_list(env_or("DISCOVERY_NODES"));
+  for (auto& node : o.nodes)
+    node = node_address(std::move(node));
   const auto timeout = parse_duration(c.timeout);
   if (!timeout || *timeout <= std::chrono::nanoseconds::zero())
     throw Failure{"--timeout \"" + c.timeout + "\" is not a positive duration (e.g. 3s, 500ms)"};
@@ -245,12 +263,59 @@ void run(const std::string& name, int& exit_code, const std::function<void()>& b
   }
 }
 
+// 2026-11-29 23:40:01.123 in the local time zone.
+std::string local_time(std::chrono::system_clock::time_point t) {
+  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  localtime_r(&secs, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &tm);
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
+  char out[40];
+  std::snprintf(out, sizeof out, "%s.%03d", text, static_cast<int>(ms));
+  return out;
+}
+
 void print_done(const Common& c, const Answer& a, const std::string& what) {
   if (c.json) {
     print_json(json::object{{"code", a.code}, {"message", a.message}, {"node", a.node}});
   } else {
     std::cout << what << " (node " << a.node << ")\n";
   }
+}
+
+// `register --keep`: registers through libmuster's Registrar, which renews every `interval` and
+// registers again when a node forgets the instance, until SIGINT or SIGTERM; then cancels.
+void register_and_keep(const Common& c, const Identity& id, Registration reg,
+                       std::chrono::milliseconds interval) {
+  auto options = client_options(c);
+  options.zone = id.zone;
+  options.env = id.env;
+  options.hostname = id.hostname;
+  options.region = id.region;
+  // Blocked before the client's thread starts, so that only sigtimedwait below sees them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  Client client(options);
+  Registrar registrar(client, std::move(reg), interval);
+  const std::string who = id.appid + " " + id.hostname;
+  bool announced = false;
+  for (;;) {
+    const timespec tick{0, 50'000'000};
+    if (sigtimedwait(&signals, nullptr, &tick) > 0) break;
+    if (!announced && registrar.registrations() > 0) {
+      announced = true;
+      std::cout << "registered " << who << "; renewing every "
+                << format_duration(std::chrono::duration_cast<std::chrono::nanoseconds>(interval))
+                << " until Ctrl-C or SIGTERM" << std::endl;
+    }
+  }
+  if (!registrar.cancel()) throw Failure{"could not cancel " + who + ": no node confirmed it"};
+  std::cout << "cancelled " << who << std::endl;
 }
 
 // `watch`: follows apps until SIGINT or SIGTERM (or --count changes), one report per change.
@@ -269,6 +334,15 @@ void watch(const Common& c, const std::vector<std::string>& appids, const std::s
   // Declared before the client and resolver: a callback may use them until the resolver is gone.
   std::mutex mu;
   size_t changes = 0;
+  // An operator watching sees at once that the node is gone, and when it is back.
+  auto down = std::make_shared<std::atomic<bool>>(false);
+  options.on_poll_error = [down](const std::string& node, const std::string& reason) {
+    if (!down->exchange(true))
+      std::cerr << "muster watch: node " << node << ": " << reason << "; retrying" << std::endl;
+  };
+  options.on_poll_recovered = [down](const std::string& node) {
+    if (down->exchange(false)) std::cerr << "muster watch: connected to node " << node << std::endl;
+  };
   Client client(options);
   Resolver resolver(client);
   for (const auto& appid : appids) {
@@ -292,8 +366,8 @@ void watch(const Common& c, const std::vector<std::string>& appids, const std::s
         }
         print_json(json::object{{"time_ms", ms}, {"appid", appid}, {"instances", items}});
       } else {
-        std::cout << "# " << appid << ": " << list.size() << " instance(s) at " << ms
-                  << " ms since the epoch\n";
+        std::cout << "# " << local_time(now) << " " << appid << ": " << list.size()
+                  << " instance(s)\n";
         Table t = instance_table();
         add_instances(t, list);
         t.print(std::cout);
@@ -319,6 +393,8 @@ void add_client_commands(CLI::App& app, int& exit_code) {
   auto reg_md = std::make_shared<std::vector<std::string>>();
   auto reg_version = std::make_shared<std::string>();
   auto reg_status = std::make_shared<int>(1);
+  auto reg_keep = std::make_shared<bool>(false);
+  auto reg_interval = std::make_shared<std::string>("30s");
   add_common(reg, *common);
   add_identity(reg, *id, true);
   add_repeatable(reg, "--addr", *reg_addrs, "an address scheme://host:port (repeatable)")
@@ -328,9 +404,23 @@ void add_client_commands(CLI::App& app, int& exit_code) {
   reg.add_option("--status", *reg_status, "1 up, 2 down")
       ->capture_default_str()
       ->check(CLI::Range(1, 2));
-  reg.callback([&exit_code, common, id, reg_addrs, reg_md, reg_version, reg_status] {
+  reg.add_flag("--keep", *reg_keep,
+               "stay in the foreground: renew, register again if a node forgets the instance, "
+               "and cancel on Ctrl-C or SIGTERM");
+  reg.add_option("--interval", *reg_interval, "with --keep: how often to renew")
+      ->capture_default_str();
+  reg.callback([&exit_code, common, id, reg_addrs, reg_md, reg_version, reg_status, reg_keep,
+                reg_interval] {
     run("register", exit_code, [&] {
       complete(*id);
+      if (*reg_keep) {
+        const auto interval = parse_duration(*reg_interval);
+        if (!interval || *interval < std::chrono::milliseconds(100))
+          throw Failure{"--interval \"" + *reg_interval + "\" is not a duration of 100ms or more"};
+        Registration r{id->appid, *reg_addrs, *reg_version, parse_metadata(*reg_md), *reg_status};
+        return register_and_keep(*common, *id, std::move(r),
+                                 std::chrono::duration_cast<std::chrono::milliseconds>(*interval));
+      }
       std::string form = identity_form(*id);
       detail::append_form(form, "region", id->region);
       detail::append_form(form, "status", std::to_string(*reg_status));
@@ -448,7 +538,8 @@ void add_client_commands(CLI::App& app, int& exit_code) {
   auto polls_hold = std::make_shared<std::string>("30s");
   add_read_options(polls, true);
   add_repeatable(polls, "--latest-timestamp", *polls_ts,
-                 "the timestamp known for each appid, in order (default 0: answer at once)");
+                 "the timestamp known for each appid, in order (default 0: answer as soon as "
+                 "an app has an UP instance)");
   polls.add_option("--hold", *polls_hold, "the longest the node may wait")->capture_default_str();
   polls.callback([&exit_code, common, read_query, reads_appids, polls_ts, polls_hold] {
     run("polls", exit_code, [&] {

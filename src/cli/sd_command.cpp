@@ -42,16 +42,17 @@ int run_sd(const std::string& config_path, const std::string& log_level) {
     try {
       server->start();
     } catch (const std::system_error& e) {
-      spdlog::error("muster sd: cannot listen on {}: {}", output.listen, e.what());
+      spdlog::error("muster sd: {}", e.what());  // what() names the address and the reason
       return 1;
     }
   }
-  spdlog::info(
-      "muster sd running: {} jobs from {}{}{}", service->initial_config().jobs.size(), config_path,
-      output.file_sd_dir.empty() ? "" : ", file_sd output in " + output.file_sd_dir,
-      output.listen.empty() ? ""
-                            : ", http on " + output.listen.substr(0, output.listen.rfind(':') + 1) +
-                                  std::to_string(server->port()));
+  spdlog::info("muster sd running: {} job{} from {}{}{}", service->initial_config().jobs.size(),
+               service->initial_config().jobs.size() == 1 ? "" : "s", config_path,
+               output.file_sd_dir.empty() ? "" : ", file_sd output in " + output.file_sd_dir,
+               output.listen.empty()
+                   ? ""
+                   : ", http on " + output.listen.substr(0, output.listen.rfind(':') + 1) +
+                         std::to_string(server->port()));
 
   std::function<void()> wait_reload = [&] {
     reload_signal.async_wait([&](const boost::system::error_code& ec, int) {

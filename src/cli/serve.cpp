@@ -13,6 +13,7 @@
 #include "cluster/anti_entropy.h"
 #include "cluster/cluster_options.h"
 #include "cluster/replicator.h"
+#include "cluster/self_address.h"
 #include "cluster/self_registration.h"
 #include "common/duration.h"
 #include "http/server.h"
@@ -37,6 +38,7 @@ struct ServeFlags {
   std::string evict_ceiling = "1h";
   bool self_protection = true;
   double protect_ratio = 0.85;
+  int64_t protect_min_instances = 20;
   bool init_protect = false;
   std::string init_protect_timeout = "60s";
   std::string idle_timeout = "90s";
@@ -111,6 +113,7 @@ int run_serve(const ServeFlags& f) {
   ropts.evict_ceiling = duration_flag("--evict-ceiling", f.evict_ceiling);
   ropts.self_protection = f.self_protection;
   ropts.protect_ratio = f.protect_ratio;
+  ropts.protect_min_instances = f.protect_min_instances;
   const auto evict_interval = duration_flag("--evict-interval", f.evict_interval);
   if (evict_interval.count() <= 0)
     throw CLI::ValidationError("--evict-interval", "must be positive");
@@ -162,17 +165,33 @@ int run_serve(const ServeFlags& f) {
     spdlog::error("{}", e.what());
     return 1;
   }
-  const std::string bound = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
-                            std::to_string(server.port());
+  const auto bound_address = boost::asio::ip::make_address(server.bound_host());
+  const auto local_addresses = cluster::local_addresses();
+  const std::string bound = cluster::host_port(bound_address, server.port());
+  // A node bound to every address advertises one that peers and clients can reach.
+  const std::string advertised = cluster::host_port(
+      cluster::advertised_address(bound_address, local_addresses), server.port());
+  if (f.advertise.empty() && bound_address.is_unspecified()) {
+    spdlog::warn("--listen {} binds every address: advertising {} (set --advertise to choose)",
+                 f.listen, advertised);
+  }
   api::NodeIdentity identity{f.region, f.zone, f.env, f.hostname,
-                             f.advertise.empty() ? bound : f.advertise};
+                             f.advertise.empty() ? advertised : f.advertise};
   if (identity.hostname.empty()) identity.hostname = identity.advertise_addr;
   native = std::make_unique<api::NativeApi>(registry, clock, identity, nopts);
   cluster::ClusterOptions copts;
   copts.self = identity.advertise_addr;
   copts.region = f.region;
   copts.zone = f.zone;
-  copts.nodes = std::move(std::get<0>(nodes));
+  // This node may be in --nodes under another name (localhost:7190 for 127.0.0.1:7190).
+  for (const std::string& addr : std::get<0>(nodes)) {
+    if (addr != identity.advertise_addr &&
+        cluster::names_this_node(addr, bound_address, server.port(), local_addresses)) {
+      spdlog::info("--nodes: {} is this node", addr);
+      continue;
+    }
+    copts.nodes.push_back(addr);
+  }
   copts.zones = std::move(std::get<0>(zones));
   const auto peer_timeout = duration_flag("--peer-timeout", f.peer_timeout);
   copts.peer_timeout = peer_timeout;
@@ -220,8 +239,8 @@ int run_serve(const ServeFlags& f) {
     if (self) self->start();
     if (anti_entropy) anti_entropy->start();
   });
-  spdlog::info("muster serve listening on {} (zone {}, env {}, hostname {})", bound, f.zone, f.env,
-               identity.hostname);
+  spdlog::info("muster serve listening on {}, advertised as {} (zone {}, env {}, hostname {})",
+               bound, identity.advertise_addr, f.zone, f.env, identity.hostname);
 
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (!ec) spdlog::info("signal {}: shutting down", sig);
@@ -298,6 +317,11 @@ CLI::App& add_serve_command(CLI::App& app, int& exit_code) {
                   "Share of expected renews below which the guard protects")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--protect-min-instances", f.protect_min_instances,
+                  "The guard engages only with at least this many instances registered: below, "
+                  "a few restarts already look like a network problem")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option(
          "--init-protect", f.init_protect,
          "Refuse reads (-500) until the first syncup succeeds or --init-protect-timeout passes")

@@ -19,6 +19,8 @@ constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr size_t kBatch = 256;
 // A connection unused for this long is replaced before the next batch (peers close idle ones).
 constexpr auto kIdleReconnect = std::chrono::seconds(20);
+// An idle link asks its peer this often whether it is alive (issue 14.7).
+constexpr auto kProbeInterval = std::chrono::seconds(3);
 
 PeerLink::PeerLink(asio::io_context& ioc, std::string addr, size_t capacity,
                    std::chrono::nanoseconds timeout, ReplyHandler& handler)
@@ -135,28 +137,46 @@ asio::awaitable<bool> PeerLink::send_batch(tcp::socket& socket, boost::beast::fl
     auto [rec, n] = co_await bhttp::async_read(socket, buffer, parser, kNoThrow);
     if (rec) co_return false;
     ++counters_.items_sent;
-    int code = -500;
     boost::json::value data;
-    boost::system::error_code jec;
-    const boost::json::value body = boost::json::parse(parser.get().body(), jec);
-    if (!jec && body.is_object()) {
-      const auto& o = body.get_object();
-      if (const auto* c = o.if_contains("code"); c != nullptr && c->is_int64())
-        code = static_cast<int>(c->get_int64());
-      if (const auto* d = o.if_contains("data")) data = *d;
-    }
+    const int code = note_reply(parser.get().body(), data);
     if (code == -500) {
       ++counters_.failures;
       lost_writes_ = true;
-      mark(PeerStatus::kLost);
-    } else {
-      mark(PeerStatus::kUp);
     }
     handler_.on_reply(*this, q.item, code, data);
   }
   const auto lag = std::chrono::steady_clock::now() - batch.front().queued_at;
   last_lag_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(lag).count();
   co_return true;
+}
+
+int PeerLink::note_reply(const std::string& text, boost::json::value& data) {
+  int code = -500;
+  boost::system::error_code jec;
+  const boost::json::value body = boost::json::parse(text, jec);
+  if (!jec && body.is_object()) {
+    const auto& o = body.get_object();
+    if (const auto* c = o.if_contains("code"); c != nullptr && c->is_int64())
+      code = static_cast<int>(c->get_int64());
+    if (const auto* d = o.if_contains("data")) data = *d;
+  }
+  // Spec §6.1: a -500 reply marks the peer lost; any other envelope means it is up.
+  if (code != -500) last_answer_ = std::chrono::steady_clock::now();
+  mark(code == -500 ? PeerStatus::kLost : PeerStatus::kUp);
+  return code;
+}
+
+asio::awaitable<bool> PeerLink::probe(tcp::socket& socket, boost::beast::flat_buffer& buffer) {
+  const std::string request = "GET /discovery/nodes HTTP/1.1\r\nHost: " + addr_ + "\r\n\r\n";
+  const SocketDeadline deadline(ioc_, socket, timeout_);
+  auto [wec, written] = co_await asio::async_write(socket, asio::buffer(request), kNoThrow);
+  if (wec) co_return false;
+  bhttp::response_parser<bhttp::string_body> parser;
+  parser.body_limit(1024 * 1024);
+  auto [rec, n] = co_await bhttp::async_read(socket, buffer, parser, kNoThrow);
+  if (rec) co_return false;
+  boost::json::value ignored;
+  co_return note_reply(parser.get().body(), ignored) != -500;
 }
 
 asio::awaitable<void> PeerLink::run() {
@@ -176,22 +196,34 @@ asio::awaitable<void> PeerLink::run() {
       backoff = std::min<std::chrono::nanoseconds>(backoff * 2, 5s);
       continue;
     }
-    mark(PeerStatus::kUp);
-    backoff = 100ms;
+    // Not up yet: a frozen (SIGSTOP) peer's kernel still accepts connections. Up is marked when
+    // the peer answers a batch or a probe.
     boost::beast::flat_buffer buffer;
     auto last_used = std::chrono::steady_clock::now();
+    bool failed = false;
     for (;;) {
       if (batch.empty()) take_batch(batch);
       if (batch.empty()) {
         // Writes dropped while the peer answered (a full queue, a resync's own pushes among
         // them): now that the queue has drained, one more comparison brings it what it missed.
         // Each round sends at least a queue's worth, so the rounds end.
-        if (lost_writes_.exchange(false)) handler_.on_back(*this);
+        if (status_ == PeerStatus::kUp && lost_writes_.exchange(false)) handler_.on_back(*this);
         {
           std::lock_guard lock(mu_);
           if (stopping_) break;
         }
-        signal_.expires_at(asio::steady_timer::time_point::max());
+        const auto since_answer = std::chrono::steady_clock::now() - last_answer_;
+        if (status_ != PeerStatus::kUp || since_answer >= kProbeInterval) {
+          last_used = std::chrono::steady_clock::now();
+          if (!co_await probe(socket, buffer)) {
+            mark(PeerStatus::kLost);
+            failed = true;
+            break;
+          }
+          backoff = 100ms;
+          continue;
+        }
+        signal_.expires_after(kProbeInterval - since_answer);
         co_await signal_.async_wait(kNoThrow);
         continue;
       }
@@ -207,14 +239,20 @@ asio::awaitable<void> PeerLink::run() {
         lost_writes_ = true;
         batch.clear();
         mark(PeerStatus::kLost);
-        boost::system::error_code ignored;
-        socket.set_option(asio::socket_base::linger(true, 0), ignored);
+        failed = true;
         break;
       }
+      backoff = 100ms;
       batch.clear();
     }
     boost::system::error_code ignored;
+    // A given-up connection is reset: what it left unsent is never delivered late.
+    if (failed) socket.set_option(asio::socket_base::linger(true, 0), ignored);
     socket.close(ignored);
+    if (failed) {
+      co_await pause(backoff);
+      backoff = std::min<std::chrono::nanoseconds>(backoff * 2, 5s);
+    }
   }
 }
 

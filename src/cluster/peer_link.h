@@ -1,6 +1,8 @@
 #pragma once
 // One peer node: a bounded queue of replicated writes and one kept-alive connection that sends
-// them pipelined, a batch at a time (spec §6.1, muster decision "async replication").
+// them pipelined, a batch at a time (spec §6.1, muster decision "async replication"). A link with
+// nothing to send probes its peer (GET /discovery/nodes) every few seconds, so that "up" always
+// means the peer answered recently, never merely that a connection was accepted.
 // Threading: enqueue(), status() and the counters may be called from any thread; the connection
 // loop and on_reply() run on the io_context given to run().
 #include <atomic>
@@ -81,6 +83,11 @@ class PeerLink {
                                           boost::beast::flat_buffer& buffer,
                                           std::vector<Queued>& batch);
   boost::asio::awaitable<void> pause(std::chrono::nanoseconds d);
+  // One liveness request on `socket`; false if the peer did not answer in time, or answered -500.
+  boost::asio::awaitable<bool> probe(boost::asio::ip::tcp::socket& socket,
+                                     boost::beast::flat_buffer& buffer);
+  // A reply's envelope code (-500 for anything that is not an envelope); marks the peer's status.
+  int note_reply(const std::string& body, boost::json::value& data);
   void take_batch(std::vector<Queued>& batch);
   void mark(PeerStatus s);
 
@@ -99,6 +106,7 @@ class PeerLink {
   std::atomic<PeerStatus> status_{PeerStatus::kLost};
   std::atomic<bool> lost_writes_{false};  // since the peer last answered
   std::atomic<int64_t> last_lag_ns_{0};
+  std::chrono::steady_clock::time_point last_answer_{};  // link's thread only
   PeerCounters counters_;
 };
 

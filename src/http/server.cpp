@@ -85,18 +85,29 @@ void Server::listen() {
   if (acceptor_) return;
   Worker& first = *workers_.front();
   auto acceptor = std::make_shared<tcp::acceptor>(first.ioc);
-  const auto address = asio::ip::make_address(shared_->options.host);
-  const tcp::endpoint endpoint(address, shared_->options.port);
+  const std::string where = shared_->options.host + ":" + std::to_string(shared_->options.port);
   boost::system::error_code ec;
+  // A host name (localhost) is resolved; the first address it gives is the one bound.
+  auto address = asio::ip::make_address(shared_->options.host, ec);
+  if (ec) {
+    tcp::resolver resolver(first.ioc);
+    const auto results = resolver.resolve(shared_->options.host, "", ec);
+    if (ec || results.empty()) {
+      throw std::system_error(ec, "cannot listen on " + where + ": cannot resolve host \"" +
+                                      shared_->options.host + "\"");
+    }
+    address = results.begin()->endpoint().address();
+  }
+  const tcp::endpoint endpoint(address, shared_->options.port);
   acceptor->open(endpoint.protocol(), ec);
   if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) acceptor->bind(endpoint, ec);
   if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    throw std::system_error(ec, "cannot listen on " + shared_->options.host + ":" +
-                                    std::to_string(shared_->options.port));
+    throw std::system_error(ec, "cannot listen on " + where);
   }
   bound_port_ = acceptor->local_endpoint().port();
+  bound_host_ = acceptor->local_endpoint().address().to_string();
   acceptor_ = acceptor;
 }
 

@@ -64,6 +64,8 @@ class Server {
   // `grace`) for those answers to be written, then stops the workers. Idempotent.
   void shutdown(std::chrono::milliseconds grace = 2000ms);
   uint16_t port() const { return bound_port_; }
+  // The numeric address bound (a host name in `host` is resolved by listen()).
+  const std::string& bound_host() const { return bound_host_; }
   ServerStats stats() const;
 
   struct Worker;
@@ -75,6 +77,7 @@ class Server {
   std::vector<std::thread> threads_;
   std::shared_ptr<void> acceptor_;  // a tcp::acceptor, kept opaque to spare includers Asio
   uint16_t bound_port_ = 0;
+  std::string bound_host_;
   bool stopped_ = false;
 };
 

@@ -53,7 +53,7 @@ size_t Registry::AppKeyHash::operator()(const AppKey& k) const noexcept {
 Registry::Registry(const Clock& clock, Options options)
     : clock_(clock),
       options_(options),
-      guard_(options.self_protection, options.protect_ratio),
+      guard_(options.self_protection, options.protect_ratio, options.protect_min_instances),
       next_expect_reset_mono_(clock.mono_ns() + options.expect_reset_interval.count()),
       rng_(options.random_seed != 0 ? options.random_seed : std::random_device{}()) {}
 
@@ -226,7 +226,10 @@ RenewOutcome Registry::renew(const InstanceKey& key, std::optional<int64_t> repl
   }
   guard_.on_renew();
   if (replicated_dirty) {
-    if (*replicated_dirty > inst->dirty_timestamp) return RenewOutcome::kPeerNewer;
+    if (*replicated_dirty > inst->dirty_timestamp) {
+      on_instance(RenewOutcome::kPeerNewer, *inst);  // Bilibili's -404 carries our copy
+      return RenewOutcome::kPeerNewer;
+    }
     if (*replicated_dirty < inst->dirty_timestamp) {
       on_instance(RenewOutcome::kPeerOlder, *inst);
       return RenewOutcome::kPeerOlder;
@@ -338,9 +341,10 @@ void Registry::read_all(FunctionRef<void(const App&)> fn) const {
 
 const PollView& Registry::poll_view(App& app, std::string_view zone, const PollRenderer& renderer) {
   for (const PollView& v : app.poll_views) {
-    if (v.zone == zone) return v;
+    if (v.renderer == &renderer && v.zone == zone) return v;
   }
   PollView view;
+  view.renderer = &renderer;
   view.zone = zone;
   for (const auto& [name, z] : app.zones) {
     if (!zone.empty() && name != zone) continue;
@@ -442,7 +446,7 @@ EvictionReport Registry::tick() {
     std::erase_if(tombstones_, [&](const auto& kv) {
       return now_mono - kv.second.deleted_mono > options_.tombstone_ttl.count();
     });
-    report.protecting = guard_.protecting();
+    report.protecting = guard_.protecting(instance_count_);
     // The lease list is in renew order, so the expired instances are a prefix of it. Without the
     // guard nothing caps eviction and the prefix is simply removed below; with it, the prefix is
     // read to choose the victims when there are more than the cap.
@@ -536,7 +540,7 @@ Stats Registry::stats() const {
   s.expected_renews = guard_.expected();
   s.renew_threshold = guard_.threshold();
   s.renews_last_interval = guard_.last_interval();
-  s.protecting = guard_.protecting();
+  s.protecting = guard_.protecting(instance_count_);
   s.self_protection = guard_.enabled();
   s.evicted_total = evicted_total_;
   return s;

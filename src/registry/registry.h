@@ -33,6 +33,8 @@ struct Options {
   std::chrono::nanoseconds tombstone_ttl = 3600s;
   bool self_protection = true;
   double protect_ratio = 0.85;
+  // The guard engages only with at least this many instances registered (issue 14.6).
+  int64_t protect_min_instances = 20;
   // Eviction removes instances in chunks, dropping the lock between them, so that a mass
   // eviction never stalls requests for long.
   size_t evict_chunk = 256;
@@ -153,7 +155,7 @@ class Registry {
   RegisterOutcome register_instance(const RegisterArgs& args,
                                     FunctionRef<void(const Instance&)> on_applied);
   // `replicated_dirty` is set for a peer's renew (spec §6.4). `on_instance` sees the outcome and
-  // the instance for kOk and kPeerOlder.
+  // the instance whenever it is found (kOk, kPeerOlder, kPeerNewer).
   RenewOutcome renew(const InstanceKey& key, std::optional<int64_t> replicated_dirty,
                      FunctionRef<void(RenewOutcome, const Instance&)> on_instance);
   bool cancel(const InstanceKey& key);

@@ -51,7 +51,13 @@ struct Zone {
 
 // What a poll answer carries for one app and one zone filter, rendered once per change of the app
 // and shared by every poll it answers.
+class PollRenderer;
+
+// One rendering of an app for polls, cached until the app's next change. Keyed by the renderer as
+// well as the zone: an internal watcher's renderer (which may render nothing) never fills the
+// cache a wire poll reads from.
 struct PollView {
+  const PollRenderer* renderer = nullptr;
   std::string zone;  // "" = all zones
   std::shared_ptr<const std::string> bytes;
   size_t up = 0;  // UP instances in scope: a change with none does not answer a poll at once

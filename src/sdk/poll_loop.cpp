@@ -136,6 +136,21 @@ void PollLoop::apply(PollAnswer answer) {
   }
 }
 
+namespace {
+
+// Why a poll failed, in one line for ClientOptions::on_poll_error.
+std::string poll_failure(const std::optional<HttpResult>& result,
+                         const std::optional<PollAnswer>& answer) {
+  if (!result) return "no answer (connection refused or reset, or timed out)";
+  if (!answer) {
+    return "HTTP " + std::to_string(result->status) +
+           " without a poll answer: " + result->body.substr(0, 120);
+  }
+  return "answered code " + std::to_string(answer->code);
+}
+
+}  // namespace
+
 asio::awaitable<void> PollLoop::run() {
   // The loop ends when the client's io_context stops; until then it never returns.
   auto self = shared_from_this();
@@ -170,12 +185,14 @@ asio::awaitable<void> PollLoop::run() {
     std::optional<PollAnswer> answer;
     if (result) answer = parse_poll_answer(result->body);
     if (answer && (answer->code == 0 || answer->code == -304)) {
+      if (failures > 0 && o.on_poll_recovered) o.on_poll_recovered(node);
       failures = 0;
       if (answer->code == 0) apply(std::move(*answer));
       continue;
     }
     // Answered, but not usefully (init-protect -500, not a registry): another node, after a
     // pause. A transport failure has already moved on.
+    if (o.on_poll_error) o.on_poll_error(node, poll_failure(result, answer));
     if (result && core_.node() == node) core_.next_node();
     ++failures;
     wake_.expires_after(core_.backoff(failures));

@@ -54,6 +54,16 @@ TEST(BindRegister, MetadataRules) {
   EXPECT_EQ(error_of(bind_register(form(std::string(kRegister) + "&metadata="))), "");
 }
 
+// Issue 14.2: a Bilibili node replicates an instance without metadata as metadata=null.
+TEST(BindRegister, NullMetadataIsNoMetadata) {
+  auto r = bind_register(form(std::string(kRegister) + "&metadata=null&replication=true"));
+  ASSERT_EQ(error_of(r), "");
+  EXPECT_TRUE(std::get<RegisterRequest>(r).args.metadata.empty());
+  auto s = bind_set(form("zone=z&env=e&appid=a&hostname=h1&metadata=null"));
+  ASSERT_EQ(error_of(s), "");
+  EXPECT_TRUE(std::get<SetRequest>(s).args.metadatas.at(0).empty());
+}
+
 TEST(BindRegister, BooleansAndIntegers) {
   auto r =
       bind_register(form(std::string(kRegister) + "&replication=T&from_zone=1&dirty_timestamp=5"));

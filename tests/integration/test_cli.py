@@ -8,7 +8,7 @@ import subprocess
 import time
 import unittest
 
-from muster_node import BIN, Node
+from muster_node import BIN, Node, eventually
 
 IDENT = ["--appid", "demo", "--zone", "sh001", "--env", "dev"]
 
@@ -152,7 +152,9 @@ class CliTest(unittest.TestCase):
         # The table form, bounded by --count.
         r = self.cli("watch", "demo", "--env", "dev", "--count", "1")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertTrue(r.stdout.startswith("# demo: 1 instance(s) at "), r.stdout)
+        # A local time, not epoch milliseconds (issue 14.9): "# 2026-11-29 23:40:01.123 demo: ..."
+        self.assertRegex(r.stdout.splitlines()[0],
+                         r"^# \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} demo: 1 instance\(s\)$")
         self.assertEqual(r.stdout.splitlines()[2].split()[:3], ["demo", "sh001", "h2"])
 
     def test_environment_defaults_like_kratos(self):
@@ -194,6 +196,72 @@ class CliTest(unittest.TestCase):
         r = self.cli("register", "--appid", "x")
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("--addr is required", r.stderr)
+
+    def test_usage_errors_name_the_problem_and_exit_2(self):
+        # Issue 14.9: a typo names the unknown option; usage errors exit 2, failures 1.
+        r = self.cli("fetch", "--evn", "dev", "provider")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("unknown option --evn", r.stderr)
+        self.assertEqual(self.cli("fetch", "--env", "dev").returncode, 2)  # no appid
+        self.assertEqual(self.cli("register", *IDENT, "--hostname", "h", "--addr", "http://x:1",
+                                  "--status", "7").returncode, 2)
+        self.assertEqual(self.cli("fetch", "ghost", "--env", "dev").returncode, 1)
+        # Option values that start with '-' are values, not options.
+        r = self.cli("polls", "demo", "--env", "dev", "--latest-timestamp", "-1", "--hold", "1ms")
+        self.assertNotIn("unknown option", r.stderr)
+        for args in (["--version"], ["version"]):
+            r = subprocess.run([BIN, *args], capture_output=True, text=True, timeout=10)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertRegex(r.stdout, r"^muster \d+\.\d+\.\d+\n$")
+
+    def test_node_may_be_given_as_an_http_url(self):
+        self.register("h1")
+        r = self.cli("fetch", "demo", "--env", "dev", "--node", "http://%s/" % self.addr)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("h1", r.stdout)
+        r = self.cli("fetch", "demo", "--env", "dev", "--node", "https://%s" % self.addr)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("only http:// is supported", r.stderr)
+
+    def test_register_keep_renews_and_cancels_on_sigterm(self):
+        k = subprocess.Popen([BIN, "register", *IDENT, "--hostname", "kept", "--addr",
+                              "http://127.0.0.1:8000", "--keep", "--interval", "200ms",
+                              "--node", self.addr],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            self.assertIn("registered demo kept", k.stdout.readline())
+            first = self.node.instances("demo")["kept"]["renew_timestamp"]
+            eventually(lambda: self.node.instances("demo")["kept"]["renew_timestamp"] > first,
+                       what="a renew")
+            k.send_signal(signal.SIGTERM)
+            self.assertEqual(k.wait(10), 0, k.stderr.read())
+            self.assertIn("cancelled demo kept", k.stdout.read())
+            self.assertNotIn("kept", self.node.instances("demo"))
+        finally:
+            if k.poll() is None:
+                k.kill()
+                k.wait()
+            k.stdout.close()
+            k.stderr.close()
+
+    def test_watch_says_when_its_node_is_down_and_back(self):
+        self.register("h1")
+        port = self.node.port
+        w = subprocess.Popen([BIN, "watch", "demo", "--env", "dev", "--node", self.addr],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            self.assertTrue(w.stdout.readline().startswith("# "))
+            self.node.stop()
+            line = w.stderr.readline()
+            self.assertIn("muster watch: node %s" % self.addr, line)
+            self.assertIn("no answer", line)
+            self.node = Node("--listen", "127.0.0.1:%d" % port)
+            self.assertIn("muster watch: connected to node %s" % self.addr, w.stderr.readline())
+        finally:
+            w.kill()
+            w.wait()
+            w.stdout.close()
+            w.stderr.close()
 
 
 if __name__ == "__main__":

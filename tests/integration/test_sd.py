@@ -237,6 +237,32 @@ class PrometheusTest(unittest.TestCase):
                    what="the new instance in prometheus")
 
 
+class UnreachableSourceTest(unittest.TestCase):
+    """Issue 14.8: a muster node that does not answer is reported like any failing provider: a
+    log line with the node and the reason, and muster_sd_refresh_failures_total."""
+
+    def test_unreachable_muster_node_is_reported(self):
+        directory = tempfile.mkdtemp(prefix="muster-sd-test-")
+        self.addCleanup(shutil.rmtree, directory, True)
+        config = os.path.join(directory, "sd.yml")
+        dead = free_ports(1)[0]  # nothing listens there
+        write_atomically(config, "output:\n  listen: 127.0.0.1:0\nscrape_configs:\n"
+                                 "  - job_name: pay\n    muster_sd_configs:\n"
+                                 "      - nodes: ['127.0.0.1:%d']\n        env: dev\n"
+                                 "        appids: [pay.api]\n" % dead)
+        sd = Sd(config)
+        self.addCleanup(sd.stop)
+        def failures():
+            return sum(float(l.split()[-1]) for l in sd.get("/metrics")[2].splitlines()
+                       if l.startswith("muster_sd_refresh_failures_total{")
+                       and 'mechanism="muster"' in l)
+
+        eventually(lambda: failures() >= 1, what="a counted failure")
+        line = eventually(lambda: [l for l in sd.lines if "127.0.0.1:%d" % dead in l],
+                          what="a log line naming the node")
+        self.assertIn("no answer", line[0])
+
+
 class EndpointsTest(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="muster-sd-test-")

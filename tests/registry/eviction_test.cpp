@@ -69,19 +69,33 @@ TEST_F(EvictionTest, NinetySecondsIsTheLine) {
 }
 
 TEST_F(EvictionTest, ProtectModeKeepsInstancesUntilTheCeiling) {
-  register_n(10);  // nobody renews: a network problem, not ten dead instances
+  register_n(20);  // nobody renews: a network problem, not twenty dead instances
   for (int i = 0; i < 59; ++i) {
     clock_.advance(60s);
     const auto report = registry_.tick();
     EXPECT_TRUE(report.protecting);
     EXPECT_EQ(report.evicted, 0u);
   }
-  EXPECT_EQ(registry_.stats().instances, 10);
+  EXPECT_EQ(registry_.stats().instances, 20);
   clock_.advance(61s);  // past the 1 h ceiling
   const auto report = registry_.tick();
   EXPECT_TRUE(report.protecting);
-  EXPECT_EQ(report.expired, 10u);
-  EXPECT_EQ(report.evicted, 2u);  // at most 10 - floor(10 * 0.85)
+  EXPECT_EQ(report.expired, 20u);
+  EXPECT_EQ(report.evicted, 3u);  // at most 20 - floor(20 * 0.85)
+}
+
+// Issue 14.6: one instance registered and never renewed goes after evict_after, guard or not.
+TEST_F(EvictionTest, ASmallRegistryIsNotProtected) {
+  register_n(2);
+  clock_.advance(60s);
+  EXPECT_FALSE(registry_.tick().protecting);
+  clock_.advance(60s);
+  const auto report = registry_.tick();
+  EXPECT_FALSE(report.protecting);
+  EXPECT_EQ(report.evicted, 1u) << "the 15 % cap still lets one go per run";
+  clock_.advance(60s);
+  EXPECT_EQ(registry_.tick().evicted, 1u);
+  EXPECT_EQ(registry_.stats().instances, 0);
 }
 
 TEST_F(EvictionTest, AtMostFifteenPercentPerRunChosenAtRandom) {

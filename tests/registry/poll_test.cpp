@@ -59,6 +59,27 @@ TEST_F(PollTest, OlderTimestampAnswersAtOnceWithMissingAppsListed) {
   EXPECT_FALSE(p.parked);
 }
 
+// Issue 14.1: the self-registration's watcher renders nothing; a wire poll of the same app and
+// zone filter must still get its own rendering, never the watcher's cached one.
+TEST_F(PollTest, EachRendererGetsItsOwnRenderingOfAChange) {
+  registry_.register_instance(args("h1"));
+  class EmptyRenderer final : public PollRenderer {
+   public:
+    std::string render(const App&, std::string_view) const override { return {}; }
+  } internal;
+  auto watcher = make({"provider"}, {0});
+  const auto first = registry_.poll(watcher, internal);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(*first->changed[0].second, "");
+  auto wire = make({"provider"}, {0});
+  const auto second = registry_.poll(wire, renderer_);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(*second->changed[0].second, "provider@");
+  auto again = make({"provider"}, {0});
+  ASSERT_TRUE(registry_.poll(again, renderer_));
+  EXPECT_EQ(renderer_.renders, 1) << "one rendering per renderer and change";
+}
+
 TEST_F(PollTest, CurrentTimestampParksAndRegisterWakes) {
   registry_.register_instance(args("h1"));
   auto p = make({"provider"}, {latest()});

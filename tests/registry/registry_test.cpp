@@ -102,7 +102,14 @@ TEST_F(RegistryTest, ReplicatedRenewComparesDirtyTimestamps) {
   registry_.register_instance(args("h1"));
   const int64_t dirty = find("h1")->dirty_timestamp;
   EXPECT_EQ(renew("h1", dirty), RenewOutcome::kOk);
-  EXPECT_EQ(renew("h1", dirty + 1), RenewOutcome::kPeerNewer);
+  bool newer_saw_ours = false;
+  EXPECT_EQ(registry_.renew(key("h1"), dirty + 1,
+                            [&](RenewOutcome o, const Instance& i) {
+                              newer_saw_ours =
+                                  o == RenewOutcome::kPeerNewer && i.dirty_timestamp == dirty;
+                            }),
+            RenewOutcome::kPeerNewer);
+  EXPECT_TRUE(newer_saw_ours) << "Bilibili's -404 to a newer sender carries our copy";
   bool got_instance = false;
   EXPECT_EQ(registry_.renew(key("h1"), dirty - 1,
                             [&](RenewOutcome o, const Instance&) {

@@ -102,6 +102,15 @@ MadeProvider make_muster_provider(const MusterConfig& config, ProviderContext co
   options.env = config.env;
   options.zone = config.zone.empty() ? "sd" : config.zone;
   options.hostname = own_hostname();
+  // Every provider reports its failures the same way: a log line with the reason, and a count.
+  options.on_poll_error = [io = &context.io, stats = context.stats, name = context.name](
+                              const std::string& node, const std::string& reason) {
+    asio::post(*io, [stats, name, node, reason] {
+      stats->failures.inc();
+      spdlog::error("sd {}: muster node {}: {} (keeping the last targets, trying the next node)",
+                    name, node, reason);
+    });
+  };
   auto made = Client::create(options);
   if (auto* problem = std::get_if<std::string>(&made)) return *problem;
   return std::make_unique<MusterProvider>(config, std::move(context),
