@@ -8,6 +8,7 @@ http::Response envelope(int code, std::string_view message, std::string_view dat
                         std::string_view error, size_t reserve) {
   http::Response r;
   r.app_code = code;
+  r.has_app_code = true;
   r.body.reserve(64 + message.size() + data.size() + error.size() + reserve);
   r.body += "{\"code\":";
   json::append_int(r.body, code);

@@ -82,7 +82,10 @@ void add_sd_command(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "sd",
       "Run the discovery manager: jobs of providers -> file_sd files and an http_sd endpoint.");
-  cmd->add_option("--config,-c", *config, "The YAML configuration (see docs/sd.md).")->required();
+  cmd->add_option("--config,-c", *config,
+                  "The YAML configuration (its keys: the README's muster sd section; an example: "
+                  "examples/sd/sd.yml)")
+      ->required();
   cmd->add_option("--log-level", *log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->capture_default_str();

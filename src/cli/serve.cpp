@@ -248,15 +248,18 @@ int run_serve(const ServeFlags& f) {
   });
   // Eviction runs on this thread, so a long run never holds up a request worker.
   boost::asio::steady_timer evict(main);
+  bool was_protecting = false;
   std::function<void()> schedule = [&] {
     evict.expires_after(evict_interval);
     evict.async_wait([&](const boost::system::error_code& ec) {
       if (ec) return;
       const auto report = registry.tick();
-      if (report.evicted > 0 || report.protecting) {
-        spdlog::info("eviction: {} expired, {} evicted, protect mode {}", report.expired,
-                     report.evicted, report.protecting ? "on" : "off");
-      }
+      // At info only when something happened: an eviction, or the guard switching.
+      const bool news = report.evicted > 0 || report.protecting != was_protecting;
+      was_protecting = report.protecting;
+      spdlog::log(news ? spdlog::level::info : spdlog::level::debug,
+                  "eviction: {} expired, {} evicted, protect mode {}", report.expired,
+                  report.evicted, report.protecting ? "on" : "off");
       schedule();
     });
   };

@@ -49,10 +49,12 @@ void AntiEntropy::resync(const std::string& addr) {
 }
 
 asio::awaitable<void> AntiEntropy::compare_with(std::string addr) {
-  const auto body = co_await http_get(replicator_.context(), addr, "/discovery/digests", timeout_);
-  const auto theirs = body ? parse_digests(*body) : std::nullopt;
+  const auto got = co_await http_get(replicator_.context(), addr, "/discovery/digests", timeout_);
+  const auto theirs = got.body ? parse_digests(*got.body) : std::nullopt;
   if (!theirs) {
     ++failures_;
+    spdlog::debug("anti-entropy with {}: {}", addr,
+                  got.body ? "the digests answer is not readable" : got.error);
     co_return;
   }
   Digests ours;
@@ -77,11 +79,11 @@ asio::awaitable<void> AntiEntropy::compare_with(std::string addr) {
       const std::string target =
           "/discovery/fetch?appid=" + encode(appid) + "&env=" + encode(env) + "&status=3";
       const auto app = co_await http_get(replicator_.context(), addr, target, timeout_);
-      if (!app) {
+      if (!app.body) {
         ++failures_;
         continue;
       }
-      pull(addr, *app, at_peer);
+      pull(addr, *app.body, at_peer);
     }
     push(addr, env, appid, at_peer);
   }

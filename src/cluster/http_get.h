@@ -9,11 +9,15 @@
 
 namespace muster::cluster {
 
-// GET `target` from `addr` (host:port) with Connection: close; the body of a 200 answer, or
-// nullopt on any failure or when `timeout` passes.
-boost::asio::awaitable<std::optional<std::string>> http_get(boost::asio::io_context& ioc,
-                                                            const std::string& addr,
-                                                            std::string_view target,
-                                                            std::chrono::nanoseconds timeout);
+struct GetResult {
+  std::optional<std::string> body;  // of a 200 answer
+  std::string error;                // why there is none, for the log
+};
+
+// GET `target` from `addr` (host:port) with Connection: close; the body of a 200 answer, or why
+// not (no answer within `timeout`, or another HTTP status).
+boost::asio::awaitable<GetResult> http_get(boost::asio::io_context& ioc, const std::string& addr,
+                                           std::string_view target,
+                                           std::chrono::nanoseconds timeout);
 
 }  // namespace muster::cluster

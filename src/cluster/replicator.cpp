@@ -10,6 +10,7 @@
 #include "cluster/log_failure.h"
 #include "cluster/peer_form.h"
 #include "cluster/snapshot.h"
+#include "common/duration.h"
 
 namespace muster::cluster {
 
@@ -279,23 +280,28 @@ asio::awaitable<void> Replicator::syncup(std::function<void(bool)> synced_once) 
   const std::vector<std::string> targets = peer_addrs();  // spec §6.5
   asio::steady_timer retry(ioc_);
   bool first_pass = true;
+  auto wait = options_.syncup_retry;
   // Until one peer answered: a node that starts first has nobody to sync from, and keeps trying
   // (muster decision: Bilibili makes one pass). Bounded: about 1.5 hours at the default retry.
   for (int round = 0; round < 1000 && !targets.empty(); ++round) {
     for (const std::string& addr : targets) {
-      auto body = co_await http_get(ioc_, addr, "/discovery/fetch/all", std::chrono::seconds(30));
-      const auto applied = body ? apply_snapshot(registry_, *body) : std::nullopt;
+      auto got = co_await http_get(ioc_, addr, "/discovery/fetch/all", std::chrono::seconds(30));
+      const auto applied = got.body ? apply_snapshot(registry_, *got.body) : std::nullopt;
       if (applied) {
         spdlog::info("syncup from {}: {} instances", addr, *applied);
         synced_ = true;
       } else {
-        spdlog::info("syncup from {} failed", addr);
+        spdlog::warn("syncup from {} failed: {}; next try in {}", addr,
+                     got.body ? "the answer is not a fetch/all document" : got.error,
+                     format_duration(wait));
       }
     }
     if (first_pass && synced_once) synced_once(synced_);
     first_pass = false;
     if (synced_) co_return;
-    retry.expires_after(options_.syncup_retry);
+    // A peer that stays down is asked less and less often (up to a minute apart).
+    retry.expires_after(wait);
+    wait = std::min<std::chrono::nanoseconds>(wait * 2, std::chrono::minutes(1));
     auto [ec] = co_await retry.async_wait(kNoThrow);
     if (ec) co_return;
   }

@@ -36,7 +36,8 @@ struct Response {
   boost::container::static_vector<Header, 4> headers;  // extra headers; no allocation
   // The application's own result code, for metrics and the access log (0 when it has none).
   int app_code = 0;
-  bool close = false;  // close the connection after this answer
+  bool has_app_code = false;  // the answer is an application envelope that carries app_code
+  bool close = false;         // close the connection after this answer
 
   static Response text(int status, std::string body) {
     Response r;

@@ -305,6 +305,11 @@ asio::awaitable<void> run_session(Server::Shared& shared, Server::Worker& worker
   Deadline& deadline = guard.deadline;
   beast::flat_buffer buffer;
   std::string head;
+  std::string client;
+  if (o.access_log) {
+    const auto remote = socket.remote_endpoint(ignored);
+    client = remote.address().to_string() + ":" + std::to_string(remote.port());
+  }
   while (!shared.stopping) {
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(static_cast<uint32_t>(o.header_limit));
@@ -353,8 +358,12 @@ asio::awaitable<void> run_session(Server::Shared& shared, Server::Worker& worker
                            .count();
     if (o.observe) o.observe(shared.router.route_label(request.path), *answer, ns);
     if (o.access_log) {
-      spdlog::info("access {} {} {} code={} {}us", request.method, target, answer->status,
-                   answer->app_code, ns / 1000);
+      // The client's address; an application code only where the answer carries one (an
+      // unknown route is a plain 404).
+      spdlog::info("access {} {} {} {}{}{} {}us", client, request.method, target, answer->status,
+                   answer->has_app_code ? " code=" : "",
+                   answer->has_app_code ? std::to_string(answer->app_code) : std::string(),
+                   ns / 1000);
     }
     const bool keep_alive = req.keep_alive() && !answer->close && !shared.stopping;
     if (!co_await write(socket, deadline, shared, head, *answer, req.version(), keep_alive)) break;

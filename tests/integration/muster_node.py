@@ -6,6 +6,7 @@ import http.client
 import json
 import os
 import re
+import threading
 import signal
 import socket
 import subprocess
@@ -67,6 +68,13 @@ class Node:
             self.proc.kill()
             raise RuntimeError("muster did not start:\n" + "".join(self.log) + self.proc.stdout.read())
         self._conn = None
+        # The rest of the output is drained as it comes (a full pipe would block the node).
+        self._drain = threading.Thread(target=self._drain_output, daemon=True)
+        self._drain.start()
+
+    def _drain_output(self):
+        for line in self.proc.stdout:
+            self.log.append(line)
 
     # --- HTTP -------------------------------------------------------------------------------
     def connect(self, timeout=10):
@@ -132,6 +140,11 @@ class Node:
                 return float(line.rsplit(" ", 1)[1])
         return None
 
+    def wait_for_log(self, text, timeout=10):
+        """Waits until a line of the node's output holds `text`; returns that line. Bounded."""
+        return eventually(lambda: next((l for l in list(self.log) if text in l), None),
+                          timeout=timeout, what="a log line with %r" % text)
+
     # --- lifecycle ----------------------------------------------------------------------------
     def stop(self, sig=signal.SIGTERM, timeout=10):
         if self.proc.poll() is None:
@@ -142,9 +155,7 @@ class Node:
                 self.proc.kill()
                 self.proc.wait()
                 raise
-        rest = self.proc.stdout.read()
-        if rest:
-            self.log.append(rest)
+        self._drain.join(10)
         self.proc.stdout.close()
         return self.proc.returncode
 

@@ -2,6 +2,7 @@
 waking, the conflict rule (-404 -> register, -409 -> adopt), start-up syncup, the original
 per-request replication form, two zones without ping-pong, and peer status in /discovery/nodes."""
 import os
+import signal
 import subprocess
 import time
 import unittest
@@ -251,6 +252,38 @@ class ConflictTest(unittest.TestCase):
         self.assertEqual(status()[addr(self.pa)], 0)
         self.assertEqual(peer_metric(self.a, "muster_replication_peer_up", addr(self.pb)), 0)
         self.assertGreaterEqual(peer_metric(self.a, "muster_replication_items_total", addr(self.pb)), 1)
+
+
+    def status(self):
+        return {n["addr"]: n["status"] for n in self.a.call("GET", "nodes")[0]["data"]}
+
+    def test_a_stopped_peer_shows_lost_with_no_write_to_carry_the_news(self):
+        # Issue 14.7: the idle link probes its peer; no write is needed to notice.
+        self.b = Node("--listen", addr(self.pb), "--zone", "sh001")
+        eventually(lambda: self.status()[addr(self.pb)] == 0, what="b up")
+        self.b.stop()
+        eventually(lambda: self.status()[addr(self.pb)] == 1, what="b lost")
+        self.b = Node("--listen", addr(self.pb), "--zone", "sh001")
+        eventually(lambda: self.status()[addr(self.pb)] == 0, what="b up again")
+
+    def test_a_frozen_peer_shows_lost_and_stays_lost(self):
+        # A SIGSTOPped peer's kernel still accepts connections: that alone is not "up".
+        self.b = Node("--listen", addr(self.pb), "--zone", "sh001")
+        eventually(lambda: self.status()[addr(self.pb)] == 0, what="b up")
+        self.b.proc.send_signal(signal.SIGSTOP)
+        try:
+            eventually(lambda: self.status()[addr(self.pb)] == 1, what="b lost")
+            statuses, ups = set(), set()
+            deadline = time.monotonic() + 4  # longer than a probe interval plus a timeout
+            while time.monotonic() < deadline:
+                statuses.add(self.status()[addr(self.pb)])
+                ups.add(peer_metric(self.a, "muster_replication_peer_up", addr(self.pb)))
+                time.sleep(0.1)
+            self.assertEqual(statuses, {1}, "never shown up while frozen")
+            self.assertEqual(ups, {0})
+        finally:
+            self.b.proc.send_signal(signal.SIGCONT)
+        eventually(lambda: self.status()[addr(self.pb)] == 0, what="b up after SIGCONT")
 
 
 class ResyncTest(unittest.TestCase):

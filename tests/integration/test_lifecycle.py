@@ -5,7 +5,7 @@ import threading
 import time
 import unittest
 
-from muster_node import BIN, Node, write_yaml
+from muster_node import BIN, Node, eventually, free_ports, write_yaml
 
 
 class ShutdownTest(unittest.TestCase):
@@ -105,6 +105,18 @@ class ConfigTest(unittest.TestCase):
         finally:
             self.assertEqual(node.stop(), 0)
 
+    def test_host_names_resolve_and_never_abort(self):
+        # Issue 14.5: localhost is resolved; a name that does not resolve is a message and exit 1.
+        node = Node("--listen", "localhost:0")
+        try:
+            self.assertEqual(node.fetch("nobody")["code"], -404)
+        finally:
+            self.assertEqual(node.stop(), 0)
+        p = subprocess.run([BIN, "serve", "--listen", "no-such-host.invalid:7171"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn('cannot resolve host "no-such-host.invalid"', p.stdout + p.stderr)
+
     def test_help_explains_options(self):
         p = subprocess.run([BIN, "serve", "--help"], capture_output=True, text=True, timeout=20)
         self.assertEqual(p.returncode, 0)
@@ -114,6 +126,61 @@ class ConfigTest(unittest.TestCase):
         p = subprocess.run([BIN, "--help"], capture_output=True, text=True, timeout=20)
         self.assertEqual(p.returncode, 0)
         self.assertIn("serve", p.stdout)
+
+
+class AddressTest(unittest.TestCase):
+    """Issue 14.11: a node knows itself by address, and advertises an address others can use."""
+
+    def test_a_node_listed_under_another_name_does_not_peer_with_itself(self):
+        port = free_ports(1)[0]
+        node = Node("--listen", "127.0.0.1:%d" % port, "--nodes", "localhost:%d" % port,
+                    self_register=True)
+        try:
+            nodes = node.call("GET", "nodes")[0]["data"]
+            self.assertEqual([n["addr"] for n in nodes], ["127.0.0.1:%d" % port])
+            self.assertIn("localhost:%d is this node" % port, "".join(node.log))
+        finally:
+            self.assertEqual(node.stop(), 0)
+
+    def test_a_node_bound_to_every_address_advertises_a_usable_one(self):
+        node = Node("--listen", "0.0.0.0:0", self_register=True)
+        try:
+            addr = node.call("GET", "nodes")[0]["data"][0]["addr"]
+            self.assertFalse(addr.startswith("0.0.0.0"), addr)
+            self.assertTrue(addr.endswith(":%d" % node.port), addr)
+            infra = node.instances("infra.discovery")
+            self.assertEqual([i["addrs"] for i in infra.values()], [["http://" + addr]])
+        finally:
+            self.assertEqual(node.stop(), 0)
+
+
+class GuardTest(unittest.TestCase):
+    def test_a_small_registry_is_not_frozen(self):
+        # Issue 14.6: one instance registered once and never renewed is evicted on a default
+        # node, whose own infra.discovery entry no longer makes the guard protect.
+        node = Node("--evict-after", "1s", "--evict-interval", "500ms", self_register=True)
+        try:
+            node.register("once")
+            eventually(lambda: "once" not in node.instances(), timeout=15, what="once evicted")
+            self.assertEqual(node.metric("muster_protect_mode"), 0)
+            self.assertIn(node.call("GET", "nodes")[0]["data"][0]["addr"],
+                          [i["addrs"][0][7:] for i in node.instances("infra.discovery").values()])
+        finally:
+            self.assertEqual(node.stop(), 0)
+
+
+class LogTest(unittest.TestCase):
+    """Issue 14.10: log lines say who and why, and only when something happened."""
+
+    def test_syncup_failure_says_why_and_backs_off(self):
+        dead = free_ports(1)[0]
+        node = Node("--nodes", "127.0.0.1:%d" % dead, "--peer-timeout", "500ms")
+        try:
+            line = node.wait_for_log("syncup from 127.0.0.1:%d failed" % dead)
+            self.assertIn("failed: no answer", line)
+            self.assertIn("next try in 5s", line)
+        finally:
+            self.assertEqual(node.stop(), 0)
 
 
 class MetricsTest(unittest.TestCase):
