@@ -51,8 +51,7 @@ int run_sd(const std::string& config_path, const std::string& log_level) {
                output.file_sd_dir.empty() ? "" : ", file_sd output in " + output.file_sd_dir,
                output.listen.empty()
                    ? ""
-                   : ", http on " + output.listen.substr(0, output.listen.rfind(':') + 1) +
-                         std::to_string(server->port()));
+                   : ", http on " + server->bound_host() + ":" + std::to_string(server->port()));
 
   std::function<void()> wait_reload = [&] {
     reload_signal.async_wait([&](const boost::system::error_code& ec, int) {

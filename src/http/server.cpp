@@ -87,7 +87,7 @@ void Server::listen() {
   auto acceptor = std::make_shared<tcp::acceptor>(first.ioc);
   const std::string where = shared_->options.host + ":" + std::to_string(shared_->options.port);
   boost::system::error_code ec;
-  // A host name (localhost) is resolved; the first address it gives is the one bound.
+  // A host name (localhost) is resolved; its first IPv4 address is bound (else its first).
   auto address = asio::ip::make_address(shared_->options.host, ec);
   if (ec) {
     tcp::resolver resolver(first.ioc);
@@ -97,6 +97,12 @@ void Server::listen() {
                                       shared_->options.host + "\"");
     }
     address = results.begin()->endpoint().address();
+    for (const auto& r : results) {
+      if (r.endpoint().address().is_v4()) {
+        address = r.endpoint().address();
+        break;
+      }
+    }
   }
   const tcp::endpoint endpoint(address, shared_->options.port);
   acceptor->open(endpoint.protocol(), ec);

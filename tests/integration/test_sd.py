@@ -263,6 +263,30 @@ class UnreachableSourceTest(unittest.TestCase):
         self.assertIn("no answer", line[0])
 
 
+class ListenTest(unittest.TestCase):
+    def test_a_host_name_in_listen_is_resolved_and_a_bad_one_is_an_error(self):
+        # Issue 14.5: `listen: localhost:PORT` used to abort muster sd.
+        directory = tempfile.mkdtemp(prefix="muster-sd-test-")
+        self.addCleanup(shutil.rmtree, directory, True)
+        config = os.path.join(directory, "sd.yml")
+        write_atomically(config, "output:\n  listen: localhost:0\nscrape_configs:\n"
+                                 "  - job_name: web\n    static_configs:\n"
+                                 "      - targets: ['a:1']\n")
+        sd = Sd(config)
+        try:
+            self.assertEqual(sd.get("/sd/web")[0], 200)
+        finally:
+            sd.stop()
+        self.assertEqual(sd.proc.returncode, 0, sd.log())
+        write_atomically(config, "output:\n  listen: no-such-host.invalid:7278\nscrape_configs: []\n")
+        p = subprocess.run([BIN, "sd", "--config", config], capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        out = p.stdout + p.stderr
+        self.assertIn('cannot resolve host "no-such-host.invalid"', out)
+        self.assertEqual(out.count("cannot listen on"), 1, out)
+
+
 class EndpointsTest(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="muster-sd-test-")
