@@ -81,6 +81,13 @@ void add_metrics_route(http::Router& router, MetricsSources s) {
           static_cast<double>(st.renew_threshold));
     counter("muster_evictions_total", "Instances evicted for want of renews.",
             static_cast<double>(st.evicted_total));
+    gauge("muster_tombstones", "Apps that emptied, remembered (for an hour) for their version.",
+          static_cast<double>(st.tombstones));
+    gauge("muster_tombstone_bytes", "Memory the tombstones take, approximately.",
+          static_cast<double>(st.tombstone_bytes));
+    counter("muster_tombstones_dropped_total",
+            "Tombstones forgotten before their hour because of the count or byte bound.",
+            static_cast<double>(st.tombstones_dropped));
     counter("muster_http_bad_requests_total",
             "Requests that could not be parsed or were over a size limit.",
             static_cast<double>(srv.bad_requests));

@@ -36,6 +36,21 @@ NativeApi::NativeApi(registry::Registry& registry, const Clock& clock, NodeIdent
       options_(options),
       init_protect_until_mono_(clock.mono_ns() + options.init_protect_timeout.count()) {}
 
+http::Response NativeApi::too_many_appids(size_t n) const {
+  return bad_request("too many appids: " + std::to_string(n) + " (limit " +
+                     std::to_string(options_.max_poll_appids) + ")");
+}
+
+std::optional<std::string> NativeApi::check_timestamp(std::string_view name, int64_t value) const {
+  // A peer's clock may run ahead of ours, but not by more than this: a timestamp far in the
+  // future would pin an instance against its owner's writes (issue 15.4).
+  constexpr int64_t kMaxAhead = int64_t{3600} * 1'000'000'000;
+  if (value < 0) return std::string(name) + " must not be negative";
+  if (value > clock_.wall_ns() + kMaxAhead)
+    return std::string(name) + " is more than 1h ahead of this node's clock";
+  return std::nullopt;
+}
+
 bool NativeApi::init_protected() const {
   return options_.init_protect && !init_protect_ended_ &&
          clock_.mono_ns() < init_protect_until_mono_;
@@ -76,7 +91,11 @@ void NativeApi::add_routes(http::Router& router) {
 http::Outcome NativeApi::handle_register(const http::Request& request) {
   auto bound = bind_or_error(request, bind_register);
   if (auto* err = std::get_if<http::Response>(&bound)) return std::move(*err);
-  const auto& r = std::get<RegisterRequest>(bound);
+  auto& r = std::get<RegisterRequest>(bound);
+  // A client's write is stamped with this node's clock; only peers carry their copy's version.
+  if (!r.replication && !r.from_zone) r.args.dirty_timestamp = 0;
+  if (auto err = check_timestamp("dirty_timestamp", r.args.dirty_timestamp))
+    return bad_request(*err);
   if (replicator_ != nullptr && !r.replication) {
     registry_.register_instance(r.args, [&](const registry::Instance& inst) {
       replicator_->registered(inst, r.from_zone);
@@ -91,6 +110,7 @@ http::Outcome NativeApi::handle_renew(const http::Request& request) {
   auto bound = bind_or_error(request, [](const http::Params& p) { return bind_instance(p, true); });
   if (auto* err = std::get_if<http::Response>(&bound)) return std::move(*err);
   const auto& r = std::get<InstanceRequest>(bound);
+  if (auto err = check_timestamp("dirty_timestamp", r.dirty_timestamp)) return bad_request(*err);
   std::optional<http::Response> answer;
   const auto outcome = registry_.renew(
       r.key(), r.replication ? std::optional<int64_t>(r.dirty_timestamp) : std::nullopt,
@@ -129,7 +149,9 @@ http::Outcome NativeApi::handle_cancel(const http::Request& request) {
 http::Outcome NativeApi::handle_set(const http::Request& request) {
   auto bound = bind_or_error(request, bind_set);
   if (auto* err = std::get_if<http::Response>(&bound)) return std::move(*err);
-  const auto& r = std::get<SetRequest>(bound);
+  auto& r = std::get<SetRequest>(bound);
+  if (!r.replication && !r.from_zone) r.args.set_timestamp = 0;  // as for register
+  if (auto err = check_timestamp("set_timestamp", r.args.set_timestamp)) return bad_request(*err);
   const auto outcome = registry_.set(r.args);
   if (!outcome.error.empty()) return bad_request(outcome.error);
   if (replicator_ != nullptr && !r.replication)
@@ -162,6 +184,7 @@ http::Outcome NativeApi::handle_fetchs(const http::Request& request) {
   auto bound = bind_or_error(request, [](const http::Params& p) { return bind_fetch(p, true); });
   if (auto* err = std::get_if<http::Response>(&bound)) return std::move(*err);
   const auto& f = std::get<FetchRequest>(bound);
+  if (f.appids.size() > options_.max_poll_appids) return too_many_appids(f.appids.size());
   std::string data = "{";
   for (const std::string& appid : f.appids) {
     registry_.read_app(f.env, appid, [&](const registry::App& app) {
@@ -226,10 +249,7 @@ http::Outcome NativeApi::handle_poll(const http::Request& request, bool single) 
       bind_or_error(request, [single](const http::Params& p) { return bind_poll(p, single); });
   if (auto* err = std::get_if<http::Response>(&bound)) return std::move(*err);
   auto& query = std::get<registry::PollQuery>(bound);
-  if (query.appids.size() > options_.max_poll_appids) {
-    return bad_request("too many appids: " + std::to_string(query.appids.size()) + " (limit " +
-                       std::to_string(options_.max_poll_appids) + ")");
-  }
+  if (query.appids.size() > options_.max_poll_appids) return too_many_appids(query.appids.size());
   auto call = std::make_unique<PollCall>(registry_, renderer_, std::move(query),
                                          poll_deadline(request), parked_);
   if (auto now = call->arrive()) return std::move(*now);

@@ -4,6 +4,7 @@
 // only the registry (itself thread-safe) and atomics.
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -61,6 +62,9 @@ class NativeApi {
   http::Outcome handle_nodes(const http::Request& request);
   http::Outcome handle_digests(const http::Request& request);
   std::chrono::steady_clock::time_point poll_deadline(const http::Request& request) const;
+  http::Response too_many_appids(size_t n) const;
+  // Why a timestamp from a request is out of range (negative, or far ahead of this node's clock).
+  std::optional<std::string> check_timestamp(std::string_view name, int64_t value) const;
 
   registry::Registry& registry_;
   const Clock& clock_;

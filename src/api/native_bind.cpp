@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "api/field_limits.h"
+#include "common/utf8.h"
 #include "http/json_params.h"
 
 namespace muster::api {
@@ -18,6 +20,12 @@ std::variant<http::Params, std::string> bind_params(const http::Request& request
     }
   }
   if (auto err = http::parse_urlencoded(request.query, params)) return *err;
+  // Text that is not UTF-8 would make every JSON answer that carries it unreadable (issue 15.1).
+  // The message names the field, never the bytes.
+  for (const auto& [key, value] : params.pairs()) {
+    if (!valid_utf8(key)) return std::string("a parameter name is not valid UTF-8");
+    if (!valid_utf8(value)) return key + " is not valid UTF-8";
+  }
   return params;
 }
 
@@ -45,6 +53,13 @@ std::string Binder::required(std::string_view key) {
   return std::string(*v);
 }
 
+void Binder::limit(std::string_view key, std::string_view value, size_t max) {
+  if (value.size() > max) {
+    fail(std::string(key) + " is too long: " + std::to_string(value.size()) + " bytes (at most " +
+         std::to_string(max) + ")");
+  }
+}
+
 std::string Binder::optional(std::string_view key) {
   return std::string(params_.first(key).value_or(""));
 }
@@ -53,7 +68,7 @@ int64_t Binder::integer(std::string_view key) {
   const auto v = params_.first(key);
   if (!v || v->empty()) return 0;
   if (auto n = parse_int(*v)) return *n;
-  fail(std::string(key) + " must be an integer, got \"" + std::string(v->substr(0, 64)) + "\"");
+  fail(std::string(key) + " must be an integer, got \"" + std::string(utf8_prefix(*v, 64)) + "\"");
   return 0;
 }
 
@@ -62,7 +77,7 @@ bool Binder::boolean(std::string_view key) {
   if (!v || v->empty()) return false;
   if (auto b = parse_bool(*v)) return *b;
   fail(std::string(key) + " must be a boolean (true or false), got \"" +
-       std::string(v->substr(0, 64)) + "\"");
+       std::string(utf8_prefix(*v, 64)) + "\"");
   return false;
 }
 
@@ -79,7 +94,7 @@ std::vector<int64_t> Binder::integer_list(std::string_view key) {
     if (auto n = parse_int(v)) {
       out.push_back(*n);
     } else {
-      fail(std::string(key) + " must be integers, got \"" + std::string(v.substr(0, 64)) + "\"");
+      fail(std::string(key) + " must be integers, got \"" + std::string(utf8_prefix(v, 64)) + "\"");
     }
   }
   return out;
@@ -90,15 +105,39 @@ std::variant<registry::Metadata, std::string> parse_metadata(std::string_view te
   if (text.empty() || text == "null") return registry::Metadata{};
   auto parsed = http::parse_string_object(text);
   if (auto* err = std::get_if<std::string>(&parsed)) return "invalid metadata: " + *err;
-  return std::move(std::get<http::StringPairs>(parsed));
+  auto& pairs = std::get<http::StringPairs>(parsed);
+  if (pairs.size() > limits::kMetadataKeys) {
+    return "metadata has " + std::to_string(pairs.size()) + " keys (at most " +
+           std::to_string(limits::kMetadataKeys) + ")";
+  }
+  size_t bytes = 0;
+  for (const auto& [k, v] : pairs) {
+    if (k.size() > limits::kMetadataKey) {
+      return "a metadata key is too long: " + std::to_string(k.size()) + " bytes (at most " +
+             std::to_string(limits::kMetadataKey) + ")";
+    }
+    bytes += k.size() + v.size();
+  }
+  if (bytes > limits::kMetadataBytes) {
+    return "metadata is too large: " + std::to_string(bytes) + " bytes of keys and values (at most " +
+           std::to_string(limits::kMetadataBytes) + ")";
+  }
+  return std::move(pairs);
 }
 
 namespace {
 
+// The limits of the fields that name an instance (all but the hostnames of a set).
+void limit_names(Binder& b, std::string_view zone, std::string_view env, std::string_view appid) {
+  b.limit("zone", zone, limits::kZone);
+  b.limit("env", env, limits::kZone);
+  b.limit("appid", appid, limits::kAppid);
+}
+
 int bind_status(Binder& b, std::string_view text) {
   const auto n = parse_int(text);
   if (!n || (*n != registry::kStatusUp && *n != registry::kStatusDown)) {
-    b.fail("status must be 1 (up) or 2 (down), got \"" + std::string(text.substr(0, 64)) + "\"");
+    b.fail("status must be 1 (up) or 2 (down), got \"" + std::string(utf8_prefix(text, 64)) + "\"");
     return 0;
   }
   return static_cast<int>(*n);
@@ -120,6 +159,16 @@ std::variant<RegisterRequest, std::string> bind_register(const http::Params& par
   if (a.addrs.empty()) b.fail("addrs is required");
   a.region = b.optional("region");
   a.version = b.optional("version");
+  limit_names(b, a.zone, a.env, a.appid);
+  b.limit("hostname", a.hostname, limits::kHostname);
+  b.limit("region", a.region, limits::kZone);
+  b.limit("version", a.version, limits::kVersion);
+  if (a.addrs.size() > limits::kAddrs) {
+    b.fail("too many addrs: " + std::to_string(a.addrs.size()) + " (at most " +
+           std::to_string(limits::kAddrs) + ")");
+  }
+  for (const std::string& addr : a.addrs)
+    b.limit("an addr", addr, limits::kAddr);
   r.replication = b.boolean("replication");
   r.from_zone = b.boolean("from_zone");
   a.dirty_timestamp = b.integer("dirty_timestamp");
@@ -138,6 +187,8 @@ std::variant<InstanceRequest, std::string> bind_instance(const http::Params& par
   r.env = b.required("env");
   r.appid = b.required("appid");
   r.hostname = b.required("hostname");
+  limit_names(b, r.zone, r.env, r.appid);
+  b.limit("hostname", r.hostname, limits::kHostname);
   r.replication = b.boolean("replication");
   r.from_zone = b.boolean("from_zone");
   if (renew)
@@ -157,6 +208,13 @@ std::variant<SetRequest, std::string> bind_set(const http::Params& params) {
   a.appid = b.required("appid");
   a.hostnames = b.list("hostname");
   if (b.ok() && a.hostnames.empty()) b.fail("hostname is required");
+  limit_names(b, a.zone, a.env, a.appid);
+  if (a.hostnames.size() > limits::kSetHostnames) {
+    b.fail("too many hostnames: " + std::to_string(a.hostnames.size()) + " (at most " +
+           std::to_string(limits::kSetHostnames) + ")");
+  }
+  for (const std::string& h : a.hostnames)
+    b.limit("hostname", h, limits::kHostname);
   r.replication = b.boolean("replication");
   r.from_zone = b.boolean("from_zone");
   a.set_timestamp = b.integer("set_timestamp");
@@ -211,6 +269,10 @@ std::variant<FetchRequest, std::string> bind_fetch(const http::Params& params, b
     b.fail("status must be a bitmask: 1 up, 2 down, 3 all");
   r.status = static_cast<int>(status);
   r.zone = b.optional("zone");
+  b.limit("env", r.env, limits::kZone);
+  b.limit("zone", r.zone, limits::kZone);
+  for (const std::string& appid : r.appids)
+    b.limit("appid", appid, limits::kAppid);
   if (!b.ok()) return b.error();
   return r;
 }
@@ -222,9 +284,13 @@ std::variant<registry::PollQuery, std::string> bind_poll(const http::Params& par
   q.env = b.required("env");
   std::vector<std::string> appids = b.list("appid");
   if (b.ok() && appids.empty()) b.fail("appid is required");
-  b.required("hostname");
+  b.limit("hostname", b.required("hostname"), limits::kHostname);
   std::vector<int64_t> latest = b.integer_list("latest_timestamp");
   q.zone = b.optional("zone");
+  b.limit("env", q.env, limits::kZone);
+  b.limit("zone", q.zone, limits::kZone);
+  for (const std::string& appid : appids)
+    b.limit("appid", appid, limits::kAppid);
   if (!b.ok()) return b.error();
   if (single) {
     appids.resize(1);

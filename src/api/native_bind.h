@@ -27,6 +27,8 @@ class Binder {
   bool boolean(std::string_view key);     // missing is false
   std::vector<std::string> list(std::string_view key) const;
   std::vector<int64_t> integer_list(std::string_view key);
+  // Fails when `value` of `key` is longer than `max` bytes.
+  void limit(std::string_view key, std::string_view value, size_t max);
   void fail(std::string message) {
     if (error_.empty()) error_ = std::move(message);
   }

@@ -53,9 +53,20 @@ size_t Registry::AppKeyHash::operator()(const AppKey& k) const noexcept {
 Registry::Registry(const Clock& clock, Options options)
     : clock_(clock),
       options_(options),
+      tombstones_(options.max_tombstones, options.max_tombstone_bytes),
       guard_(options.self_protection, options.protect_ratio, options.protect_min_instances),
       next_expect_reset_mono_(clock.mono_ns() + options.expect_reset_interval.count()),
       rng_(options.random_seed != 0 ? options.random_seed : std::random_device{}()) {}
+
+namespace {
+
+// The next timestamp after `t`; saturates rather than overflow (a peer's timestamp may be the
+// largest there is).
+int64_t after(int64_t t) {
+  return t == std::numeric_limits<int64_t>::max() ? t : t + 1;
+}
+
+}  // namespace
 
 App* Registry::find_app(std::string_view env, std::string_view appid) const {
   const auto it = apps_.find(AppKey{appid, env});
@@ -77,17 +88,14 @@ App& Registry::app_for_write(std::string_view env, std::string_view appid) {
   app->appid = appid;
   app->env = env;
   // A re-created app continues above the version it had, so no poller sees time go back.
-  if (const auto t = tombstones_.find(AppKey{appid, env}); t != tombstones_.end()) {
-    app->latest_timestamp = t->second.latest;
-    tombstones_.erase(t);
-  }
+  if (const auto latest = tombstones_.take(appid, env)) app->latest_timestamp = *latest;
   App& ref = *app;
   apps_.emplace(AppKey{ref.appid, ref.env}, std::move(app));
   return ref;
 }
 
 int64_t Registry::bump(App& app) {
-  app.latest_timestamp = std::max(clock_.wall_ns(), app.latest_timestamp + 1);
+  app.latest_timestamp = std::max(clock_.wall_ns(), after(app.latest_timestamp));
   app.poll_views.clear();
   return app.latest_timestamp;
 }
@@ -155,8 +163,7 @@ void Registry::remove_instance(Instance& inst) {
   if (!zone.instances.empty()) return;
   app.zones.erase(app.zones.find(zone.name));
   if (!app.zones.empty()) return;
-  tombstones_.insert_or_assign(OwnedAppKey{app.appid, app.env},
-                               Tombstone{app.latest_timestamp, clock_.mono_ns()});
+  tombstones_.add(app.appid, app.env, app.latest_timestamp, clock_.mono_ns());
   apps_.erase(apps_.find(AppKey{app.appid, app.env}));
 }
 
@@ -171,8 +178,8 @@ RegisterOutcome Registry::register_instance(const RegisterArgs& args,
   const InstanceKey key{args.zone, args.env, args.appid, args.hostname};
   Instance* inst = find_instance(key);
   if (inst != nullptr) {
-    const int64_t dirty =
-        args.dirty_timestamp > 0 ? args.dirty_timestamp : std::max(now, inst->dirty_timestamp + 1);
+    const int64_t dirty = args.dirty_timestamp > 0 ? args.dirty_timestamp
+                                                   : std::max(now, after(inst->dirty_timestamp));
     if (dirty < inst->dirty_timestamp) return RegisterOutcome::kIgnoredOlder;
     toggle_digest(*inst);
     inst->dirty_timestamp = dirty;
@@ -278,7 +285,7 @@ SetOutcome Registry::set(const SetArgs& args) {
     max_dirty = std::max(max_dirty, it->second.dirty_timestamp);
   }
   const int64_t set_ts =
-      args.set_timestamp > 0 ? args.set_timestamp : std::max(clock_.wall_ns(), max_dirty + 1);
+      args.set_timestamp > 0 ? args.set_timestamp : std::max(clock_.wall_ns(), after(max_dirty));
   const int64_t latest = bump(*app);
   for (size_t i = 0; i < n; ++i) {
     Instance& inst = *targets[i];
@@ -443,9 +450,7 @@ EvictionReport Registry::tick() {
       guard_.reset_expected(instance_count_);
       next_expect_reset_mono_ = now_mono + options_.expect_reset_interval.count();
     }
-    std::erase_if(tombstones_, [&](const auto& kv) {
-      return now_mono - kv.second.deleted_mono > options_.tombstone_ttl.count();
-    });
+    tombstones_.expire_before(now_mono - options_.tombstone_ttl.count());
     report.protecting = guard_.protecting(instance_count_);
     // The lease list is in renew order, so the expired instances are a prefix of it. Without the
     // guard nothing caps eviction and the prefix is simply removed below; with it, the prefix is
@@ -543,6 +548,9 @@ Stats Registry::stats() const {
   s.protecting = guard_.protecting(instance_count_);
   s.self_protection = guard_.enabled();
   s.evicted_total = evicted_total_;
+  s.tombstones = static_cast<int64_t>(tombstones_.size());
+  s.tombstone_bytes = static_cast<int64_t>(tombstones_.bytes());
+  s.tombstones_dropped = tombstones_.dropped();
   return s;
 }
 

@@ -20,6 +20,7 @@
 #include "common/clock.h"
 #include "common/function_ref.h"
 #include "registry/guard.h"
+#include "registry/tombstones.h"
 #include "registry/types.h"
 
 namespace muster::registry {
@@ -31,6 +32,8 @@ struct Options {
   std::chrono::nanoseconds evict_ceiling = 3600s;
   std::chrono::nanoseconds expect_reset_interval = 15min;
   std::chrono::nanoseconds tombstone_ttl = 3600s;
+  size_t max_tombstones = 100'000;                // then the oldest are forgotten early
+  size_t max_tombstone_bytes = 16 * 1024 * 1024;  // (see tombstones.h for what that costs)
   bool self_protection = true;
   double protect_ratio = 0.85;
   // The guard engages only with at least this many instances registered (issue 14.6).
@@ -94,6 +97,9 @@ struct Stats {
   bool protecting = false;
   bool self_protection = true;
   uint64_t evicted_total = 0;
+  int64_t tombstones = 0;  // apps that emptied, remembered for their version
+  int64_t tombstone_bytes = 0;
+  uint64_t tombstones_dropped = 0;  // forgotten before their TTL, for a bound
 };
 
 struct PollAnswer;
@@ -209,10 +215,6 @@ class Registry {
       return view(a) == view(b);
     }
   };
-  struct Tombstone {
-    int64_t latest;
-    int64_t deleted_mono;
-  };
   struct Expired {
     std::string appid, env, zone, hostname;
   };
@@ -244,7 +246,7 @@ class Registry {
   const Options options_;
   mutable std::mutex mu_;
   std::unordered_map<AppKey, std::unique_ptr<App>, AppKeyHash> apps_;  // keys view the App
-  std::unordered_map<OwnedAppKey, Tombstone, AppKeyHash, AppKeyEq> tombstones_;
+  Tombstones tombstones_;
   std::unordered_map<OwnedAppKey, std::unordered_set<ParkedPoll*>, AppKeyHash, AppKeyEq> watchers_;
   Guard guard_;
   Instance* lease_head_ = nullptr;  // least recently renewed

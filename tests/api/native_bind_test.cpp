@@ -1,6 +1,8 @@
 // Validation of the native API's parameters (spec §3), one rule per test.
 #include "api/native_bind.h"
 
+#include "common/utf8.h"
+
 #include <gtest/gtest.h>
 
 namespace muster::api {
@@ -127,6 +129,81 @@ TEST(ParseBool, AcceptsGoSpellingsOnly) {
     EXPECT_EQ(parse_bool(f), false) << f;
   for (auto x : {"yes", "tRuE", "2", ""})
     EXPECT_FALSE(parse_bool(x)) << x;
+}
+
+// Issue 15.1: text that is not UTF-8 is refused at the boundary, naming the field, never
+// echoing the bytes.
+TEST(BindParams, RefusesTextThatIsNotUtf8) {
+  http::Request r;
+  r.method = "POST";
+  const std::string body = std::string(kRegister) + "&hostname=bad%FF";
+  r.body = body;
+  auto bound = bind_params(r);
+  EXPECT_EQ(error_of(bound), "hostname is not valid UTF-8");
+  const std::string bad_key = std::string(kRegister) + "&k%C3=1";
+  r.body = bad_key;
+  EXPECT_EQ(error_of(bind_params(r)), "a parameter name is not valid UTF-8");
+  http::Request get;
+  get.method = "GET";
+  get.query = "env=dev&appid=%ED%A0%80&status=1";  // a surrogate
+  EXPECT_EQ(error_of(bind_params(get)), "appid is not valid UTF-8");
+  get.query = "env=dev&appid=%E4%B8%AD&status=1";
+  EXPECT_EQ(error_of(bind_params(get)), "");
+}
+
+// Issue 15.2: every field has a documented limit.
+TEST(BindRegister, FieldsHaveLimits) {
+  const std::string base = "zone=sh001&env=dev&status=1&addrs=http://a:1";
+  EXPECT_EQ(error_of(bind_register(form(base + "&appid=a&hostname=" + std::string(257, 'h')))),
+            "hostname is too long: 257 bytes (at most 256)");
+  EXPECT_EQ(error_of(bind_register(form(base + "&hostname=h&appid=" + std::string(300, 'a')))),
+            "appid is too long: 300 bytes (at most 256)");
+  EXPECT_EQ(error_of(bind_register(form(std::string(kRegister) + "&region=" + std::string(65, 'r')))),
+            "region is too long: 65 bytes (at most 64)");
+  std::string many = std::string(kRegister);
+  for (int i = 0; i < 32; ++i)
+    many += "&addrs=http://b:" + std::to_string(i);
+  EXPECT_EQ(error_of(bind_register(form(many))), "too many addrs: 33 (at most 32)");
+  EXPECT_EQ(error_of(bind_register(form(std::string(kRegister) + "&addrs=" + std::string(513, 'x')))),
+            "an addr is too long: 513 bytes (at most 512)");
+  std::string md = "{";
+  for (int i = 0; i < 65; ++i)
+    md += (i ? "," : "") + std::string("\"k") + std::to_string(i) + "\":\"v\"";
+  md += "}";
+  EXPECT_EQ(error_of(bind_register(form(std::string(kRegister) + "&metadata=" + md))),
+            "metadata has 65 keys (at most 64)");
+  const std::string big = "{\"k\":\"" + std::string(9000, 'v') + "\"}";
+  EXPECT_EQ(error_of(bind_register(form(std::string(kRegister) + "&metadata=" + big))),
+            "metadata is too large: 9001 bytes of keys and values (at most 8192)");
+  EXPECT_EQ(error_of(bind_register(form(std::string(kRegister) + "&hostname=" +
+                                        std::string(256, 'h')))),
+            "")
+      << "the limit itself is allowed";
+}
+
+TEST(BindOthers, NamesAreLimitedOnEveryRoute) {
+  const std::string long_appid(257, 'a');
+  EXPECT_EQ(error_of(bind_instance(form("zone=z&env=e&hostname=h&appid=" + long_appid), true)),
+            "appid is too long: 257 bytes (at most 256)");
+  EXPECT_EQ(error_of(bind_fetch(form("env=e&status=1&appid=" + long_appid), false)),
+            "appid is too long: 257 bytes (at most 256)");
+  EXPECT_EQ(error_of(bind_poll(form("env=e&hostname=h&latest_timestamp=0&appid=" + long_appid),
+                               false)),
+            "appid is too long: 257 bytes (at most 256)");
+  std::string set = "zone=z&env=e&appid=a";
+  for (int i = 0; i < 1001; ++i)
+    set += "&hostname=h" + std::to_string(i);
+  EXPECT_EQ(error_of(bind_set(form(set))), "too many hostnames: 1001 (at most 1000)");
+}
+
+// Quoted input in messages stays valid UTF-8 even when cut.
+TEST(BindRegister, QuotedValuesAreCutOnCharacters) {
+  std::string dirty = "&dirty_timestamp=x";
+  for (int i = 0; i < 40; ++i)
+    dirty += "%C3%A9";  // é, 2 bytes each: 64 bytes would cut one in half
+  const std::string err = error_of(bind_register(form(std::string(kRegister) + dirty)));
+  EXPECT_EQ(err.rfind("dirty_timestamp must be an integer", 0), 0u) << err;
+  EXPECT_TRUE(valid_utf8(err)) << err;
 }
 
 }  // namespace

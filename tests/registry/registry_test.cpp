@@ -1,4 +1,6 @@
 // Registry rules of spec §5.2-§5.5 and §5.8, on a fake clock.
+#include <limits>
+
 #include "registry/registry_fixture.h"
 
 namespace muster::registry::testing {
@@ -286,4 +288,17 @@ TEST_F(RegistryTest, DigestChangesWithANewerCopyASetAndARemoval) {
 }
 
 }  // namespace
+// Issue 15.4: no arithmetic on a timestamp may overflow, whatever a peer sent.
+TEST_F(RegistryTest, TheLargestDirtyTimestampDoesNotOverflow) {
+  auto pinned = args("h1");
+  pinned.dirty_timestamp = std::numeric_limits<int64_t>::max();
+  registry_.register_instance(pinned);
+  auto again = args("h1");
+  again.version = "2";
+  EXPECT_EQ(registry_.register_instance(again), RegisterOutcome::kApplied);
+  EXPECT_EQ(find("h1")->version, "2");
+  SetArgs s{"sh001", "dev", "provider", {"h1"}, {kStatusDown}, {}, 0};
+  EXPECT_EQ(registry_.set(s).error, "");
+}
+
 }  // namespace muster::registry::testing
