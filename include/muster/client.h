@@ -34,6 +34,9 @@ struct ClientOptions {
   std::function<void(const std::string& node, const std::string& reason)> on_poll_error;
   // Called on the client's thread when a poll succeeds again after failures, with the node.
   std::function<void(const std::string& node)> on_poll_recovered;
+  // Called on the client's thread when an answer held instances that could not be read (text
+  // that is not valid UTF-8): they are left out, the rest is used. Gets the node and how many.
+  std::function<void(const std::string& node, size_t skipped)> on_unreadable;
 
   // Empty when the options are complete and well formed; else what is wrong.
   std::string validate() const;

@@ -119,8 +119,8 @@ std::variant<registry::Metadata, std::string> parse_metadata(std::string_view te
     bytes += k.size() + v.size();
   }
   if (bytes > limits::kMetadataBytes) {
-    return "metadata is too large: " + std::to_string(bytes) + " bytes of keys and values (at most " +
-           std::to_string(limits::kMetadataBytes) + ")";
+    return "metadata is too large: " + std::to_string(bytes) +
+           " bytes of keys and values (at most " + std::to_string(limits::kMetadataBytes) + ")";
   }
   return std::move(pairs);
 }

@@ -11,6 +11,7 @@
 
 #include "cli/table.h"
 #include "common/duration.h"
+#include "common/utf8.h"
 #include "muster/registrar.h"
 #include "muster/resolver.h"
 #include "sdk/client_core.h"
@@ -141,9 +142,8 @@ Answer exchange(const Common& c, std::string_view method, std::string target, st
           co_return co_await core.request(method, target, body, &control);
         });
     if (!result || !*result) continue;  // moved on to the next node
-    boost::system::error_code ec;
-    json::value v = json::parse((*result)->body, ec);
-    if (ec || !v.is_object() || !v.get_object().contains("code")) {
+    json::value v = detail::parse_answer((*result)->body);
+    if (!v.is_object() || !v.get_object().contains("code")) {
       throw Failure{node + " answered HTTP " + std::to_string((*result)->status) +
                     " without a registry answer: " + (*result)->body.substr(0, 200)};
     }
@@ -184,6 +184,46 @@ std::string metadata_text(const std::map<std::string, std::string>& md) {
 
 std::string status_text(int status) {
   return status == 1 ? "UP" : status == 2 ? "DOWN" : std::to_string(status);
+}
+
+// Removes from an InstanceInfo the instances whose text is not valid UTF-8 (issue 15.1), saying
+// so on stderr: the rest is printed, and what is printed is always readable.
+void drop_unreadable(json::value& info) {
+  if (!info.is_object()) return;
+  auto* zones = info.get_object().if_contains("instances");
+  if (zones == nullptr || !zones->is_object()) return;
+  size_t dropped = 0;
+  for (auto& [zone, list] : zones->get_object()) {
+    if (!list.is_array()) continue;
+    auto& items = list.get_array();
+    for (auto it = items.begin(); it != items.end();) {
+      if (it->is_object() && !detail::readable(detail::instance_from_json(it->get_object()))) {
+        it = items.erase(it);
+        ++dropped;
+      } else {
+        ++it;
+      }
+    }
+  }
+  if (dropped > 0) {
+    std::cerr << "muster: skipped " << dropped
+              << " unreadable instance(s) (text that is not valid UTF-8)\n";
+  }
+}
+
+// drop_unreadable() over {appid: InstanceInfo}; an appid that is not UTF-8 goes whole.
+void drop_unreadable_apps(json::value& apps) {
+  if (!apps.is_object()) return;
+  auto& o = apps.get_object();
+  for (auto it = o.begin(); it != o.end();) {
+    if (!valid_utf8(it->key())) {
+      std::cerr << "muster: skipped an app whose appid is not valid UTF-8\n";
+      it = o.erase(it);
+    } else {
+      drop_unreadable(it->value());
+      ++it;
+    }
+  }
 }
 
 std::vector<Instance> instances_of(const json::value& info) {
@@ -342,6 +382,10 @@ void watch(const Common& c, const std::vector<std::string>& appids, const std::s
   };
   options.on_poll_recovered = [down](const std::string& node) {
     if (down->exchange(false)) std::cerr << "muster watch: connected to node " << node << std::endl;
+  };
+  options.on_unreadable = [](const std::string& node, size_t skipped) {
+    std::cerr << "muster watch: node " << node << ": skipped " << skipped
+              << " unreadable instance(s) (text that is not valid UTF-8)" << std::endl;
   };
   Client client(options);
   Resolver resolver(client);
@@ -513,7 +557,8 @@ void add_client_commands(CLI::App& app, int& exit_code) {
   add_status_option(fetch);
   fetch.callback([&exit_code, common, fetch_query] {
     run("fetch", exit_code, [&] {
-      const auto a = expect_ok(exchange(*common, "GET", "/discovery/fetch?" + fetch_query(), ""));
+      auto a = expect_ok(exchange(*common, "GET", "/discovery/fetch?" + fetch_query(), ""));
+      drop_unreadable(a.data);
       if (common->json) return print_json(a.data);
       Table t = instance_table();
       add_instances(t, instances_of(a.data));
@@ -526,7 +571,8 @@ void add_client_commands(CLI::App& app, int& exit_code) {
   add_status_option(fetchs);
   fetchs.callback([&exit_code, common, fetch_query] {
     run("fetchs", exit_code, [&] {
-      const auto a = expect_ok(exchange(*common, "GET", "/discovery/fetchs?" + fetch_query(), ""));
+      auto a = expect_ok(exchange(*common, "GET", "/discovery/fetchs?" + fetch_query(), ""));
+      drop_unreadable_apps(a.data);
       if (common->json) return print_json(a.data);
       print_apps(a, std::cout);
     });
@@ -555,10 +601,10 @@ void add_client_commands(CLI::App& app, int& exit_code) {
       if (!hold || *hold <= std::chrono::nanoseconds::zero())
         throw Failure{"--hold \"" + *polls_hold + "\" is not a positive duration"};
       const auto hold_ms = std::chrono::duration_cast<std::chrono::milliseconds>(*hold);
-      const auto a =
-          expect_ok(exchange(*common, "GET", "/discovery/polls?" + q, "", hold_ms,
-                             "x1-bmspy-timeout: " + std::to_string(hold_ms.count()) + "\r\n"),
-                    {-304});
+      auto a = expect_ok(exchange(*common, "GET", "/discovery/polls?" + q, "", hold_ms,
+                                  "x1-bmspy-timeout: " + std::to_string(hold_ms.count()) + "\r\n"),
+                         {-304});
+      drop_unreadable_apps(a.data);
       if (a.code == -304) {
         if (common->json) return print_json(json::object{{"code", -304}});
         std::cout << "nothing changed within " << *polls_hold << '\n';

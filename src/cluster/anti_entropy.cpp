@@ -92,19 +92,22 @@ asio::awaitable<void> AntiEntropy::compare_with(std::string addr) {
 void AntiEntropy::pull(const std::string& addr, std::string_view app,
                        std::map<std::pair<std::string, std::string>, int64_t>& at_peer) {
   // fetch's answer holds the instances by zone; the registry keeps whichever copy is newer.
-  boost::system::error_code ec;
-  const boost::json::value v = boost::json::parse(app, ec);
-  if (ec || !v.is_object()) return;
+  const boost::json::value v = parse_peer_json(app);
+  if (!v.is_object()) return;
   const auto* data = v.get_object().if_contains("data");
   const boost::json::value* zones = nullptr;
   if (data != nullptr && data->is_object()) zones = data->get_object().if_contains("instances");
   if (zones == nullptr || !zones->is_object()) return;
   size_t pulled = 0;
+  size_t skipped = 0;
   for (const auto& [zone, list] : zones->get_object()) {
     if (!list.is_array()) continue;
     for (const auto& inst : list.get_array()) {
       auto args = instance_args(inst);
-      if (!args) continue;
+      if (!args) {
+        ++skipped;  // one unreadable instance costs only itself
+        continue;
+      }
       at_peer[{args->zone, args->hostname}] = args->dirty_timestamp;
       bool newer = true;
       registry_.read_instance({args->zone, args->env, args->appid, args->hostname},
@@ -116,6 +119,8 @@ void AntiEntropy::pull(const std::string& addr, std::string_view app,
       ++pulled;
     }
   }
+  if (skipped > 0)
+    spdlog::warn("anti-entropy: skipped {} unreadable instances from {}", skipped, addr);
   if (pulled > 0) {
     spdlog::info("anti-entropy: {} instances pulled from {}", pulled, addr);
     instances_pulled_ += pulled;

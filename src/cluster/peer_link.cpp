@@ -5,6 +5,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/json/parse.hpp>
 
+#include "cluster/snapshot.h"
 #include "common/json_writer.h"
 #include "common/socket_deadline.h"
 
@@ -152,9 +153,8 @@ asio::awaitable<bool> PeerLink::send_batch(tcp::socket& socket, boost::beast::fl
 
 int PeerLink::note_reply(const std::string& text, boost::json::value& data) {
   int code = -500;
-  boost::system::error_code jec;
-  const boost::json::value body = boost::json::parse(text, jec);
-  if (!jec && body.is_object()) {
+  const boost::json::value body = parse_peer_json(text);
+  if (body.is_object()) {
     const auto& o = body.get_object();
     if (const auto* c = o.if_contains("code"); c != nullptr && c->is_int64())
       code = static_cast<int>(c->get_int64());

@@ -288,7 +288,13 @@ asio::awaitable<void> Replicator::syncup(std::function<void(bool)> synced_once) 
       auto got = co_await http_get(ioc_, addr, "/discovery/fetch/all", std::chrono::seconds(30));
       const auto applied = got.body ? apply_snapshot(registry_, *got.body) : std::nullopt;
       if (applied) {
-        spdlog::info("syncup from {}: {} instances", addr, *applied);
+        spdlog::info("syncup from {}: {} instances", addr, applied->applied);
+        if (applied->skipped > 0) {
+          spdlog::warn(
+              "syncup from {}: skipped {} unreadable entries (not valid UTF-8, or "
+              "incomplete)",
+              addr, applied->skipped);
+        }
         synced_ = true;
       } else {
         spdlog::warn("syncup from {} failed: {}; next try in {}", addr,

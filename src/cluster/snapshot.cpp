@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <boost/json/parse.hpp>
 
+#include "common/utf8.h"
+
 namespace muster::cluster {
 
 namespace {
@@ -20,7 +22,28 @@ int64_t num(const boost::json::object& o, std::string_view key) {
   return 0;
 }
 
+bool all_utf8(const registry::RegisterArgs& a) {
+  for (std::string_view s :
+       {std::string_view(a.region), std::string_view(a.zone), std::string_view(a.env),
+        std::string_view(a.appid), std::string_view(a.hostname), std::string_view(a.version)})
+    if (!valid_utf8(s)) return false;
+  for (const auto& addr : a.addrs)
+    if (!valid_utf8(addr)) return false;
+  for (const auto& [k, v] : a.metadata)
+    if (!valid_utf8(k) || !valid_utf8(v)) return false;
+  return true;
+}
+
 }  // namespace
+
+boost::json::value parse_peer_json(std::string_view body) {
+  boost::json::parse_options options;
+  options.allow_invalid_utf8 = true;
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(body, ec, {}, options);
+  if (ec) return nullptr;
+  return v;
+}
 
 // An instance as rendered by fetch/all or a -409 answer, as a replicated register: the peer's
 // dirty_timestamp decides which copy wins.
@@ -50,35 +73,39 @@ std::optional<registry::RegisterArgs> instance_args(const boost::json::value& v)
     a.status = registry::kStatusUp;
   a.dirty_timestamp = num(o, "dirty_timestamp");
   if (a.dirty_timestamp <= 0) return std::nullopt;
+  if (!all_utf8(a)) return std::nullopt;
   return a;
 }
 
-std::optional<size_t> apply_snapshot(registry::Registry& registry, std::string_view body) {
-  boost::system::error_code ec;
-  const boost::json::value v = boost::json::parse(body, ec);
-  if (ec || !v.is_object()) return std::nullopt;
+std::optional<SnapshotCounts> apply_snapshot(registry::Registry& registry, std::string_view body) {
+  const boost::json::value v = parse_peer_json(body);
+  if (!v.is_object()) return std::nullopt;
   const auto& o = v.get_object();
   const auto* code = o.if_contains("code");
   const auto* data = o.if_contains("data");
   if (code == nullptr || !code->is_int64() || code->get_int64() != 0) return std::nullopt;
   if (data == nullptr || !data->is_object()) return std::nullopt;
-  size_t applied = 0;
+  SnapshotCounts counts;
   for (const auto& [appid, list] : data->get_object()) {
-    if (!list.is_array()) continue;
+    if (!list.is_array()) {
+      ++counts.skipped;
+      continue;
+    }
     for (const auto& inst : list.get_array()) {
       if (auto args = instance_args(inst)) {
         registry.register_instance(*args);
-        ++applied;
+        ++counts.applied;
+      } else {
+        ++counts.skipped;
       }
     }
   }
-  return applied;
+  return counts;
 }
 
 std::optional<Digests> parse_digests(std::string_view body) {
-  boost::system::error_code ec;
-  const boost::json::value v = boost::json::parse(body, ec);
-  if (ec || !v.is_object()) return std::nullopt;
+  const boost::json::value v = parse_peer_json(body);
+  if (!v.is_object()) return std::nullopt;
   const auto* code = v.get_object().if_contains("code");
   const auto* data = v.get_object().if_contains("data");
   if (code == nullptr || !code->is_int64() || code->get_int64() != 0 || data == nullptr ||

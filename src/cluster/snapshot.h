@@ -12,12 +12,22 @@
 
 namespace muster::cluster {
 
-// nullopt when `v` is not an instance with an identity and a dirty_timestamp.
+// A peer's JSON answer, parsed even where a string is not valid UTF-8 (an older node, or one of
+// another make, may hold such an instance): the readers below skip what they cannot use rather
+// than lose the whole answer (issue 15.1). A null value when `body` is not JSON.
+boost::json::value parse_peer_json(std::string_view body);
+
+// nullopt when `v` is not an instance with an identity and a dirty_timestamp, or holds text that
+// is not valid UTF-8.
 std::optional<registry::RegisterArgs> instance_args(const boost::json::value& v);
 
+struct SnapshotCounts {
+  size_t applied = 0;
+  size_t skipped = 0;  // entries that are not readable instances
+};
 // Applies every instance of a fetch/all answer with its dirty_timestamp (the newer copy wins).
-// nullopt when `body` is not a code-0 fetch/all answer; else how many instances it held.
-std::optional<size_t> apply_snapshot(registry::Registry& registry, std::string_view body);
+// nullopt when `body` is not a code-0 fetch/all answer.
+std::optional<SnapshotCounts> apply_snapshot(registry::Registry& registry, std::string_view body);
 
 // Per app (appid, env): its instance count and digest, as /discovery/digests reports them.
 struct DigestSummary {

@@ -1,6 +1,9 @@
 #include "instance_json.h"
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+
+#include "common/utf8.h"
 
 namespace muster::detail {
 
@@ -17,6 +20,25 @@ int64_t json_int(const json::object& o, std::string_view key) {
   if (v->is_int64()) return v->get_int64();
   if (v->is_uint64()) return static_cast<int64_t>(v->get_uint64());
   return 0;
+}
+
+bool readable(const Instance& i) {
+  for (const std::string* s : {&i.region, &i.zone, &i.env, &i.appid, &i.hostname, &i.version})
+    if (!valid_utf8(*s)) return false;
+  for (const auto& a : i.addrs)
+    if (!valid_utf8(a)) return false;
+  for (const auto& [k, v] : i.metadata)
+    if (!valid_utf8(k) || !valid_utf8(v)) return false;
+  return true;
+}
+
+json::value parse_answer(std::string_view body) {
+  json::parse_options options;
+  options.allow_invalid_utf8 = true;
+  boost::system::error_code ec;
+  json::value v = json::parse(body, ec, {}, options);
+  if (ec) return nullptr;
+  return v;
 }
 
 Instance instance_from_json(const json::object& o) {

@@ -15,9 +15,8 @@ namespace json = boost::json;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
 std::optional<PollAnswer> parse_poll_answer(const std::string& body) {
-  boost::system::error_code ec;
-  const json::value v = json::parse(body, ec);
-  if (ec || !v.is_object()) return std::nullopt;
+  const json::value v = parse_answer(body);
+  if (!v.is_object()) return std::nullopt;
   const json::object& root = v.get_object();
   const json::value* code = root.if_contains("code");
   if (code == nullptr || !code->is_int64()) return std::nullopt;
@@ -32,8 +31,14 @@ std::optional<PollAnswer> parse_poll_answer(const std::string& body) {
       if (zones == nullptr || !zones->is_object()) continue;
       for (const auto& [zone, list] : zones->get_object()) {
         if (!list.is_array()) continue;
-        for (const json::value& item : list.get_array())
-          if (item.is_object()) instances.push_back(instance_from_json(item.get_object()));
+        for (const json::value& item : list.get_array()) {
+          if (!item.is_object()) continue;
+          Instance instance = instance_from_json(item.get_object());
+          if (readable(instance))
+            instances.push_back(std::move(instance));
+          else
+            ++answer.skipped;
+        }
       }
       std::sort(instances.begin(), instances.end(), [](const Instance& a, const Instance& b) {
         return std::tie(a.zone, a.hostname) < std::tie(b.zone, b.hostname);
@@ -187,6 +192,7 @@ asio::awaitable<void> PollLoop::run() {
     if (answer && (answer->code == 0 || answer->code == -304)) {
       if (failures > 0 && o.on_poll_recovered) o.on_poll_recovered(node);
       failures = 0;
+      if (answer->skipped > 0 && o.on_unreadable) o.on_unreadable(node, answer->skipped);
       if (answer->code == 0) apply(std::move(*answer));
       continue;
     }

@@ -21,6 +21,7 @@ struct PollAnswer {
   int code = 0;
   std::map<std::string, std::pair<int64_t, std::vector<Instance>>> apps;  // latest, UP instances
   std::vector<std::string> missing;
+  size_t skipped = 0;  // instances left out because their text is not valid UTF-8
 };
 // nullopt when `body` is not a registry's answer.
 std::optional<PollAnswer> parse_poll_answer(const std::string& body);

@@ -158,14 +158,16 @@ TEST(BindRegister, FieldsHaveLimits) {
             "hostname is too long: 257 bytes (at most 256)");
   EXPECT_EQ(error_of(bind_register(form(base + "&hostname=h&appid=" + std::string(300, 'a')))),
             "appid is too long: 300 bytes (at most 256)");
-  EXPECT_EQ(error_of(bind_register(form(std::string(kRegister) + "&region=" + std::string(65, 'r')))),
-            "region is too long: 65 bytes (at most 64)");
+  EXPECT_EQ(
+      error_of(bind_register(form(std::string(kRegister) + "&region=" + std::string(65, 'r')))),
+      "region is too long: 65 bytes (at most 64)");
   std::string many = std::string(kRegister);
   for (int i = 0; i < 32; ++i)
     many += "&addrs=http://b:" + std::to_string(i);
   EXPECT_EQ(error_of(bind_register(form(many))), "too many addrs: 33 (at most 32)");
-  EXPECT_EQ(error_of(bind_register(form(std::string(kRegister) + "&addrs=" + std::string(513, 'x')))),
-            "an addr is too long: 513 bytes (at most 512)");
+  EXPECT_EQ(
+      error_of(bind_register(form(std::string(kRegister) + "&addrs=" + std::string(513, 'x')))),
+      "an addr is too long: 513 bytes (at most 512)");
   std::string md = "{";
   for (int i = 0; i < 65; ++i)
     md += (i ? "," : "") + std::string("\"k") + std::to_string(i) + "\":\"v\"";
@@ -175,9 +177,9 @@ TEST(BindRegister, FieldsHaveLimits) {
   const std::string big = "{\"k\":\"" + std::string(9000, 'v') + "\"}";
   EXPECT_EQ(error_of(bind_register(form(std::string(kRegister) + "&metadata=" + big))),
             "metadata is too large: 9001 bytes of keys and values (at most 8192)");
-  EXPECT_EQ(error_of(bind_register(form(std::string(kRegister) + "&hostname=" +
-                                        std::string(256, 'h')))),
-            "")
+  EXPECT_EQ(
+      error_of(bind_register(form(std::string(kRegister) + "&hostname=" + std::string(256, 'h')))),
+      "")
       << "the limit itself is allowed";
 }
 
@@ -187,9 +189,9 @@ TEST(BindOthers, NamesAreLimitedOnEveryRoute) {
             "appid is too long: 257 bytes (at most 256)");
   EXPECT_EQ(error_of(bind_fetch(form("env=e&status=1&appid=" + long_appid), false)),
             "appid is too long: 257 bytes (at most 256)");
-  EXPECT_EQ(error_of(bind_poll(form("env=e&hostname=h&latest_timestamp=0&appid=" + long_appid),
-                               false)),
-            "appid is too long: 257 bytes (at most 256)");
+  EXPECT_EQ(
+      error_of(bind_poll(form("env=e&hostname=h&latest_timestamp=0&appid=" + long_appid), false)),
+      "appid is too long: 257 bytes (at most 256)");
   std::string set = "zone=z&env=e&appid=a";
   for (int i = 0; i < 1001; ++i)
     set += "&hostname=h" + std::to_string(i);

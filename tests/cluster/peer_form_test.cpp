@@ -78,7 +78,10 @@ TEST_F(PeerFormTest, SnapshotAppliesInstancesAndKeepsNewerLocalCopies) {
       R"({"zone":"sh002","env":"dev","appid":"provider","hostname":"h2","addrs":["x://new"],)"
       R"("metadata":{"b":"2","a":"1"},"status":2,"dirty_timestamp":7},)"
       R"({"zone":"sh002","env":"dev","appid":"provider","hostname":"no-dirty"}]}})";
-  EXPECT_EQ(apply_snapshot(registry_, body), 2u) << "the one without dirty_timestamp is skipped";
+  const auto counts = apply_snapshot(registry_, body);
+  ASSERT_TRUE(counts);
+  EXPECT_EQ(counts->applied, 2u);
+  EXPECT_EQ(counts->skipped, 1u) << "the one without dirty_timestamp";
   registry_.read_instance({"sh001", "dev", "provider", "h1"}, [](const registry::Instance& i) {
     EXPECT_EQ(std::string(*i.addrs.begin()), "http://10.0.0.1:80") << "the local copy is newer";
   });
@@ -91,6 +94,24 @@ TEST_F(PeerFormTest, SnapshotAppliesInstancesAndKeepsNewerLocalCopies) {
   EXPECT_TRUE(found);
   EXPECT_FALSE(apply_snapshot(registry_, R"({"code":-500,"data":{}})"));
   EXPECT_FALSE(apply_snapshot(registry_, "not json"));
+}
+
+// Issue 15.1: one instance that is not valid UTF-8 costs only itself, never the whole syncup.
+TEST_F(PeerFormTest, SnapshotSkipsAnUnreadableInstanceAndKeepsTheRest) {
+  const std::string body =
+      "{\"code\":0,\"data\":{\"provider\":["
+      "{\"zone\":\"sh001\",\"env\":\"dev\",\"appid\":\"provider\",\"hostname\":\"bad\xff\","
+      "\"addrs\":[\"x://1\"],\"status\":1,\"dirty_timestamp\":5},"
+      "{\"zone\":\"sh001\",\"env\":\"dev\",\"appid\":\"provider\",\"hostname\":\"good\","
+      "\"addrs\":[\"x://2\"],\"metadata\":{\"k\":\"v\xc3\"},\"status\":1,\"dirty_timestamp\":5},"
+      "{\"zone\":\"sh001\",\"env\":\"dev\",\"appid\":\"provider\",\"hostname\":\"fine\","
+      "\"addrs\":[\"x://3\"],\"status\":1,\"dirty_timestamp\":5}]}}";
+  const auto counts = apply_snapshot(registry_, body);
+  ASSERT_TRUE(counts);
+  EXPECT_EQ(counts->applied, 1u);
+  EXPECT_EQ(counts->skipped, 2u);
+  EXPECT_TRUE(registry_.read_instance({"sh001", "dev", "provider", "fine"},
+                                      [](const registry::Instance&) {}));
 }
 
 TEST(DigestsTest, ParsesTheRouteAndSkipsMalformedEntries) {

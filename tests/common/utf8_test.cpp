@@ -9,7 +9,7 @@ namespace {
 TEST(Utf8, AcceptsWellFormedText) {
   EXPECT_TRUE(valid_utf8(""));
   EXPECT_TRUE(valid_utf8("provider.api-1"));
-  EXPECT_TRUE(valid_utf8("\xc3\xa9t\xc3\xa9"));        // été
+  EXPECT_TRUE(valid_utf8("\xc3\xa9t\xc3\xa9"));         // été
   EXPECT_TRUE(valid_utf8("\xe4\xb8\xad\xe6\x96\x87"));  // 中文
   EXPECT_TRUE(valid_utf8("\xf0\x9f\x98\x80"));          // U+1F600
   EXPECT_TRUE(valid_utf8("\xf4\x8f\xbf\xbf"));          // U+10FFFF

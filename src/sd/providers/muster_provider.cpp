@@ -111,6 +111,16 @@ MadeProvider make_muster_provider(const MusterConfig& config, ProviderContext co
                     name, node, reason);
     });
   };
+  options.on_unreadable = [io = &context.io, stats = context.stats, name = context.name](
+                              const std::string& node, size_t skipped) {
+    asio::post(*io, [stats, name, node, skipped] {
+      stats->failures.inc();
+      spdlog::error(
+          "sd {}: muster node {}: skipped {} unreadable instance(s) (text that is not "
+          "valid UTF-8)",
+          name, node, skipped);
+    });
+  };
   auto made = Client::create(options);
   if (auto* problem = std::get_if<std::string>(&made)) return *problem;
   return std::make_unique<MusterProvider>(config, std::move(context),
