@@ -93,6 +93,12 @@ void add_metrics_route(http::Router& router, MetricsSources s) {
             static_cast<double>(srv.bad_requests));
     counter("muster_http_timeouts_total", "Connections closed by a request or write timeout.",
             static_cast<double>(srv.timeouts));
+    gauge("muster_http_unsent_bytes",
+          "Bytes of answers written but not yet taken by their clients (shared ones excluded).",
+          static_cast<double>(srv.unsent_bytes));
+    counter("muster_http_busy_total",
+            "Large answers refused with 503 because unsent answers held --max-unsent-bytes.",
+            static_cast<double>(srv.busy));
     counter("muster_http_rejected_connections_total",
             "Connections refused because max_connections were open.",
             static_cast<double>(srv.rejected_connections));

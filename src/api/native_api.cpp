@@ -202,31 +202,57 @@ http::Outcome NativeApi::handle_fetchs(const http::Request& request) {
   return ok(data);
 }
 
-http::Outcome NativeApi::handle_fetch_all(const http::Request&) {
+std::shared_ptr<const std::string> NativeApi::render_fetch_all() const {
   std::string data = "{";
-  std::string_view current;
-  registry_.read_all([&](const registry::App& app) {
-    if (app.appid != current) {
+  std::string current;
+  bool first = true;  // of the current appid's list
+  // App by app, each under its own short hold of the registry lock, so that renews and writes
+  // go on while a large answer is rendered (issue 15.6). Each app is consistent; the whole is
+  // not a snapshot, which a syncup does not need (every instance carries its own version).
+  for (const auto& [appid, env] : registry_.app_names()) {
+    if (appid != current) {
       if (!current.empty()) data.push_back(']');
       if (data.size() > 1) data.push_back(',');
-      json::append_string(data, app.appid);
+      json::append_string(data, appid);
       data += ":[";
-      current = app.appid;
-    } else {
-      data.push_back(',');  // the previous env of this appid had at least one instance
+      current = appid;
+      first = true;
     }
-    bool first = true;
-    for (const auto& [name, zone] : app.zones) {
-      for (const auto& [host, inst] : zone.instances) {
-        if (!first) data.push_back(',');
-        first = false;
-        append_instance(data, inst);
+    registry_.read_app(env, appid, [&](const registry::App& app) {
+      for (const auto& [name, zone] : app.zones) {
+        for (const auto& [host, inst] : zone.instances) {
+          if (!first) data.push_back(',');
+          first = false;
+          append_instance(data, inst);
+        }
       }
-    }
-  });
+    });
+  }
   if (!current.empty()) data.push_back(']');
   data.push_back('}');
-  return ok(data);
+  return std::make_shared<const std::string>(std::move(ok(data).body));
+}
+
+http::Outcome NativeApi::handle_fetch_all(const http::Request&) {
+  std::shared_ptr<const std::string> body;
+  {
+    // One rendering serves every fetch/all until the registry changes or a second passes (renew
+    // timestamps in it may be that old): many clients, slow readers among them, share its bytes.
+    std::lock_guard lock(fetch_all_mu_);
+    const uint64_t generation = registry_.generation();
+    const int64_t now = clock_.mono_ns();
+    if (!fetch_all_ || fetch_all_generation_ != generation ||
+        now - fetch_all_mono_ >= std::chrono::nanoseconds(1s).count()) {
+      fetch_all_ = render_fetch_all();
+      fetch_all_generation_ = generation;
+      fetch_all_mono_ = now;
+    }
+    body = fetch_all_;
+  }
+  http::Response r = ok();
+  r.body.clear();
+  r.shared_body = std::move(body);
+  return r;
 }
 
 std::chrono::steady_clock::time_point NativeApi::poll_deadline(const http::Request& request) const {

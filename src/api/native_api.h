@@ -1,9 +1,12 @@
 #pragma once
 // The native API: Bilibili discovery's /discovery/* routes (spec §3) over the registry.
 // Threading: handlers run on any server worker at once; the object holds no per-request state,
-// only the registry (itself thread-safe) and atomics.
+// only the registry (itself thread-safe), atomics, and the cached fetch/all rendering under its
+// own mutex.
 #include <atomic>
 #include <chrono>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <string>
@@ -63,6 +66,8 @@ class NativeApi {
   http::Outcome handle_digests(const http::Request& request);
   std::chrono::steady_clock::time_point poll_deadline(const http::Request& request) const;
   http::Response too_many_appids(size_t n) const;
+  // The whole fetch/all answer (envelope included), rendered app by app.
+  std::shared_ptr<const std::string> render_fetch_all() const;
   // Why a timestamp from a request is out of range (negative, or far ahead of this node's clock).
   std::optional<std::string> check_timestamp(std::string_view name, int64_t value) const;
 
@@ -75,6 +80,10 @@ class NativeApi {
   std::atomic<int64_t> parked_{0};
   UpInstancesRenderer renderer_;
   cluster::Replicator* replicator_ = nullptr;
+  std::mutex fetch_all_mu_;  // held while rendering: concurrent callers wait and share the result
+  std::shared_ptr<const std::string> fetch_all_;
+  uint64_t fetch_all_generation_ = 0;
+  int64_t fetch_all_mono_ = 0;
 };
 
 }  // namespace muster::api

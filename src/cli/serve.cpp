@@ -1,5 +1,6 @@
 #include "cli/serve.h"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -47,6 +48,7 @@ struct ServeFlags {
   size_t max_body = 1024 * 1024;
   size_t max_header = 16 * 1024;
   size_t max_connections = 50'000;
+  size_t max_unsent_bytes = 256 * 1024 * 1024;
   size_t max_parked_polls = 50'000;
   size_t max_poll_appids = 1000;
   bool compat_brpc_fetchs = false;
@@ -90,15 +92,33 @@ std::pair<std::string, uint16_t> split_host_port(std::string_view name, const st
   return {host, static_cast<uint16_t>(port)};
 }
 
-void raise_fd_limit() {
+// Raises the soft file-descriptor limit to the hard one; returns the limit now in force.
+uint64_t raise_fd_limit() {
   rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
-    limit.rlim_cur = limit.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &limit);
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
   }
+  return limit.rlim_cur == RLIM_INFINITY ? 0 : static_cast<uint64_t>(limit.rlim_cur);
+}
+
+// Client connections this process can really hold: below the descriptor limit, with room left
+// for peers, syncup, files and the listener (a tenth, at least 64), so that one connection too
+// many is answered 503 instead of failing accept() (issue 15.5).
+size_t connection_limit(size_t wanted, uint64_t fd_limit) {
+  if (fd_limit == 0) return wanted;
+  const uint64_t reserve = std::max<uint64_t>(64, fd_limit / 10);
+  const uint64_t room = fd_limit > reserve ? fd_limit - reserve : 1;
+  return static_cast<size_t>(std::min<uint64_t>(wanted, room));
 }
 
 int run_serve(const ServeFlags& f) {
+  // Answers of a megabyte and more (fetch/all, large fetchs) live in their own mappings, given
+  // back to the system as soon as they are sent; glibc would otherwise raise the threshold after
+  // the first such free and keep a burst's buffers in its heap (issue 15.3).
+  mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
   const auto level = spdlog::level::from_str(f.log_level);
   spdlog::set_level(level);
   const auto [host, port] = split_host_port("--listen", f.listen);
@@ -133,13 +153,23 @@ int run_serve(const ServeFlags& f) {
   sopts.threads = f.threads;
   sopts.body_limit = f.max_body;
   sopts.header_limit = f.max_header;
-  sopts.max_connections = f.max_connections;
+  const uint64_t fd_limit = raise_fd_limit();
+  sopts.max_connections = connection_limit(f.max_connections, fd_limit);
+  if (sopts.max_connections < f.max_connections) {
+    spdlog::warn(
+        "--max-connections {} is above what {} file descriptors allow: at most {} client "
+        "connections (raise `ulimit -n` for more)",
+        f.max_connections, fd_limit, sopts.max_connections);
+  } else {
+    spdlog::info("at most {} client connections (file descriptor limit {})", sopts.max_connections,
+                 fd_limit);
+  }
+  sopts.max_unsent_bytes = f.max_unsent_bytes;
   sopts.idle_timeout = duration_flag("--idle-timeout", f.idle_timeout);
   sopts.request_timeout = duration_flag("--request-timeout", f.request_timeout);
   sopts.write_timeout = duration_flag("--write-timeout", f.write_timeout);
   sopts.access_log = f.access_log;
 
-  raise_fd_limit();
   // Signals are caught from before the server starts, so a SIGTERM right after the "listening"
   // line always means a clean stop.
   boost::asio::io_context main;
@@ -254,6 +284,7 @@ int run_serve(const ServeFlags& f) {
     evict.async_wait([&](const boost::system::error_code& ec) {
       if (ec) return;
       const auto report = registry.tick();
+      malloc_trim(0);  // what a burst of clients left in the heap goes back to the system
       // At info only when something happened: an eviction, or the guard switching.
       const bool news = report.evicted > 0 || report.protecting != was_protecting;
       was_protecting = report.protecting;
@@ -346,6 +377,10 @@ CLI::App& add_serve_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--max-connections", f.max_connections,
                   "Open connections at most (503 and close above)")
+      ->capture_default_str();
+  cmd->add_option("--max-unsent-bytes", f.max_unsent_bytes,
+                  "Bytes of answers not yet taken by their clients, all connections together; a "
+                  "large answer above it is refused with 503 and Retry-After")
       ->capture_default_str();
   cmd->add_option("--max-parked-polls", f.max_parked_polls, "Waiting polls at most (-400 above)")
       ->capture_default_str();

@@ -33,11 +33,16 @@ struct Response {
   int status = 200;
   std::string_view content_type = "application/json; charset=utf-8";
   std::string body;
+  // Bytes shared by many answers (a cached rendering), sent instead of `body` when set: a
+  // thousand clients that ask for the same large answer and read slowly hold one copy.
+  std::shared_ptr<const std::string> shared_body;
   boost::container::static_vector<Header, 4> headers;  // extra headers; no allocation
   // The application's own result code, for metrics and the access log (0 when it has none).
   int app_code = 0;
   bool has_app_code = false;  // the answer is an application envelope that carries app_code
   bool close = false;         // close the connection after this answer
+
+  std::string_view payload() const { return shared_body ? *shared_body : body; }
 
   static Response text(int status, std::string body) {
     Response r;

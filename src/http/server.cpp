@@ -44,13 +44,20 @@ asio::awaitable<void> accept_loop(Server::Shared& shared, tcp::acceptor& accepto
                                   std::vector<std::unique_ptr<Server::Worker>>& workers) {
   size_t next = 0;
   asio::steady_timer backoff(acceptor.get_executor());
+  std::chrono::steady_clock::time_point last_warning{};
   for (;;) {
     Server::Worker& worker = *workers[next++ % workers.size()];
     auto [ec, socket] = co_await acceptor.async_accept(worker.ioc, kNoThrow);
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
-      // Out of file descriptors or similar: wait a little instead of spinning.
-      spdlog::warn("accept failed: {}", ec.message());
+      // Out of file descriptors or similar: wait a little instead of spinning, and say so once
+      // a second at most.
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_warning >= std::chrono::seconds(1)) {
+        spdlog::warn("accept failed: {} (connections: {})", ec.message(),
+                     shared.connections.load());
+        last_warning = now;
+      }
       backoff.expires_after(std::chrono::milliseconds(50));
       co_await backoff.async_wait(kNoThrow);
       continue;
@@ -166,6 +173,8 @@ ServerStats Server::stats() const {
   s.rejected_connections = shared_->rejected.load();
   s.bad_requests = shared_->bad_requests.load();
   s.timeouts = shared_->timeouts.load();
+  s.unsent_bytes = shared_->unsent_bytes.load();
+  s.busy = shared_->busy.load();
   return s;
 }
 

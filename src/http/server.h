@@ -31,6 +31,11 @@ struct ServerOptions {
   std::chrono::nanoseconds idle_timeout = 90s;     // keep-alive wait for the next request
   std::chrono::nanoseconds request_timeout = 10s;  // first byte to last byte of one request
   std::chrono::nanoseconds write_timeout = 30s;    // one answer to a slow reader
+  // What all connections together may hold in answers their clients have not taken yet (each
+  // connection holds at most one: the next pipelined request is read once it is sent). A large
+  // answer over the budget is refused with 503 and Retry-After, so that clients that never read
+  // cannot pin the node's memory (issue 15.3). Shared bodies (cached renderings) are not counted.
+  size_t max_unsent_bytes = 256 * 1024 * 1024;
   bool access_log = false;
   // Answers a body over body_limit on `path` (the HTTP layer cannot know the application's error
   // format). Unset: 413 text.
@@ -45,6 +50,8 @@ struct ServerStats {
   uint64_t rejected_connections = 0;
   uint64_t bad_requests = 0;  // unparsable, header or body over the limit
   uint64_t timeouts = 0;      // request or write timeouts
+  int64_t unsent_bytes = 0;   // own bodies of answers being written
+  uint64_t busy = 0;          // answers refused for max_unsent_bytes
 };
 
 class Server {

@@ -23,6 +23,8 @@ struct Server::Shared {
   std::atomic<uint64_t> rejected{0};
   std::atomic<uint64_t> bad_requests{0};
   std::atomic<uint64_t> timeouts{0};
+  std::atomic<int64_t> unsent_bytes{0};  // own bodies of answers being written
+  std::atomic<uint64_t> busy{0};         // answers refused for the unsent-bytes budget
   std::atomic<bool> stopping{false};
 };
 

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http.hpp>
 
 #include "common/json_writer.h"
@@ -118,7 +119,7 @@ void response_head(std::string& head, const Response& r, bool keep_alive, unsign
     head += h.value;
   }
   head += "\r\nContent-Length: ";
-  json::append_int(head, static_cast<int64_t>(r.body.size()));
+  json::append_int(head, static_cast<int64_t>(r.payload().size()));
   if (!keep_alive)
     head += "\r\nConnection: close";
   else if (version == 10)
@@ -207,12 +208,13 @@ asio::awaitable<bool> write(tcp::socket& socket, Deadline& deadline, Server::Sha
                             std::string& head, const Response& r, unsigned version,
                             bool keep_alive) {
   response_head(head, r, keep_alive, version);
-  std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(r.body)};
+  const std::string_view payload = r.payload();
+  std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(payload)};
   // Most answers fit the socket's send buffer: one non-blocking send, without a trip through the
   // reactor and the scheduler. What it leaves goes out asynchronously.
   boost::system::error_code ec;
   const size_t sent = socket.write_some(buffers, ec);
-  if (!ec && sent == head.size() + r.body.size()) co_return true;
+  if (!ec && sent == head.size() + payload.size()) co_return true;
   if (ec && ec != asio::error::would_block) co_return false;
   if (sent < head.size()) {
     buffers[0] += sent;
@@ -247,6 +249,48 @@ Response parse_error_answer(Server::Shared& shared, const boost::system::error_c
   }
   return Response::text(400, "bad request: " + ec.message());
 }
+
+// What the parser accepts but we must not serve (issue 15.7): an HTTP/1.1 request without Host
+// (RFC 9112 §3.2: 400), and a transfer coding other than chunked, whose body we would read as
+// if it were plain (RFC 9112 §6.1: 501).
+std::optional<Response> framing_problem(const BeastRequest& req) {
+  if (req.version() >= 11 && req.find(bhttp::field::host) == req.end()) {
+    Response r = Response::text(400, "bad request: an HTTP/1.1 request needs a Host header");
+    r.close = true;
+    return r;
+  }
+  const auto te = req.find(bhttp::field::transfer_encoding);
+  if (te != req.end()) {
+    std::string_view codings = te->value();
+    while (!codings.empty()) {
+      const size_t comma = codings.find(',');
+      std::string_view coding = codings.substr(0, comma);
+      while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t'))
+        coding.remove_prefix(1);
+      while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t'))
+        coding.remove_suffix(1);
+      if (!beast::iequals(coding, "chunked")) {
+        Response r = Response::text(
+            501, "transfer coding \"" + std::string(coding) + "\" is not supported (only chunked)");
+        r.close = true;
+        return r;
+      }
+      if (comma == std::string_view::npos) break;
+      codings.remove_prefix(comma + 1);
+    }
+  }
+  return std::nullopt;
+}
+
+// Counts an answer's own bytes in the server's unsent total while it is being written.
+struct UnsentBytes {
+  UnsentBytes(Server::Shared& s, int64_t n) : shared(s), bytes(n) { shared.unsent_bytes += n; }
+  ~UnsentBytes() { shared.unsent_bytes -= bytes; }
+  UnsentBytes(const UnsentBytes&) = delete;
+  UnsentBytes& operator=(const UnsentBytes&) = delete;
+  Server::Shared& shared;
+  const int64_t bytes;
+};
 
 enum class ReadResult { kRequest, kClosed, kBad };
 
@@ -328,6 +372,12 @@ asio::awaitable<void> run_session(Server::Shared& shared, Server::Worker& worker
       break;
     }
     const BeastRequest& req = parser.get();
+    if (auto problem = framing_problem(req)) {
+      ++shared.bad_requests;
+      if (o.observe) o.observe("other", *problem, 0);
+      co_await write(socket, deadline, shared, head, *problem, req.version(), false);
+      break;
+    }
     const std::string_view target = req.target();
     const size_t qmark = target.find('?');
     Request request;
@@ -353,6 +403,18 @@ asio::awaitable<void> run_session(Server::Shared& shared, Server::Worker& worker
       spdlog::error("handler for {} failed: {}", request.path, e.what());
       answer = Response::text(500, "internal error");
     }
+    // Answers of this size and smaller are never refused: the budget is for large ones.
+    constexpr size_t kSmallAnswer = 64 * 1024;
+    const auto own = static_cast<int64_t>(answer->body.size());
+    if (answer->body.size() > kSmallAnswer &&
+        shared.unsent_bytes.load() + own > static_cast<int64_t>(o.max_unsent_bytes)) {
+      ++shared.busy;
+      answer = Response::text(503,
+                              "busy: answers not yet taken by their clients hold too much "
+                              "memory; retry shortly\n");
+      answer->headers.push_back({"Retry-After", "1"});
+    }
+    const UnsentBytes unsent(shared, static_cast<int64_t>(answer->body.size()));
     const int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                            std::chrono::steady_clock::now() - started)
                            .count();

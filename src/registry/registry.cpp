@@ -97,6 +97,7 @@ App& Registry::app_for_write(std::string_view env, std::string_view appid) {
 int64_t Registry::bump(App& app) {
   app.latest_timestamp = std::max(clock_.wall_ns(), after(app.latest_timestamp));
   app.poll_views.clear();
+  generation_.fetch_add(1, std::memory_order_release);
   return app.latest_timestamp;
 }
 
@@ -333,17 +334,16 @@ std::vector<AppDigest> Registry::digests() const {
   return out;
 }
 
-void Registry::read_all(FunctionRef<void(const App&)> fn) const {
-  std::lock_guard lock(mu_);
-  std::vector<const App*> apps;
-  apps.reserve(apps_.size());
-  for (const auto& [key, app] : apps_)
-    apps.push_back(app.get());
-  std::sort(apps.begin(), apps.end(), [](const App* a, const App* b) {
-    return std::tie(a->appid, a->env) < std::tie(b->appid, b->env);
-  });
-  for (const App* app : apps)
-    fn(*app);
+std::vector<std::pair<std::string, std::string>> Registry::app_names() const {
+  std::vector<std::pair<std::string, std::string>> names;
+  {
+    std::lock_guard lock(mu_);
+    names.reserve(apps_.size());
+    for (const auto& [key, app] : apps_)
+      names.emplace_back(app->appid, app->env);
+  }
+  std::sort(names.begin(), names.end());  // outside the lock
+  return names;
 }
 
 const PollView& Registry::poll_view(App& app, std::string_view zone, const PollRenderer& renderer) {

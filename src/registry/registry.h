@@ -6,6 +6,7 @@
 // Threading contract: every public method may be called from any thread. One mutex guards all
 // state; visitors passed to read_*() and PollRenderer::render() run with it held, so they must
 // not block and must not call back into the Registry. PollWaiter::wake() also runs with it held.
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <mutex>
@@ -175,8 +176,12 @@ class Registry {
   bool read_instance(const InstanceKey& key, FunctionRef<void(const Instance&)> fn) const;
   // Every app's digest, in no particular order.
   std::vector<AppDigest> digests() const;
-  // Runs `fn` on every app, sorted by appid then env.
-  void read_all(FunctionRef<void(const App&)> fn) const;
+  // Every app's (appid, env), sorted: with read_app() per name, a large reader renders app by
+  // app and lets writers in between (issue 15.6).
+  std::vector<std::pair<std::string, std::string>> app_names() const;
+  // Rises with every change that an answer may show (register, set, cancel, eviction), never
+  // with a renew; for caches of renderings. Any thread, no lock.
+  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
 
   // Answers a poll at once if the rules say so (spec §5.7), else parks it and returns nullopt.
   std::optional<PollAnswer> poll(ParkedPoll& p, const PollRenderer& renderer);
@@ -254,6 +259,7 @@ class Registry {
   int64_t instance_count_ = 0;
   int64_t parked_count_ = 0;
   uint64_t evicted_total_ = 0;
+  std::atomic<uint64_t> generation_{0};
   int64_t next_expect_reset_mono_;
   std::mt19937_64 rng_;
 };

@@ -224,16 +224,24 @@ TEST_F(RegistryTest, ClientSetTimestampBeatsEveryTouchedDirty) {
   EXPECT_EQ(find("h1")->dirty_timestamp, 777);
 }
 
-TEST_F(RegistryTest, ReadAllIsSortedByAppidThenEnv) {
+TEST_F(RegistryTest, AppNamesAreSortedByAppidThenEnvAndChangesRaiseTheGeneration) {
   auto b = args("h1", "b");
   auto a_prod = args("h1", "a");
   a_prod.env = "prod";
+  const uint64_t before = registry_.generation();
   registry_.register_instance(b);
   registry_.register_instance(a_prod);
   registry_.register_instance(args("h1", "a"));
   std::vector<std::string> order;
-  registry_.read_all([&](const App& app) { order.push_back(app.appid + "/" + app.env); });
+  for (const auto& [appid, env] : registry_.app_names())
+    order.push_back(appid + "/" + env);
   EXPECT_EQ(order, (std::vector<std::string>{"a/dev", "a/prod", "b/dev"}));
+  const uint64_t registered = registry_.generation();
+  EXPECT_EQ(registered, before + 3);
+  renew("h1", std::nullopt);
+  EXPECT_EQ(registry_.generation(), registered) << "a renew changes no answer's shape";
+  EXPECT_TRUE(registry_.cancel(key("h1", "b")));
+  EXPECT_GT(registry_.generation(), registered);
 }
 
 }  // namespace
