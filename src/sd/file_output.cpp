@@ -12,16 +12,49 @@
 
 namespace muster::sd {
 
+namespace {
+
+constexpr const char* kManifest = ".muster-sd-files";  // not *.json: file_sd never reads it
+
+}  // namespace
+
 FileOutput::FileOutput(std::string directory) : directory_(std::move(directory)) {
+  std::ifstream manifest(directory_ + "/" + kManifest);
+  for (std::string line; std::getline(manifest, line);)
+    if (!line.empty()) owned_.insert(line);
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(directory_, ec)) {
     const auto& path = entry.path();
     if (path.extension() != ".json" || !entry.is_regular_file(ec)) continue;
+    const std::string job = path.stem().string();
+    if (!owned_.contains(job)) {
+      foreign_.insert(job);
+      continue;
+    }
     std::ifstream in(path, std::ios::binary);
     std::ostringstream text;
     text << in.rdbuf();
-    if (in) written_[path.stem().string()] = std::make_shared<const std::string>(text.str());
+    if (in) written_[job] = std::make_shared<const std::string>(text.str());
   }
+}
+
+std::string FileOutput::save_manifest() const {
+  std::string text;
+  for (const auto& job : owned_)
+    text += job + "\n";
+  const std::string path = directory_ + "/" + kManifest;
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out.flush()) return "cannot write " + tmp;
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string why = std::strerror(errno);
+    ::unlink(tmp.c_str());
+    return "cannot rename " + tmp + " to " + path + ": " + why;
+  }
+  return {};
 }
 
 std::string FileOutput::write(
@@ -51,6 +84,19 @@ std::string FileOutput::write(
 std::string FileOutput::write_file(const std::string& job,
                                    std::shared_ptr<const std::string> content) {
   const std::string path = directory_ + "/" + job + ".json";
+  if (foreign_.contains(job)) {
+    return path + " was not written by muster sd (it is not in " + kManifest +
+           "): not overwritten; remove it or use another file_sd_dir";
+  }
+  if (!owned_.contains(job)) {
+    // Recorded before the file exists: a crash in between leaves an entry without a file, never
+    // a file of ours that the next run would take for someone else's.
+    owned_.insert(job);
+    if (auto problem = save_manifest(); !problem.empty()) {
+      owned_.erase(job);
+      return problem;
+    }
+  }
   const std::string tmp = path + ".tmp";  // does not match *.json: file_sd ignores it
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return "cannot create " + tmp + ": " + std::strerror(errno);

@@ -3,9 +3,11 @@
 // Each file is written to <job>.json.tmp in the same directory and renamed over the target, so a
 // reader never sees half a file (an empty or shorter document would drop targets), and only when
 // its content changed. A job that left the configuration gets "[]" once, never its stale targets.
-// The directory is muster sd's own: the *.json files found there at start (a previous run's) are
-// taken as written, so a job whose content is the same is not rewritten, a held job keeps its
-// file until it is discovered, and a job no longer configured gets "[]".
+// muster sd touches only the files it wrote, listed in the directory's manifest
+// (.muster-sd-files): those found at start (a previous run's) are taken as written, so a job whose
+// content is the same is not rewritten, a held job keeps its file until it is discovered, and a
+// job no longer configured gets "[]". Any other file is left alone, and a job whose file exists
+// but is not in the manifest is not written (an error names it) rather than overwrite it.
 // Threading: one thread (the sd's io_context) calls write(); counters may be read from any.
 #include <map>
 #include <memory>
@@ -30,7 +32,10 @@ class FileOutput {
 
  private:
   std::string write_file(const std::string& job, std::shared_ptr<const std::string> content);
+  std::string save_manifest() const;
   std::string directory_;
+  std::set<std::string> owned_;    // jobs whose file muster sd wrote (the manifest)
+  std::set<std::string> foreign_;  // *.json files found at start that it did not write
   // job -> content on disk (the document last written, shared with the snapshot)
   std::map<std::string, std::shared_ptr<const std::string>> written_;
 };

@@ -18,6 +18,9 @@ namespace asio = boost::asio;
 namespace {
 
 std::variant<SdConfig, std::string> load(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    return path + " is a directory: give the configuration file";
   std::ifstream in(path);
   if (!in) return "cannot read " + path + ": " + std::strerror(errno);
   std::ostringstream text;

@@ -287,6 +287,17 @@ class ListenTest(unittest.TestCase):
         self.assertEqual(out.count("cannot listen on"), 1, out)
 
 
+class ConfigPathTest(unittest.TestCase):
+    def test_a_directory_is_not_a_configuration(self):
+        # Issue 15.7: `muster sd --config /etc` used to run with "0 jobs".
+        directory = tempfile.mkdtemp(prefix="muster-sd-test-")
+        self.addCleanup(shutil.rmtree, directory, True)
+        p = subprocess.run([BIN, "sd", "--config", directory], capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn(directory + " is a directory", p.stdout + p.stderr)
+
+
 class EndpointsTest(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="muster-sd-test-")
@@ -322,7 +333,8 @@ class EndpointsTest(unittest.TestCase):
     def test_file_sd_output(self):
         with open(os.path.join(self.out, "web.json")) as f:
             self.assertEqual(json.load(f), [{"targets": ["a:1", "b:1"], "labels": {"team": "web"}}])
-        self.assertEqual(sorted(os.listdir(self.out)), ["empty.json", "web.json"])
+        # Beside the job files, only the manifest of the files muster sd wrote (issue 15.7).
+        self.assertEqual(sorted(os.listdir(self.out)), [".muster-sd-files", "empty.json", "web.json"])
 
     def test_metrics(self):
         self.assertEqual(self.sd.metric("muster_sd_discovered_targets", '{config="web"}'), 2)

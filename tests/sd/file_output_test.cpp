@@ -39,6 +39,7 @@ TEST_F(SdFileOutput, APreviousRunsFilesAreTakenAsWritten) {
   put("held.json", "[2]");
   put("gone.json", "[3]");
   put("notes.txt", "not ours to touch");
+  put(".muster-sd-files", "same\nheld\ngone\n");  // what that run wrote
   FileOutput out(dir_.string());
   EXPECT_EQ(out.write({{"same", doc("[1]")}}, {"held"}), "");
   EXPECT_EQ(out.writes.value(), 1u);
@@ -51,11 +52,29 @@ TEST_F(SdFileOutput, APreviousRunsFilesAreTakenAsWritten) {
   EXPECT_EQ(read("held.json"), "[4]");
 }
 
+// Issue 15.7: a directory that holds files muster sd did not write keeps them as they are.
+TEST_F(SdFileOutput, FilesItDidNotWriteAreNeverTouched) {
+  put("important.json", "[{\"targets\":[\"db:9100\"]}]");
+  put("clash.json", "theirs");
+  FileOutput out(dir_.string());
+  const std::string problem = out.write({{"web", doc("[1]")}, {"clash", doc("[2]")}});
+  EXPECT_NE(problem.find("clash.json was not written by muster sd"), std::string::npos) << problem;
+  EXPECT_EQ(read("important.json"), "[{\"targets\":[\"db:9100\"]}]");
+  EXPECT_EQ(read("clash.json"), "theirs");
+  EXPECT_EQ(read("web.json"), "[1]");
+  EXPECT_EQ(read(".muster-sd-files"), "web\n");
+  // A later run knows its own files from the manifest, and still leaves the others alone.
+  FileOutput again(dir_.string());
+  EXPECT_EQ(again.write({}), "");
+  EXPECT_EQ(read("web.json"), "[]");
+  EXPECT_EQ(read("important.json"), "[{\"targets\":[\"db:9100\"]}]");
+}
+
 TEST_F(SdFileOutput, AnUnwritableDirectoryIsAnErrorThatSaysWhere) {
   FileOutput out((dir_ / "missing").string());
   const std::string problem = out.write({{"a", doc("[]")}});
-  EXPECT_NE(problem.find("cannot create"), std::string::npos) << problem;
-  EXPECT_NE(problem.find("missing/a.json.tmp"), std::string::npos) << problem;
+  EXPECT_NE(problem.find("cannot write"), std::string::npos) << problem;
+  EXPECT_NE(problem.find("missing/.muster-sd-files.tmp"), std::string::npos) << problem;
   EXPECT_EQ(out.failures.value(), 1u);
 }
 
