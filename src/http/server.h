@@ -32,9 +32,10 @@ struct ServerOptions {
   std::chrono::nanoseconds request_timeout = 10s;  // first byte to last byte of one request
   std::chrono::nanoseconds write_timeout = 30s;    // one answer to a slow reader
   // What all connections together may hold in answers their clients have not taken yet (each
-  // connection holds at most one: the next pipelined request is read once it is sent). A large
-  // answer over the budget is refused with 503 and Retry-After, so that clients that never read
-  // cannot pin the node's memory (issue 15.3). Shared bodies (cached renderings) are not counted.
+  // connection holds at most one: the next pipelined request is read once it is sent). Once they
+  // hold this much, a large answer is refused with 503 and Retry-After, so that clients that
+  // never read cannot pin the node's memory (issue 15.3): at most the budget plus one answer per
+  // worker. Shared bodies (cached renderings) are not counted.
   size_t max_unsent_bytes = 256 * 1024 * 1024;
   bool access_log = false;
   // Answers a body over body_limit on `path` (the HTTP layer cannot know the application's error

@@ -403,11 +403,11 @@ asio::awaitable<void> run_session(Server::Shared& shared, Server::Worker& worker
       spdlog::error("handler for {} failed: {}", request.path, e.what());
       answer = Response::text(500, "internal error");
     }
-    // Answers of this size and smaller are never refused: the budget is for large ones.
+    // Answers of this size and smaller are never refused: the budget is for large ones. A large
+    // one goes while the budget is not used up, so that any single answer can be had.
     constexpr size_t kSmallAnswer = 64 * 1024;
-    const auto own = static_cast<int64_t>(answer->body.size());
     if (answer->body.size() > kSmallAnswer &&
-        shared.unsent_bytes.load() + own > static_cast<int64_t>(o.max_unsent_bytes)) {
+        shared.unsent_bytes.load() >= static_cast<int64_t>(o.max_unsent_bytes)) {
       ++shared.busy;
       answer = Response::text(503,
                               "busy: answers not yet taken by their clients hold too much "
