@@ -233,11 +233,19 @@ std::shared_ptr<const std::string> NativeApi::render_fetch_all() const {
   return std::make_shared<const std::string>(std::move(ok(data).body));
 }
 
+void NativeApi::release_idle_renderings() {
+  std::lock_guard lock(fetch_all_mu_);
+  if (clock_.mono_ns() - fetch_all_mono_ >= std::chrono::nanoseconds(1s).count())
+    fetch_all_.reset();  // answers still sending it keep their reference
+}
+
 http::Outcome NativeApi::handle_fetch_all(const http::Request&) {
   std::shared_ptr<const std::string> body;
   {
     // One rendering serves every fetch/all until the registry changes or a second passes (renew
-    // timestamps in it may be that old): many clients, slow readers among them, share its bytes.
+    // timestamps in it may be that old): many clients, slow readers among them, share its bytes,
+    // and clients that loop on it cost one rendering a second. release_idle_renderings() frees
+    // it once it is stale, so that it is not kept beside the registry.
     std::lock_guard lock(fetch_all_mu_);
     const uint64_t generation = registry_.generation();
     const int64_t now = clock_.mono_ns();

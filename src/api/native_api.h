@@ -52,6 +52,8 @@ class NativeApi {
   void end_init_protect() { init_protect_ended_ = true; }
   bool init_protected() const;
   int64_t parked_polls() const { return parked_.load(); }
+  // Frees the cached fetch/all rendering once it is stale (the eviction timer calls it).
+  void release_idle_renderings();
 
  private:
   http::Outcome handle_register(const http::Request& request);

@@ -284,6 +284,7 @@ int run_serve(const ServeFlags& f) {
     evict.async_wait([&](const boost::system::error_code& ec) {
       if (ec) return;
       const auto report = registry.tick();
+      native->release_idle_renderings();
       malloc_trim(0);  // what a burst of clients left in the heap goes back to the system
       // At info only when something happened: an eviction, or the guard switching.
       const bool news = report.evicted > 0 || report.protecting != was_protecting;

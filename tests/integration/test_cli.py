@@ -1,10 +1,12 @@
 """The client subcommands of `muster` against a real node (issue 4): register, renew, cancel,
 set, fetch, fetchs, polls, watch, nodes; tables by default, --json, DISCOVERY_NODES, and errors
 that say what went wrong with a non-zero exit."""
+import http.server
 import json
 import os
 import signal
 import subprocess
+import threading
 import time
 import unittest
 
@@ -262,6 +264,82 @@ class CliTest(unittest.TestCase):
             w.wait()
             w.stdout.close()
             w.stderr.close()
+
+
+class OlderNode(http.server.BaseHTTPRequestHandler):
+    """Stands in for a node that stored text that is not UTF-8 (an older muster or a node of
+    another make; muster itself refuses such text now, so it cannot serve it)."""
+
+    def instance(self, appid, hostname):
+        return (b'{"appid":"%s","zone":"sh001","env":"dev","hostname":"%s","status":1,'
+                b'"addrs":["http://127.0.0.1:1"],"metadata":{}}' % (appid, hostname))
+
+    def info(self, appid, hostnames):
+        return (b'{"instances":{"sh001":[' + b",".join(self.instance(appid, h) for h in hostnames) +
+                b']},"latest_timestamp":%d}' % self.server.version)
+
+    def do_GET(self):
+        if self.path.startswith("/discovery/fetch?"):
+            data = self.info(b"demo", [b"good", b"bad\xff"])
+        elif self.path.startswith("/discovery/polls?"):
+            if "latest_timestamp=%d" % self.server.version in self.path:
+                time.sleep(0.5)  # nothing new: a short hold, then -304
+                body = b'{"code":-304,"message":"-304","ttl":1}'
+                self.send(body)
+                return
+            data = (b'{"demo":' + self.info(b"demo", [b"good", b"bad\xff"]) + b',"other":' +
+                    self.info(b"other", [b"o1"]) + b"}")
+        else:
+            self.send_error(404)
+            return
+        self.send(b'{"code":0,"message":"0","ttl":1,"data":' + data + b"}")
+
+    def send(self, body):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+class UnreadableAnswersTest(unittest.TestCase):
+    """Issue 15.1: one instance the CLI cannot read costs only itself."""
+
+    def setUp(self):
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), OlderNode)
+        self.server.version = 7
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.addCleanup(self.server.server_close)
+        self.addCleanup(self.server.shutdown)
+        self.addr = "127.0.0.1:%d" % self.server.server_address[1]
+
+    def test_fetch_prints_what_it_can_read_and_says_what_it_skipped(self):
+        for extra in ([], ["--json"]):
+            r = subprocess.run([BIN, "fetch", "demo", "--env", "dev", "--node", self.addr, *extra],
+                               capture_output=True, timeout=20)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            out = r.stdout.decode("utf-8")  # what the CLI prints is always UTF-8
+            self.assertIn("good", out)
+            self.assertNotIn("bad", out)
+            self.assertIn(b"skipped 1 unreadable instance", r.stderr)
+
+    def test_watch_goes_on_with_both_apps(self):
+        w = subprocess.Popen([BIN, "watch", "demo", "other", "--env", "dev", "--node", self.addr,
+                              "--count", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            out, err = w.communicate(timeout=20)
+        finally:
+            if w.poll() is None:
+                w.kill()
+                w.wait()
+        self.assertEqual(w.returncode, 0, err)
+        text = out.decode("utf-8")
+        self.assertRegex(text, r"demo: 1 instance")
+        self.assertRegex(text, r"other: 1 instance")
+        self.assertIn(b"skipped 1 unreadable instance", err)
 
 
 if __name__ == "__main__":

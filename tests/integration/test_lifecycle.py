@@ -172,6 +172,19 @@ class GuardTest(unittest.TestCase):
 class LogTest(unittest.TestCase):
     """Issue 14.10: log lines say who and why, and only when something happened."""
 
+    def test_eviction_is_logged_only_when_something_happened(self):
+        node = Node("--evict-after", "300ms", "--evict-interval", "100ms")
+        try:
+            for host in ("e1", "e2"):
+                node.register(host)
+                eventually(lambda: host not in node.instances(), what=host + " evicted")
+            # Many ticks ran (at least three per eviction); two had news.
+            node.wait_for_log("eviction: 1 expired, 1 evicted")
+        finally:
+            self.assertEqual(node.stop(), 0)
+        lines = [l for l in node.log if "eviction:" in l]
+        self.assertEqual(len(lines), 2, lines)
+
     def test_syncup_failure_says_why_and_backs_off(self):
         dead = free_ports(1)[0]
         node = Node("--nodes", "127.0.0.1:%d" % dead, "--peer-timeout", "500ms")

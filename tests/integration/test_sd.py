@@ -275,6 +275,7 @@ class ListenTest(unittest.TestCase):
         sd = Sd(config)
         try:
             self.assertEqual(sd.get("/sd/web")[0], 200)
+            self.assertIn("muster sd running: 1 job from", sd.log())  # not "1 jobs"
         finally:
             sd.stop()
         self.assertEqual(sd.proc.returncode, 0, sd.log())
