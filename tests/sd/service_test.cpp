@@ -91,6 +91,7 @@ TEST_F(SdService, AfterARestartASlowSourcesJobKeepsItsFileUntilItAnswers) {
   const std::string old_cmdb = R"([{"targets":["old:1"],"labels":{}}])";
   std::ofstream(dir_ / "out" / "cmdb.json") << old_cmdb;
   std::ofstream(dir_ / "out" / "gone.json") << old_cmdb;
+  std::ofstream(dir_ / "out" / ".muster-sd-files") << "cmdb\ngone\n";  // the last run wrote them
   std::ofstream(dir_ / "sd.yml") << "throttle: 0s\noutput:\n  file_sd_dir: "
                                  << (dir_ / "out").string()
                                  << "\nscrape_configs:\n  - job_name: cmdb\n    exec_sd_configs:\n"
