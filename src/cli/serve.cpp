@@ -8,17 +8,9 @@
 #include <boost/asio.hpp>
 #include <memory>
 
-#include "api/envelope.h"
-#include "api/metrics_api.h"
-#include "api/native_api.h"
-#include "cluster/anti_entropy.h"
 #include "cluster/cluster_options.h"
-#include "cluster/replicator.h"
-#include "cluster/self_address.h"
-#include "cluster/self_registration.h"
 #include "common/duration.h"
-#include "http/server.h"
-#include "registry/registry.h"
+#include "node/node.h"
 
 namespace muster::cli {
 namespace {
@@ -119,8 +111,8 @@ int run_serve(const ServeFlags& f) {
   // back to the system as soon as they are sent; glibc would otherwise raise the threshold after
   // the first such free and keep a burst's buffers in its heap (issue 15.3).
   mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
-  const auto level = spdlog::level::from_str(f.log_level);
-  spdlog::set_level(level);
+  spdlog::set_level(spdlog::level::from_str(f.log_level));
+  node::NodeOptions o;
   const auto [host, port] = split_host_port("--listen", f.listen);
   const auto nodes = cluster::parse_nodes(f.nodes);
   if (const auto* err = std::get_if<std::string>(&nodes))
@@ -128,180 +120,77 @@ int run_serve(const ServeFlags& f) {
   const auto zones = cluster::parse_zones(f.zones);
   if (const auto* err = std::get_if<std::string>(&zones))
     throw CLI::ValidationError("--zones", *err);
-  registry::Options ropts;
-  ropts.evict_after = duration_flag("--evict-after", f.evict_after);
-  ropts.evict_ceiling = duration_flag("--evict-ceiling", f.evict_ceiling);
-  ropts.self_protection = f.self_protection;
-  ropts.protect_ratio = f.protect_ratio;
-  ropts.protect_min_instances = f.protect_min_instances;
-  const auto evict_interval = duration_flag("--evict-interval", f.evict_interval);
-  if (evict_interval.count() <= 0)
+  o.nodes = std::get<0>(nodes);
+  o.zones = std::get<0>(zones);
+  o.registry.evict_after = duration_flag("--evict-after", f.evict_after);
+  o.registry.evict_ceiling = duration_flag("--evict-ceiling", f.evict_ceiling);
+  o.registry.self_protection = f.self_protection;
+  o.registry.protect_ratio = f.protect_ratio;
+  o.registry.protect_min_instances = f.protect_min_instances;
+  o.evict_interval = duration_flag("--evict-interval", f.evict_interval);
+  if (o.evict_interval.count() <= 0)
     throw CLI::ValidationError("--evict-interval", "must be positive");
 
-  api::NativeOptions nopts;
-  nopts.poll_hold = duration_flag("--poll-hold", f.poll_hold);
-  nopts.poll_jitter = duration_flag("--poll-jitter", f.poll_jitter);
-  nopts.max_parked_polls = f.max_parked_polls;
-  nopts.max_poll_appids = f.max_poll_appids;
-  nopts.init_protect = f.init_protect;
-  nopts.init_protect_timeout = duration_flag("--init-protect-timeout", f.init_protect_timeout);
-  nopts.compat_brpc_fetchs = f.compat_brpc_fetchs;
+  o.native.poll_hold = duration_flag("--poll-hold", f.poll_hold);
+  o.native.poll_jitter = duration_flag("--poll-jitter", f.poll_jitter);
+  o.native.max_parked_polls = f.max_parked_polls;
+  o.native.max_poll_appids = f.max_poll_appids;
+  o.native.init_protect = f.init_protect;
+  o.native.init_protect_timeout = duration_flag("--init-protect-timeout", f.init_protect_timeout);
+  o.native.compat_brpc_fetchs = f.compat_brpc_fetchs;
 
-  http::ServerOptions sopts;
-  sopts.host = host;
-  sopts.port = port;
-  sopts.threads = f.threads;
-  sopts.body_limit = f.max_body;
-  sopts.header_limit = f.max_header;
+  o.server.host = host;
+  o.server.port = port;
+  o.server.threads = f.threads;
+  o.server.body_limit = f.max_body;
+  o.server.header_limit = f.max_header;
   const uint64_t fd_limit = raise_fd_limit();
-  sopts.max_connections = connection_limit(f.max_connections, fd_limit);
-  if (sopts.max_connections < f.max_connections) {
+  o.server.max_connections = connection_limit(f.max_connections, fd_limit);
+  if (o.server.max_connections < f.max_connections) {
     spdlog::warn(
         "--max-connections {} is above what {} file descriptors allow: at most {} client "
         "connections (raise `ulimit -n` for more)",
-        f.max_connections, fd_limit, sopts.max_connections);
+        f.max_connections, fd_limit, o.server.max_connections);
   } else {
-    spdlog::info("at most {} client connections (file descriptor limit {})", sopts.max_connections,
-                 fd_limit);
+    spdlog::info("at most {} client connections (file descriptor limit {})",
+                 o.server.max_connections, fd_limit);
   }
-  sopts.max_unsent_bytes = f.max_unsent_bytes;
-  sopts.idle_timeout = duration_flag("--idle-timeout", f.idle_timeout);
-  sopts.request_timeout = duration_flag("--request-timeout", f.request_timeout);
-  sopts.write_timeout = duration_flag("--write-timeout", f.write_timeout);
-  sopts.access_log = f.access_log;
+  o.server.max_unsent_bytes = f.max_unsent_bytes;
+  o.server.idle_timeout = duration_flag("--idle-timeout", f.idle_timeout);
+  o.server.request_timeout = duration_flag("--request-timeout", f.request_timeout);
+  o.server.write_timeout = duration_flag("--write-timeout", f.write_timeout);
+  o.server.access_log = f.access_log;
 
-  // Signals are caught from before the server starts, so a SIGTERM right after the "listening"
-  // line always means a clean stop.
+  o.region = f.region;
+  o.zone = f.zone;
+  o.env = f.env;
+  o.hostname = f.hostname;
+  o.advertise = f.advertise;
+  o.peer_timeout = duration_flag("--peer-timeout", f.peer_timeout);
+  o.replication_queue = f.replication_queue;
+  o.self_register = f.self_register;
+  o.anti_entropy = duration_flag("--anti-entropy", f.anti_entropy);
+
+  // Signals are caught from before the node starts, so a SIGTERM right after the "listening"
+  // line always means a clean stop. `main` outlives the node, whose eviction timer it runs.
   boost::asio::io_context main;
   boost::asio::signal_set signals(main, SIGINT, SIGTERM);
   SystemClock clock;
-  registry::Registry registry(clock, ropts);
-  http::Router router;
-  // The identity needs the bound port when --listen asks for port 0, so the server binds first,
-  // then the API and its routes are built, and only then do the workers start.
-  std::unique_ptr<api::NativeApi> native;
-  std::unique_ptr<api::RequestMetrics> request_metrics;
-  sopts.reject_body = [&native](std::string_view path, std::string message) {
-    if (path.starts_with("/discovery/")) return native->reject_body(path, std::move(message));
-    return http::Response::text(413, std::move(message));
-  };
-  sopts.observe = [&request_metrics](std::string_view route, const http::Response& r, int64_t ns) {
-    request_metrics->observe(route, r, ns);
-  };
-  http::Server server(sopts, router);
-  try {
-    server.listen();
-  } catch (const std::system_error& e) {
-    spdlog::error("{}", e.what());
+  node::Node node(std::move(o), clock);
+  const auto started = node.start(main);
+  if (const auto* problem = std::get_if<std::string>(&started)) {
+    spdlog::error("{}", *problem);
     return 1;
   }
-  const auto bound_address = boost::asio::ip::make_address(server.bound_host());
-  const auto local_addresses = cluster::local_addresses();
-  const std::string bound = cluster::host_port(bound_address, server.port());
-  // A node bound to every address advertises one that peers and clients can reach.
-  const std::string advertised = cluster::host_port(
-      cluster::advertised_address(bound_address, local_addresses), server.port());
-  if (f.advertise.empty() && bound_address.is_unspecified()) {
-    spdlog::warn("--listen {} binds every address: advertising {} (set --advertise to choose)",
-                 f.listen, advertised);
-  }
-  api::NodeIdentity identity{f.region, f.zone, f.env, f.hostname,
-                             f.advertise.empty() ? advertised : f.advertise};
-  if (identity.hostname.empty()) identity.hostname = identity.advertise_addr;
-  native = std::make_unique<api::NativeApi>(registry, clock, identity, nopts);
-  cluster::ClusterOptions copts;
-  copts.self = identity.advertise_addr;
-  copts.region = f.region;
-  copts.zone = f.zone;
-  // This node may be in --nodes under another name (localhost:7190 for 127.0.0.1:7190).
-  for (const std::string& addr : std::get<0>(nodes)) {
-    if (addr != identity.advertise_addr &&
-        cluster::names_this_node(addr, bound_address, server.port(), local_addresses)) {
-      spdlog::info("--nodes: {} is this node", addr);
-      continue;
-    }
-    copts.nodes.push_back(addr);
-  }
-  copts.zones = std::move(std::get<0>(zones));
-  const auto peer_timeout = duration_flag("--peer-timeout", f.peer_timeout);
-  copts.peer_timeout = peer_timeout;
-  copts.queue_capacity = f.replication_queue;
-  auto replicator = std::make_unique<cluster::Replicator>(registry, std::move(copts));
-  native->set_replicator(replicator.get());
-  // Declared after the replicator, whose io_context it uses: destroyed first.
-  std::unique_ptr<cluster::SelfRegistration> self;
-  if (f.self_register) {
-    self = std::make_unique<cluster::SelfRegistration>(
-        registry, *replicator,
-        cluster::SelfIdentity{f.region, f.zone, f.env, identity.hostname, identity.advertise_addr},
-        // Every 30 s as the original, or often enough for a shorter --evict-after.
-        std::min<std::chrono::nanoseconds>(std::chrono::seconds(30), ropts.evict_after / 3));
-  }
-  native->add_routes(router);
-  auto routes = router.paths();
-  routes.push_back("/metrics");
-  request_metrics = std::make_unique<api::RequestMetrics>(std::move(routes));
-  std::unique_ptr<cluster::AntiEntropy> anti_entropy;
-  const auto anti_entropy_interval = duration_flag("--anti-entropy", f.anti_entropy);
-  if (anti_entropy_interval.count() > 0) {
-    anti_entropy = std::make_unique<cluster::AntiEntropy>(registry, *replicator,
-                                                          anti_entropy_interval, peer_timeout);
-    // A peer that answers again after writes to it were lost, or one just discovered, gets one
-    // round at once.
-    replicator->on_resync([&anti_entropy](const std::string& addr) { anti_entropy->resync(addr); });
-  }
-  api::MetricsSources sources{&registry,
-                              &server,
-                              request_metrics.get(),
-                              [&native] { return native->init_protected(); },
-                              {}};
-  sources.more.push_back([&replicator](metrics::TextWriter& w) { replicator->write_metrics(w); });
-  if (anti_entropy) {
-    sources.more.push_back(
-        [&anti_entropy](metrics::TextWriter& w) { anti_entropy->write_metrics(w); });
-  }
-  api::add_metrics_route(router, std::move(sources));
-  server.start();
-  // Reads open once a peer's state is here (or init-protect times out); then this node
-  // registers itself (spec §6.6).
-  replicator->start([&native, &self, &anti_entropy](bool synced) {
-    if (synced) native->end_init_protect();
-    if (self) self->start();
-    if (anti_entropy) anti_entropy->start();
-  });
+  const auto& id = node.identity();
   spdlog::info("muster serve listening on {}, advertised as {} (zone {}, env {}, hostname {})",
-               bound, identity.advertise_addr, f.zone, f.env, identity.hostname);
-
+               node.bound(), id.advertise_addr, id.zone, id.env, id.hostname);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (!ec) spdlog::info("signal {}: shutting down", sig);
     main.stop();
   });
-  // Eviction runs on this thread, so a long run never holds up a request worker.
-  boost::asio::steady_timer evict(main);
-  bool was_protecting = false;
-  std::function<void()> schedule = [&] {
-    evict.expires_after(evict_interval);
-    evict.async_wait([&](const boost::system::error_code& ec) {
-      if (ec) return;
-      const auto report = registry.tick();
-      native->release_idle_renderings();
-      malloc_trim(0);  // what a burst of clients left in the heap goes back to the system
-      // At info only when something happened: an eviction, or the guard switching.
-      const bool news = report.evicted > 0 || report.protecting != was_protecting;
-      was_protecting = report.protecting;
-      spdlog::log(news ? spdlog::level::info : spdlog::level::debug,
-                  "eviction: {} expired, {} evicted, protect mode {}", report.expired,
-                  report.evicted, report.protecting ? "on" : "off");
-      schedule();
-    });
-  };
-  schedule();
   main.run();
-  if (self) self->cancel();
-  server.shutdown();
-  // What clients wrote last, and this node's cancel, still reach the peers: the queues get a
-  // second to drain.
-  replicator->stop(std::chrono::seconds(1));
+  node.stop();
   spdlog::info("stopped");
   return 0;
 }

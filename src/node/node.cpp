@@ -1,0 +1,151 @@
+#include "node/node.h"
+
+#include <malloc.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/ip/address.hpp>
+
+#include "cluster/self_address.h"
+
+namespace muster::node {
+
+Node::Node(NodeOptions options, const Clock& clock)
+    : options_(std::move(options)), clock_(clock), registry_(clock_, options_.registry) {}
+
+Node::~Node() {
+  stop();
+}
+
+std::variant<std::monostate, std::string> Node::start(boost::asio::io_context& main) {
+  if (started_) return std::monostate{};
+  http::ServerOptions sopts = options_.server;
+  sopts.reject_body = [this](std::string_view path, std::string message) {
+    if (path.starts_with("/discovery/")) return native_->reject_body(path, std::move(message));
+    return http::Response::text(413, std::move(message));
+  };
+  sopts.observe = [this](std::string_view route, const http::Response& r, int64_t ns) {
+    request_metrics_->observe(route, r, ns);
+  };
+  // The identity needs the bound port when the options ask for port 0, so the server binds
+  // first, then the APIs and their routes are built, and only then do the workers start.
+  server_ = std::make_unique<http::Server>(sopts, router_);
+  try {
+    server_->listen();
+  } catch (const std::system_error& e) {
+    server_.reset();
+    return std::string(e.what());
+  }
+  started_ = true;
+  const auto bound_address = boost::asio::ip::make_address(server_->bound_host());
+  const auto local_addresses = cluster::local_addresses();
+  bound_ = cluster::host_port(bound_address, server_->port());
+  // A node bound to every address advertises one that peers and clients can reach.
+  const std::string advertised = cluster::host_port(
+      cluster::advertised_address(bound_address, local_addresses), server_->port());
+  if (options_.advertise.empty() && bound_address.is_unspecified()) {
+    spdlog::warn("{} binds every address: advertising {} (set --advertise to choose)", bound_,
+                 advertised);
+  }
+  identity_ = {options_.region, options_.zone, options_.env, options_.hostname,
+               options_.advertise.empty() ? advertised : options_.advertise};
+  if (identity_.hostname.empty()) identity_.hostname = identity_.advertise_addr;
+  native_ = std::make_unique<api::NativeApi>(registry_, clock_, identity_, options_.native);
+
+  // This node may be among the nodes under another name (localhost:7190 for 127.0.0.1:7190).
+  std::vector<std::string> peers;
+  for (const std::string& addr : options_.nodes) {
+    if (addr != identity_.advertise_addr &&
+        cluster::names_this_node(addr, bound_address, server_->port(), local_addresses)) {
+      spdlog::info("--nodes: {} is this node", addr);
+      continue;
+    }
+    peers.push_back(addr);
+  }
+  build_cluster(peers);
+
+  native_->add_routes(router_);
+  auto routes = router_.paths();
+  routes.push_back("/metrics");
+  request_metrics_ = std::make_unique<api::RequestMetrics>(std::move(routes));
+  api::MetricsSources sources{&registry_,
+                              server_.get(),
+                              request_metrics_.get(),
+                              [this] { return native_->init_protected(); },
+                              {}};
+  sources.more.push_back([this](metrics::TextWriter& w) { replicator_->write_metrics(w); });
+  if (anti_entropy_) {
+    sources.more.push_back([this](metrics::TextWriter& w) { anti_entropy_->write_metrics(w); });
+  }
+  api::add_metrics_route(router_, std::move(sources));
+  server_->start();
+  // Reads open once a peer's state is here (or init-protect times out); then this node
+  // registers itself (spec §6.6).
+  replicator_->start([this](bool synced) {
+    if (synced) native_->end_init_protect();
+    if (self_) self_->start();
+    if (anti_entropy_) anti_entropy_->start();
+  });
+  evict_timer_ = std::make_unique<boost::asio::steady_timer>(main);
+  schedule_eviction();
+  return std::monostate{};
+}
+
+void Node::build_cluster(const std::vector<std::string>& nodes_not_self) {
+  cluster::ClusterOptions copts;
+  copts.self = identity_.advertise_addr;
+  copts.region = options_.region;
+  copts.zone = options_.zone;
+  copts.nodes = nodes_not_self;
+  copts.zones = options_.zones;
+  copts.peer_timeout = options_.peer_timeout;
+  copts.queue_capacity = options_.replication_queue;
+  replicator_ = std::make_unique<cluster::Replicator>(registry_, std::move(copts));
+  native_->set_replicator(replicator_.get());
+  if (options_.self_register) {
+    self_ = std::make_unique<cluster::SelfRegistration>(
+        registry_, *replicator_,
+        cluster::SelfIdentity{options_.region, options_.zone, options_.env, identity_.hostname,
+                              identity_.advertise_addr},
+        // Every 30 s as the original, or often enough for a shorter evict_after.
+        std::min<std::chrono::nanoseconds>(std::chrono::seconds(30),
+                                           options_.registry.evict_after / 3));
+  }
+  if (options_.anti_entropy.count() > 0) {
+    anti_entropy_ = std::make_unique<cluster::AntiEntropy>(
+        registry_, *replicator_, options_.anti_entropy, options_.peer_timeout);
+    // A peer that answers again after writes to it were lost, or one just discovered, gets one
+    // round at once.
+    replicator_->on_resync([this](const std::string& addr) { anti_entropy_->resync(addr); });
+  }
+}
+
+void Node::schedule_eviction() {
+  // Eviction runs on the owner's thread, so a long run never holds up a request worker.
+  evict_timer_->expires_after(options_.evict_interval);
+  evict_timer_->async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopped_) return;
+    const auto report = registry_.tick();
+    native_->release_idle_renderings();
+    malloc_trim(0);  // what a burst of clients left in the heap goes back to the system
+    // At info only when something happened: an eviction, or the guard switching.
+    const bool news = report.evicted > 0 || report.protecting != was_protecting_;
+    was_protecting_ = report.protecting;
+    spdlog::log(news ? spdlog::level::info : spdlog::level::debug,
+                "eviction: {} expired, {} evicted, protect mode {}", report.expired, report.evicted,
+                report.protecting ? "on" : "off");
+    schedule_eviction();
+  });
+}
+
+void Node::stop() {
+  if (!started_ || stopped_) return;
+  stopped_ = true;
+  if (evict_timer_) evict_timer_->cancel();
+  if (self_) self_->cancel();
+  server_->shutdown();
+  // What clients wrote last, and this node's cancel, still reach the peers: the queues get a
+  // second to drain.
+  replicator_->stop(std::chrono::seconds(1));
+}
+
+}  // namespace muster::node

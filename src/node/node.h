@@ -1,0 +1,88 @@
+#pragma once
+// A registry node assembled from its options: the registry, the HTTP server with the native API
+// and /metrics, replication to peers, the start-up syncup, the node's own registration as
+// infra.discovery, anti-entropy and the eviction timer, started and stopped in one order (as
+// sd::Service does for muster sd, and Bilibili's discovery.New() for its node). `muster serve`
+// only turns flags into NodeOptions; tests can build a node in process.
+// Threading: construct, start(), stop() and destroy on one thread, which also runs the
+// io_context given to start() (the eviction timer runs there); the node's own threads are the
+// server's workers and the replicator's.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "api/metrics_api.h"
+#include "api/native_api.h"
+#include "cluster/anti_entropy.h"
+#include "cluster/cluster_options.h"
+#include "cluster/replicator.h"
+#include "cluster/self_registration.h"
+#include "common/clock.h"
+#include "http/server.h"
+#include "registry/registry.h"
+
+namespace muster::node {
+
+struct NodeOptions {
+  // Where to listen and the limits; reject_body and observe are the node's own.
+  http::ServerOptions server;
+  registry::Options registry;
+  api::NativeOptions native;
+  std::string region = "local", zone = "local", env = "dev";
+  std::string hostname;   // empty: the advertised address
+  std::string advertise;  // empty: the bound address (a usable one when bound to every address)
+  std::vector<std::string> nodes;  // same zone, this node included under any name
+  cluster::ZoneNodes zones;
+  std::chrono::nanoseconds peer_timeout = std::chrono::seconds(3);
+  size_t replication_queue = 100'000;
+  bool self_register = true;
+  std::chrono::nanoseconds anti_entropy = std::chrono::seconds(30);  // 0: never
+  std::chrono::nanoseconds evict_interval = std::chrono::seconds(60);
+};
+
+class Node {
+ public:
+  Node(NodeOptions options, const Clock& clock);
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  // Binds, builds the APIs, starts serving and replicating; eviction runs on `main`. An error
+  // message (nothing started) when the address cannot be bound.
+  std::variant<std::monostate, std::string> start(boost::asio::io_context& main);
+  // Cancels this node's registration, answers parked polls, stops the workers, and gives the
+  // peers' queues a second to drain. Idempotent; the destructor calls it.
+  void stop();
+
+  const std::string& bound() const { return bound_; }  // host:port actually bound
+  const api::NodeIdentity& identity() const { return identity_; }
+  registry::Registry& registry() { return registry_; }
+
+ private:
+  void build_cluster(const std::vector<std::string>& nodes_not_self);
+  void schedule_eviction();
+
+  NodeOptions options_;
+  const Clock& clock_;
+  registry::Registry registry_;
+  http::Router router_;
+  std::unique_ptr<api::NativeApi> native_;
+  std::unique_ptr<api::RequestMetrics> request_metrics_;
+  std::unique_ptr<http::Server> server_;
+  std::unique_ptr<cluster::Replicator> replicator_;
+  // After the replicator, whose io_context they use: destroyed first.
+  std::unique_ptr<cluster::SelfRegistration> self_;
+  std::unique_ptr<cluster::AntiEntropy> anti_entropy_;
+  std::unique_ptr<boost::asio::steady_timer> evict_timer_;
+  api::NodeIdentity identity_;
+  std::string bound_;
+  bool was_protecting_ = false;
+  bool started_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace muster::node
