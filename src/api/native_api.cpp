@@ -28,9 +28,10 @@ auto bind_or_error(const http::Request& request, Bind bind)
 
 }  // namespace
 
-NativeApi::NativeApi(registry::Registry& registry, const Clock& clock, NodeIdentity identity,
-                     NativeOptions options)
+NativeApi::NativeApi(registry::Registry& registry, cluster::Writes& writes, const Clock& clock,
+                     NodeIdentity identity, NativeOptions options)
     : registry_(registry),
+      writes_(writes),
       clock_(clock),
       identity_(std::move(identity)),
       options_(options),
@@ -92,17 +93,13 @@ http::Outcome NativeApi::handle_register(const http::Request& request) {
   auto bound = bind_or_error(request, bind_register);
   if (auto* err = std::get_if<http::Response>(&bound)) return std::move(*err);
   auto& r = std::get<RegisterRequest>(bound);
-  // A client's write is stamped with this node's clock; only peers carry their copy's version.
-  if (!r.replication && !r.from_zone) r.args.dirty_timestamp = 0;
-  if (auto err = check_timestamp("dirty_timestamp", r.args.dirty_timestamp))
-    return bad_request(*err);
-  if (replicator_ != nullptr && !r.replication) {
-    registry_.register_instance(r.args, [&](const registry::Instance& inst) {
-      replicator_->registered(inst, r.from_zone);
-    });
-  } else {
-    registry_.register_instance(r.args);
+  const auto origin = cluster::origin_of(r.replication, r.from_zone);
+  // A client's dirty_timestamp is ignored (the write path stamps it); a peer's must be sane.
+  if (origin != cluster::Origin::kClient) {
+    if (auto err = check_timestamp("dirty_timestamp", r.args.dirty_timestamp))
+      return bad_request(*err);
   }
+  writes_.register_instance(std::move(r.args), origin);
   return ok();
 }
 
@@ -112,25 +109,24 @@ http::Outcome NativeApi::handle_renew(const http::Request& request) {
   const auto& r = std::get<InstanceRequest>(bound);
   if (auto err = check_timestamp("dirty_timestamp", r.dirty_timestamp)) return bad_request(*err);
   std::optional<http::Response> answer;
-  const auto outcome = registry_.renew(
-      r.key(), r.replication ? std::optional<int64_t>(r.dirty_timestamp) : std::nullopt,
-      [&](registry::RenewOutcome o, const registry::Instance& inst) {
-        if (replicator_ != nullptr && !r.replication) replicator_->renewed(inst, r.from_zone);
-        const auto render = [&](std::string& out) { append_instance(out, inst); };
-        // Every answer about a found instance carries it as data, as Bilibili's do.
-        switch (o) {
-          case registry::RenewOutcome::kOk:
-            answer = envelope_with(kOk, "0", render);
-            break;
-          case registry::RenewOutcome::kPeerOlder:
-            answer = envelope_with(kConflict, "this node's copy is newer", render);
-            break;
-          default:
-            answer =
-                envelope_with(kNotFound, "the sender's copy is newer: register it here", render);
-            break;
-        }
-      });
+  const auto outcome =
+      writes_.renew(r.key(), cluster::origin_of(r.replication, r.from_zone), r.dirty_timestamp,
+                    [&](registry::RenewOutcome o, const registry::Instance& inst) {
+                      const auto render = [&](std::string& out) { append_instance(out, inst); };
+                      // Every answer about a found instance carries it as data, as Bilibili's do.
+                      switch (o) {
+                        case registry::RenewOutcome::kOk:
+                          answer = envelope_with(kOk, "0", render);
+                          break;
+                        case registry::RenewOutcome::kPeerOlder:
+                          answer = envelope_with(kConflict, "this node's copy is newer", render);
+                          break;
+                        default:
+                          answer = envelope_with(
+                              kNotFound, "the sender's copy is newer: register it here", render);
+                          break;
+                      }
+                    });
   if (outcome == registry::RenewOutcome::kNotFound || !answer)
     return envelope(kNotFound, "instance not found");
   return std::move(*answer);
@@ -141,8 +137,8 @@ http::Outcome NativeApi::handle_cancel(const http::Request& request) {
       bind_or_error(request, [](const http::Params& p) { return bind_instance(p, false); });
   if (auto* err = std::get_if<http::Response>(&bound)) return std::move(*err);
   const auto& r = std::get<InstanceRequest>(bound);
-  if (!registry_.cancel(r.key())) return envelope(kNotFound, "instance not found");
-  if (replicator_ != nullptr && !r.replication) replicator_->cancelled(r.key(), r.from_zone);
+  if (!writes_.cancel(r.key(), cluster::origin_of(r.replication, r.from_zone)))
+    return envelope(kNotFound, "instance not found");
   return ok();
 }
 
@@ -150,12 +146,12 @@ http::Outcome NativeApi::handle_set(const http::Request& request) {
   auto bound = bind_or_error(request, bind_set);
   if (auto* err = std::get_if<http::Response>(&bound)) return std::move(*err);
   auto& r = std::get<SetRequest>(bound);
-  if (!r.replication && !r.from_zone) r.args.set_timestamp = 0;  // as for register
-  if (auto err = check_timestamp("set_timestamp", r.args.set_timestamp)) return bad_request(*err);
-  const auto outcome = registry_.set(r.args);
+  const auto origin = cluster::origin_of(r.replication, r.from_zone);
+  if (origin != cluster::Origin::kClient) {
+    if (auto err = check_timestamp("set_timestamp", r.args.set_timestamp)) return bad_request(*err);
+  }
+  const auto outcome = writes_.set(std::move(r.args), origin);
   if (!outcome.error.empty()) return bad_request(outcome.error);
-  if (replicator_ != nullptr && !r.replication)
-    replicator_->set(r.args, outcome.set_timestamp, r.from_zone);
   return ok();
 }
 

@@ -13,6 +13,7 @@
 
 #include "api/render.h"
 #include "cluster/replicator.h"
+#include "cluster/writes.h"
 #include "common/clock.h"
 #include "http/router.h"
 #include "registry/registry.h"
@@ -38,14 +39,16 @@ struct NativeOptions {
 
 class NativeApi {
  public:
-  NativeApi(registry::Registry& registry, const Clock& clock, NodeIdentity identity,
-            NativeOptions options);
+  // Reads go to `registry`, writes through `writes`.
+  NativeApi(registry::Registry& registry, cluster::Writes& writes, const Clock& clock,
+            NodeIdentity identity, NativeOptions options);
   void add_routes(http::Router& router);
   // The envelope for a body over the server's limit on a native route.
   http::Response reject_body(std::string_view path, std::string message) const;
 
   // Client writes are handed to `replicator` once applied; null for a node without peers. Set
   // before the server starts.
+  // For /discovery/nodes (the peers and their status).
   void set_replicator(cluster::Replicator* replicator) { replicator_ = replicator; }
 
   // Init-protect (spec §5.10) ends at the first successful syncup or after its timeout.
@@ -74,6 +77,7 @@ class NativeApi {
   std::optional<std::string> check_timestamp(std::string_view name, int64_t value) const;
 
   registry::Registry& registry_;
+  cluster::Writes& writes_;  // every write goes through here, then to replication
   const Clock& clock_;
   const NodeIdentity identity_;
   const NativeOptions options_;

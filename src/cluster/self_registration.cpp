@@ -6,9 +6,11 @@ namespace muster::cluster {
 
 namespace asio = boost::asio;
 
-SelfRegistration::SelfRegistration(registry::Registry& registry, Replicator& replicator,
-                                   SelfIdentity self, std::chrono::nanoseconds renew_interval)
+SelfRegistration::SelfRegistration(registry::Registry& registry, Writes& writes,
+                                   Replicator& replicator, SelfIdentity self,
+                                   std::chrono::nanoseconds renew_interval)
     : registry_(registry),
+      writes_(writes),
       replicator_(replicator),
       self_(std::move(self)),
       renew_interval_(renew_interval),
@@ -43,8 +45,7 @@ void SelfRegistration::register_self() {
   a.hostname = self_.hostname;
   a.addrs = {"http://" + self_.advertise_addr};
   a.status = registry::kStatusUp;
-  registry_.register_instance(
-      a, [&](const registry::Instance& i) { replicator_.registered(i, /*from_zone=*/false); });
+  writes_.register_instance(std::move(a), Origin::kClient);
   spdlog::info("registered this node as {} {}", kSelfAppid, self_.hostname);
 }
 
@@ -53,10 +54,8 @@ void SelfRegistration::schedule_renew() {
   renew_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || cancelled_) return;
     const registry::InstanceKey key{self_.zone, self_.env, kSelfAppid, self_.hostname};
-    const auto outcome = registry_.renew(key, std::nullopt,
-                                         [&](registry::RenewOutcome, const registry::Instance& i) {
-                                           replicator_.renewed(i, /*from_zone=*/false);
-                                         });
+    const auto outcome = writes_.renew(key, Origin::kClient, 0,
+                                       [](registry::RenewOutcome, const registry::Instance&) {});
     if (outcome == registry::RenewOutcome::kNotFound) register_self();  // evicted or cancelled
     schedule_renew();
   });
@@ -66,7 +65,7 @@ void SelfRegistration::cancel() {
   std::lock_guard lock(mu_);
   if (cancelled_.exchange(true)) return;
   const registry::InstanceKey key{self_.zone, self_.env, kSelfAppid, self_.hostname};
-  if (registry_.cancel(key)) replicator_.cancelled(key, /*from_zone=*/false);
+  writes_.cancel(key, Origin::kClient);
 }
 
 int64_t SelfRegistration::refresh() {

@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "cluster/replicator.h"
+#include "cluster/writes.h"
 #include "registry/registry.h"
 
 namespace muster::cluster {
@@ -22,7 +23,8 @@ struct SelfIdentity {
 
 class SelfRegistration final : public registry::PollWaiter, public registry::PollRenderer {
  public:
-  SelfRegistration(registry::Registry& registry, Replicator& replicator, SelfIdentity self,
+  SelfRegistration(registry::Registry& registry, Writes& writes, Replicator& replicator,
+                   SelfIdentity self,
                    std::chrono::nanoseconds renew_interval = std::chrono::seconds(30));
   ~SelfRegistration();
   // Registers this node, then renews it and watches infra.discovery. Posts to the replicator.
@@ -41,6 +43,7 @@ class SelfRegistration final : public registry::PollWaiter, public registry::Pol
   int64_t refresh();
 
   registry::Registry& registry_;
+  Writes& writes_;
   Replicator& replicator_;
   const SelfIdentity self_;
   const std::chrono::nanoseconds renew_interval_;

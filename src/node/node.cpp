@@ -49,7 +49,8 @@ std::variant<std::monostate, std::string> Node::start(boost::asio::io_context& m
   identity_ = {options_.region, options_.zone, options_.env, options_.hostname,
                options_.advertise.empty() ? advertised : options_.advertise};
   if (identity_.hostname.empty()) identity_.hostname = identity_.advertise_addr;
-  native_ = std::make_unique<api::NativeApi>(registry_, clock_, identity_, options_.native);
+  native_ =
+      std::make_unique<api::NativeApi>(registry_, writes_, clock_, identity_, options_.native);
 
   // This node may be among the nodes under another name (localhost:7190 for 127.0.0.1:7190).
   std::vector<std::string> peers;
@@ -100,10 +101,11 @@ void Node::build_cluster(const std::vector<std::string>& nodes_not_self) {
   copts.peer_timeout = options_.peer_timeout;
   copts.queue_capacity = options_.replication_queue;
   replicator_ = std::make_unique<cluster::Replicator>(registry_, std::move(copts));
+  writes_.set_replicator(replicator_.get());
   native_->set_replicator(replicator_.get());
   if (options_.self_register) {
     self_ = std::make_unique<cluster::SelfRegistration>(
-        registry_, *replicator_,
+        registry_, writes_, *replicator_,
         cluster::SelfIdentity{options_.region, options_.zone, options_.env, identity_.hostname,
                               identity_.advertise_addr},
         // Every 30 s as the original, or often enough for a shorter evict_after.

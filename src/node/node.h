@@ -21,6 +21,7 @@
 #include "cluster/cluster_options.h"
 #include "cluster/replicator.h"
 #include "cluster/self_registration.h"
+#include "cluster/writes.h"
 #include "common/clock.h"
 #include "http/server.h"
 #include "registry/registry.h"
@@ -69,6 +70,7 @@ class Node {
   NodeOptions options_;
   const Clock& clock_;
   registry::Registry registry_;
+  cluster::Writes writes_{registry_};  // the one write path: the native API, self-registration
   http::Router router_;
   std::unique_ptr<api::NativeApi> native_;
   std::unique_ptr<api::RequestMetrics> request_metrics_;

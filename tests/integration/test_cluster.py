@@ -223,8 +223,11 @@ class ConflictTest(unittest.TestCase):
                                              ("appid", "provider"), ("hostname", "h1")])[0]
 
     def test_minus_404_sends_a_register(self):
-        self.a.register("h1", version="v1")  # b is down: this replication is lost
         self.b = Node("--listen", addr(self.pb), "--zone", "sh001")
+        # As a peer's write, h1 stays on a: b lacks it without depending on when a's link to b
+        # reconnects (a down peer's queue is replayed when it comes back).
+        self.a.register("h1", version="v1", replication="true",
+                        dirty_timestamp=str(time.time_ns()))
         self.assertNotIn("h1", self.b.instances())
         self.assertEqual(self.renew_on_a()["code"], 0)
         inst = eventually(lambda: self.b.instances().get("h1"), what="h1 registered on b")

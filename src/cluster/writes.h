@@ -1,0 +1,47 @@
+#pragma once
+// The one write path (issue 16.2): every write to the registry, whoever makes it (the native API,
+// the node's own registration, later the Consul API, the UI and restores from disk), goes through
+// here, which applies it and hands it to replication by the rule of where it came from
+// (spec §6.1, docs/api.md "Replication between nodes"). Handlers only bind, call and render.
+// Threading: any thread; the replication hooks run inside the registry's visitors and only queue.
+#include <cstdint>
+
+#include "common/function_ref.h"
+#include "registry/registry.h"
+
+namespace muster::cluster {
+
+class Replicator;
+
+// Where a write came from decides whether and where it is replicated.
+enum class Origin {
+  kClient,     // a client of this node: stamped with this node's clock, sent to every peer
+  kOtherZone,  // another zone's node (replication=false, from_zone=true): sent in this zone only
+  kPeer,       // a same-zone peer (replication=true): applied here only
+};
+// The origin a request's `replication` and `from_zone` parameters say.
+Origin origin_of(bool replication, bool from_zone);
+
+class Writes {
+ public:
+  explicit Writes(registry::Registry& registry) : registry_(registry) {}
+  // Set before the first write; null (no peers) is allowed.
+  void set_replicator(Replicator* replicator) { replicator_ = replicator; }
+
+  // A client's dirty_timestamp is ignored: this node stamps the write (issue 15.4).
+  registry::RegisterOutcome register_instance(registry::RegisterArgs args, Origin origin);
+  // `peer_dirty` is the sender's dirty_timestamp, compared only for kPeer (spec §6.4).
+  // `on_instance` sees the outcome and the instance, under the registry lock, when it is found.
+  registry::RenewOutcome renew(
+      const registry::InstanceKey& key, Origin origin, int64_t peer_dirty,
+      FunctionRef<void(registry::RenewOutcome, const registry::Instance&)> on_instance);
+  bool cancel(const registry::InstanceKey& key, Origin origin);
+  // A client's set_timestamp is ignored, as for register.
+  registry::SetOutcome set(registry::SetArgs args, Origin origin);
+
+ private:
+  registry::Registry& registry_;
+  Replicator* replicator_ = nullptr;
+};
+
+}  // namespace muster::cluster
