@@ -34,16 +34,6 @@ registry::InstanceKey key_of(const registry::Instance& inst) {
   return {inst.zone->name, inst.zone->app->env, inst.zone->app->appid, *inst.hostname};
 }
 
-std::string identity_key(const registry::InstanceKey& key) {
-  std::string out;
-  out.reserve(key.zone.size() + key.env.size() + key.appid.size() + key.hostname.size() + 3);
-  for (std::string_view part : {key.zone, key.env, key.appid, key.hostname}) {
-    out += part;
-    out.push_back('\0');
-  }
-  return out;
-}
-
 std::string register_form(const registry::Instance& inst) {
   std::string out;
   out.reserve(256);

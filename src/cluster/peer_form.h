@@ -21,8 +21,6 @@ std::string cancel_form(std::string_view region, const registry::InstanceKey& ke
                         int64_t latest_timestamp);
 std::string set_form(std::string_view region, const registry::SetArgs& args, int64_t set_timestamp);
 
-// The key of an instance as one string, for maps of pending work.
-std::string identity_key(const registry::InstanceKey& key);
 registry::InstanceKey key_of(const registry::Instance& inst);
 
 }  // namespace muster::cluster

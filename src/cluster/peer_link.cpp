@@ -23,6 +23,27 @@ constexpr auto kIdleReconnect = std::chrono::seconds(20);
 // An idle link asks its peer this often whether it is alive (issue 14.7).
 constexpr auto kProbeInterval = std::chrono::seconds(3);
 
+std::string_view route_of(WriteKind kind) {
+  switch (kind) {
+    case WriteKind::kRegister:
+      return "/discovery/register";
+    case WriteKind::kRenew:
+      return "/discovery/renew";
+    case WriteKind::kCancel:
+      return "/discovery/cancel";
+    case WriteKind::kSet:
+      return "/discovery/set";
+  }
+  return "/discovery/register";
+}
+
+size_t InstanceIdHash::operator()(const InstanceId& id) const noexcept {
+  size_t h = 0;
+  for (const std::string* part : {&id.zone, &id.env, &id.appid, &id.hostname})
+    h = h * 1000003 ^ std::hash<std::string>{}(*part);
+  return h;
+}
+
 PeerLink::PeerLink(asio::io_context& ioc, std::string addr, size_t capacity,
                    std::chrono::nanoseconds timeout, ReplyHandler& handler)
     : addr_(std::move(addr)),
@@ -34,9 +55,9 @@ PeerLink::PeerLink(asio::io_context& ioc, std::string addr, size_t capacity,
 
 bool PeerLink::enqueue(PeerItem item) {
   std::lock_guard lock(mu_);
-  if (!item.coalesce_key.empty()) {
+  if (item.renew_of) {
     // A renew already waiting carries the same news: the instance is alive.
-    if (pending_renews_.contains(item.coalesce_key)) {
+    if (pending_renews_.contains(*item.renew_of)) {
       ++counters_.coalesced;
       return true;
     }
@@ -46,7 +67,7 @@ bool PeerLink::enqueue(PeerItem item) {
     lost_writes_ = true;
     return false;
   }
-  if (!item.coalesce_key.empty()) pending_renews_.insert(item.coalesce_key);
+  if (item.renew_of) pending_renews_.insert(*item.renew_of);
   queue_.push_back({std::move(item), std::chrono::steady_clock::now()});
   if (waiting_) {
     waiting_ = false;
@@ -81,8 +102,7 @@ void PeerLink::take_batch(std::vector<Queued>& batch) {
   while (!queue_.empty() && batch.size() < kBatch) {
     batch.push_back(std::move(queue_.front()));
     queue_.pop_front();
-    if (!batch.back().item.coalesce_key.empty())
-      pending_renews_.erase(batch.back().item.coalesce_key);
+    if (batch.back().item.renew_of) pending_renews_.erase(*batch.back().item.renew_of);
   }
   if (batch.empty() && !stopping_) waiting_ = true;
 }
@@ -118,7 +138,7 @@ asio::awaitable<bool> PeerLink::send_batch(tcp::socket& socket, boost::beast::fl
     const PeerItem& item = q.item;
     const std::string_view flag = item.replication ? "&replication=true" : "&replication=false";
     out += "POST ";
-    out += item.path;
+    out += route_of(item.kind);
     out += " HTTP/1.1\r\nHost: ";
     out += addr_;
     out += "\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ";

@@ -12,18 +12,40 @@
 #include <chrono>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_set>
+
+#include "registry/registry.h"
 
 namespace muster::cluster {
 
 enum class PeerStatus { kUp = 0, kLost = 1 };  // the numbers /discovery/nodes shows
 
+// What a queued write does at the peer: which /discovery/ route it is posted to.
+enum class WriteKind { kRegister, kRenew, kCancel, kSet };
+std::string_view route_of(WriteKind kind);
+
+// An instance's identity, owned: what a queued renew is about.
+struct InstanceId {
+  std::string zone, env, appid, hostname;
+  static InstanceId of(const registry::InstanceKey& key) {
+    return {std::string(key.zone), std::string(key.env), std::string(key.appid),
+            std::string(key.hostname)};
+  }
+  registry::InstanceKey view() const { return {zone, env, appid, hostname}; }
+  bool operator==(const InstanceId&) const = default;
+};
+struct InstanceIdHash {
+  size_t operator()(const InstanceId& id) const noexcept;
+};
+
 struct PeerItem {
-  std::string path;  // /discovery/register, ...
+  WriteKind kind = WriteKind::kRegister;
   std::string body;  // form, without `replication`
   bool replication = true;
-  std::string coalesce_key;  // non-empty for a renew: one pending renew per instance
+  std::optional<InstanceId> renew_of;  // set for a renew: one pending renew per instance
 };
 
 class PeerLink;
@@ -99,7 +121,7 @@ class PeerLink {
   boost::asio::steady_timer signal_;  // run() waits on it for items; enqueue() cancels it
   mutable std::mutex mu_;             // guards queue_, pending_renews_, the flags below
   std::deque<Queued> queue_;
-  std::unordered_set<std::string> pending_renews_;
+  std::unordered_set<InstanceId, InstanceIdHash> pending_renews_;
   bool waiting_ = false;  // run() waits for items
   bool stopping_ = false;
   bool stop_now_ = false;

@@ -17,22 +17,6 @@ namespace muster::cluster {
 namespace asio = boost::asio;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
-namespace {
-
-// Splits identity_key()'s form back into an InstanceKey viewing `k`.
-registry::InstanceKey split_key(const std::string& k) {
-  std::string_view parts[4];
-  std::string_view rest = k;
-  for (auto& p : parts) {
-    const size_t at = rest.find('\0');
-    p = rest.substr(0, at);
-    rest.remove_prefix(at == std::string_view::npos ? rest.size() : at + 1);
-  }
-  return {parts[0], parts[1], parts[2], parts[3]};
-}
-
-}  // namespace
-
 Replicator::Replicator(registry::Registry& registry, ClusterOptions options)
     : registry_(registry), options_(std::move(options)), rng_(std::random_device{}()) {
   use_peers({}, {});
@@ -144,11 +128,11 @@ void Replicator::stop(std::chrono::nanoseconds flush) {
   thread_.join();
 }
 
-void Replicator::fan_out(std::string_view path, const std::string& body,
-                         const std::string& coalesce_key, bool from_zone) {
+void Replicator::fan_out(WriteKind kind, const std::string& body,
+                         const std::optional<InstanceId>& renew_of, bool from_zone) {
   const auto set = peers();
   for (PeerLink* link : set->same_zone)
-    link->enqueue({std::string(path), body, true, coalesce_key});
+    link->enqueue({kind, body, true, renew_of});
   if (from_zone) return;
   for (const auto& zone : set->other_zones) {
     size_t pick = 0;
@@ -157,7 +141,7 @@ void Replicator::fan_out(std::string_view path, const std::string& body,
       pick = std::uniform_int_distribution<size_t>(0, zone.size() - 1)(rng_);
     }
     // The other zone's node fans the write out in its zone (replication=false, from_zone=true).
-    zone[pick]->enqueue({std::string(path), body, false, coalesce_key});
+    zone[pick]->enqueue({kind, body, false, renew_of});
   }
 }
 
@@ -165,35 +149,35 @@ void Replicator::fan_out(std::string_view path, const std::string& body,
 // as without a replicator.
 void Replicator::registered(const registry::Instance& inst, bool from_zone) {
   if (!has_peers_.load(std::memory_order_relaxed)) return;
-  fan_out("/discovery/register", register_form(inst), "", from_zone);
+  fan_out(WriteKind::kRegister, register_form(inst), std::nullopt, from_zone);
 }
 
 void Replicator::renewed(const registry::Instance& inst, bool from_zone) {
   if (!has_peers_.load(std::memory_order_relaxed)) return;
-  fan_out("/discovery/renew", renew_form(inst), identity_key(key_of(inst)), from_zone);
+  fan_out(WriteKind::kRenew, renew_form(inst), InstanceId::of(key_of(inst)), from_zone);
 }
 
 void Replicator::cancelled(const registry::InstanceKey& key, bool from_zone) {
   if (!has_peers_.load(std::memory_order_relaxed)) return;
   const auto now = std::chrono::system_clock::now().time_since_epoch();
-  fan_out("/discovery/cancel",
+  fan_out(WriteKind::kCancel,
           cancel_form(options_.region, key,
                       std::chrono::duration_cast<std::chrono::nanoseconds>(now).count()),
-          "", from_zone);
+          std::nullopt, from_zone);
 }
 
 void Replicator::set(const registry::SetArgs& args, int64_t set_timestamp, bool from_zone) {
   if (!has_peers_.load(std::memory_order_relaxed)) return;
-  fan_out("/discovery/set", set_form(options_.region, args, set_timestamp), "", from_zone);
+  fan_out(WriteKind::kSet, set_form(options_.region, args, set_timestamp), std::nullopt, from_zone);
 }
 
 void Replicator::on_reply(PeerLink& link, const PeerItem& item, int code,
                           const boost::json::value& data) {
-  if (item.path != "/discovery/renew") return;
+  if (item.kind != WriteKind::kRenew || !item.renew_of) return;
   if (code == -404) {
     // The peer lacks the instance, or holds an older copy: send it ours in full.
-    registry_.read_instance(split_key(item.coalesce_key), [&](const registry::Instance& inst) {
-      link.enqueue({"/discovery/register", register_form(inst), item.replication, ""});
+    registry_.read_instance(item.renew_of->view(), [&](const registry::Instance& inst) {
+      link.enqueue({WriteKind::kRegister, register_form(inst), item.replication, std::nullopt});
     });
   } else if (code == -409) {
     // The peer's copy is newer: adopt it here, without fanning it out again.
@@ -217,7 +201,7 @@ bool Replicator::send_register(const std::string& addr, const registry::Instance
     for (PeerLink* l : zone)
       if (l->addr() == addr) target = l;
   if (target == nullptr) return false;
-  return target->enqueue({"/discovery/register", register_form(inst), true, ""});
+  return target->enqueue({WriteKind::kRegister, register_form(inst), true, std::nullopt});
 }
 
 std::vector<std::string> Replicator::peer_addrs() {

@@ -83,7 +83,7 @@ class Replicator final : public ReplyHandler {
   PeerLink& link_for(const std::string& addr);
   // Runs the link's loop on the replicator's io_context.
   void spawn(PeerLink& link);
-  void fan_out(std::string_view path, const std::string& body, const std::string& coalesce_key,
+  void fan_out(WriteKind kind, const std::string& body, const std::optional<InstanceId>& renew_of,
                bool from_zone);
   boost::asio::awaitable<void> syncup(std::function<void(bool)> synced_once);
 
