@@ -437,103 +437,113 @@ bool Registry::expired(const Instance& inst, int64_t now_mono, bool protecting) 
          age > options_.evict_ceiling.count();
 }
 
+// One eviction tick in named steps: plan (guard, tombstones, victims) under one hold of the lock,
+// then remove in chunks with the lock dropped in between.
 EvictionReport Registry::tick() {
   EvictionReport report;
-  std::vector<Expired> victims;
-  int64_t now_mono = 0;
-  bool capped = false;
-  {
-    std::lock_guard lock(mu_);
-    now_mono = clock_.mono_ns();
-    guard_.roll();
-    if (now_mono >= next_expect_reset_mono_) {
-      guard_.reset_expected(instance_count_);
-      next_expect_reset_mono_ = now_mono + options_.expect_reset_interval.count();
-    }
-    tombstones_.expire_before(now_mono - options_.tombstone_ttl.count());
-    report.protecting = guard_.protecting(instance_count_);
-    // The lease list is in renew order, so the expired instances are a prefix of it. Without the
-    // guard nothing caps eviction and the prefix is simply removed below; with it, the prefix is
-    // read to choose the victims when there are more than the cap.
-    std::vector<Instance*> expired_now;
-    size_t limit = std::numeric_limits<size_t>::max();
-    if (options_.self_protection) {
-      const auto size = static_cast<size_t>(instance_count_);
-      const auto keep =
-          static_cast<size_t>(std::floor(static_cast<double>(size) * options_.protect_ratio));
-      limit = size - keep;
-      for (Instance* inst = lease_head_;
-           inst != nullptr && expired(*inst, now_mono, report.protecting);
-           inst = inst->lease_next) {
-        expired_now.push_back(inst);
-      }
-      report.expired = expired_now.size();
-    }
-    capped = limit < expired_now.size();  // never without the guard: limit is then SIZE_MAX
-    if (capped) {
-      // Partial Fisher-Yates: the first `limit` entries become a uniform random choice. Only the
-      // chosen ones are copied out, since the lock is released between removal chunks.
-      for (size_t i = 0; i < limit; ++i) {
-        std::uniform_int_distribution<size_t> pick(i, expired_now.size() - 1);
-        std::swap(expired_now[i], expired_now[pick(rng_)]);
-        const Instance& inst = *expired_now[i];
-        const App& app = *inst.zone->app;
-        victims.push_back({app.appid, app.env, inst.zone->name, *inst.hostname});
-      }
-    }
+  EvictionPlan plan = plan_eviction(report);
+  if (plan.capped)
+    evict_chosen(plan, report);
+  else
+    evict_expired_prefix(plan, report);
+  return report;
+}
+
+Registry::EvictionPlan Registry::plan_eviction(EvictionReport& report) {
+  std::lock_guard lock(mu_);
+  EvictionPlan plan;
+  plan.now_mono = clock_.mono_ns();
+  guard_.roll();
+  if (plan.now_mono >= next_expect_reset_mono_) {
+    guard_.reset_expected(instance_count_);
+    next_expect_reset_mono_ = plan.now_mono + options_.expect_reset_interval.count();
   }
+  tombstones_.expire_before(plan.now_mono - options_.tombstone_ttl.count());
+  report.protecting = plan.protecting = guard_.protecting(instance_count_);
+  // Without the guard nothing caps eviction: the expired prefix of the lease list is simply
+  // removed (evict_expired_prefix). With it, the prefix is read to choose the victims when there
+  // are more than the cap.
+  if (!options_.self_protection) return plan;
+  // The lease list is in renew order, so the expired instances are a prefix of it.
+  std::vector<Instance*> expired_now;
+  for (Instance* inst = lease_head_;
+       inst != nullptr && expired(*inst, plan.now_mono, plan.protecting); inst = inst->lease_next) {
+    expired_now.push_back(inst);
+  }
+  report.expired = expired_now.size();
+  const auto size = static_cast<size_t>(instance_count_);
+  const auto keep =
+      static_cast<size_t>(std::floor(static_cast<double>(size) * options_.protect_ratio));
+  const size_t limit = size - keep;
+  plan.capped = limit < expired_now.size();
+  if (!plan.capped) return plan;
+  // Partial Fisher-Yates: the first `limit` entries become a uniform random choice. Only the
+  // chosen ones are copied out, since the lock is released between removal chunks.
+  for (size_t i = 0; i < limit; ++i) {
+    std::uniform_int_distribution<size_t> pick(i, expired_now.size() - 1);
+    std::swap(expired_now[i], expired_now[pick(rng_)]);
+    const Instance& inst = *expired_now[i];
+    const App& app = *inst.zone->app;
+    plan.victims.push_back({app.appid, app.env, inst.zone->name, *inst.hostname});
+  }
+  return plan;
+}
+
+void Registry::evict_one(Instance& inst, std::vector<OwnedAppKey>& watched,
+                         EvictionReport& report) {
+  App& app = *inst.zone->app;
+  bump(app);
   // Apps with parked polls that lost instances in the current chunk: their polls are answered
-  // once per chunk, when its removals are done.
+  // once per chunk, when its removals are done (wake_all).
+  const AppKey key{app.appid, app.env};
+  if (watchers_.contains(key) &&
+      std::none_of(watched.begin(), watched.end(),
+                   [&](const OwnedAppKey& k) { return AppKeyEq{}(k, key); }))
+    watched.push_back({app.appid, app.env});
+  remove_instance(inst);
+  ++report.evicted;
+  ++evicted_total_;
+}
+
+void Registry::wake_all(std::vector<OwnedAppKey>& watched) {
+  for (const OwnedAppKey& k : watched)
+    wake(k.env, k.appid);
+  watched.clear();
+}
+
+void Registry::evict_expired_prefix(const EvictionPlan& plan, EvictionReport& report) {
+  // Every expired instance goes: take them from the head of the lease list, chunk by chunk,
+  // dropping the lock in between so that requests keep flowing during a mass eviction.
   std::vector<OwnedAppKey> watched;
-  const auto evict = [&](Instance& inst) {
-    App& app = *inst.zone->app;
-    bump(app);
-    const AppKey key{app.appid, app.env};
-    if (watchers_.contains(key) &&
-        std::none_of(watched.begin(), watched.end(),
-                     [&](const OwnedAppKey& k) { return AppKeyEq{}(k, key); }))
-      watched.push_back({app.appid, app.env});
-    remove_instance(inst);
-    ++report.evicted;
-    ++evicted_total_;
-  };
-  const auto wake_watched = [&] {
-    for (const OwnedAppKey& k : watched)
-      wake(k.env, k.appid);
-    watched.clear();
-  };
-  if (!capped) {
-    // Every expired instance goes: take them from the head of the lease list, chunk by chunk,
-    // dropping the lock in between so that requests keep flowing during a mass eviction.
-    bool more = true;
-    while (more) {
-      std::lock_guard lock(mu_);
-      for (size_t i = 0; i < options_.evict_chunk; ++i) {
-        Instance* inst = lease_head_;
-        if (inst == nullptr || !expired(*inst, now_mono, report.protecting)) {
-          more = false;
-          break;
-        }
-        evict(*inst);
-      }
-      wake_watched();
-    }
-    if (!options_.self_protection) report.expired = report.evicted;
-    return report;
-  }
-  for (size_t start = 0; start < victims.size(); start += options_.evict_chunk) {
+  for (bool more = true; more;) {
     std::lock_guard lock(mu_);
-    const size_t end = std::min(victims.size(), start + options_.evict_chunk);
+    for (size_t i = 0; i < options_.evict_chunk; ++i) {
+      Instance* inst = lease_head_;
+      if (inst == nullptr || !expired(*inst, plan.now_mono, plan.protecting)) {
+        more = false;
+        break;
+      }
+      evict_one(*inst, watched, report);
+    }
+    wake_all(watched);
+  }
+  if (!options_.self_protection) report.expired = report.evicted;
+}
+
+void Registry::evict_chosen(const EvictionPlan& plan, EvictionReport& report) {
+  std::vector<OwnedAppKey> watched;
+  for (size_t start = 0; start < plan.victims.size(); start += options_.evict_chunk) {
+    std::lock_guard lock(mu_);
+    const size_t end = std::min(plan.victims.size(), start + options_.evict_chunk);
     for (size_t i = start; i < end; ++i) {
-      const Expired& v = victims[i];
+      const Expired& v = plan.victims[i];
       Instance* inst = find_instance({v.zone, v.env, v.appid, v.hostname});
       // Renewed or replaced since it was chosen: it stays.
-      if (inst == nullptr || !expired(*inst, now_mono, report.protecting)) continue;
-      evict(*inst);
+      if (inst == nullptr || !expired(*inst, plan.now_mono, plan.protecting)) continue;
+      evict_one(*inst, watched, report);
     }
-    wake_watched();
+    wake_all(watched);
   }
-  return report;
 }
 
 Stats Registry::stats() const {

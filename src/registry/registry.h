@@ -223,6 +223,20 @@ class Registry {
   struct Expired {
     std::string appid, env, zone, hostname;
   };
+  // What one tick decided under the lock, before it removes anything.
+  struct EvictionPlan {
+    int64_t now_mono = 0;
+    bool protecting = false;
+    bool capped = false;           // more expired than the guard lets go: only `victims` go
+    std::vector<Expired> victims;  // when capped, the uniform random choice
+  };
+  EvictionPlan plan_eviction(EvictionReport& report);
+  void evict_expired_prefix(const EvictionPlan& plan, EvictionReport& report);
+  void evict_chosen(const EvictionPlan& plan, EvictionReport& report);
+  // Under the lock: removes one instance, noting its app in `watched` if polls wait on it.
+  void evict_one(Instance& inst, std::vector<OwnedAppKey>& watched, EvictionReport& report);
+  // Under the lock: answers the polls of the apps in `watched`, and clears it.
+  void wake_all(std::vector<OwnedAppKey>& watched);
 
   App* find_app(std::string_view env, std::string_view appid) const;
   Instance* find_instance(const InstanceKey& key) const;
