@@ -1,5 +1,5 @@
 #pragma once
-// The JSON envelope of every answer on a handled route (spec §1.3): HTTP 200, key order
+// The JSON envelope of every answer on a handled route (docs/decisions.md §2): HTTP 200, key order
 // code, message, ttl, data, error; the kratos-status-code header always set.
 #include <string>
 #include <string_view>

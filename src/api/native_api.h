@@ -1,5 +1,5 @@
 #pragma once
-// The native API: Bilibili discovery's /discovery/* routes (spec §3) over the registry.
+// The native API: Bilibili discovery's /discovery/* routes (docs/api.md, routes) over the registry.
 // Threading: handlers run on any server worker at once; the object holds no per-request state,
 // only the registry (itself thread-safe), atomics, and the cached fetch/all rendering under its
 // own mutex.
@@ -51,7 +51,7 @@ class NativeApi {
   // For /discovery/nodes (the peers and their status).
   void set_replicator(cluster::Replicator* replicator) { replicator_ = replicator; }
 
-  // Init-protect (spec §5.10) ends at the first successful syncup or after its timeout.
+  // Init-protect (docs/decisions.md §5.4) ends at the first successful syncup or after its timeout.
   void end_init_protect() { init_protect_ended_ = true; }
   bool init_protected() const;
   int64_t parked_polls() const { return parked_.load(); }

@@ -172,7 +172,8 @@ std::variant<RegisterRequest, std::string> bind_register(const http::Params& par
   r.replication = b.boolean("replication");
   r.from_zone = b.boolean("from_zone");
   a.dirty_timestamp = b.integer("dirty_timestamp");
-  b.integer("latest_timestamp");  // accepted and ignored (spec §5.2), but must be an integer
+  b.integer(
+      "latest_timestamp");  // accepted and ignored (docs/decisions.md §3), but must be an integer
   if (!b.ok()) return b.error();
   auto metadata = parse_metadata(params.first("metadata").value_or(""));
   if (auto* err = std::get_if<std::string>(&metadata)) return *err;

@@ -1,6 +1,7 @@
 #pragma once
-// Binding and validation of the native API's parameters (spec §1.2, §3): from a request to the
-// registry's argument structs, or a message saying what is wrong. Threading: pure functions.
+// Binding and validation of the native API's parameters (docs/decisions.md §1, docs/api.md routes):
+// from a request to the registry's argument structs, or a message saying what is wrong. Threading:
+// pure functions.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -43,7 +44,7 @@ class Binder {
 std::optional<int64_t> parse_int(std::string_view text);
 std::optional<bool> parse_bool(std::string_view text);
 
-// Metadata text (decision 3): "" is none; otherwise a JSON object of scalar values.
+// Metadata text (docs/decisions.md §1.3): "" is none; otherwise a JSON object of scalar values.
 std::variant<registry::Metadata, std::string> parse_metadata(std::string_view text);
 
 struct RegisterRequest {

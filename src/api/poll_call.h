@@ -1,9 +1,9 @@
 #pragma once
-// One poll or polls request while it waits (spec §5.7): the bridge between the registry's watch
-// hub (PollWaiter) and the HTTP session that parks it (Deferred).
-// Threading: wake() comes from any thread with the registry lock held; every other method runs
-// on the session's thread. The answer is built by the registry at the change; the session only
-// formats it, so a change that wakes 10,000 polls takes the registry lock once, not 10,000 times.
+// One poll or polls request while it waits (docs/decisions.md §4): the bridge between the
+// registry's watch hub (PollWaiter) and the HTTP session that parks it (Deferred). Threading:
+// wake() comes from any thread with the registry lock held; every other method runs on the
+// session's thread. The answer is built by the registry at the change; the session only formats it,
+// so a change that wakes 10,000 polls takes the registry lock once, not 10,000 times.
 #include <atomic>
 #include <chrono>
 #include <memory>

@@ -1,6 +1,6 @@
 #pragma once
-// JSON for the registry's data (spec §2), written straight into a string. Callers hold the
-// registry lock (they run inside a Registry visitor or PollRenderer).
+// JSON for the registry's data (docs/decisions.md §2), written straight into a string. Callers hold
+// the registry lock (they run inside a Registry visitor or PollRenderer).
 #include <string>
 #include <string_view>
 
@@ -17,8 +17,8 @@ void append_instance(std::string& out, const registry::Instance& inst);
 void append_instance_info(std::string& out, const registry::App& app, std::string_view zone,
                           int status_mask);
 
-// The brpc-compatible fetchs form (spec §7.2): "instances" as one flat array sorted by zone and
-// hostname, plus "zone_instances" as the zone map.
+// The brpc-compatible fetchs form (docs/decisions.md §2.3): "instances" as one flat array sorted by
+// zone and hostname, plus "zone_instances" as the zone map.
 void append_instance_info_flat(std::string& out, const registry::App& app, std::string_view zone,
                                int status_mask);
 

@@ -1,5 +1,6 @@
 #pragma once
-// Where a node's peers are (spec §4, §6): the same-zone nodes and other zones' nodes, as given by
+// Where a node's peers are (docs/decisions.md §6): the same-zone nodes and other zones' nodes, as
+// given by
 // --nodes and --zones. Threading: plain values.
 #include <chrono>
 #include <string>

@@ -38,7 +38,7 @@ std::string register_form(const registry::Instance& inst) {
   std::string out;
   out.reserve(256);
   append_identity(out, inst.region, key_of(inst));
-  // Repeated keys, never one comma-joined value (muster decision 4).
+  // Repeated keys, never one comma-joined value (docs/decisions.md §6.3).
   for (std::string_view addr : inst.addrs)
     append_field(out, "addrs", addr);
   append_field(out, "status", inst.status);

@@ -1,7 +1,7 @@
 #pragma once
-// Form bodies of the original per-request replication (spec §6.2): what a node POSTs to a peer's
-// /discovery/* route for each write. `replication` is left out; the link adds it per target.
-// Threading: pure functions; the Instance overloads run inside a registry visitor.
+// Form bodies of the original per-request replication (docs/decisions.md §6.3): what a node POSTs
+// to a peer's /discovery/* route for each write. `replication` is left out; the link adds it per
+// target. Threading: pure functions; the Instance overloads run inside a registry visitor.
 #include <string>
 
 #include "registry/registry.h"

@@ -180,7 +180,7 @@ int PeerLink::note_reply(const std::string& text, boost::json::value& data) {
       code = static_cast<int>(c->get_int64());
     if (const auto* d = o.if_contains("data")) data = *d;
   }
-  // Spec §6.1: a -500 reply marks the peer lost; any other envelope means it is up.
+  // docs/decisions.md §6.5: a -500 reply marks the peer lost; any other envelope means it is up.
   if (code != -500) last_answer_ = std::chrono::steady_clock::now();
   mark(code == -500 ? PeerStatus::kLost : PeerStatus::kUp);
   return code;
@@ -253,8 +253,8 @@ asio::awaitable<void> PeerLink::run() {
       const bool sent = co_await send_batch(socket, buffer, batch);
       last_used = std::chrono::steady_clock::now();
       if (!sent) {
-        // Each item gets one attempt (spec §6.1); renews and anti-entropy repair what is lost.
-        // What the batch left unsent is discarded with a reset, never delivered late.
+        // Each item gets one attempt (docs/decisions.md §6.2); renews and anti-entropy repair what
+        // is lost. What the batch left unsent is discarded with a reset, never delivered late.
         counters_.failures += batch.size();
         lost_writes_ = true;
         batch.clear();

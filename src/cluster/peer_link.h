@@ -1,6 +1,6 @@
 #pragma once
 // One peer node: a bounded queue of replicated writes and one kept-alive connection that sends
-// them pipelined, a batch at a time (spec §6.1, muster decision "async replication"). A link with
+// them pipelined, a batch at a time (docs/decisions.md §6.2). A link with
 // nothing to send probes its peer (GET /discovery/nodes) every few seconds, so that "up" always
 // means the peer answered recently, never merely that a connection was accepted.
 // Threading: enqueue(), status() and the counters may be called from any thread; the connection

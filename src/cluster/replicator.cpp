@@ -261,12 +261,13 @@ void Replicator::write_metrics(metrics::TextWriter& out) const {
 }
 
 asio::awaitable<void> Replicator::syncup(std::function<void(bool)> synced_once) {
-  const std::vector<std::string> targets = peer_addrs();  // spec §6.5
+  const std::vector<std::string> targets = peer_addrs();  // docs/decisions.md §6.6
   asio::steady_timer retry(ioc_);
   bool first_pass = true;
   auto wait = options_.syncup_retry;
   // Until one peer answered: a node that starts first has nobody to sync from, and keeps trying
-  // (muster decision: Bilibili makes one pass). Bounded: about 1.5 hours at the default retry.
+  // (docs/decisions.md §6.6: Bilibili makes one pass). Bounded: about 1.5 hours at the default
+  // retry.
   for (int round = 0; round < 1000 && !targets.empty(); ++round) {
     for (const std::string& addr : targets) {
       auto got = co_await http_get(ioc_, addr, "/discovery/fetch/all", std::chrono::seconds(30));

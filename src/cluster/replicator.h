@@ -1,11 +1,12 @@
 #pragma once
-// Replication of client writes to the other nodes (spec §6): same-zone peers get every write with
-// replication=true; one random node of each other zone gets it with replication=false, unless the
-// write came from another zone. Peers' answers drive the conflict rule (§6.4): -404 to a renew
-// sends that peer a register, -409 adopts the peer's newer copy. Also the start-up syncup (§6.5).
+// Replication of client writes to the other nodes (docs/decisions.md §6): same-zone peers get every
+// write with replication=true; one random node of each other zone gets it with replication=false,
+// unless the write came from another zone. Peers' answers drive the conflict rule (§6.4): -404 to a
+// renew sends that peer a register, -409 adopts the peer's newer copy. Also the start-up syncup
+// (§6.6).
 //
 // The peers are the configured ones (--nodes, --zones) plus those discovered through the
-// infra.discovery self-registrations (§6.6); a configured node is never dropped, a discovered one
+// infra.discovery self-registrations (§6.7); a configured node is never dropped, a discovered one
 // is when its registration goes.
 // Threading: the write hooks may be called from any thread, inside a registry visitor (they only
 // queue); links, replies, syncup and peer changes run on the replicator's own thread.

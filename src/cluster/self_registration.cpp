@@ -87,7 +87,7 @@ int64_t SelfRegistration::refresh() {
         zones.emplace_back(name, std::move(addrs));
     }
   });
-  // An app that vanished keeps the last peer set (muster decision): nothing is handed over.
+  // An app that vanished keeps the last peer set (docs/decisions.md §6.7): nothing is handed over.
   if (latest > 0) replicator_.discovered(std::move(nodes), std::move(zones));
   return latest;
 }

@@ -1,7 +1,7 @@
 #pragma once
-// This node as appid infra.discovery (spec §6.6): registered after the first syncup pass, renewed
-// every 30 s and cancelled at shutdown, each step replicated like a client's; and the watcher that
-// hands the registered infra.discovery nodes to the replicator as discovered peers.
+// This node as appid infra.discovery (docs/decisions.md §6.7): registered after the first syncup
+// pass, renewed every 30 s and cancelled at shutdown, each step replicated like a client's; and the
+// watcher that hands the registered infra.discovery nodes to the replicator as discovered peers.
 // Threading: start() and the watcher run on the replicator's io_context; cancel() is called from
 // the main thread at shutdown, before the replicator stops; wake() comes with the registry lock
 // held and only posts.

@@ -1,7 +1,7 @@
 #pragma once
 // Reading other nodes' state: an instance as a peer renders it (fetch/all, a -409 answer) turned
-// into a replicated register, a whole fetch/all answer applied (spec §6.5), a digests answer.
-// Threading: pure parsing; apply_snapshot() locks the registry per instance.
+// into a replicated register, a whole fetch/all answer applied (docs/decisions.md §6.6), a digests
+// answer. Threading: pure parsing; apply_snapshot() locks the registry per instance.
 #include <boost/json/value.hpp>
 #include <chrono>
 #include <map>

@@ -2,7 +2,7 @@
 // The one write path (issue 16.2): every write to the registry, whoever makes it (the native API,
 // the node's own registration, later the Consul API, the UI and restores from disk), goes through
 // here, which applies it and hands it to replication by the rule of where it came from
-// (spec §6.1, docs/api.md "Replication between nodes"). Handlers only bind, call and render.
+// (docs/decisions.md §6.1). Handlers only bind, call and render.
 // Threading: any thread; the replication hooks run inside the registry's visitors and only queue.
 #include <cstdint>
 
@@ -30,7 +30,7 @@ class Writes {
 
   // A client's dirty_timestamp is ignored: this node stamps the write (issue 15.4).
   registry::RegisterOutcome register_instance(registry::RegisterArgs args, Origin origin);
-  // `peer_dirty` is the sender's dirty_timestamp, compared only for kPeer (spec §6.4).
+  // `peer_dirty` is the sender's dirty_timestamp, compared only for kPeer (docs/decisions.md §6.4).
   // `on_instance` sees the outcome and the instance, under the registry lock, when it is found.
   registry::RenewOutcome renew(
       const registry::InstanceKey& key, Origin origin, int64_t peer_dirty,

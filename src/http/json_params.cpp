@@ -15,7 +15,7 @@ constexpr std::string_view kBadMetadataValue =
     "metadata values must be strings, numbers, booleans or null";
 
 // Flattens one JSON document into (key, value) pairs. In body mode the document is a request
-// body (spec §1.2); in string-object mode it is a metadata object.
+// body (docs/decisions.md §1); in string-object mode it is a metadata object.
 class FlatHandler {
  public:
   static constexpr size_t max_object_size = size_t(-1);

@@ -1,6 +1,6 @@
 #pragma once
 // Request parameters as one ordered multimap of decoded (key, value) pairs, bound from the query
-// string, a form body or a JSON body by the rules of spec §1.2.
+// string, a form body or a JSON body by the rules of docs/decisions.md §1.
 // Threading: a value type; parsing functions are pure.
 #include <optional>
 #include <string>
@@ -35,11 +35,11 @@ class Params {
 // Returns an error message for a malformed escape; `out` is then unspecified.
 std::optional<std::string> parse_urlencoded(std::string_view text, Params& out);
 
-// Appends the members of a JSON object body (spec §1.2): scalars are one value each (numbers keep
-// their literal text, booleans become "true"/"false"), arrays of scalars are repeated keys, null is
-// absent. `metadata` may also be an object, or an array of objects and strings (set); an object is
-// passed on as JSON text whose values are all strings (numbers keep their literal text, true stays
-// "true", null becomes ""). Anything else is an error message.
+// Appends the members of a JSON object body (docs/decisions.md §1): scalars are one value each
+// (numbers keep their literal text, booleans become "true"/"false"), arrays of scalars are repeated
+// keys, null is absent. `metadata` may also be an object, or an array of objects and strings (set);
+// an object is passed on as JSON text whose values are all strings (numbers keep their literal
+// text, true stays "true", null becomes ""). Anything else is an error message.
 std::optional<std::string> parse_json_object(std::string_view body, Params& out);
 
 // Application/json, compared without case and ignoring parameters such as charset.

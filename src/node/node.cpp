@@ -80,7 +80,7 @@ std::variant<std::monostate, std::string> Node::start(boost::asio::io_context& m
   api::add_metrics_route(router_, std::move(sources));
   server_->start();
   // Reads open once a peer's state is here (or init-protect times out); then this node
-  // registers itself (spec §6.6).
+  // registers itself (docs/decisions.md §6.7).
   replicator_->start([this](bool synced) {
     if (synced) native_->end_init_protect();
     if (self_) self_->start();

@@ -1,7 +1,7 @@
 #pragma once
-// The self-protection guard (spec §5.9): it counts renews per evict interval against the renews
-// the registered instances should send, and when too few arrive (a network problem rather than
-// dead instances) it stops ordinary eviction. It engages only from `min_instances` registered
+// The self-protection guard (docs/decisions.md §5): it counts renews per evict interval against the
+// renews the registered instances should send, and when too few arrive (a network problem rather
+// than dead instances) it stops ordinary eviction. It engages only from `min_instances` registered
 // instances on: in a small registry a few restarts already move renews past the ratio, and
 // protecting there only keeps dead instances (issue 14.6).
 // Threading: none; Registry calls it under its lock.

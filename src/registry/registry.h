@@ -1,7 +1,7 @@
 #pragma once
-// The in-memory registry (spec §5): instances, apps, leases, eviction, the self-protection guard,
-// app versions (latest_timestamp) and the watch hub that parks and wakes polls.
-// It knows no sockets, no JSON and owns no thread: callers drive eviction through tick().
+// The in-memory registry (docs/decisions.md §3-§5): instances, apps, leases, eviction, the
+// self-protection guard, app versions (latest_timestamp) and the watch hub that parks and wakes
+// polls. It knows no sockets, no JSON and owns no thread: callers drive eviction through tick().
 //
 // Threading contract: every public method may be called from any thread. One mutex guards all
 // state; visitors passed to read_*() and PollRenderer::render() run with it held, so they must
@@ -161,8 +161,8 @@ class Registry {
   // The same; `on_applied` sees the stored instance, under the lock, when it was applied.
   RegisterOutcome register_instance(const RegisterArgs& args,
                                     FunctionRef<void(const Instance&)> on_applied);
-  // `replicated_dirty` is set for a peer's renew (spec §6.4). `on_instance` sees the outcome and
-  // the instance whenever it is found (kOk, kPeerOlder, kPeerNewer).
+  // `replicated_dirty` is set for a peer's renew (docs/decisions.md §6.4). `on_instance` sees the
+  // outcome and the instance whenever it is found (kOk, kPeerOlder, kPeerNewer).
   RenewOutcome renew(const InstanceKey& key, std::optional<int64_t> replicated_dirty,
                      FunctionRef<void(RenewOutcome, const Instance&)> on_instance);
   bool cancel(const InstanceKey& key);
@@ -183,7 +183,8 @@ class Registry {
   // with a renew; for caches of renderings. Any thread, no lock.
   uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
 
-  // Answers a poll at once if the rules say so (spec §5.7), else parks it and returns nullopt.
+  // Answers a poll at once if the rules say so (docs/decisions.md §4), else parks it and returns
+  // nullopt.
   std::optional<PollAnswer> poll(ParkedPoll& p, const PollRenderer& renderer);
   // Removes a poll that was not answered (its deadline passed, its client left). A no-op for a
   // poll already answered through its waiter.

@@ -1,4 +1,4 @@
-// Validation of the native API's parameters (spec §3), one rule per test.
+// Validation of the native API's parameters (docs/api.md, docs/decisions.md §1), one rule per test.
 #include "api/native_bind.h"
 
 #include "common/utf8.h"

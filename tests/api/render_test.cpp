@@ -1,4 +1,4 @@
-// The JSON shapes of spec §2, pinned as exact strings.
+// The JSON shapes of docs/decisions.md §2, pinned as exact strings.
 #include "api/render.h"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// --nodes and --zones parsing (spec §4).
+// --nodes and --zones parsing (docs/decisions.md §6).
 #include <gtest/gtest.h>
 
 #include "cluster/cluster_options.h"

@@ -1,4 +1,4 @@
-// Parameter binding rules of spec §1.2.
+// Parameter binding rules of docs/decisions.md §1.
 #include <gtest/gtest.h>
 
 #include "http/json_params.h"

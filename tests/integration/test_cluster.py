@@ -1,4 +1,4 @@
-"""A cluster of real nodes on loopback (spec §6): replication of every write, polls on a peer
+"""A cluster of real nodes on loopback (docs/decisions.md §6): replication of every write, polls on a peer
 waking, the conflict rule (-404 -> register, -409 -> adopt), start-up syncup, the original
 per-request replication form, two zones without ping-pong, and peer status in /discovery/nodes."""
 import os

@@ -1,4 +1,4 @@
-"""Long polls over HTTP (spec §3.7, §5.7): park, wake on register/set/cancel/evict, -304 at the
+"""Long polls over HTTP (docs/decisions.md §4): park, wake on register/set/cancel/evict, -304 at the
 end of the hold, the bm timeout header, disconnects."""
 import json
 import socket

@@ -1,5 +1,5 @@
 """Every native route over HTTP against the real binary: envelope, codes and muster decisions
-(spec §1-§3 and the conformance checks of §8)."""
+(docs/api.md and docs/decisions.md §1-§3)."""
 import json
 import unittest
 

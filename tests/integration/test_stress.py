@@ -1,4 +1,4 @@
-"""Every route at once from many threads (spec §5.12): the node must neither crash nor corrupt
+"""Every route at once from many threads (under ThreadSanitizer in make test): the node must neither crash nor corrupt
 its answers. Run under the sanitizer build too, where a data race or a bad access aborts."""
 import json
 import random

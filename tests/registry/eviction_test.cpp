@@ -1,4 +1,4 @@
-// Eviction and the self-protection guard (spec §5.9), on a fake clock.
+// Eviction and the self-protection guard (docs/decisions.md §5), on a fake clock.
 #include "registry/registry_fixture.h"
 
 namespace muster::registry::testing {

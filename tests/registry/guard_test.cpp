@@ -1,4 +1,4 @@
-// The guard's arithmetic (spec §5.9): threshold = floor(expected × ratio), protect while the
+// The guard's arithmetic (docs/decisions.md §5): threshold = floor(expected × ratio), protect while the
 // renews of the last interval fall below it.
 #include "registry/guard.h"
 

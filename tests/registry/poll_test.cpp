@@ -1,4 +1,4 @@
-// Parking and waking of polls (spec §5.7) at the registry level.
+// Parking and waking of polls (docs/decisions.md §4) at the registry level.
 #include "registry/registry_fixture.h"
 
 namespace muster::registry::testing {

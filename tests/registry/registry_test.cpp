@@ -1,4 +1,4 @@
-// Registry rules of spec §5.2-§5.5 and §5.8, on a fake clock.
+// Registry rules of docs/decisions.md §3 and §6.4, on a fake clock.
 #include <limits>
 
 #include "registry/registry_fixture.h"
