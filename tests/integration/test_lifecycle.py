@@ -148,7 +148,8 @@ class AddressTest(unittest.TestCase):
             addr = node.call("GET", "nodes")[0]["data"][0]["addr"]
             self.assertFalse(addr.startswith("0.0.0.0"), addr)
             self.assertTrue(addr.endswith(":%d" % node.port), addr)
-            infra = node.instances("infra.discovery")
+            # The node registers itself once its start-up syncup pass is done.
+            infra = eventually(lambda: node.instances("infra.discovery"), what="infra.discovery")
             self.assertEqual([i["addrs"] for i in infra.values()], [["http://" + addr]])
         finally:
             self.assertEqual(node.stop(), 0)
