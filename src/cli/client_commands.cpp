@@ -424,193 +424,206 @@ void watch(const Common& c, const std::vector<std::string>& appids, const std::s
   sigwait(&signals, &sig);
 }
 
-}  // namespace
+// What the client subcommands parse. One object for all of them: CLI11 writes into it during
+// parse(), and it lives as long as the app (each callback holds it).
+struct Parsed {
+  Common common;
+  Identity id;
+  // The reads (fetch, fetchs, polls, watch).
+  std::string env, zone;
+  std::vector<std::string> appids;
+  int status = 3;
+};
+using SharedParsed = std::shared_ptr<Parsed>;
 
-void add_client_commands(CLI::App& app, int& exit_code) {
-  // The parsed values live as long as the app: CLI11 writes into them during parse().
-  auto common = std::make_shared<Common>();
-  auto id = std::make_shared<Identity>();
-
+void add_register(CLI::App& app, int& exit_code, const SharedParsed& p) {
   auto& reg =
       *app.add_subcommand("register", "register an instance (once: it expires unless renewed)");
-  auto reg_addrs = std::make_shared<std::vector<std::string>>();
-  auto reg_md = std::make_shared<std::vector<std::string>>();
-  auto reg_version = std::make_shared<std::string>();
-  auto reg_status = std::make_shared<int>(1);
-  auto reg_keep = std::make_shared<bool>(false);
-  auto reg_interval = std::make_shared<std::string>("30s");
-  add_common(reg, *common);
-  add_identity(reg, *id, true);
-  add_repeatable(reg, "--addr", *reg_addrs, "an address scheme://host:port (repeatable)")
-      ->required();
-  reg.add_option("--version", *reg_version, "the instance's version");
-  add_repeatable(reg, "--metadata", *reg_md, "key=value (repeatable)");
-  reg.add_option("--status", *reg_status, "1 up, 2 down")
+  auto addrs = std::make_shared<std::vector<std::string>>();
+  auto md = std::make_shared<std::vector<std::string>>();
+  auto version = std::make_shared<std::string>();
+  auto status = std::make_shared<int>(1);
+  auto keep = std::make_shared<bool>(false);
+  auto interval = std::make_shared<std::string>("30s");
+  add_common(reg, p->common);
+  add_identity(reg, p->id, true);
+  add_repeatable(reg, "--addr", *addrs, "an address scheme://host:port (repeatable)")->required();
+  reg.add_option("--version", *version, "the instance's version");
+  add_repeatable(reg, "--metadata", *md, "key=value (repeatable)");
+  reg.add_option("--status", *status, "1 up, 2 down")
       ->capture_default_str()
       ->check(CLI::Range(1, 2));
-  reg.add_flag("--keep", *reg_keep,
+  reg.add_flag("--keep", *keep,
                "stay in the foreground: renew, register again if a node forgets the instance, "
                "and cancel on Ctrl-C or SIGTERM");
-  reg.add_option("--interval", *reg_interval, "with --keep: how often to renew")
-      ->capture_default_str();
-  reg.callback([&exit_code, common, id, reg_addrs, reg_md, reg_version, reg_status, reg_keep,
-                reg_interval] {
+  reg.add_option("--interval", *interval, "with --keep: how often to renew")->capture_default_str();
+  reg.callback([&exit_code, p, addrs, md, version, status, keep, interval] {
     run("register", exit_code, [&] {
-      complete(*id);
-      if (*reg_keep) {
-        const auto interval = parse_duration(*reg_interval);
-        if (!interval || *interval < std::chrono::milliseconds(100))
-          throw Failure{"--interval \"" + *reg_interval + "\" is not a duration of 100ms or more"};
-        Registration r{id->appid, *reg_addrs, *reg_version, parse_metadata(*reg_md), *reg_status};
-        return register_and_keep(*common, *id, std::move(r),
-                                 std::chrono::duration_cast<std::chrono::milliseconds>(*interval));
+      Identity& id = p->id;
+      complete(id);
+      if (*keep) {
+        const auto every = parse_duration(*interval);
+        if (!every || *every < std::chrono::milliseconds(100))
+          throw Failure{"--interval \"" + *interval + "\" is not a duration of 100ms or more"};
+        Registration r{id.appid, *addrs, *version, parse_metadata(*md), *status};
+        return register_and_keep(p->common, id, std::move(r),
+                                 std::chrono::duration_cast<std::chrono::milliseconds>(*every));
       }
-      std::string form = identity_form(*id);
-      detail::append_form(form, "region", id->region);
-      detail::append_form(form, "status", std::to_string(*reg_status));
-      detail::append_form(form, "version", *reg_version);
-      for (const auto& a : *reg_addrs)
+      std::string form = identity_form(id);
+      detail::append_form(form, "region", id.region);
+      detail::append_form(form, "status", std::to_string(*status));
+      detail::append_form(form, "version", *version);
+      for (const auto& a : *addrs)
         detail::append_form(form, "addrs", a);
-      const auto md = parse_metadata(*reg_md);
-      if (!md.empty()) detail::append_form(form, "metadata", detail::metadata_json(md));
-      const auto a = expect_ok(exchange(*common, "POST", "/discovery/register", form));
-      print_done(*common, a, "registered " + id->appid + " " + id->hostname);
+      const auto metadata = parse_metadata(*md);
+      if (!metadata.empty()) detail::append_form(form, "metadata", detail::metadata_json(metadata));
+      const auto a = expect_ok(exchange(p->common, "POST", "/discovery/register", form));
+      print_done(p->common, a, "registered " + id.appid + " " + id.hostname);
     });
   });
+}
 
+void add_renew_and_cancel(CLI::App& app, int& exit_code, const SharedParsed& p) {
   for (const char* name : {"renew", "cancel"}) {
     auto& cmd = *app.add_subcommand(name, std::string(name) + " an instance");
-    add_common(cmd, *common);
-    add_identity(cmd, *id, false);
+    add_common(cmd, p->common);
+    add_identity(cmd, p->id, false);
     const std::string route = name;
-    cmd.callback([&exit_code, common, id, route] {
+    cmd.callback([&exit_code, p, route] {
       run(route, exit_code, [&] {
-        complete(*id);
+        complete(p->id);
         const auto a =
-            expect_ok(exchange(*common, "POST", "/discovery/" + route, identity_form(*id)));
-        print_done(*common, a,
-                   (route == "renew" ? "renewed " : "cancelled ") + id->appid + " " + id->hostname);
+            expect_ok(exchange(p->common, "POST", "/discovery/" + route, identity_form(p->id)));
+        print_done(
+            p->common, a,
+            (route == "renew" ? "renewed " : "cancelled ") + p->id.appid + " " + p->id.hostname);
       });
     });
   }
+}
 
+void add_set(CLI::App& app, int& exit_code, const SharedParsed& p) {
   auto& set = *app.add_subcommand("set", "change an instance's status and metadata");
-  auto set_status = std::make_shared<int>(0);
-  auto set_md = std::make_shared<std::vector<std::string>>();
-  add_common(set, *common);
-  add_identity(set, *id, false);
-  set.add_option("--status", *set_status, "1 up, 2 down")->check(CLI::Range(1, 2));
-  add_repeatable(set, "--metadata", *set_md, "key=value (repeatable), merged into the metadata");
-  set.callback([&exit_code, common, id, set_status, set_md] {
+  auto status = std::make_shared<int>(0);
+  auto md = std::make_shared<std::vector<std::string>>();
+  add_common(set, p->common);
+  add_identity(set, p->id, false);
+  set.add_option("--status", *status, "1 up, 2 down")->check(CLI::Range(1, 2));
+  add_repeatable(set, "--metadata", *md, "key=value (repeatable), merged into the metadata");
+  set.callback([&exit_code, p, status, md] {
     run("set", exit_code, [&] {
-      complete(*id);
-      const auto md = parse_metadata(*set_md);
-      if (*set_status == 0 && md.empty())
+      complete(p->id);
+      const auto metadata = parse_metadata(*md);
+      if (*status == 0 && metadata.empty())
         throw Failure{"nothing to set: give --status or --metadata"};
-      std::string form = identity_form(*id);
-      if (*set_status != 0) detail::append_form(form, "status", std::to_string(*set_status));
-      if (!md.empty()) detail::append_form(form, "metadata", detail::metadata_json(md));
-      const auto a = expect_ok(exchange(*common, "POST", "/discovery/set", form));
-      print_done(*common, a, "set " + id->appid + " " + id->hostname);
+      std::string form = identity_form(p->id);
+      if (*status != 0) detail::append_form(form, "status", std::to_string(*status));
+      if (!metadata.empty()) detail::append_form(form, "metadata", detail::metadata_json(metadata));
+      const auto a = expect_ok(exchange(p->common, "POST", "/discovery/set", form));
+      print_done(p->common, a, "set " + p->id.appid + " " + p->id.hostname);
     });
   });
+}
 
-  // Reads: fetch (one app), fetchs (several), polls (wait for a change).
-  auto reads_env = std::make_shared<std::string>();
-  auto reads_zone = std::make_shared<std::string>();
-  auto reads_appids = std::make_shared<std::vector<std::string>>();
-  auto reads_status = std::make_shared<int>(3);
-  auto read_query = [reads_env, reads_zone, reads_appids](std::string& q) {
-    if (reads_env->empty()) *reads_env = env_or("DEPLOY_ENV");
-    if (reads_env->empty()) throw Failure{"no env: give --env or set DEPLOY_ENV"};
-    detail::append_form(q, "env", *reads_env);
-    if (!reads_zone->empty()) detail::append_form(q, "zone", *reads_zone);
-    for (const auto& a : *reads_appids)
-      detail::append_form(q, "appid", a);
-  };
-  auto add_read_options = [&](CLI::App& cmd, bool many) {
-    add_common(cmd, *common);
-    if (many) {
-      cmd.add_option("appid", *reads_appids, "appids")->required();
-    } else {
-      cmd.add_option("appid", *reads_appids, "appid")->required()->expected(1);
-    }
-    cmd.add_option("--env", *reads_env, "env (default DEPLOY_ENV)");
-    cmd.add_option("--zone", *reads_zone, "only this zone");
-  };
+// The options every read takes: the appids, --env, --zone.
+void add_read_options(CLI::App& cmd, Parsed& p, bool many) {
+  add_common(cmd, p.common);
+  if (many) {
+    cmd.add_option("appid", p.appids, "appids")->required();
+  } else {
+    cmd.add_option("appid", p.appids, "appid")->required()->expected(1);
+  }
+  cmd.add_option("--env", p.env, "env (default DEPLOY_ENV)");
+  cmd.add_option("--zone", p.zone, "only this zone");
+}
 
-  // fetch and fetchs also filter by status.
-  auto add_status_option = [reads_status](CLI::App& cmd) {
-    cmd.add_option("--status", *reads_status, "1 up, 2 down, 3 both")
-        ->capture_default_str()
-        ->check(CLI::Range(1, 3));
-  };
-  auto fetch_query = [read_query, reads_status] {
-    std::string q;
-    read_query(q);
-    detail::append_form(q, "status", std::to_string(*reads_status));
-    return q;
-  };
+// fetch and fetchs also filter by status.
+void add_status_option(CLI::App& cmd, Parsed& p) {
+  cmd.add_option("--status", p.status, "1 up, 2 down, 3 both")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3));
+}
 
+std::string read_query(Parsed& p) {
+  if (p.env.empty()) p.env = env_or("DEPLOY_ENV");
+  if (p.env.empty()) throw Failure{"no env: give --env or set DEPLOY_ENV"};
+  std::string q;
+  detail::append_form(q, "env", p.env);
+  if (!p.zone.empty()) detail::append_form(q, "zone", p.zone);
+  for (const auto& a : p.appids)
+    detail::append_form(q, "appid", a);
+  return q;
+}
+
+std::string fetch_query(Parsed& p) {
+  std::string q = read_query(p);
+  detail::append_form(q, "status", std::to_string(p.status));
+  return q;
+}
+
+void add_fetch(CLI::App& app, int& exit_code, const SharedParsed& p) {
   auto& fetch = *app.add_subcommand("fetch", "the instances of one app");
-  add_read_options(fetch, false);
-  add_status_option(fetch);
-  fetch.callback([&exit_code, common, fetch_query] {
+  add_read_options(fetch, *p, false);
+  add_status_option(fetch, *p);
+  fetch.callback([&exit_code, p] {
     run("fetch", exit_code, [&] {
-      auto a = expect_ok(exchange(*common, "GET", "/discovery/fetch?" + fetch_query(), ""));
+      auto a = expect_ok(exchange(p->common, "GET", "/discovery/fetch?" + fetch_query(*p), ""));
       drop_unreadable(a.data);
-      if (common->json) return print_json(a.data);
+      if (p->common.json) return print_json(a.data);
       Table t = instance_table();
       add_instances(t, instances_of(a.data));
       t.print(std::cout);
     });
   });
+}
 
+void add_fetchs(CLI::App& app, int& exit_code, const SharedParsed& p) {
   auto& fetchs = *app.add_subcommand("fetchs", "the instances of several apps");
-  add_read_options(fetchs, true);
-  add_status_option(fetchs);
-  fetchs.callback([&exit_code, common, fetch_query] {
+  add_read_options(fetchs, *p, true);
+  add_status_option(fetchs, *p);
+  fetchs.callback([&exit_code, p] {
     run("fetchs", exit_code, [&] {
-      auto a = expect_ok(exchange(*common, "GET", "/discovery/fetchs?" + fetch_query(), ""));
+      auto a = expect_ok(exchange(p->common, "GET", "/discovery/fetchs?" + fetch_query(*p), ""));
       drop_unreadable_apps(a.data);
-      if (common->json) return print_json(a.data);
+      if (p->common.json) return print_json(a.data);
       print_apps(a, std::cout);
     });
   });
+}
 
+void add_polls(CLI::App& app, int& exit_code, const SharedParsed& p) {
   auto& polls = *app.add_subcommand(
       "polls", "wait until one of the apps changes after the given timestamps (or 30 s pass)");
-  auto polls_ts = std::make_shared<std::vector<int64_t>>();
-  auto polls_hold = std::make_shared<std::string>("30s");
-  add_read_options(polls, true);
-  add_repeatable(polls, "--latest-timestamp", *polls_ts,
+  auto timestamps = std::make_shared<std::vector<int64_t>>();
+  auto hold_text = std::make_shared<std::string>("30s");
+  add_read_options(polls, *p, true);
+  add_repeatable(polls, "--latest-timestamp", *timestamps,
                  "the timestamp known for each appid, in order (default 0: answer as soon as "
                  "an app has an UP instance)");
-  polls.add_option("--hold", *polls_hold, "the longest the node may wait")->capture_default_str();
-  polls.callback([&exit_code, common, read_query, reads_appids, polls_ts, polls_hold] {
+  polls.add_option("--hold", *hold_text, "the longest the node may wait")->capture_default_str();
+  polls.callback([&exit_code, p, timestamps, hold_text] {
     run("polls", exit_code, [&] {
-      std::string q;
-      read_query(q);
-      if (!polls_ts->empty() && polls_ts->size() != reads_appids->size())
+      std::string q = read_query(*p);
+      if (!timestamps->empty() && timestamps->size() != p->appids.size())
         throw Failure{"give one --latest-timestamp per appid, or none"};
-      for (size_t i = 0; i < reads_appids->size(); ++i)
+      for (size_t i = 0; i < p->appids.size(); ++i)
         detail::append_form(q, "latest_timestamp",
-                            std::to_string(polls_ts->empty() ? 0 : (*polls_ts)[i]));
+                            std::to_string(timestamps->empty() ? 0 : (*timestamps)[i]));
       detail::append_form(q, "hostname", env_or("HOSTNAME", "muster-cli"));
-      const auto hold = parse_duration(*polls_hold);
+      const auto hold = parse_duration(*hold_text);
       if (!hold || *hold <= std::chrono::nanoseconds::zero())
-        throw Failure{"--hold \"" + *polls_hold + "\" is not a positive duration"};
+        throw Failure{"--hold \"" + *hold_text + "\" is not a positive duration"};
       const auto hold_ms = std::chrono::duration_cast<std::chrono::milliseconds>(*hold);
-      auto a = expect_ok(exchange(*common, "GET", "/discovery/polls?" + q, "", hold_ms,
+      auto a = expect_ok(exchange(p->common, "GET", "/discovery/polls?" + q, "", hold_ms,
                                   "x1-bmspy-timeout: " + std::to_string(hold_ms.count()) + "\r\n"),
                          {-304});
       drop_unreadable_apps(a.data);
       if (a.code == -304) {
-        if (common->json) return print_json(json::object{{"code", -304}});
-        std::cout << "nothing changed within " << *polls_hold << '\n';
+        if (p->common.json) return print_json(json::object{{"code", -304}});
+        std::cout << "nothing changed within " << *hold_text << '\n';
         return;
       }
-      if (common->json) return print_json(json::object{{"data", a.data}, {"error", a.error}});
+      if (p->common.json) return print_json(json::object{{"data", a.data}, {"error", a.error}});
       print_apps(a, std::cout);
       if (a.data.is_object()) {
         for (const auto& [appid, info] : a.data.get_object())
@@ -620,24 +633,27 @@ void add_client_commands(CLI::App& app, int& exit_code) {
       }
     });
   });
+}
 
+void add_watch(CLI::App& app, int& exit_code, const SharedParsed& p) {
   auto& watch_cmd =
       *app.add_subcommand("watch", "print every change of the apps until interrupted");
-  auto watch_count = std::make_shared<size_t>(0);
-  add_read_options(watch_cmd, true);
-  watch_cmd.add_option("--count", *watch_count, "exit after this many reports (0: never)")
+  auto count = std::make_shared<size_t>(0);
+  add_read_options(watch_cmd, *p, true);
+  watch_cmd.add_option("--count", *count, "exit after this many reports (0: never)")
       ->capture_default_str();
-  watch_cmd.callback([&exit_code, common, reads_appids, reads_env, reads_zone, watch_count] {
-    run("watch", exit_code,
-        [&] { watch(*common, *reads_appids, *reads_env, *reads_zone, *watch_count); });
+  watch_cmd.callback([&exit_code, p, count] {
+    run("watch", exit_code, [&] { watch(p->common, p->appids, p->env, p->zone, *count); });
   });
+}
 
+void add_nodes(CLI::App& app, int& exit_code, const SharedParsed& p) {
   auto& nodes = *app.add_subcommand("nodes", "the registry nodes a node knows and their status");
-  add_common(nodes, *common);
-  nodes.callback([&exit_code, common] {
+  add_common(nodes, p->common);
+  nodes.callback([&exit_code, p] {
     run("nodes", exit_code, [&] {
-      const auto a = expect_ok(exchange(*common, "GET", "/discovery/nodes", ""));
-      if (common->json) return print_json(a.data);
+      const auto a = expect_ok(exchange(p->common, "GET", "/discovery/nodes", ""));
+      if (p->common.json) return print_json(a.data);
       Table t({"ADDR", "ZONE", "STATUS"});
       if (a.data.is_array()) {
         for (const auto& n : a.data.get_array()) {
@@ -650,6 +666,20 @@ void add_client_commands(CLI::App& app, int& exit_code) {
       t.print(std::cout);
     });
   });
+}
+
+}  // namespace
+
+void add_client_commands(CLI::App& app, int& exit_code) {
+  const auto parsed = std::make_shared<Parsed>();
+  add_register(app, exit_code, parsed);
+  add_renew_and_cancel(app, exit_code, parsed);
+  add_set(app, exit_code, parsed);
+  add_fetch(app, exit_code, parsed);
+  add_fetchs(app, exit_code, parsed);
+  add_polls(app, exit_code, parsed);
+  add_watch(app, exit_code, parsed);
+  add_nodes(app, exit_code, parsed);
 }
 
 }  // namespace muster::cli
