@@ -267,7 +267,8 @@ class ConflictTest(unittest.TestCase):
         self.b.stop()
         eventually(lambda: self.status()[addr(self.pb)] == 1, what="b lost")
         self.b = Node("--listen", addr(self.pb), "--zone", "sh001")
-        eventually(lambda: self.status()[addr(self.pb)] == 0, what="b up again")
+        # The link reconnects after its back-off (up to 5 s) and a probe.
+        eventually(lambda: self.status()[addr(self.pb)] == 0, timeout=20, what="b up again")
 
     def test_a_frozen_peer_shows_lost_and_stays_lost(self):
         # A SIGSTOPped peer's kernel still accepts connections: that alone is not "up".
@@ -275,7 +276,7 @@ class ConflictTest(unittest.TestCase):
         eventually(lambda: self.status()[addr(self.pb)] == 0, what="b up")
         self.b.proc.send_signal(signal.SIGSTOP)
         try:
-            eventually(lambda: self.status()[addr(self.pb)] == 1, what="b lost")
+            eventually(lambda: self.status()[addr(self.pb)] == 1, timeout=20, what="b lost")
             statuses, ups = set(), set()
             deadline = time.monotonic() + 4  # longer than a probe interval plus a timeout
             while time.monotonic() < deadline:
@@ -286,7 +287,7 @@ class ConflictTest(unittest.TestCase):
             self.assertEqual(ups, {0})
         finally:
             self.b.proc.send_signal(signal.SIGCONT)
-        eventually(lambda: self.status()[addr(self.pb)] == 0, what="b up after SIGCONT")
+        eventually(lambda: self.status()[addr(self.pb)] == 0, timeout=20, what="b up after SIGCONT")
 
 
 class ResyncTest(unittest.TestCase):
