@@ -106,8 +106,10 @@ TEST_F(SdService, AfterARestartASlowSourcesJobKeepsItsFileUntilItAnswers) {
   EXPECT_EQ(read("out/gone.json"), "[]");
 
   auto fresh = [&] { return read("out/cmdb.json").find("\"new:1\"") != std::string::npos; };
+  // The file is written just before the snapshot is published: wait for both.
+  auto done = [&] { return fresh() && service.published()->held.empty(); };
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (!fresh() && std::chrono::steady_clock::now() < until)
+  while (!done() && std::chrono::steady_clock::now() < until)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   EXPECT_TRUE(fresh()) << read("out/cmdb.json");
   EXPECT_TRUE(service.published()->held.empty());
