@@ -218,7 +218,10 @@ std::vector<std::string> Replicator::peer_addrs() {
 std::vector<NodeView> Replicator::same_zone_nodes() const {
   std::vector<NodeView> out;
   out.push_back({options_.self, PeerStatus::kUp});
-  for (const PeerLink* link : peers()->same_zone)
+  // Held for the loop: a range-for over peers()->same_zone would free the set (the temporary
+  // shared_ptr dies before the loop) when use_peers() replaces it meanwhile.
+  const auto set = peers();
+  for (const PeerLink* link : set->same_zone)
     out.push_back({link->addr(), link->status()});
   std::sort(out.begin(), out.end(),
             [](const NodeView& a, const NodeView& b) { return a.addr < b.addr; });
