@@ -1,4 +1,5 @@
-// The original per-request replication forms (docs/decisions.md §6.3) and reading peers' answers back.
+// The original per-request replication forms (docs/decisions.md §6.3) and reading peers' answers
+// back.
 #include <gtest/gtest.h>
 
 #include "cluster/peer_form.h"

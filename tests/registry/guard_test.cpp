@@ -1,5 +1,5 @@
-// The guard's arithmetic (docs/decisions.md §5): threshold = floor(expected × ratio), protect while the
-// renews of the last interval fall below it.
+// The guard's arithmetic (docs/decisions.md §5): threshold = floor(expected × ratio), protect while
+// the renews of the last interval fall below it.
 #include "registry/guard.h"
 
 #include <gtest/gtest.h>
