@@ -11,6 +11,7 @@
 
 #include "cli/table.h"
 #include "common/duration.h"
+#include "common/lenient_json.h"
 #include "common/utf8.h"
 #include "muster/registrar.h"
 #include "muster/resolver.h"
@@ -142,7 +143,7 @@ Answer exchange(const Common& c, std::string_view method, std::string target, st
           co_return co_await core.request(method, target, body, &control);
         });
     if (!result || !*result) continue;  // moved on to the next node
-    json::value v = detail::parse_answer((*result)->body);
+    json::value v = parse_lenient_json((*result)->body);
     if (!v.is_object() || !v.get_object().contains("code")) {
       throw Failure{node + " answered HTTP " + std::to_string((*result)->status) +
                     " without a registry answer: " + (*result)->body.substr(0, 200)};

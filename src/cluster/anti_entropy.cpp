@@ -10,6 +10,7 @@
 #include "cluster/http_get.h"
 #include "cluster/log_failure.h"
 #include "cluster/snapshot.h"
+#include "common/lenient_json.h"
 
 namespace muster::cluster {
 
@@ -92,7 +93,7 @@ asio::awaitable<void> AntiEntropy::compare_with(std::string addr) {
 void AntiEntropy::pull(const std::string& addr, std::string_view app,
                        std::map<std::pair<std::string, std::string>, int64_t>& at_peer) {
   // fetch's answer holds the instances by zone; the registry keeps whichever copy is newer.
-  const boost::json::value v = parse_peer_json(app);
+  const boost::json::value v = parse_lenient_json(app);
   if (!v.is_object()) return;
   const auto* data = v.get_object().if_contains("data");
   const boost::json::value* zones = nullptr;

@@ -5,8 +5,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/json/parse.hpp>
 
-#include "cluster/snapshot.h"
 #include "common/json_writer.h"
+#include "common/lenient_json.h"
 #include "common/socket_deadline.h"
 
 namespace muster::cluster {
@@ -173,7 +173,7 @@ asio::awaitable<bool> PeerLink::send_batch(tcp::socket& socket, boost::beast::fl
 
 int PeerLink::note_reply(const std::string& text, boost::json::value& data) {
   int code = -500;
-  const boost::json::value body = parse_peer_json(text);
+  const boost::json::value body = parse_lenient_json(text);
   if (body.is_object()) {
     const auto& o = body.get_object();
     if (const auto* c = o.if_contains("code"); c != nullptr && c->is_int64())

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/json/parse.hpp>
 
+#include "common/lenient_json.h"
 #include "common/utf8.h"
 
 namespace muster::cluster {
@@ -35,15 +36,6 @@ bool all_utf8(const registry::RegisterArgs& a) {
 }
 
 }  // namespace
-
-boost::json::value parse_peer_json(std::string_view body) {
-  boost::json::parse_options options;
-  options.allow_invalid_utf8 = true;
-  boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(body, ec, {}, options);
-  if (ec) return nullptr;
-  return v;
-}
 
 // An instance as rendered by fetch/all or a -409 answer, as a replicated register: the peer's
 // dirty_timestamp decides which copy wins.
@@ -78,7 +70,7 @@ std::optional<registry::RegisterArgs> instance_args(const boost::json::value& v)
 }
 
 std::optional<SnapshotCounts> apply_snapshot(registry::Registry& registry, std::string_view body) {
-  const boost::json::value v = parse_peer_json(body);
+  const boost::json::value v = parse_lenient_json(body);
   if (!v.is_object()) return std::nullopt;
   const auto& o = v.get_object();
   const auto* code = o.if_contains("code");
@@ -104,7 +96,7 @@ std::optional<SnapshotCounts> apply_snapshot(registry::Registry& registry, std::
 }
 
 std::optional<Digests> parse_digests(std::string_view body) {
-  const boost::json::value v = parse_peer_json(body);
+  const boost::json::value v = parse_lenient_json(body);
   if (!v.is_object()) return std::nullopt;
   const auto* code = v.get_object().if_contains("code");
   const auto* data = v.get_object().if_contains("data");

@@ -12,11 +12,6 @@
 
 namespace muster::cluster {
 
-// A peer's JSON answer, parsed even where a string is not valid UTF-8 (an older node, or one of
-// another make, may hold such an instance): the readers below skip what they cannot use rather
-// than lose the whole answer (issue 15.1). A null value when `body` is not JSON.
-boost::json::value parse_peer_json(std::string_view body);
-
 // nullopt when `v` is not an instance with an identity and a dirty_timestamp, or holds text that
 // is not valid UTF-8.
 std::optional<registry::RegisterArgs> instance_args(const boost::json::value& v);

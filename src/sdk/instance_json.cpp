@@ -1,6 +1,5 @@
 #include "instance_json.h"
 
-#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "common/utf8.h"
@@ -30,15 +29,6 @@ bool readable(const Instance& i) {
   for (const auto& [k, v] : i.metadata)
     if (!valid_utf8(k) || !valid_utf8(v)) return false;
   return true;
-}
-
-json::value parse_answer(std::string_view body) {
-  json::parse_options options;
-  options.allow_invalid_utf8 = true;
-  boost::system::error_code ec;
-  json::value v = json::parse(body, ec, {}, options);
-  if (ec) return nullptr;
-  return v;
 }
 
 Instance instance_from_json(const json::object& o) {

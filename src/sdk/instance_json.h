@@ -15,9 +15,7 @@ int64_t json_int(const boost::json::object& o, std::string_view key);
 // An Instance from the registry's JSON object; missing fields stay empty.
 Instance instance_from_json(const boost::json::object& o);
 // True when every text of the instance is valid UTF-8: what a reader may pass on. An answer is
-// parsed with parse_answer() so that one instance that is not costs only itself (issue 15.1).
+// parsed with parse_lenient_json() so that one instance that is not costs only itself (issue 15.1).
 bool readable(const Instance& instance);
-// A node's JSON answer, parsed even where a string is not valid UTF-8; null when not JSON.
-boost::json::value parse_answer(std::string_view body);
 
 }  // namespace muster::detail

@@ -8,6 +8,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/json/parse.hpp>
 
+#include "common/lenient_json.h"
+
 namespace muster::detail {
 
 namespace asio = boost::asio;
@@ -15,7 +17,7 @@ namespace json = boost::json;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
 std::optional<PollAnswer> parse_poll_answer(const std::string& body) {
-  const json::value v = parse_answer(body);
+  const json::value v = parse_lenient_json(body);
   if (!v.is_object()) return std::nullopt;
   const json::object& root = v.get_object();
   const json::value* code = root.if_contains("code");
