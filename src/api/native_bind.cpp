@@ -60,6 +60,13 @@ void Binder::limit(std::string_view key, std::string_view value, size_t max) {
   }
 }
 
+void Binder::limit_count(std::string_view what, size_t n, size_t max) {
+  if (n > max) {
+    fail("too many " + std::string(what) + ": " + std::to_string(n) + " (at most " +
+         std::to_string(max) + ")");
+  }
+}
+
 std::string Binder::optional(std::string_view key) {
   return std::string(params_.first(key).value_or(""));
 }
@@ -134,6 +141,15 @@ void limit_names(Binder& b, std::string_view zone, std::string_view env, std::st
   b.limit("appid", appid, limits::kAppid);
 }
 
+// The limits of what a read names: fetch, fetchs, poll and polls.
+void limit_read(Binder& b, std::string_view env, std::string_view zone,
+                const std::vector<std::string>& appids) {
+  b.limit("env", env, limits::kZone);
+  b.limit("zone", zone, limits::kZone);
+  for (const std::string& appid : appids)
+    b.limit("appid", appid, limits::kAppid);
+}
+
 int bind_status(Binder& b, std::string_view text) {
   const auto n = parse_int(text);
   if (!n || (*n != registry::kStatusUp && *n != registry::kStatusDown)) {
@@ -163,17 +179,14 @@ std::variant<RegisterRequest, std::string> bind_register(const http::Params& par
   b.limit("hostname", a.hostname, limits::kHostname);
   b.limit("region", a.region, limits::kZone);
   b.limit("version", a.version, limits::kVersion);
-  if (a.addrs.size() > limits::kAddrs) {
-    b.fail("too many addrs: " + std::to_string(a.addrs.size()) + " (at most " +
-           std::to_string(limits::kAddrs) + ")");
-  }
+  b.limit_count("addrs", a.addrs.size(), limits::kAddrs);
   for (const std::string& addr : a.addrs)
     b.limit("an addr", addr, limits::kAddr);
   r.replication = b.boolean("replication");
   r.from_zone = b.boolean("from_zone");
   a.dirty_timestamp = b.integer("dirty_timestamp");
-  b.integer(
-      "latest_timestamp");  // accepted and ignored (docs/decisions.md §3), but must be an integer
+  // Accepted and ignored (docs/decisions.md §3), but must be an integer.
+  b.integer("latest_timestamp");
   if (!b.ok()) return b.error();
   auto metadata = parse_metadata(params.first("metadata").value_or(""));
   if (auto* err = std::get_if<std::string>(&metadata)) return *err;
@@ -210,10 +223,7 @@ std::variant<SetRequest, std::string> bind_set(const http::Params& params) {
   a.hostnames = b.list("hostname");
   if (b.ok() && a.hostnames.empty()) b.fail("hostname is required");
   limit_names(b, a.zone, a.env, a.appid);
-  if (a.hostnames.size() > limits::kSetHostnames) {
-    b.fail("too many hostnames: " + std::to_string(a.hostnames.size()) + " (at most " +
-           std::to_string(limits::kSetHostnames) + ")");
-  }
+  b.limit_count("hostnames", a.hostnames.size(), limits::kSetHostnames);
   for (const std::string& h : a.hostnames)
     b.limit("hostname", h, limits::kHostname);
   r.replication = b.boolean("replication");
@@ -270,10 +280,7 @@ std::variant<FetchRequest, std::string> bind_fetch(const http::Params& params, b
     b.fail("status must be a bitmask: 1 up, 2 down, 3 all");
   r.status = static_cast<int>(status);
   r.zone = b.optional("zone");
-  b.limit("env", r.env, limits::kZone);
-  b.limit("zone", r.zone, limits::kZone);
-  for (const std::string& appid : r.appids)
-    b.limit("appid", appid, limits::kAppid);
+  limit_read(b, r.env, r.zone, r.appids);
   if (!b.ok()) return b.error();
   return r;
 }
@@ -288,10 +295,7 @@ std::variant<registry::PollQuery, std::string> bind_poll(const http::Params& par
   b.limit("hostname", b.required("hostname"), limits::kHostname);
   std::vector<int64_t> latest = b.integer_list("latest_timestamp");
   q.zone = b.optional("zone");
-  b.limit("env", q.env, limits::kZone);
-  b.limit("zone", q.zone, limits::kZone);
-  for (const std::string& appid : appids)
-    b.limit("appid", appid, limits::kAppid);
+  limit_read(b, q.env, q.zone, appids);
   if (!b.ok()) return b.error();
   if (single) {
     appids.resize(1);

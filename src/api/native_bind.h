@@ -30,6 +30,8 @@ class Binder {
   std::vector<int64_t> integer_list(std::string_view key);
   // Fails when `value` of `key` is longer than `max` bytes.
   void limit(std::string_view key, std::string_view value, size_t max);
+  // Fails when there are more than `max` `what` (e.g. "addrs").
+  void limit_count(std::string_view what, size_t n, size_t max);
   void fail(std::string message) {
     if (error_.empty()) error_ = std::move(message);
   }
