@@ -364,20 +364,19 @@ asio::awaitable<void> run_session(Server::Shared& shared, Server::Worker& worker
         co_await read_request(socket, buffer, parser, deadline, shared, parse_ec);
     if (read == ReadResult::kClosed) break;
     const auto started = std::chrono::steady_clock::now();
-    if (read == ReadResult::kBad) {
+    // A request that cannot be parsed, or that is framed as we must not serve, is answered and
+    // its connection closed.
+    std::optional<Response> refused = read == ReadResult::kBad
+                                          ? parse_error_answer(shared, parse_ec, parser)
+                                          : framing_problem(parser.get());
+    if (refused) {
       ++shared.bad_requests;
-      Response answer = parse_error_answer(shared, parse_ec, parser);
-      if (o.observe) o.observe("other", answer, 0);
-      co_await write(socket, deadline, shared, head, answer, 11, false);
+      if (o.observe) o.observe("other", *refused, 0);
+      const unsigned version = read == ReadResult::kBad ? 11 : parser.get().version();
+      co_await write(socket, deadline, shared, head, *refused, version, false);
       break;
     }
     const BeastRequest& req = parser.get();
-    if (auto problem = framing_problem(req)) {
-      ++shared.bad_requests;
-      if (o.observe) o.observe("other", *problem, 0);
-      co_await write(socket, deadline, shared, head, *problem, req.version(), false);
-      break;
-    }
     const std::string_view target = req.target();
     const size_t qmark = target.find('?');
     Request request;

@@ -103,23 +103,21 @@ MadeProvider make_muster_provider(const MusterConfig& config, ProviderContext co
   options.zone = config.zone.empty() ? "sd" : config.zone;
   options.hostname = own_hostname();
   // Every provider reports its failures the same way: a log line with the reason, and a count.
-  options.on_poll_error = [io = &context.io, stats = context.stats, name = context.name](
-                              const std::string& node, const std::string& reason) {
-    asio::post(*io, [stats, name, node, reason] {
+  // The client calls these on its own thread; the count and the line are made on the sd's.
+  const auto report = [io = &context.io, stats = context.stats,
+                       name = context.name](std::string what) {
+    asio::post(*io, [stats, name, what = std::move(what)] {
       stats->failures.inc();
-      spdlog::error("sd {}: muster node {}: {} (keeping the last targets, trying the next node)",
-                    name, node, reason);
+      spdlog::error("sd {}: {}", name, what);
     });
   };
-  options.on_unreadable = [io = &context.io, stats = context.stats, name = context.name](
-                              const std::string& node, size_t skipped) {
-    asio::post(*io, [stats, name, node, skipped] {
-      stats->failures.inc();
-      spdlog::error(
-          "sd {}: muster node {}: skipped {} unreadable instance(s) (text that is not "
-          "valid UTF-8)",
-          name, node, skipped);
-    });
+  options.on_poll_error = [report](const std::string& node, const std::string& reason) {
+    report("muster node " + node + ": " + reason +
+           " (keeping the last targets, trying the next node)");
+  };
+  options.on_unreadable = [report](const std::string& node, size_t skipped) {
+    report("muster node " + node + ": skipped " + std::to_string(skipped) +
+           " unreadable instance(s) (text that is not valid UTF-8)");
   };
   auto made = Client::create(options);
   if (auto* problem = std::get_if<std::string>(&made)) return *problem;
