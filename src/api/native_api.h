@@ -46,9 +46,8 @@ class NativeApi {
   // The envelope for a body over the server's limit on a native route.
   http::Response reject_body(std::string_view path, std::string message) const;
 
-  // Client writes are handed to `replicator` once applied; null for a node without peers. Set
-  // before the server starts.
-  // For /discovery/nodes (the peers and their status).
+  // For /discovery/nodes (the peers and their status); null for a node without a replicator. Set
+  // before the server starts. (Writes reach replication through `writes`.)
   void set_replicator(cluster::Replicator* replicator) { replicator_ = replicator; }
 
   // Init-protect (docs/decisions.md §5.4) ends at the first successful syncup or after its timeout.

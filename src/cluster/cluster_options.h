@@ -1,7 +1,6 @@
 #pragma once
 // Where a node's peers are (docs/decisions.md §6): the same-zone nodes and other zones' nodes, as
-// given by
-// --nodes and --zones. Threading: plain values.
+// given by --nodes and --zones. Threading: plain values.
 #include <chrono>
 #include <string>
 #include <utility>

@@ -1,8 +1,8 @@
 #pragma once
 // One peer node: a bounded queue of replicated writes and one kept-alive connection that sends
-// them pipelined, a batch at a time (docs/decisions.md §6.2). A link with
-// nothing to send probes its peer (GET /discovery/nodes) every few seconds, so that "up" always
-// means the peer answered recently, never merely that a connection was accepted.
+// them pipelined, a batch at a time (docs/decisions.md §6.2). A link with nothing to send probes
+// its peer (GET /discovery/nodes) every few seconds, so that "up" always means the peer answered
+// recently, never merely that a connection was accepted.
 // Threading: enqueue(), status() and the counters may be called from any thread; the connection
 // loop and on_reply() run on the io_context given to run().
 #include <atomic>

@@ -269,8 +269,8 @@ asio::awaitable<void> Replicator::syncup(std::function<void(bool)> synced_once) 
   bool first_pass = true;
   auto wait = options_.syncup_retry;
   // Until one peer answered: a node that starts first has nobody to sync from, and keeps trying
-  // (docs/decisions.md §6.6: Bilibili makes one pass). Bounded: about 1.5 hours at the default
-  // retry.
+  // (docs/decisions.md §6.6: Bilibili makes one pass). Bounded: 1000 rounds, about 16 hours once
+  // the retries are a minute apart.
   for (int round = 0; round < 1000 && !targets.empty(); ++round) {
     for (const std::string& addr : targets) {
       auto got = co_await http_get(ioc_, addr, "/discovery/fetch/all", std::chrono::seconds(30));
