@@ -237,13 +237,19 @@ class PrometheusTest(unittest.TestCase):
                    what="the new instance in prometheus")
 
 
+def temp_dir(test):
+    """A new directory, removed when `test` ends."""
+    directory = tempfile.mkdtemp(prefix="muster-sd-test-")
+    test.addCleanup(shutil.rmtree, directory, True)
+    return directory
+
+
 class UnreachableSourceTest(unittest.TestCase):
     """Issue 14.8: a muster node that does not answer is reported like any failing provider: a
     log line with the node and the reason, and muster_sd_refresh_failures_total."""
 
     def test_unreachable_muster_node_is_reported(self):
-        directory = tempfile.mkdtemp(prefix="muster-sd-test-")
-        self.addCleanup(shutil.rmtree, directory, True)
+        directory = temp_dir(self)
         config = os.path.join(directory, "sd.yml")
         dead = free_ports(1)[0]  # nothing listens there
         write_atomically(config, "output:\n  listen: 127.0.0.1:0\nscrape_configs:\n"
@@ -252,6 +258,7 @@ class UnreachableSourceTest(unittest.TestCase):
                                  "        appids: [pay.api]\n" % dead)
         sd = Sd(config)
         self.addCleanup(sd.stop)
+
         def failures():
             return sum(float(l.split()[-1]) for l in sd.get("/metrics")[2].splitlines()
                        if l.startswith("muster_sd_refresh_failures_total{")
@@ -266,8 +273,7 @@ class UnreachableSourceTest(unittest.TestCase):
 class ListenTest(unittest.TestCase):
     def test_a_host_name_in_listen_is_resolved_and_a_bad_one_is_an_error(self):
         # Issue 14.5: `listen: localhost:PORT` used to abort muster sd.
-        directory = tempfile.mkdtemp(prefix="muster-sd-test-")
-        self.addCleanup(shutil.rmtree, directory, True)
+        directory = temp_dir(self)
         config = os.path.join(directory, "sd.yml")
         write_atomically(config, "output:\n  listen: localhost:0\nscrape_configs:\n"
                                  "  - job_name: web\n    static_configs:\n"
@@ -291,8 +297,7 @@ class ListenTest(unittest.TestCase):
 class ConfigPathTest(unittest.TestCase):
     def test_a_directory_is_not_a_configuration(self):
         # Issue 15.7: `muster sd --config /etc` used to run with "0 jobs".
-        directory = tempfile.mkdtemp(prefix="muster-sd-test-")
-        self.addCleanup(shutil.rmtree, directory, True)
+        directory = temp_dir(self)
         p = subprocess.run([BIN, "sd", "--config", directory], capture_output=True, text=True,
                            timeout=30)
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
