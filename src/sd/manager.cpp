@@ -4,11 +4,15 @@
 
 #include <boost/asio/post.hpp>
 
+#include "sd/providers/static_provider.h"
+
 namespace muster::sd {
 
 namespace asio = boost::asio;
 
 struct Manager::Entry {
+  Entry(std::string name, ProviderConfig config)
+      : name(std::move(name)), config(std::move(config)) {}
   std::string name;  // "type/n"
   ProviderConfig config;
   std::unique_ptr<Provider> provider;
@@ -54,17 +58,16 @@ std::vector<std::string> Manager::apply(const std::vector<JobConfig>& jobs) {
       }
     }
     auto stats = std::make_shared<ProviderStats>();
-    const std::string name = provider_type(config) + "/" + std::to_string(last_provider_);
+    const std::string name = std::string(config.type()) + "/" + std::to_string(last_provider_);
     auto made = factory_(config, ProviderContext{io_, stats, name});
     if (auto* problem = std::get_if<std::string>(&made)) {
-      spdlog::error("job {}: cannot start {} provider: {}", job, provider_type(config), *problem);
-      failures.push_back("job " + job + ": " + provider_type(config) + ": " + *problem);
+      spdlog::error("job {}: cannot start {} provider: {}", job, std::string(config.type()),
+                    *problem);
+      failures.push_back("job " + job + ": " + std::string(config.type()) + ": " + *problem);
       return false;
     }
     ++last_provider_;
-    auto e = std::make_unique<Entry>();
-    e->name = name;
-    e->config = config;
+    auto e = std::make_unique<Entry>(name, config);
     e->provider = std::move(std::get<std::unique_ptr<Provider>>(made));
     e->stats = std::move(stats);
     e->new_subs.insert(job);
@@ -231,7 +234,7 @@ size_t Manager::stored_sources() const {
 std::vector<Manager::ProviderView> Manager::providers() const {
   std::vector<ProviderView> out;
   for (const auto& e : providers_)
-    out.push_back({e->name, provider_type(e->config), e->subs, e->stats});
+    out.push_back({e->name, std::string(e->config.type()), e->subs, e->stats});
   return out;
 }
 

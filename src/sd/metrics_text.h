@@ -3,9 +3,10 @@
 // (per-job discovered targets, manager updates, failed configs) plus per-provider updates,
 // failures and refresh durations, and the outputs' and reloads' counters.
 // Threading: a pure function of its arguments; the counters it reads are atomics.
+#include <cstdint>
 #include <string>
 
-#include "sd/service.h"
+#include "sd/published.h"
 
 namespace muster::sd {
 

@@ -1,39 +1,30 @@
 #include "sd/provider.h"
 
-#include "sd/providers/consul_provider.h"
-#include "sd/providers/dns_provider.h"
-#include "sd/providers/exec_provider.h"
-#include "sd/providers/file_provider.h"
-#include "sd/providers/http_provider.h"
-#include "sd/providers/muster_provider.h"
-#include "sd/providers/static_provider.h"
+#include <optional>
+
+#include "sd/providers/all_providers.h"
 
 namespace muster::sd {
 
-MadeProvider make_provider(const ProviderConfig& config, ProviderContext context) {
-  struct Make {
-    ProviderContext& context;
-    MadeProvider operator()(const StaticConfig& c) {
-      return std::make_unique<StaticProvider>(c.groups);
-    }
-    MadeProvider operator()(const FileConfig& c) {
-      return make_file_provider(c, std::move(context));
-    }
-    MadeProvider operator()(const HttpConfig& c) {
-      return make_http_provider(c, std::move(context));
-    }
-    MadeProvider operator()(const ExecConfig& c) {
-      return make_exec_provider(c, std::move(context));
-    }
-    MadeProvider operator()(const MusterConfig& c) {
-      return make_muster_provider(c, std::move(context));
-    }
-    MadeProvider operator()(const DnsConfig& c) { return make_dns_provider(c, std::move(context)); }
-    MadeProvider operator()(const ConsulConfig& c) {
-      return make_consul_provider(c, std::move(context));
-    }
+namespace {
+
+template <class... Settings>
+MadeProvider make_listed(ProviderList<Settings...>, const ProviderConfig& config,
+                         ProviderContext& context) {
+  std::optional<MadeProvider> made;
+  // The one listed mechanism whose settings these are makes the provider.
+  auto try_one = [&]<class S>(const S* settings) {
+    if (settings && !made) made.emplace(make_provider(*settings, std::move(context)));
   };
-  return std::visit(Make{context}, config);
+  (try_one(config.get_if<Settings>()), ...);
+  if (!made) return "no provider is registered for \"" + std::string(config.type()) + "\"";
+  return std::move(*made);
+}
+
+}  // namespace
+
+MadeProvider make_provider(const ProviderConfig& config, ProviderContext context) {
+  return make_listed(AllProviders{}, config, context);
 }
 
 }  // namespace muster::sd

@@ -16,18 +16,9 @@
 #include "sd/config.h"
 #include "sd/file_output.h"
 #include "sd/manager.h"
+#include "sd/published.h"
 
 namespace muster::sd {
-
-// What the HTTP endpoints answer, replaced as a whole after every send and reload.
-struct Published {
-  // job -> http_sd / file_sd JSON; shared between snapshots, so a send copies pointers only
-  std::map<std::string, std::shared_ptr<const std::string>> documents;
-  std::map<std::string, size_t> targets;  // job -> targets
-  std::set<std::string> removed;          // jobs configured before, answered with []
-  std::set<std::string> held;             // configured, waiting for a provider's first update
-  std::vector<Manager::ProviderView> providers;
-};
 
 class Service {
  public:

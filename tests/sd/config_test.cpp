@@ -3,12 +3,24 @@
 
 #include <gtest/gtest.h>
 
+#include <stdexcept>
+
+#include "sd/providers/all_providers.h"
+
 namespace muster::sd {
 namespace {
 
 std::string error_of(std::string_view yaml) {
   auto r = parse_sd_config(yaml, "sd.yml");
   return std::holds_alternative<std::string>(r) ? std::get<std::string>(r) : "";
+}
+
+// The settings of `config`, which must be a `Settings`.
+template <class Settings>
+const Settings& as(const ProviderConfig& config) {
+  const Settings* settings = config.get_if<Settings>();
+  if (!settings) throw std::runtime_error("a " + std::string(config.type()) + " config");
+  return *settings;
 }
 
 SdConfig config_of(std::string_view yaml) {
@@ -46,17 +58,18 @@ scrape_configs:
   EXPECT_EQ(c.output.listen, "127.0.0.1:9999");
   ASSERT_EQ(c.jobs.size(), 2u);
   ASSERT_EQ(c.jobs[0].providers.size(), 2u);  // the static configs merge into one provider
-  const auto& statics = std::get<StaticConfig>(c.jobs[0].providers[0]);
+  const auto& statics = as<StaticConfig>(c.jobs[0].providers[0]);
   ASSERT_EQ(statics.groups.size(), 2u);
   EXPECT_EQ(statics.groups[0].source, "0");
   EXPECT_EQ(statics.groups[1].source, "1");
   EXPECT_EQ(statics.groups[0].labels.at("rack"), "r1");
-  EXPECT_EQ(std::get<FileConfig>(c.jobs[0].providers[1]).refresh_interval, std::chrono::minutes(1));
+  EXPECT_EQ(as<FileConfig>(c.jobs[0].providers[1]).refresh_interval, std::chrono::minutes(1));
   ASSERT_EQ(c.jobs[1].providers.size(), 5u);
-  EXPECT_EQ(std::get<ExecConfig>(c.jobs[1].providers[1]).timeout, std::chrono::seconds(5));
-  EXPECT_EQ(std::get<DnsConfig>(c.jobs[1].providers[2]).type, "SRV");
-  EXPECT_EQ(provider_type(c.jobs[1].providers[4]), "consul");
-  EXPECT_EQ(std::get<ConsulConfig>(c.jobs[1].providers[4]).node_meta,
+  EXPECT_EQ(as<ExecConfig>(c.jobs[1].providers[1]).timeout, std::chrono::seconds(5));
+  EXPECT_EQ(as<DnsConfig>(c.jobs[1].providers[2]).record_type, "SRV");
+  EXPECT_EQ(c.jobs[1].providers[0].type(), "http");
+  EXPECT_EQ(c.jobs[1].providers[4].type(), "consul");
+  EXPECT_EQ(as<ConsulConfig>(c.jobs[1].providers[4]).node_meta,
             (std::map<std::string, std::string>{{"rack", "2304"}}));
 }
 
@@ -65,7 +78,7 @@ TEST(SdConfig, DefaultsAsPrometheus) {
       config_of("jobs:\n  - job_name: a\n    file_sd_configs: [{files: [a.json]}]\n");
   EXPECT_EQ(c.throttle, std::chrono::seconds(5));
   EXPECT_EQ(c.first_update_timeout, std::chrono::seconds(30));
-  EXPECT_EQ(std::get<FileConfig>(c.jobs[0].providers[0]).refresh_interval, std::chrono::minutes(5));
+  EXPECT_EQ(as<FileConfig>(c.jobs[0].providers[0]).refresh_interval, std::chrono::minutes(5));
 }
 
 TEST(SdConfig, ErrorsNameTheKeyAndLine) {

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "sd/manager.h"
+#include "sd/providers/file_provider.h"
 #include "sd/providers/static_provider.h"
 
 namespace muster::sd::testing {
@@ -46,9 +47,9 @@ struct Fixture {
   Manager manager{io, 0ms, [this](const Delta& d) { consume(d); },
                   [this](const ProviderConfig& c, ProviderContext ctx) -> MadeProvider {
                     ++made;
-                    if (auto* s = std::get_if<StaticConfig>(&c))
+                    if (auto* s = c.get_if<StaticConfig>())
                       return std::make_unique<StaticProvider>(s->groups);
-                    if (auto* f = std::get_if<FileConfig>(&c); f && refuse.contains(f->files[0])) {
+                    if (auto* f = c.get_if<FileConfig>(); f && refuse.contains(f->files[0])) {
                       ++refused;
                       return std::string("refused");
                     }

@@ -138,11 +138,11 @@ TEST(SdManager, FailedConfigsAreCountedAndTheJobStays) {
 TEST(SdManager, StaticTargetsAreNotModifiedByApply) {
   Fixture f;
   const std::vector<JobConfig> jobs = {static_job("a", {"x:1"})};
-  const auto copy = jobs;
   f.manager.apply(jobs);
   f.settle();
-  EXPECT_EQ(std::get<StaticConfig>(jobs[0].providers[0]),
-            std::get<StaticConfig>(copy[0].providers[0]));
+  // Compared with a config built afresh: copies of a ProviderConfig share their settings.
+  EXPECT_EQ(jobs[0].providers[0], static_job("a", {"x:1"}).providers[0]);
+  EXPECT_NE(jobs[0].providers[0], static_job("a", {"x:2"}).providers[0]);
 }
 
 TEST(SdManager, TargetsDisappearAfterTheProviderIsRemoved) {

@@ -338,8 +338,7 @@ bool consul_should_watch(const ConsulConfig& config, const std::string& name,
   return true;
 }
 
-std::unique_ptr<Provider> make_consul_provider(const ConsulConfig& config,
-                                               ProviderContext context) {
+std::unique_ptr<Provider> make_provider(const ConsulConfig& config, ProviderContext context) {
   return std::make_unique<ConsulProviderHandle>(
       std::make_shared<ConsulProvider>(config, std::move(context)));
 }

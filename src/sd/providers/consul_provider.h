@@ -9,16 +9,31 @@
 // One group per service, source = the service name, __meta_consul_* labels as Prometheus sets
 // them. Namespaces and partitions (Consul Enterprise) are not sent.
 // Threading: everything runs on the provider's io_context thread.
+#include <map>
 #include <memory>
 #include <string_view>
 #include <vector>
 
-#include "sd/config.h"
 #include "sd/provider.h"
 
 namespace muster::sd {
 
-std::unique_ptr<Provider> make_consul_provider(const ConsulConfig& config, ProviderContext context);
+class MapReader;
+
+struct ConsulConfig {
+  static constexpr std::string_view type = "consul", yaml_key = "consul_sd_configs";
+  std::string server = "localhost:8500";
+  std::string token, datacenter;
+  std::vector<std::string> services, tags;
+  std::map<std::string, std::string> node_meta;  // sent as node-meta=key:value
+  std::string tag_separator = ",";
+  bool allow_stale = true;
+  milliseconds refresh_interval{std::chrono::seconds(30)};
+  static ConsulConfig parse(MapReader& entry);  // consul_config.cpp
+  bool operator==(const ConsulConfig&) const = default;
+};
+
+std::unique_ptr<Provider> make_provider(const ConsulConfig& config, ProviderContext context);
 
 // Whether a service the catalog lists is watched: one of the configured services (any, when
 // none is configured) carrying every configured tag. Prometheus's shouldWatch.

@@ -52,7 +52,7 @@ void on_answer(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int
     return;
   }
   const std::string port = std::to_string(l->config->port);
-  if (l->config->type == "SRV") {
+  if (l->config->record_type == "SRV") {
     ares_srv_reply* srv = nullptr;
     const int rc = ares_parse_srv_reply(abuf, alen, &srv);
     if (rc == ARES_ENODATA) return;
@@ -68,7 +68,7 @@ void on_answer(void* arg, int status, int /*timeouts*/, unsigned char* abuf, int
       l->group.targets.push_back(target(l->name, host + ":" + p, host + ".", p));
     }
     ares_free_data(srv);
-  } else if (l->config->type == "A") {
+  } else if (l->config->record_type == "A") {
     hostent* host = nullptr;
     ares_addrttl ttls[256];
     int n = 256;
@@ -121,7 +121,7 @@ asio::awaitable<RefreshProvider::Result> refresh(asio::io_context& io, DnsConfig
         rc != ARES_SUCCESS)
       co_return "nameserver " + config.nameserver + ": " + ares_strerror(rc);
   }
-  const int type = config.type == "SRV" ? 33 : config.type == "A" ? 1 : 28;  // ns_t_*
+  const int type = config.record_type == "SRV" ? 33 : config.record_type == "A" ? 1 : 28;  // ns_t_*
   std::vector<std::unique_ptr<Lookup>> lookups;
   for (const auto& n : config.names) {
     auto l = std::make_unique<Lookup>();
@@ -165,7 +165,8 @@ asio::awaitable<RefreshProvider::Result> refresh(asio::io_context& io, DnsConfig
     if (!l->done || !l->error.empty()) {
       stats->failures.inc();
       const std::string why = l->done ? l->error : "no answer";
-      spdlog::error("sd {}: {} {}: {} (keeping its last targets)", name, config.type, l->name, why);
+      spdlog::error("sd {}: {} {}: {} (keeping its last targets)", name, config.record_type,
+                    l->name, why);
       failures += (failures.empty() ? "" : "; ") + l->name + ": " + why;
       continue;
     }
@@ -177,7 +178,7 @@ asio::awaitable<RefreshProvider::Result> refresh(asio::io_context& io, DnsConfig
 
 }  // namespace
 
-MadeProvider make_dns_provider(const DnsConfig& config, ProviderContext context) {
+MadeProvider make_provider(const DnsConfig& config, ProviderContext context) {
   static std::once_flag init;
   static int init_status = ARES_SUCCESS;
   std::call_once(init, [] { init_status = ares_library_init(ARES_LIB_INIT_ALL); });

@@ -7,13 +7,27 @@
 // applicable). NXDOMAIN or no records gives an empty group; a name whose lookup fails is left out,
 // so its last group stays.
 // Threading: as RefreshProvider; lookups run on the provider's io_context thread.
+#include <cstdint>
 #include <memory>
+#include <string_view>
 
-#include "sd/config.h"
 #include "sd/provider.h"
 
 namespace muster::sd {
 
-MadeProvider make_dns_provider(const DnsConfig& config, ProviderContext context);
+class MapReader;
+
+struct DnsConfig {
+  static constexpr std::string_view type = "dns", yaml_key = "dns_sd_configs";
+  std::vector<std::string> names;
+  std::string record_type = "SRV";  // SRV, A, AAAA (the YAML key "type")
+  uint16_t port = 0;                // required unless SRV
+  milliseconds refresh_interval{std::chrono::seconds(30)};
+  std::string nameserver;  // host:port; empty: the system's resolver configuration
+  static DnsConfig parse(MapReader& entry);  // dns_config.cpp
+  bool operator==(const DnsConfig&) const = default;
+};
+
+MadeProvider make_provider(const DnsConfig& config, ProviderContext context);
 
 }  // namespace muster::sd

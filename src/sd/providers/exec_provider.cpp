@@ -170,7 +170,7 @@ asio::awaitable<RefreshProvider::Result> run_once(asio::io_context& io, ExecConf
 
 }  // namespace
 
-std::unique_ptr<Provider> make_exec_provider(const ExecConfig& config, ProviderContext context) {
+std::unique_ptr<Provider> make_provider(const ExecConfig& config, ProviderContext context) {
   asio::io_context& io = context.io;
   const std::string name = context.name;
   const milliseconds interval = config.refresh_interval;

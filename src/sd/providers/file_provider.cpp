@@ -266,7 +266,7 @@ class FileProviderHandle : public Provider {
 
 }  // namespace
 
-std::unique_ptr<Provider> make_file_provider(const FileConfig& config, ProviderContext context) {
+std::unique_ptr<Provider> make_provider(const FileConfig& config, ProviderContext context) {
   return std::make_unique<FileProviderHandle>(
       std::make_shared<FileProvider>(config, std::move(context)));
 }

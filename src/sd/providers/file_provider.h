@@ -7,12 +7,22 @@
 // vanished or shrank empties the groups it no longer has.
 // Threading: runs on the context's io_context thread.
 #include <memory>
+#include <string_view>
 
-#include "sd/config.h"
 #include "sd/provider.h"
 
 namespace muster::sd {
 
-std::unique_ptr<Provider> make_file_provider(const FileConfig& config, ProviderContext context);
+class MapReader;
+
+struct FileConfig {
+  static constexpr std::string_view type = "file", yaml_key = "file_sd_configs";
+  std::vector<std::string> files;  // patterns: '*' only in the last element, .json/.yml/.yaml
+  milliseconds refresh_interval{std::chrono::minutes(5)};
+  static FileConfig parse(MapReader& entry);  // file_config.cpp
+  bool operator==(const FileConfig&) const = default;
+};
+
+std::unique_ptr<Provider> make_provider(const FileConfig& config, ProviderContext context);
 
 }  // namespace muster::sd

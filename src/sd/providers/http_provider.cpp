@@ -84,7 +84,7 @@ asio::awaitable<RefreshProvider::Result> fetch(asio::io_context& io, Target targ
 
 }  // namespace
 
-std::unique_ptr<Provider> make_http_provider(const HttpConfig& config, ProviderContext context) {
+std::unique_ptr<Provider> make_provider(const HttpConfig& config, ProviderContext context) {
   // The config parser has checked the URL's shape; Boost.URL splits it.
   const auto url = boost::urls::parse_uri(config.url);
   Target target;

@@ -7,12 +7,21 @@
 #include <memory>
 #include <string_view>
 
-#include "sd/config.h"
 #include "sd/provider.h"
 
 namespace muster::sd {
 
-std::unique_ptr<Provider> make_http_provider(const HttpConfig& config, ProviderContext context);
+class MapReader;
+
+struct HttpConfig {
+  static constexpr std::string_view type = "http", yaml_key = "http_sd_configs";
+  std::string url;  // http://host[:port]/path
+  milliseconds refresh_interval{std::chrono::seconds(60)};
+  static HttpConfig parse(MapReader& entry);  // http_config.cpp
+  bool operator==(const HttpConfig&) const = default;
+};
+
+std::unique_ptr<Provider> make_provider(const HttpConfig& config, ProviderContext context);
 
 // True when `content_type` is one Prometheus's http_sd accepts.
 bool http_sd_content_type_ok(std::string_view content_type);

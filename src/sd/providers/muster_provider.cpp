@@ -96,7 +96,7 @@ class MusterProvider : public Provider {
 
 }  // namespace
 
-MadeProvider make_muster_provider(const MusterConfig& config, ProviderContext context) {
+MadeProvider make_provider(const MusterConfig& config, ProviderContext context) {
   ClientOptions options;
   options.nodes = config.nodes;
   options.env = config.env;

@@ -8,15 +8,28 @@
 // Threading: created, started and stopped on the sd's io_context thread; the Resolver's callbacks
 // run on the client's own thread and hand each list over to the io_context.
 #include <memory>
+#include <string_view>
 
 #include "muster/instance.h"
-#include "sd/config.h"
 #include "sd/provider.h"
 
 namespace muster::sd {
 
+class MapReader;
+
+struct MusterConfig {
+  static constexpr std::string_view type = "muster", yaml_key = "muster_sd_configs";
+  std::vector<std::string> nodes;  // host:port
+  std::string env;
+  std::vector<std::string> appids;
+  std::string zone;                             // empty: every zone
+  std::string scheme = "http";                  // which address of an instance becomes __address__
+  static MusterConfig parse(MapReader& entry);  // muster_config.cpp
+  bool operator==(const MusterConfig&) const = default;
+};
+
 // The provider, or why it cannot be made (a bad node list).
-MadeProvider make_muster_provider(const MusterConfig& config, ProviderContext context);
+MadeProvider make_provider(const MusterConfig& config, ProviderContext context);
 
 // The group of one app's instances (pure; the provider's conversion).
 TargetGroup muster_group(const std::string& appid, const std::vector<Instance>& instances,

@@ -6,8 +6,8 @@
 #include <chrono>
 #include <functional>
 
+#include "../temp_dir.h"
 #include "sd/provider.h"
-#include "temp_dir.h"
 
 namespace muster::sd::testing {
 

@@ -67,7 +67,7 @@ class Dnsmasq {
 };
 
 std::unique_ptr<Provider> start(testing::Harness& h, DnsConfig config) {
-  auto made = make_dns_provider(config, h.context("dns/0"));
+  auto made = make_provider(config, h.context("dns/0"));
   auto p = std::move(std::get<std::unique_ptr<Provider>>(made));
   p->start(h.sender());
   return p;
@@ -77,7 +77,7 @@ DnsConfig config(std::vector<std::string> names, std::string type, uint16_t port
                  std::string nameserver, milliseconds interval = 1h) {
   DnsConfig c;
   c.names = std::move(names);
-  c.type = std::move(type);
+  c.record_type = std::move(type);
   c.port = port;
   c.nameserver = std::move(nameserver);
   c.refresh_interval = interval;

@@ -31,7 +31,7 @@ class ExecProviderTest : public testing::ProviderInTempDir {
   }
   void start(std::vector<std::string> command, milliseconds interval = 1h,
              milliseconds timeout = 10s) {
-    provider_ = make_exec_provider(ExecConfig{std::move(command), interval, timeout}, h_.context());
+    provider_ = make_provider(ExecConfig{std::move(command), interval, timeout}, h_.context());
     provider_->start(h_.sender());
   }
 };

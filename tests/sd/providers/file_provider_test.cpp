@@ -33,7 +33,7 @@ class FileProviderTest : public testing::ProviderInTempDir {
     out << content;
   }
   void start(std::vector<std::string> patterns) {
-    provider_ = make_file_provider(FileConfig{std::move(patterns), 1h}, h_.context());
+    provider_ = make_provider(FileConfig{std::move(patterns), 1h}, h_.context());
     provider_->start(h_.sender());
   }
   size_t batches() const { return h_.batches.size(); }
@@ -131,7 +131,7 @@ TEST_F(FileProviderTest, NewMatchingFileIsPickedUpAndOthersAreIgnored) {
 
 TEST_F(FileProviderTest, RefreshIntervalIsABackstop) {
   write("a.json", R"([{"targets":["a:1"]}])");
-  provider_ = make_file_provider(FileConfig{{path("*.json")}, 200ms}, h_.context());
+  provider_ = make_provider(FileConfig{{path("*.json")}, 200ms}, h_.context());
   provider_->start(h_.sender());
   ASSERT_TRUE(h_.run_until([&] { return batches() >= 3; }));  // re-read without any event
   EXPECT_EQ(h_.addresses(), (std::vector<std::string>{"a:1"}));
@@ -144,9 +144,8 @@ TEST_F(FileProviderTest, HundredsOfProvidersShareOneInotifyInstance) {
   std::vector<size_t> seen(kProviders, 0);
   for (int i = 0; i < kProviders; ++i) {
     write("f" + std::to_string(i) + ".json", R"([{"targets":["a:1"]}])");
-    providers.push_back(
-        make_file_provider(FileConfig{{path("f" + std::to_string(i) + ".json")}, 1h},
-                           h_.context("file/" + std::to_string(i))));
+    providers.push_back(make_provider(FileConfig{{path("f" + std::to_string(i) + ".json")}, 1h},
+                                      h_.context("file/" + std::to_string(i))));
     providers.back()->start([&seen, i](Groups) { ++seen[i]; });
   }
   write("f250.json", R"([{"targets":["b:1"]}])");

@@ -191,7 +191,7 @@ TEST(ConsulProvider, AllOptions) {
   c.tags = {"tag1"};
   c.allow_stale = true;
   c.token = "fake-token";
-  auto p = make_consul_provider(c, h.context("consul/0"));
+  auto p = make_provider(c, h.context("consul/0"));
   p->start(h.sender());
   ASSERT_TRUE(h.run_until([&] { return h.merged.contains("test"); }));
   // Tags set: the catalog decides which services; only "test" is both listed and configured.
@@ -214,7 +214,7 @@ TEST(ConsulProvider, AnAgentWithoutADatacenterIsAFailure) {
     FakeConsul consul;
     consul.set_agent(agent);
     testing::Harness h;
-    auto p = make_consul_provider(config_for(consul), h.context("consul/0"));
+    auto p = make_provider(config_for(consul), h.context("consul/0"));
     p->start(h.sender());
     ASSERT_TRUE(h.run_until([&] { return h.stats->failures.value() >= 1; }));
     h.run_for(200ms);
@@ -227,7 +227,7 @@ TEST(ConsulProvider, AnAgentWithoutADatacenterIsAFailure) {
 TEST(ConsulProvider, AllServicesThroughTheCatalog) {
   FakeConsul consul;
   testing::Harness h;
-  auto p = make_consul_provider(config_for(consul), h.context("consul/0"));
+  auto p = make_provider(config_for(consul), h.context("consul/0"));
   p->start(h.sender());
   ASSERT_TRUE(h.run_until([&] { return h.merged.contains("test"); }));
   EXPECT_EQ(h.merged.at("test").labels.at("__meta_consul_dc"), "test-dc");
@@ -252,7 +252,7 @@ TEST(ConsulProvider, ConfiguredServiceWithTagsAndDatacenter) {
   c.tags = {"tag1"};
   c.datacenter = "dc1";
   c.token = "secret";
-  auto p = make_consul_provider(c, h.context("consul/0"));
+  auto p = make_provider(c, h.context("consul/0"));
   p->start(h.sender());
   ASSERT_TRUE(h.run_until([&] { return h.merged.contains("test"); }));
   EXPECT_FALSE(saw(consul, "/v1/agent/self"));  // the datacenter is configured
@@ -267,7 +267,7 @@ TEST(ConsulProvider, OneServiceWithoutTheCatalog) {
   ConsulConfig c = config_for(consul);
   c.services = {"test"};
   c.allow_stale = false;
-  auto p = make_consul_provider(c, h.context("consul/0"));
+  auto p = make_provider(c, h.context("consul/0"));
   p->start(h.sender());
   ASSERT_TRUE(h.run_until([&] { return h.merged.contains("test"); }));
   for (const auto& r : consul.requests())
@@ -281,7 +281,7 @@ TEST(ConsulProvider, NoTargetsWhenNoServiceHasTheTag) {
   testing::Harness h;
   ConsulConfig c = config_for(consul);
   c.tags = {"missing"};
-  auto p = make_consul_provider(c, h.context("consul/0"));
+  auto p = make_provider(c, h.context("consul/0"));
   p->start(h.sender());
   ASSERT_TRUE(
       h.run_until([&] { return saw(consul, "/v1/catalog/services?stale=&wait=120000ms"); }));
@@ -298,7 +298,7 @@ TEST(ConsulProvider, AnswersWithoutAnIndexAreIgnoredAsInPrometheus) {
   testing::Harness h;
   ConsulConfig c = config_for(consul);
   c.services = {"test"};
-  auto p = make_consul_provider(c, h.context("consul/0"));
+  auto p = make_provider(c, h.context("consul/0"));
   p->start(h.sender());
   ASSERT_TRUE(h.run_until([&] { return consul.requests().size() >= 3; }));
   EXPECT_TRUE(h.batches.empty());

@@ -1,0 +1,22 @@
+// muster_sd_configs entries: {nodes, env, appids, zone, scheme}.
+#include "sd/config_reader.h"
+#include "sd/providers/muster_provider.h"
+
+namespace muster::sd {
+
+MusterConfig MusterConfig::parse(MapReader& entry) {
+  const YAML::Node& n = entry.node();
+  MusterConfig c;
+  c.nodes = scalars(entry.required("nodes"), "nodes");
+  for (const auto& node : c.nodes)
+    if (!host_port(node)) fail(n, "node \"" + node + "\" is not host:port");
+  if (c.nodes.empty()) fail(n, "\"nodes\" must list at least one node");
+  c.env = scalar(entry.required("env"), "env");
+  c.appids = scalars(entry.required("appids"), "appids");
+  if (c.appids.empty()) fail(n, "\"appids\" must list at least one appid");
+  entry.optional("zone", c.zone);
+  entry.optional("scheme", c.scheme);
+  return c;
+}
+
+}  // namespace muster::sd
