@@ -51,9 +51,20 @@ std::vector<std::string> parse_node_list(std::string_view text);
 // message naming what is missing or malformed, never an exception.
 std::variant<ClientOptions, std::string> options_from_environment(ClientOptions given = {});
 
+// One answer of the discovery API (docs/api.md).
+struct Answer {
+  std::string node;  // host:port of the node that answered
+  int code = 0;      // the envelope's code: 0 OK, -404 not found, -304 nothing changed, ...
+  std::string message;
+  std::string body;  // the whole answer: JSON with code, message and usually data
+};
+
+class Client;
 namespace detail {
 class ClientCore;
-}
+// Internal to libmuster: the machinery behind a Client, for the objects made from it.
+ClientCore& core_of(const Client& client);
+}  // namespace detail
 
 class Client {
  public:
@@ -66,9 +77,19 @@ class Client {
   Client& operator=(const Client&) = delete;
 
   const ClientOptions& options() const;
-  std::shared_ptr<detail::ClientCore> core() const { return core_; }
+
+  // One request of the discovery API for a one-off tool (the muster CLI): tried on each node in
+  // turn, once, until one answers with an envelope. `target` is the path and query
+  // ("/discovery/fetch?appid=..."), `body` a form for POST. A `hold` above zero makes it a long
+  // poll: sent as x1-bmspy-timeout and added to the request timeout. Returns the answer, whatever
+  // its code, or why there is none ("no node answered (tried ...)", or a node's answer that is
+  // not a registry's). Blocks the caller; never call it from a callback on the client's thread.
+  std::variant<Answer, std::string> call(std::string_view method, std::string target,
+                                         std::string body = {},
+                                         std::chrono::milliseconds hold = {}) const;
 
  private:
+  friend detail::ClientCore& detail::core_of(const Client& client);
   std::shared_ptr<detail::ClientCore> core_;
 };
 

@@ -11,17 +11,15 @@
 
 #include "cli/table.h"
 #include "common/duration.h"
-#include "common/lenient_json.h"
 #include "common/utf8.h"
 #include "muster/registrar.h"
 #include "muster/resolver.h"
-#include "sdk/client_core.h"
-#include "sdk/instance_json.h"
+#include "wire/form.h"
+#include "wire/instance_json.h"
 
 namespace muster::cli {
 namespace {
 
-namespace asio = boost::asio;
 namespace json = boost::json;
 
 // What every client subcommand takes.
@@ -125,42 +123,24 @@ struct Answer {
   std::string node;
 };
 
-// One request, trying each node once until one answers with an envelope.
+// One request, trying each node once until one answers with an envelope (libmuster's
+// Client::call); `hold` makes it a long poll.
 Answer exchange(const Common& c, std::string_view method, std::string target, std::string body,
-                std::chrono::milliseconds extra_wait = {}, std::string headers = {}) {
-  auto options = client_options(c);
-  detail::ClientCore core(options);
-  std::vector<std::string> tried;
-  for (size_t attempt = 0; attempt < options.nodes.size(); ++attempt) {
-    const std::string node = core.node();
-    tried.push_back(node);
-    const auto limit = options.request_timeout + extra_wait + std::chrono::seconds(1);
-    auto result = detail::run_and_wait<std::optional<detail::HttpResult>>(
-        core, limit, [&]() -> asio::awaitable<std::optional<detail::HttpResult>> {
-          detail::RequestControl control;
-          control.timeout = options.request_timeout + extra_wait;
-          control.headers = headers;
-          co_return co_await core.request(method, target, body, &control);
-        });
-    if (!result || !*result) continue;  // moved on to the next node
-    json::value v = parse_lenient_json((*result)->body);
-    if (!v.is_object() || !v.get_object().contains("code")) {
-      throw Failure{node + " answered HTTP " + std::to_string((*result)->status) +
-                    " without a registry answer: " + (*result)->body.substr(0, 200)};
-    }
-    Answer a;
-    a.node = node;
-    const json::object& o = v.get_object();
-    a.code = static_cast<int>(detail::json_int(o, "code"));
-    a.message = detail::json_string(o, "message");
-    if (const auto* d = o.if_contains("data")) a.data = *d;
-    if (const auto* e = o.if_contains("error")) a.error = *e;
-    return a;
+                std::chrono::milliseconds hold = {}) {
+  const Client client(client_options(c));
+  auto called = client.call(method, std::move(target), std::move(body), hold);
+  if (auto* problem = std::get_if<std::string>(&called)) throw Failure{*problem};
+  auto& answer = std::get<muster::Answer>(called);
+  auto envelope = wire::read_envelope(answer.body);  // Client::call checked that it is one
+  Answer a;
+  a.node = answer.node;
+  a.code = answer.code;
+  a.message = answer.message;
+  if (envelope) {
+    a.data = std::move(envelope->data);
+    a.error = std::move(envelope->error);
   }
-  std::string list;
-  for (const auto& t : tried)
-    list += (list.empty() ? "" : ", ") + t;
-  throw Failure{"no node answered (tried " + list + ")"};
+  return a;
 }
 
 // A non-zero code is a failure, except those the command expects.
@@ -176,7 +156,8 @@ std::string join(const std::vector<std::string>& parts, const char* sep) {
   return out;
 }
 
-std::string metadata_text(const std::map<std::string, std::string>& md) {
+template <class Pairs>
+std::string metadata_text(const Pairs& md) {
   std::vector<std::string> parts;
   for (const auto& [k, v] : md)
     parts.push_back(k + "=" + v);
@@ -198,7 +179,7 @@ void drop_unreadable(json::value& info) {
     if (!list.is_array()) continue;
     auto& items = list.get_array();
     for (auto it = items.begin(); it != items.end();) {
-      if (it->is_object() && !detail::readable(detail::instance_from_json(it->get_object()))) {
+      if (it->is_object() && !wire::read_instance(it->get_object()).readable()) {
         it = items.erase(it);
         ++dropped;
       } else {
@@ -227,23 +208,25 @@ void drop_unreadable_apps(json::value& apps) {
   }
 }
 
-std::vector<Instance> instances_of(const json::value& info) {
-  std::vector<Instance> out;
+std::vector<wire::InstanceRecord> instances_of(const json::value& info) {
+  std::vector<wire::InstanceRecord> out;
   if (!info.is_object()) return out;
   const auto* zones = info.get_object().if_contains("instances");
   if (zones == nullptr || !zones->is_object()) return out;
   for (const auto& [zone, list] : zones->get_object()) {
     if (!list.is_array()) continue;
     for (const auto& item : list.get_array())
-      if (item.is_object()) out.push_back(detail::instance_from_json(item.get_object()));
+      if (item.is_object()) out.push_back(wire::read_instance(item.get_object()));
   }
   return out;
 }
 
-void add_instances(Table& t, const std::vector<Instance>& list) {
+// Rows of instances: libmuster's (watch) or as read from an answer (fetch, fetchs, polls).
+template <class Instances>
+void add_instances(Table& t, const Instances& list) {
   for (const auto& i : list) {
-    t.add({i.appid, i.zone, i.hostname, status_text(i.status), i.version, join(i.addrs, ","),
-           metadata_text(i.metadata)});
+    t.add({i.appid, i.zone, i.hostname, status_text(static_cast<int>(i.status)), i.version,
+           join(i.addrs, ","), metadata_text(i.metadata)});
   }
 }
 
@@ -286,10 +269,7 @@ std::map<std::string, std::string> parse_metadata(const std::vector<std::string>
 
 std::string identity_form(const Identity& id) {
   std::string f;
-  detail::append_form(f, "appid", id.appid);
-  detail::append_form(f, "hostname", id.hostname);
-  detail::append_form(f, "zone", id.zone);
-  detail::append_form(f, "env", id.env);
+  wire::append_identity(f, {id.zone, id.env, id.appid, id.hostname});
   return f;
 }
 
@@ -471,13 +451,9 @@ void add_register(CLI::App& app, int& exit_code, const SharedParsed& p) {
                                  std::chrono::duration_cast<std::chrono::milliseconds>(*every));
       }
       std::string form = identity_form(id);
-      detail::append_form(form, "region", id.region);
-      detail::append_form(form, "status", std::to_string(*status));
-      detail::append_form(form, "version", *version);
-      for (const auto& a : *addrs)
-        detail::append_form(form, "addrs", a);
-      const auto metadata = parse_metadata(*md);
-      if (!metadata.empty()) detail::append_form(form, "metadata", detail::metadata_json(metadata));
+      wire::append_field(form, "region", id.region);
+      wire::append_registration(form, *addrs, *status, *version,
+                                wire::MetadataJson::of(parse_metadata(*md)));
       const auto a = expect_ok(exchange(p->common, "POST", "/discovery/register", form));
       print_done(p->common, a, "registered " + id.appid + " " + id.hostname);
     });
@@ -518,8 +494,9 @@ void add_set(CLI::App& app, int& exit_code, const SharedParsed& p) {
       if (*status == 0 && metadata.empty())
         throw Failure{"nothing to set: give --status or --metadata"};
       std::string form = identity_form(p->id);
-      if (*status != 0) detail::append_form(form, "status", std::to_string(*status));
-      if (!metadata.empty()) detail::append_form(form, "metadata", detail::metadata_json(metadata));
+      if (*status != 0) wire::append_field(form, "status", *status);
+      if (!metadata.empty())
+        wire::append_field(form, "metadata", wire::MetadataJson::of(metadata).text());
       const auto a = expect_ok(exchange(p->common, "POST", "/discovery/set", form));
       print_done(p->common, a, "set " + p->id.appid + " " + p->id.hostname);
     });
@@ -549,16 +526,16 @@ std::string read_query(Parsed& p) {
   if (p.env.empty()) p.env = env_or("DEPLOY_ENV");
   if (p.env.empty()) throw Failure{"no env: give --env or set DEPLOY_ENV"};
   std::string q;
-  detail::append_form(q, "env", p.env);
-  if (!p.zone.empty()) detail::append_form(q, "zone", p.zone);
+  wire::append_field(q, "env", p.env);
+  if (!p.zone.empty()) wire::append_field(q, "zone", p.zone);
   for (const auto& a : p.appids)
-    detail::append_form(q, "appid", a);
+    wire::append_field(q, "appid", a);
   return q;
 }
 
 std::string fetch_query(Parsed& p) {
   std::string q = read_query(p);
-  detail::append_form(q, "status", std::to_string(p.status));
+  wire::append_field(q, "status", p.status);
   return q;
 }
 
@@ -608,16 +585,13 @@ void add_polls(CLI::App& app, int& exit_code, const SharedParsed& p) {
       if (!timestamps->empty() && timestamps->size() != p->appids.size())
         throw Failure{"give one --latest-timestamp per appid, or none"};
       for (size_t i = 0; i < p->appids.size(); ++i)
-        detail::append_form(q, "latest_timestamp",
-                            std::to_string(timestamps->empty() ? 0 : (*timestamps)[i]));
-      detail::append_form(q, "hostname", env_or("HOSTNAME", "muster-cli"));
+        wire::append_field(q, "latest_timestamp", timestamps->empty() ? 0 : (*timestamps)[i]);
+      wire::append_field(q, "hostname", env_or("HOSTNAME", "muster-cli"));
       const auto hold = parse_duration(*hold_text);
       if (!hold || *hold <= std::chrono::nanoseconds::zero())
         throw Failure{"--hold \"" + *hold_text + "\" is not a positive duration"};
       const auto hold_ms = std::chrono::duration_cast<std::chrono::milliseconds>(*hold);
-      auto a = expect_ok(exchange(p->common, "GET", "/discovery/polls?" + q, "", hold_ms,
-                                  "x1-bmspy-timeout: " + std::to_string(hold_ms.count()) + "\r\n"),
-                         {-304});
+      auto a = expect_ok(exchange(p->common, "GET", "/discovery/polls?" + q, "", hold_ms), {-304});
       drop_unreadable_apps(a.data);
       if (a.code == -304) {
         if (p->common.json) return print_json(json::object{{"code", -304}});
@@ -630,7 +604,7 @@ void add_polls(CLI::App& app, int& exit_code, const SharedParsed& p) {
         for (const auto& [appid, info] : a.data.get_object())
           if (info.is_object())
             std::cout << "latest_timestamp " << appid << " "
-                      << detail::json_int(info.get_object(), "latest_timestamp") << '\n';
+                      << wire::json_int(info.get_object(), "latest_timestamp") << '\n';
       }
     });
   });
@@ -660,8 +634,8 @@ void add_nodes(CLI::App& app, int& exit_code, const SharedParsed& p) {
         for (const auto& n : a.data.get_array()) {
           if (!n.is_object()) continue;
           const auto& o = n.get_object();
-          t.add({detail::json_string(o, "addr"), detail::json_string(o, "zone"),
-                 detail::json_int(o, "status") == 0 ? "UP" : "LOST"});
+          t.add({wire::json_string(o, "addr"), wire::json_string(o, "zone"),
+                 wire::json_int(o, "status") == 0 ? "UP" : "LOST"});
         }
       }
       t.print(std::cout);

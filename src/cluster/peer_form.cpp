@@ -1,33 +1,15 @@
 #include "cluster/peer_form.h"
 
-#include <boost/url/encode.hpp>
-#include <boost/url/rfc/unreserved_chars.hpp>
-
-#include "common/json_writer.h"
+#include "wire/form.h"
 
 namespace muster::cluster {
 
-void append_field(std::string& out, std::string_view key, std::string_view value) {
-  if (!out.empty()) out.push_back('&');
-  out += key;
-  out.push_back('=');
-  out += boost::urls::encode(value, boost::urls::unreserved_chars);
-}
-
-void append_field(std::string& out, std::string_view key, int64_t value) {
-  if (!out.empty()) out.push_back('&');
-  out += key;
-  out.push_back('=');
-  json::append_int(out, value);
-}
+using wire::append_field;
 
 void append_identity(std::string& out, std::string_view region, const registry::InstanceKey& key) {
-  append_field(out, "region", region);
-  append_field(out, "zone", key.zone);
-  append_field(out, "env", key.env);
-  append_field(out, "appid", key.appid);
-  append_field(out, "hostname", key.hostname);
-  append_field(out, "from_zone", "true");
+  wire::append_field(out, "region", region);
+  wire::append_identity(out, {key.zone, key.env, key.appid, key.hostname});
+  wire::append_field(out, "from_zone", "true");
 }
 
 registry::InstanceKey key_of(const registry::Instance& inst) {
@@ -38,21 +20,12 @@ std::string register_form(const registry::Instance& inst) {
   std::string out;
   out.reserve(256);
   append_identity(out, inst.region, key_of(inst));
-  // Repeated keys, never one comma-joined value (docs/decisions.md §6.3).
-  for (std::string_view addr : inst.addrs)
-    append_field(out, "addrs", addr);
-  append_field(out, "status", inst.status);
-  append_field(out, "version", inst.version);
-  std::string metadata = "{";
+  wire::MetadataJson metadata;  // the registry keeps it flat: key, value, key, value, ...
   for (auto it = inst.metadata.begin(); it != inst.metadata.end(); ++it) {
-    if (metadata.size() > 1) metadata.push_back(',');
-    json::append_string(metadata, *it);
-    metadata.push_back(':');
-    ++it;
-    json::append_string(metadata, *it);
+    const std::string_view key = *it;
+    metadata.add(key, *++it);
   }
-  metadata.push_back('}');
-  if (metadata.size() > 2) append_field(out, "metadata", metadata);
+  wire::append_registration(out, inst.addrs, inst.status, inst.version, metadata);
   append_field(out, "reg_timestamp", inst.reg_timestamp);
   append_field(out, "dirty_timestamp", inst.dirty_timestamp);
   append_field(out, "latest_timestamp", inst.latest_timestamp);
@@ -87,17 +60,8 @@ std::string set_form(std::string_view region, const registry::SetArgs& args,
     append_field(out, "hostname", h);
   for (int s : args.statuses)
     append_field(out, "status", s);
-  for (const registry::Metadata& m : args.metadatas) {
-    std::string json = "{";
-    for (const auto& [k, v] : m) {
-      if (json.size() > 1) json.push_back(',');
-      json::append_string(json, k);
-      json.push_back(':');
-      json::append_string(json, v);
-    }
-    json.push_back('}');
-    append_field(out, "metadata", json);
-  }
+  for (const registry::Metadata& m : args.metadatas)
+    append_field(out, "metadata", wire::MetadataJson::of(m).text());
   append_field(out, "set_timestamp", set_timestamp);
   return out;
 }

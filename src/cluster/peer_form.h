@@ -1,17 +1,15 @@
 #pragma once
 // Form bodies of the original per-request replication (docs/decisions.md §6.3): what a node POSTs
-// to a peer's /discovery/* route for each write. `replication` is left out; the link adds it per
-// target. Threading: pure functions; the Instance overloads run inside a registry visitor.
+// to a peer's /discovery/* route for each write, built with wire/form.h. `replication` is left out;
+// the link adds it per target. Threading: pure functions; the Instance overloads run inside a
+// registry visitor.
 #include <string>
 
 #include "registry/registry.h"
 
 namespace muster::cluster {
 
-// Appends `key=value` (value percent-encoded), with '&' before it unless `out` is empty.
-void append_field(std::string& out, std::string_view key, std::string_view value);
-void append_field(std::string& out, std::string_view key, int64_t value);
-
+// Fields are encoded by wire/form.h, as every sender's are.
 // The always-sent fields: region, zone, env, appid, hostname, from_zone=true.
 void append_identity(std::string& out, std::string_view region, const registry::InstanceKey& key);
 

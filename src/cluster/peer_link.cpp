@@ -6,8 +6,8 @@
 #include <boost/json/parse.hpp>
 
 #include "common/json_writer.h"
-#include "common/lenient_json.h"
 #include "common/socket_deadline.h"
+#include "wire/instance_json.h"
 
 namespace muster::cluster {
 
@@ -173,12 +173,9 @@ asio::awaitable<bool> PeerLink::send_batch(tcp::socket& socket, boost::beast::fl
 
 int PeerLink::note_reply(const std::string& text, boost::json::value& data) {
   int code = -500;
-  const boost::json::value body = parse_lenient_json(text);
-  if (body.is_object()) {
-    const auto& o = body.get_object();
-    if (const auto* c = o.if_contains("code"); c != nullptr && c->is_int64())
-      code = static_cast<int>(c->get_int64());
-    if (const auto* d = o.if_contains("data")) data = *d;
+  if (auto envelope = wire::read_envelope(text)) {
+    code = envelope->code;
+    data = std::move(envelope->data);
   }
   // docs/decisions.md §6.5: a -500 reply marks the peer lost; any other envelope means it is up.
   if (code != -500) last_answer_ = std::chrono::steady_clock::now();

@@ -3,82 +3,36 @@
 #include <algorithm>
 #include <boost/json/parse.hpp>
 
-#include "common/lenient_json.h"
-#include "common/utf8.h"
+#include "wire/instance_json.h"
 
 namespace muster::cluster {
-
-namespace {
-
-std::string_view str(const boost::json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
-}
-
-int64_t num(const boost::json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  if (v == nullptr) return 0;
-  if (v->is_int64()) return v->get_int64();
-  if (v->is_uint64()) return static_cast<int64_t>(v->get_uint64());
-  return 0;
-}
-
-bool all_utf8(const registry::RegisterArgs& a) {
-  for (std::string_view s :
-       {std::string_view(a.region), std::string_view(a.zone), std::string_view(a.env),
-        std::string_view(a.appid), std::string_view(a.hostname), std::string_view(a.version)})
-    if (!valid_utf8(s)) return false;
-  for (const auto& addr : a.addrs)
-    if (!valid_utf8(addr)) return false;
-  for (const auto& [k, v] : a.metadata)
-    if (!valid_utf8(k) || !valid_utf8(v)) return false;
-  return true;
-}
-
-}  // namespace
 
 // An instance as rendered by fetch/all or a -409 answer, as a replicated register: the peer's
 // dirty_timestamp decides which copy wins.
 std::optional<registry::RegisterArgs> instance_args(const boost::json::value& v) {
   if (!v.is_object()) return std::nullopt;
-  const auto& o = v.get_object();
+  wire::InstanceRecord r = wire::read_instance(v.get_object());
+  if (r.zone.empty() || r.env.empty() || r.appid.empty() || r.hostname.empty()) return std::nullopt;
+  if (r.dirty_timestamp <= 0 || !r.readable()) return std::nullopt;
   registry::RegisterArgs a;
-  a.region = str(o, "region");
-  a.zone = str(o, "zone");
-  a.env = str(o, "env");
-  a.appid = str(o, "appid");
-  a.hostname = str(o, "hostname");
-  a.version = str(o, "version");
-  if (a.zone.empty() || a.env.empty() || a.appid.empty() || a.hostname.empty()) return std::nullopt;
-  if (const auto* addrs = o.if_contains("addrs"); addrs != nullptr && addrs->is_array()) {
-    for (const auto& addr : addrs->get_array())
-      if (addr.is_string()) a.addrs.emplace_back(addr.get_string());
-  }
-  if (const auto* md = o.if_contains("metadata"); md != nullptr && md->is_object()) {
-    for (const auto& [k, val] : md->get_object()) {
-      if (val.is_string()) a.metadata.emplace_back(k, val.get_string());
-    }
-    std::sort(a.metadata.begin(), a.metadata.end());
-  }
-  a.status = static_cast<int>(num(o, "status"));
-  if (a.status != registry::kStatusUp && a.status != registry::kStatusDown)
-    a.status = registry::kStatusUp;
-  a.dirty_timestamp = num(o, "dirty_timestamp");
-  if (a.dirty_timestamp <= 0) return std::nullopt;
-  if (!all_utf8(a)) return std::nullopt;
+  a.region = std::move(r.region);
+  a.zone = std::move(r.zone);
+  a.env = std::move(r.env);
+  a.appid = std::move(r.appid);
+  a.hostname = std::move(r.hostname);
+  a.version = std::move(r.version);
+  a.addrs = std::move(r.addrs);
+  a.metadata = std::move(r.metadata);  // sorted by key, as the registry keeps it
+  a.status = r.status == registry::kStatusDown ? registry::kStatusDown : registry::kStatusUp;
+  a.dirty_timestamp = r.dirty_timestamp;
   return a;
 }
 
 std::optional<SnapshotCounts> apply_snapshot(registry::Registry& registry, std::string_view body) {
-  const boost::json::value v = parse_lenient_json(body);
-  if (!v.is_object()) return std::nullopt;
-  const auto& o = v.get_object();
-  const auto* code = o.if_contains("code");
-  const auto* data = o.if_contains("data");
-  if (code == nullptr || !code->is_int64() || code->get_int64() != 0) return std::nullopt;
-  if (data == nullptr || !data->is_object()) return std::nullopt;
+  const auto envelope = wire::read_envelope(body);
+  if (!envelope || envelope->code != 0 || !envelope->data.is_object()) return std::nullopt;
   SnapshotCounts counts;
-  for (const auto& [appid, list] : data->get_object()) {
+  for (const auto& [appid, list] : envelope->data.get_object()) {
     if (!list.is_array()) {
       ++counts.skipped;
       continue;
@@ -96,15 +50,10 @@ std::optional<SnapshotCounts> apply_snapshot(registry::Registry& registry, std::
 }
 
 std::optional<Digests> parse_digests(std::string_view body) {
-  const boost::json::value v = parse_lenient_json(body);
-  if (!v.is_object()) return std::nullopt;
-  const auto* code = v.get_object().if_contains("code");
-  const auto* data = v.get_object().if_contains("data");
-  if (code == nullptr || !code->is_int64() || code->get_int64() != 0 || data == nullptr ||
-      !data->is_array())
-    return std::nullopt;
+  const auto envelope = wire::read_envelope(body);
+  if (!envelope || envelope->code != 0 || !envelope->data.is_array()) return std::nullopt;
   Digests out;
-  for (const auto& item : data->get_array()) {
+  for (const auto& item : envelope->data.get_array()) {
     if (!item.is_object()) continue;
     const auto& o = item.get_object();
     const auto* appid = o.if_contains("appid");

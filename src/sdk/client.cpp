@@ -1,30 +1,16 @@
-#include <boost/json/object.hpp>
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
-#include <boost/url/encode.hpp>
-#include <boost/url/rfc/unreserved_chars.hpp>
 #include <cstdlib>
 
 #include "client_core.h"
 #include "common/http_exchange.h"
 #include "poll_loop.h"
+#include "wire/instance_json.h"
+#include "wire/node_list.h"
 
 namespace muster {
 
 std::vector<std::string> parse_node_list(std::string_view text) {
-  std::vector<std::string> out;
-  while (!text.empty()) {
-    const size_t comma = text.find(',');
-    std::string_view part = text.substr(0, comma);
-    while (!part.empty() && part.front() == ' ')
-      part.remove_prefix(1);
-    while (!part.empty() && part.back() == ' ')
-      part.remove_suffix(1);
-    if (!part.empty()) out.emplace_back(part);
-    if (comma == std::string_view::npos) break;
-    text.remove_prefix(comma + 1);
-  }
-  return out;
+  const auto parts = wire::split_list(text);
+  return {parts.begin(), parts.end()};
 }
 
 namespace {
@@ -52,12 +38,8 @@ std::variant<ClientOptions, std::string> options_from_environment(ClientOptions 
 
 std::string ClientOptions::validate() const {
   if (nodes.empty()) return "no registry nodes: set DISCOVERY_NODES (host:port,host:port) or nodes";
-  for (const std::string& n : nodes) {
-    const size_t colon = n.rfind(':');
-    if (colon == std::string::npos || colon == 0 || colon + 1 == n.size() ||
-        n.find_first_not_of("0123456789", colon + 1) != std::string::npos)
-      return "node \"" + n + "\" is not host:port";
-  }
+  for (const std::string& n : nodes)
+    if (!wire::valid_host_port(n)) return "node \"" + n + "\" is not host:port";
   if (zone.empty()) return "no zone: set ZONE or zone";
   if (env.empty()) return "no env: set DEPLOY_ENV or env";
   if (hostname.empty()) return "no hostname: set HOSTNAME or hostname";
@@ -79,7 +61,44 @@ const ClientOptions& Client::options() const {
   return core_->options();
 }
 
+std::variant<Answer, std::string> Client::call(std::string_view method, std::string target,
+                                               std::string body,
+                                               std::chrono::milliseconds hold) const {
+  detail::ClientCore& core = *core_;
+  const ClientOptions& options = core.options();
+  std::vector<std::string> tried;
+  for (size_t attempt = 0; attempt < options.nodes.size(); ++attempt) {
+    const std::string node = core.node();
+    tried.push_back(node);
+    const auto timeout = options.request_timeout + hold;
+    auto result = detail::run_and_wait<std::optional<detail::HttpResult>>(
+        core, timeout + std::chrono::seconds(1),
+        [&]() -> boost::asio::awaitable<std::optional<detail::HttpResult>> {
+          detail::RequestControl control;
+          control.timeout = timeout;
+          if (hold.count() > 0)
+            control.headers = "x1-bmspy-timeout: " + std::to_string(hold.count()) + "\r\n";
+          co_return co_await core.request(method, target, body, &control);
+        });
+    if (!result || !*result) continue;  // the core moved on to the next node
+    const auto envelope = wire::read_envelope((*result)->body);
+    if (!envelope) {
+      return node + " answered HTTP " + std::to_string((*result)->status) +
+             " without a registry answer: " + (*result)->body.substr(0, 200);
+    }
+    return Answer{node, envelope->code, envelope->message, std::move((*result)->body)};
+  }
+  std::string list;
+  for (const auto& t : tried)
+    list += (list.empty() ? "" : ", ") + t;
+  return "no node answered (tried " + list + ")";
+}
+
 namespace detail {
+
+ClientCore& core_of(const Client& client) {
+  return *client.core_;
+}
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
@@ -153,26 +172,9 @@ asio::awaitable<std::optional<HttpResult>> ClientCore::request(std::string_view 
 }
 
 std::optional<int> envelope_code(const std::string& body) {
-  boost::system::error_code ec;
-  const auto v = boost::json::parse(body, ec);
-  if (ec || !v.is_object()) return std::nullopt;
-  const auto* code = v.get_object().if_contains("code");
-  if (code == nullptr || !code->is_int64()) return std::nullopt;
-  return static_cast<int>(code->get_int64());
-}
-
-std::string metadata_json(const std::map<std::string, std::string>& metadata) {
-  boost::json::object o;
-  for (const auto& [k, v] : metadata)
-    o[k] = v;
-  return boost::json::serialize(o);
-}
-
-void append_form(std::string& out, std::string_view key, std::string_view value) {
-  if (!out.empty()) out.push_back('&');
-  out += key;
-  out.push_back('=');
-  out += boost::urls::encode(value, boost::urls::unreserved_chars);
+  const auto envelope = wire::read_envelope(body);
+  if (!envelope) return std::nullopt;
+  return envelope->code;
 }
 
 }  // namespace detail

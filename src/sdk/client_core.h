@@ -87,11 +87,7 @@ std::optional<T> run_and_wait(ClientCore& core, std::chrono::milliseconds limit,
   return future.get();
 }
 
-// Parses an answer's envelope: its code (or nullopt when it is not one).
+// An answer's envelope code, or nullopt when `body` is not a registry's answer.
 std::optional<int> envelope_code(const std::string& body);
-// Metadata as the JSON object the register and set routes take.
-std::string metadata_json(const std::map<std::string, std::string>& metadata);
-// `key=value` with the value percent-encoded, '&' first unless `out` is empty.
-void append_form(std::string& out, std::string_view key, std::string_view value);
 
 }  // namespace muster::detail

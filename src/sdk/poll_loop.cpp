@@ -8,7 +8,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/json/parse.hpp>
 
-#include "common/lenient_json.h"
+#include "wire/form.h"
+#include "wire/instance_json.h"
 
 namespace muster::detail {
 
@@ -17,27 +18,23 @@ namespace json = boost::json;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
 std::optional<PollAnswer> parse_poll_answer(const std::string& body) {
-  const json::value v = parse_lenient_json(body);
-  if (!v.is_object()) return std::nullopt;
-  const json::object& root = v.get_object();
-  const json::value* code = root.if_contains("code");
-  if (code == nullptr || !code->is_int64()) return std::nullopt;
+  const auto envelope = wire::read_envelope(body);
+  if (!envelope) return std::nullopt;
   PollAnswer answer;
-  answer.code = static_cast<int>(code->get_int64());
-  if (const json::value* data = root.if_contains("data"); data != nullptr && data->is_object()) {
-    for (const auto& [appid, info] : data->get_object()) {
+  answer.code = envelope->code;
+  if (const json::value& data = envelope->data; data.is_object()) {
+    for (const auto& [appid, info] : data.get_object()) {
       if (!info.is_object()) continue;
       auto& [latest, instances] = answer.apps[std::string(appid)];
-      latest = json_int(info.get_object(), "latest_timestamp");
+      latest = wire::json_int(info.get_object(), "latest_timestamp");
       const json::value* zones = info.get_object().if_contains("instances");
       if (zones == nullptr || !zones->is_object()) continue;
       for (const auto& [zone, list] : zones->get_object()) {
         if (!list.is_array()) continue;
         for (const json::value& item : list.get_array()) {
           if (!item.is_object()) continue;
-          Instance instance = instance_from_json(item.get_object());
-          if (readable(instance))
-            instances.push_back(std::move(instance));
+          if (auto instance = readable_instance(item.get_object()))
+            instances.push_back(std::move(*instance));
           else
             ++answer.skipped;
         }
@@ -47,9 +44,8 @@ std::optional<PollAnswer> parse_poll_answer(const std::string& body) {
       });
     }
   }
-  if (const json::value* error = root.if_contains("error");
-      error != nullptr && error->is_object()) {
-    if (const json::value* missing = error->get_object().if_contains("-404");
+  if (const json::value& error = envelope->error; error.is_object()) {
+    if (const json::value* missing = error.get_object().if_contains("-404");
         missing != nullptr && missing->is_array()) {
       for (const json::value& m : missing->get_array())
         if (m.is_string()) answer.missing.emplace_back(m.get_string());
@@ -109,12 +105,12 @@ void PollLoop::restart() {
 std::string PollLoop::target() const {
   const ClientOptions& o = core_.options();
   std::string query;
-  append_form(query, "env", o.env);
-  append_form(query, "hostname", o.hostname);
+  wire::append_field(query, "env", o.env);
+  wire::append_field(query, "hostname", o.hostname);
   for (const auto& [appid, app] : apps_)
-    append_form(query, "appid", appid);
+    wire::append_field(query, "appid", appid);
   for (const auto& [appid, app] : apps_)
-    append_form(query, "latest_timestamp", std::to_string(app.latest));
+    wire::append_field(query, "latest_timestamp", app.latest);
   return "/discovery/polls?" + query;
 }
 

@@ -4,13 +4,12 @@
 #include <random>
 
 #include "client_core.h"
+#include "wire/form.h"
 
 namespace muster {
 
 namespace asio = boost::asio;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
-
-namespace {}  // namespace
 
 struct Registrar::State : std::enable_shared_from_this<Registrar::State> {
   State(detail::ClientCore* c, Registration r, std::chrono::milliseconds every)
@@ -30,24 +29,16 @@ struct Registrar::State : std::enable_shared_from_this<Registrar::State> {
   std::string identity() const {
     const ClientOptions& o = core->options();
     std::string out;
-    detail::append_form(out, "zone", o.zone);
-    detail::append_form(out, "env", o.env);
-    detail::append_form(out, "appid", registration.appid);
-    detail::append_form(out, "hostname", o.hostname);
+    wire::append_identity(out, {o.zone, o.env, registration.appid, o.hostname});
     return out;
   }
 
   std::string register_form() {
     std::lock_guard lock(mu);
     std::string out = identity();
-    detail::append_form(out, "region", core->options().region);
-    detail::append_form(out, "status", std::to_string(registration.status));
-    detail::append_form(out, "version", registration.version);
-    for (const std::string& a : registration.addrs)
-      detail::append_form(out, "addrs", a);
-    if (!registration.metadata.empty()) {
-      detail::append_form(out, "metadata", detail::metadata_json(registration.metadata));
-    }
+    wire::append_field(out, "region", core->options().region);
+    wire::append_registration(out, registration.addrs, registration.status, registration.version,
+                              wire::MetadataJson::of(registration.metadata));
     return out;
   }
 
@@ -108,8 +99,8 @@ struct Registrar::State : std::enable_shared_from_this<Registrar::State> {
 
 Registrar::Registrar(Client& client, Registration registration,
                      std::chrono::milliseconds renew_interval)
-    : state_(
-          std::make_shared<State>(client.core().get(), std::move(registration), renew_interval)) {
+    : state_(std::make_shared<State>(&detail::core_of(client), std::move(registration),
+                                     renew_interval)) {
   asio::co_spawn(
       state_->core->context(), [s = state_]() { return s->run(); }, asio::detached);
 }
@@ -130,10 +121,9 @@ bool Registrar::set(int status, const std::map<std::string, std::string>& metada
   const auto ok =
       detail::run_and_wait<bool>(*s->core, limit, [s, status, metadata]() -> asio::awaitable<bool> {
         std::string body = s->identity();
-        detail::append_form(body, "status", std::to_string(status));
-        if (!metadata.empty()) {
-          detail::append_form(body, "metadata", detail::metadata_json(metadata));
-        }
+        wire::append_field(body, "status", status);
+        if (!metadata.empty())
+          wire::append_field(body, "metadata", wire::MetadataJson::of(metadata).text());
         const auto r = co_await s->core->request("POST", "/discovery/set", body);
         co_return r&& detail::envelope_code(r->body) == 0;
       });

@@ -132,7 +132,7 @@ struct Resolver::State : std::enable_shared_from_this<Resolver::State> {
   }
 };
 
-Resolver::Resolver(Client& client) : state_(std::make_shared<State>(client.core().get())) {}
+Resolver::Resolver(Client& client) : state_(std::make_shared<State>(&detail::core_of(client))) {}
 
 Resolver::~Resolver() {
   auto s = state_;

@@ -1,0 +1,45 @@
+#pragma once
+// Reading the registry's JSON answers, one way for every reader: an instance as fetch, fetchs,
+// polls, fetch/all and a -409 answer render it (libmuster, the CLI, a node's syncup and
+// anti-entropy), and an answer's envelope. A reader skips what it cannot read rather than fail a
+// whole answer (docs/decisions.md); readable() says whether an instance may be passed on.
+// Threading: pure functions.
+#include <boost/json/value.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace muster::wire {
+
+// The string at `key`; empty when absent or not a string.
+std::string json_string(const boost::json::object& o, std::string_view key);
+// The integer at `key`; 0 when absent or not an integer.
+int64_t json_int(const boost::json::object& o, std::string_view key);
+
+struct InstanceRecord {
+  std::string region, zone, env, appid, hostname, version;
+  std::vector<std::string> addrs;  // the strings of "addrs", in order
+  // Sorted by key. A value that is not a JSON string is kept as its JSON text.
+  std::vector<std::pair<std::string, std::string>> metadata;
+  int64_t status = 0, latest_timestamp = 0, dirty_timestamp = 0;
+
+  // Every text is valid UTF-8 (issue 15.1: one instance that is not costs only itself).
+  bool readable() const;
+};
+// Missing or mistyped fields stay empty or 0.
+InstanceRecord read_instance(const boost::json::object& o);
+
+// An answer's envelope: {"code": N, "message": "...", "data": ..., "error": ...}.
+struct Envelope {
+  int code = 0;
+  std::string message;
+  boost::json::value data, error;  // null when absent
+};
+// nullopt when `body` is not a JSON object with an integer code. Parsed leniently
+// (common/lenient_json.h): text that is not valid UTF-8 does not fail the whole answer.
+std::optional<Envelope> read_envelope(std::string_view body);
+
+}  // namespace muster::wire
