@@ -2,28 +2,18 @@
 
 #include <spdlog/spdlog.h>
 
-#include <boost/json/parse.hpp>
-#include <boost/url/encode.hpp>
-#include <boost/url/rfc/unreserved_chars.hpp>
 #include <map>
 
 #include "cluster/http_get.h"
 #include "cluster/log_failure.h"
 #include "cluster/snapshot.h"
-#include "common/lenient_json.h"
+#include "wire/form.h"
+#include "wire/instance_json.h"
 
 namespace muster::cluster {
 
 namespace asio = boost::asio;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
-
-namespace {
-
-std::string encode(std::string_view s) {
-  return boost::urls::encode(s, boost::urls::unreserved_chars);
-}
-
-}  // namespace
 
 AntiEntropy::AntiEntropy(registry::Registry& registry, Replicator& replicator,
                          std::chrono::nanoseconds interval, std::chrono::nanoseconds timeout)
@@ -77,8 +67,11 @@ asio::awaitable<void> AntiEntropy::compare_with(std::string addr) {
     // The peer's copies: (zone, hostname) -> dirty_timestamp.
     std::map<std::pair<std::string, std::string>, int64_t> at_peer;
     if (theirs->contains({appid, env})) {
-      const std::string target =
-          "/discovery/fetch?appid=" + encode(appid) + "&env=" + encode(env) + "&status=3";
+      std::string query;
+      wire::append_field(query, "appid", appid);
+      wire::append_field(query, "env", env);
+      wire::append_field(query, "status", 3);
+      const std::string target = "/discovery/fetch?" + query;
       const auto app = co_await http_get(replicator_.context(), addr, target, timeout_);
       if (!app.body) {
         ++failures_;
@@ -93,11 +86,9 @@ asio::awaitable<void> AntiEntropy::compare_with(std::string addr) {
 void AntiEntropy::pull(const std::string& addr, std::string_view app,
                        std::map<std::pair<std::string, std::string>, int64_t>& at_peer) {
   // fetch's answer holds the instances by zone; the registry keeps whichever copy is newer.
-  const boost::json::value v = parse_lenient_json(app);
-  if (!v.is_object()) return;
-  const auto* data = v.get_object().if_contains("data");
-  const boost::json::value* zones = nullptr;
-  if (data != nullptr && data->is_object()) zones = data->get_object().if_contains("instances");
+  const auto envelope = wire::read_envelope(app);
+  if (!envelope || !envelope->data.is_object()) return;
+  const boost::json::value* zones = envelope->data.get_object().if_contains("instances");
   if (zones == nullptr || !zones->is_object()) return;
   size_t pulled = 0;
   size_t skipped = 0;
