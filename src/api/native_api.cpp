@@ -28,14 +28,14 @@ auto bind_or_error(const http::Request& request, Bind bind)
 
 }  // namespace
 
-NativeApi::NativeApi(registry::Registry& registry, cluster::Writes& writes, const Clock& clock,
-                     NodeIdentity identity, NativeOptions options)
-    : registry_(registry),
-      writes_(writes),
-      clock_(clock),
-      identity_(std::move(identity)),
-      options_(options),
-      init_protect_until_mono_(clock.mono_ns() + options.init_protect_timeout.count()) {}
+NativeApi::NativeApi(const ApiContext& context, NativeOptions options)
+    : registry_(context.registry),
+      writes_(context.writes),
+      clock_(context.clock),
+      identity_(context.identity),
+      init_protect_(context.init_protect),
+      replicator_(context.replicator),
+      options_(options) {}
 
 http::Response NativeApi::too_many_appids(size_t n) const {
   return bad_request("too many appids: " + std::to_string(n) + " (limit " +
@@ -52,12 +52,9 @@ std::optional<std::string> NativeApi::check_timestamp(std::string_view name, int
   return std::nullopt;
 }
 
-bool NativeApi::init_protected() const {
-  return options_.init_protect && !init_protect_ended_ &&
-         clock_.mono_ns() < init_protect_until_mono_;
-}
-
-http::Response NativeApi::reject_body(std::string_view, std::string message) const {
+std::optional<http::Response> NativeApi::reject_body(std::string_view path,
+                                                     std::string message) const {
+  if (!path.starts_with("/discovery/")) return std::nullopt;
   http::Response r = bad_request(message);
   r.close = true;
   return r;
@@ -229,7 +226,7 @@ std::shared_ptr<const std::string> NativeApi::render_fetch_all() const {
   return std::make_shared<const std::string>(std::move(ok(data).body));
 }
 
-void NativeApi::release_idle_renderings() {
+void NativeApi::on_tick() {
   std::lock_guard lock(fetch_all_mu_);
   if (clock_.mono_ns() - fetch_all_mono_ >= std::chrono::nanoseconds(1s).count())
     fetch_all_.reset();  // answers still sending it keep their reference
@@ -240,7 +237,7 @@ http::Outcome NativeApi::handle_fetch_all(const http::Request&) {
   {
     // One rendering serves every fetch/all until the registry changes or a second passes (renew
     // timestamps in it may be that old): many clients, slow readers among them, share its bytes,
-    // and clients that loop on it cost one rendering a second. release_idle_renderings() frees
+    // and clients that loop on it cost one rendering a second. on_tick() frees
     // it once it is stale, so that it is not kept beside the registry.
     std::lock_guard lock(fetch_all_mu_);
     const uint64_t generation = registry_.generation();

@@ -11,6 +11,7 @@
 #include <random>
 #include <string>
 
+#include "api/api.h"
 #include "api/render.h"
 #include "cluster/replicator.h"
 #include "cluster/writes.h"
@@ -22,40 +23,23 @@ namespace muster::api {
 
 using namespace std::chrono_literals;
 
-struct NodeIdentity {
-  std::string region, zone, env, hostname;
-  std::string advertise_addr;  // host:port that peers and clients use for this node
-};
-
 struct NativeOptions {
   std::chrono::nanoseconds poll_hold = 30s;
   std::chrono::nanoseconds poll_jitter = 2s;
   size_t max_poll_appids = 1000;
   size_t max_parked_polls = 50'000;
-  bool init_protect = false;
-  std::chrono::nanoseconds init_protect_timeout = 60s;
   bool compat_brpc_fetchs = false;
 };
 
-class NativeApi {
+class NativeApi final : public Api {
  public:
-  // Reads go to `registry`, writes through `writes`.
-  NativeApi(registry::Registry& registry, cluster::Writes& writes, const Clock& clock,
-            NodeIdentity identity, NativeOptions options);
-  void add_routes(http::Router& router);
-  // The envelope for a body over the server's limit on a native route.
-  http::Response reject_body(std::string_view path, std::string message) const;
-
-  // For /discovery/nodes (the peers and their status); null for a node without a replicator. Set
-  // before the server starts. (Writes reach replication through `writes`.)
-  void set_replicator(cluster::Replicator* replicator) { replicator_ = replicator; }
-
-  // Init-protect (docs/decisions.md §5.4) ends at the first successful syncup or after its timeout.
-  void end_init_protect() { init_protect_ended_ = true; }
-  bool init_protected() const;
-  int64_t parked_polls() const { return parked_.load(); }
-  // Frees the cached fetch/all rendering once it is stale (the eviction timer calls it).
-  void release_idle_renderings();
+  NativeApi(const ApiContext& context, NativeOptions options);
+  void add_routes(http::Router& router) override;
+  // The envelope for a body over the server's limit on a /discovery/ route.
+  std::optional<http::Response> reject_body(std::string_view path,
+                                            std::string message) const override;
+  // Frees the cached fetch/all rendering once it is stale.
+  void on_tick() override;
 
  private:
   http::Outcome handle_register(const http::Request& request);
@@ -75,16 +59,17 @@ class NativeApi {
   // Why a timestamp from a request is out of range (negative, or far ahead of this node's clock).
   std::optional<std::string> check_timestamp(std::string_view name, int64_t value) const;
 
+  bool init_protected() const { return init_protect_.active(); }
+
   registry::Registry& registry_;
   cluster::Writes& writes_;  // every write goes through here, then to replication
   const Clock& clock_;
-  const NodeIdentity identity_;
+  const NodeIdentity& identity_;
+  const InitProtect& init_protect_;
+  const cluster::Replicator* replicator_;
   const NativeOptions options_;
-  const int64_t init_protect_until_mono_;
-  std::atomic<bool> init_protect_ended_{false};
   std::atomic<int64_t> parked_{0};
   UpInstancesRenderer renderer_;
-  cluster::Replicator* replicator_ = nullptr;
   std::mutex fetch_all_mu_;  // held while rendering: concurrent callers wait and share the result
   std::shared_ptr<const std::string> fetch_all_;
   uint64_t fetch_all_generation_ = 0;

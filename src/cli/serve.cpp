@@ -131,13 +131,13 @@ int run_serve(const ServeFlags& f) {
   if (o.evict_interval.count() <= 0)
     throw CLI::ValidationError("--evict-interval", "must be positive");
 
-  o.native.poll_hold = duration_flag("--poll-hold", f.poll_hold);
-  o.native.poll_jitter = duration_flag("--poll-jitter", f.poll_jitter);
-  o.native.max_parked_polls = f.max_parked_polls;
-  o.native.max_poll_appids = f.max_poll_appids;
-  o.native.init_protect = f.init_protect;
-  o.native.init_protect_timeout = duration_flag("--init-protect-timeout", f.init_protect_timeout);
-  o.native.compat_brpc_fetchs = f.compat_brpc_fetchs;
+  o.apis.native.poll_hold = duration_flag("--poll-hold", f.poll_hold);
+  o.apis.native.poll_jitter = duration_flag("--poll-jitter", f.poll_jitter);
+  o.apis.native.max_parked_polls = f.max_parked_polls;
+  o.apis.native.max_poll_appids = f.max_poll_appids;
+  o.init_protect = f.init_protect;
+  o.init_protect_timeout = duration_flag("--init-protect-timeout", f.init_protect_timeout);
+  o.apis.native.compat_brpc_fetchs = f.compat_brpc_fetchs;
 
   o.server.host = host;
   o.server.port = port;

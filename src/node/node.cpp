@@ -20,7 +20,8 @@ std::variant<std::monostate, std::string> Node::start(boost::asio::io_context& m
   if (started_) return std::monostate{};
   http::ServerOptions sopts = options_.server;
   sopts.reject_body = [this](std::string_view path, std::string message) {
-    if (path.starts_with("/discovery/")) return native_->reject_body(path, std::move(message));
+    for (const auto& api : apis_)
+      if (auto answer = api->reject_body(path, message)) return std::move(*answer);
     return http::Response::text(413, std::move(message));
   };
   sopts.observe = [this](std::string_view route, const http::Response& r, int64_t ns) {
@@ -36,6 +37,8 @@ std::variant<std::monostate, std::string> Node::start(boost::asio::io_context& m
     return std::string(e.what());
   }
   started_ = true;
+  init_protect_ = std::make_unique<api::InitProtect>(clock_, options_.init_protect,
+                                                     options_.init_protect_timeout);
   const auto bound_address = boost::asio::ip::make_address(server_->bound_host());
   const auto local_addresses = cluster::local_addresses();
   bound_ = cluster::host_port(bound_address, server_->port());
@@ -49,8 +52,6 @@ std::variant<std::monostate, std::string> Node::start(boost::asio::io_context& m
   identity_ = {options_.region, options_.zone, options_.env, options_.hostname,
                options_.advertise.empty() ? advertised : options_.advertise};
   if (identity_.hostname.empty()) identity_.hostname = identity_.advertise_addr;
-  native_ =
-      std::make_unique<api::NativeApi>(registry_, writes_, clock_, identity_, options_.native);
 
   // This node may be among the nodes under another name (localhost:7190 for 127.0.0.1:7190).
   std::vector<std::string> peers;
@@ -64,14 +65,17 @@ std::variant<std::monostate, std::string> Node::start(boost::asio::io_context& m
   }
   build_cluster(peers);
 
-  native_->add_routes(router_);
+  apis_ = api::make_apis({registry_, writes_, clock_, identity_, *init_protect_, replicator_.get()},
+                         options_.apis);
+  for (const auto& api : apis_)
+    api->add_routes(router_);
   auto routes = router_.paths();
   routes.push_back("/metrics");
   request_metrics_ = std::make_unique<api::RequestMetrics>(std::move(routes));
   api::MetricsSources sources{&registry_,
                               server_.get(),
                               request_metrics_.get(),
-                              [this] { return native_->init_protected(); },
+                              [this] { return init_protect_->active(); },
                               {}};
   sources.more.push_back([this](metrics::TextWriter& w) { replicator_->write_metrics(w); });
   if (anti_entropy_) {
@@ -82,7 +86,7 @@ std::variant<std::monostate, std::string> Node::start(boost::asio::io_context& m
   // Reads open once a peer's state is here (or init-protect times out); then this node
   // registers itself (docs/decisions.md §6.7).
   replicator_->start([this](bool synced) {
-    if (synced) native_->end_init_protect();
+    if (synced) init_protect_->end();
     if (self_) self_->start();
     if (anti_entropy_) anti_entropy_->start();
   });
@@ -102,7 +106,6 @@ void Node::build_cluster(const std::vector<std::string>& nodes_not_self) {
   copts.queue_capacity = options_.replication_queue;
   replicator_ = std::make_unique<cluster::Replicator>(registry_, std::move(copts));
   writes_.set_replicator(replicator_.get());
-  native_->set_replicator(replicator_.get());
   if (options_.self_register) {
     self_ = std::make_unique<cluster::SelfRegistration>(
         registry_, writes_, *replicator_,
@@ -127,7 +130,8 @@ void Node::schedule_eviction() {
   evict_timer_->async_wait([this](const boost::system::error_code& ec) {
     if (ec || stopped_) return;
     const auto report = registry_.tick();
-    native_->release_idle_renderings();
+    for (const auto& api : apis_)
+      api->on_tick();
     malloc_trim(0);  // what a burst of clients left in the heap goes back to the system
     // At info only when something happened: an eviction, or the guard switching.
     const bool news = report.evicted > 0 || report.protecting != was_protecting_;

@@ -15,8 +15,9 @@
 #include <variant>
 #include <vector>
 
+#include "api/all_apis.h"
+#include "api/api.h"
 #include "api/metrics_api.h"
-#include "api/native_api.h"
 #include "cluster/anti_entropy.h"
 #include "cluster/cluster_options.h"
 #include "cluster/replicator.h"
@@ -32,7 +33,10 @@ struct NodeOptions {
   // Where to listen and the limits; reject_body and observe are the node's own.
   http::ServerOptions server;
   registry::Options registry;
-  api::NativeOptions native;
+  api::ApiOptions apis;
+  // Init-protect (docs/decisions.md §5.4): reads refused until the first syncup or the timeout.
+  bool init_protect = false;
+  std::chrono::nanoseconds init_protect_timeout = std::chrono::seconds(60);
   std::string region = "local", zone = "local", env = "dev";
   std::string hostname;   // empty: the advertised address
   std::string advertise;  // empty: the bound address (a usable one when bound to every address)
@@ -71,8 +75,9 @@ class Node {
   const Clock& clock_;
   registry::Registry registry_;
   cluster::Writes writes_{registry_};  // the one write path: the native API, self-registration
+  std::unique_ptr<api::InitProtect> init_protect_;
   http::Router router_;
-  std::unique_ptr<api::NativeApi> native_;
+  std::vector<std::unique_ptr<api::Api>> apis_;  // api/all_apis.cpp
   std::unique_ptr<api::RequestMetrics> request_metrics_;
   std::unique_ptr<http::Server> server_;
   std::unique_ptr<cluster::Replicator> replicator_;
