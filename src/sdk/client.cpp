@@ -71,9 +71,11 @@ std::variant<Answer, std::string> Client::call(std::string_view method, std::str
     const std::string node = core.node();
     tried.push_back(node);
     const auto timeout = options.request_timeout + hold;
+    // Copies, not references: a request that outlives the wait still runs on the core's thread.
     auto result = detail::run_and_wait<std::optional<detail::HttpResult>>(
         core, timeout + std::chrono::seconds(1),
-        [&]() -> boost::asio::awaitable<std::optional<detail::HttpResult>> {
+        [&core, method = std::string(method), target, body, timeout,
+         hold]() -> boost::asio::awaitable<std::optional<detail::HttpResult>> {
           detail::RequestControl control;
           control.timeout = timeout;
           if (hold.count() > 0)
