@@ -42,6 +42,31 @@ wait_filled() {
     sleep 0.5
   done
 }
+# nginx answering every path with a 16-byte JSON body on keep-alive: the reference server of the
+# throughput figures. start_nginx PORT; sets NGINX_PID.
+start_nginx() {
+  mkdir -p "$TMP/nginx"
+  cat >"$TMP/nginx/nginx.conf" <<CONF
+worker_processes auto;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path $TMP/nginx;
+  proxy_temp_path $TMP/nginx; fastcgi_temp_path $TMP/nginx; uwsgi_temp_path $TMP/nginx; scgi_temp_path $TMP/nginx;
+  server {
+    listen 127.0.0.1:$1;
+    location / { default_type application/json; return 200 '{"code":0,"m":1}'; }
+  }
+}
+CONF
+  nginx -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx" -g 'daemon off;' &
+  NGINX_PID=$!
+  PIDS+=("$NGINX_PID")
+  wait_port "$1"
+}
 stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 wrk_run() { wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${WRK_SECONDS}s" "$@" 2>&1; }
 say() { printf '%s\n' "$*" | tee -a "$TMP/summary"; }

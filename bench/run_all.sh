@@ -19,27 +19,7 @@ say "wrk: -t$WRK_THREADS -c$WRK_CONNS -d${WRK_SECONDS}s; muster threads: one per
 
 # --- nginx: a 16-byte JSON answer on keep-alive --------------------------------------------
 NPORT=$(free_port)
-mkdir -p "$TMP/nginx"
-cat >"$TMP/nginx/nginx.conf" <<CONF
-worker_processes auto;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  client_body_temp_path $TMP/nginx;
-  proxy_temp_path $TMP/nginx; fastcgi_temp_path $TMP/nginx; uwsgi_temp_path $TMP/nginx; scgi_temp_path $TMP/nginx;
-  server {
-    listen 127.0.0.1:$NPORT;
-    location / { default_type application/json; return 200 '{"code":0,"m":1}'; }
-  }
-}
-CONF
-nginx -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx" -g 'daemon off;' &
-NGINX_PID=$!
-PIDS+=("$NGINX_PID")
-wait_port "$NPORT"
+start_nginx "$NPORT"
 nginx_renew=$(wrk_run -s "$LUA/renew.lua" "http://127.0.0.1:$NPORT/discovery/renew" | wrk_rps)
 nginx_register=$(wrk_run -s "$LUA/register.lua" "http://127.0.0.1:$NPORT/" | wrk_rps)
 stop_pid "$NGINX_PID"
