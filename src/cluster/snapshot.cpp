@@ -15,13 +15,7 @@ std::optional<registry::RegisterArgs> instance_args(const boost::json::value& v)
   if (r.zone.empty() || r.env.empty() || r.appid.empty() || r.hostname.empty()) return std::nullopt;
   if (r.dirty_timestamp <= 0 || !r.readable()) return std::nullopt;
   registry::RegisterArgs a;
-  a.region = std::move(r.region);
-  a.zone = std::move(r.zone);
-  a.env = std::move(r.env);
-  a.appid = std::move(r.appid);
-  a.hostname = std::move(r.hostname);
-  a.version = std::move(r.version);
-  a.addrs = std::move(r.addrs);
+  wire::move_texts(r, a);
   a.metadata = std::move(r.metadata);  // sorted by key, as the registry keeps it
   a.status = r.status == registry::kStatusDown ? registry::kStatusDown : registry::kStatusUp;
   a.dirty_timestamp = r.dirty_timestamp;

@@ -32,6 +32,20 @@ struct InstanceRecord {
 // Missing or mistyped fields stay empty or 0.
 InstanceRecord read_instance(const boost::json::object& o);
 
+// Moves the record's identity, version and addresses into `out`: any type with those member
+// names (libmuster's Instance, the registry's RegisterArgs). Metadata and numbers are the
+// caller's, as their types differ.
+template <class Out>
+void move_texts(InstanceRecord& record, Out& out) {
+  out.region = std::move(record.region);
+  out.zone = std::move(record.zone);
+  out.env = std::move(record.env);
+  out.appid = std::move(record.appid);
+  out.hostname = std::move(record.hostname);
+  out.version = std::move(record.version);
+  out.addrs = std::move(record.addrs);
+}
+
 // An answer's envelope: {"code": N, "message": "...", "data": ..., "error": ...}.
 struct Envelope {
   int code = 0;
