@@ -6,6 +6,7 @@
 
 #include "api/api.h"
 #include "api/native_api.h"
+#include "api/prometheus_sd_api.h"
 
 namespace muster::api {
 

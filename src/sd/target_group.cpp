@@ -120,16 +120,6 @@ bool valid_label_name(std::string_view name) {
   return true;
 }
 
-std::string sanitize_label_name(std::string_view name) {
-  std::string out(name);
-  for (char& c : out) {
-    const bool ok =
-        c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-    if (!ok) c = '_';
-  }
-  return out;
-}
-
 ParsedGroups parse_groups_json(std::string_view text) {
   boost::system::error_code ec;
   const json::value doc = json::parse(text, ec);

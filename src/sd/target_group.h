@@ -10,6 +10,8 @@
 #include <variant>
 #include <vector>
 
+#include "wire/prometheus_target.h"
+
 namespace muster::sd {
 
 using LabelSet = std::map<std::string, std::string>;
@@ -35,8 +37,7 @@ ParsedGroups parse_groups_yaml(std::string_view text);
 
 // True when `name` is a valid label name: [a-zA-Z_][a-zA-Z0-9_]*.
 bool valid_label_name(std::string_view name);
-// Replaces every character outside [a-zA-Z0-9_] with '_' (util/strutil.SanitizeLabelName).
-std::string sanitize_label_name(std::string_view name);
+using wire::sanitize_label_name;  // util/strutil.SanitizeLabelName
 
 // The file_sd / http_sd JSON document of `groups`. file_sd has no per-target labels: targets whose
 // labels (group labels overlaid by the target's own, minus __address__) are equal share one output

@@ -7,6 +7,7 @@
 
 #include "muster/client.h"
 #include "muster/resolver.h"
+#include "wire/prometheus_target.h"
 
 namespace muster::sd {
 
@@ -16,27 +17,20 @@ TargetGroup muster_group(const std::string& appid, const std::vector<Instance>& 
                          const std::string& scheme) {
   TargetGroup group;
   group.source = appid;
-  const std::string prefix = scheme + "://";
   for (const auto& in : instances) {
-    const auto addr = std::find_if(in.addrs.begin(), in.addrs.end(),
-                                   [&](const std::string& a) { return a.rfind(prefix, 0) == 0; });
-    if (addr == in.addrs.end()) continue;
-    std::string host_port = addr->substr(prefix.size());
-    if (const size_t slash = host_port.find('/'); slash != std::string::npos)
-      host_port.resize(slash);
-    if (host_port.empty()) continue;
-    LabelSet t{{"__address__", host_port},
-               {"__meta_muster_appid", in.appid.empty() ? appid : in.appid},
-               {"__meta_muster_env", in.env},
-               {"__meta_muster_zone", in.zone},
-               {"__meta_muster_region", in.region},
-               {"__meta_muster_hostname", in.hostname},
-               {"__meta_muster_version", in.version},
-               {"__meta_muster_status", std::to_string(in.status)},
-               {"__meta_muster_scheme", scheme}};
-    for (const auto& [k, v] : in.metadata)
-      t["__meta_muster_metadata_" + sanitize_label_name(k)] = v;
-    group.targets.push_back(std::move(t));
+    std::string address;
+    for (const auto& a : in.addrs)
+      if (address.empty()) address = wire::scrape_address(a, scheme);
+    if (address.empty()) continue;
+    wire::TargetInstance t{in.appid.empty() ? appid : in.appid,
+                           in.env,
+                           in.zone,
+                           in.region,
+                           in.hostname,
+                           in.version,
+                           in.status,
+                           {in.metadata.begin(), in.metadata.end()}};
+    group.targets.push_back(wire::muster_target_labels(t, address, scheme));
   }
   return group;
 }
