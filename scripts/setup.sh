@@ -17,6 +17,8 @@ packages=(
   wrk nginx-light etcd-server etcd-client
   # muster sd: the real Prometheus it feeds, and a DNS server for dns_sd_configs
   prometheus dnsmasq-base
+  # the Consul API: a real Consul client library
+  python3-consul
 )
 
 missing=()

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "api/api.h"
+#include "api/consul_api.h"
 #include "api/native_api.h"
 #include "api/prometheus_sd_api.h"
 

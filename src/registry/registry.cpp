@@ -98,6 +98,8 @@ int64_t Registry::bump(App& app) {
   app.latest_timestamp = std::max(clock_.wall_ns(), after(app.latest_timestamp));
   app.poll_views.clear();
   generation_.fetch_add(1, std::memory_order_release);
+  for (const auto& listener : change_listeners_)
+    listener(app.env, app.appid);
   return app.latest_timestamp;
 }
 

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -179,6 +180,13 @@ class Registry {
   // Every app's (appid, env), sorted: with read_app() per name, a large reader renders app by
   // app and lets writers in between (issue 15.6).
   std::vector<std::pair<std::string, std::string>> app_names() const;
+  // Called with the app's env and appid at every change of an app (register, set, cancel,
+  // eviction: each moves its latest_timestamp), under the registry lock: the listener must be
+  // quick and must not call the registry. Add listeners before the registry is shared.
+  using ChangeListener = std::function<void(std::string_view env, std::string_view appid)>;
+  void add_change_listener(ChangeListener listener) {
+    change_listeners_.push_back(std::move(listener));
+  }
   // Rises with every change that an answer may show (register, set, cancel, eviction), never
   // with a renew; for caches of renderings. Any thread, no lock.
   uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
@@ -275,6 +283,7 @@ class Registry {
   int64_t parked_count_ = 0;
   uint64_t evicted_total_ = 0;
   std::atomic<uint64_t> generation_{0};
+  std::vector<ChangeListener> change_listeners_;
   int64_t next_expect_reset_mono_;
   std::mt19937_64 rng_;
 };

@@ -1,0 +1,318 @@
+#include "api/consul_api.h"
+
+#include <charconv>
+#include <random>
+
+#include "api/consul_render.h"
+#include "common/duration.h"
+#include "common/json_writer.h"
+#include "common/utf8.h"
+#include "http/params.h"
+
+namespace muster::api {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr auto kDefaultWait = std::chrono::nanoseconds(5min);
+constexpr auto kMaxWait = std::chrono::nanoseconds(10min);
+
+http::Response error(int status, std::string message) {
+  return http::Response::text(status, std::move(message));
+}
+
+// A Consul read's answer: JSON, the index, and the leader headers the Go client parses.
+http::Response answer(std::string body, uint64_t index) {
+  http::Response r;
+  r.body = std::move(body);
+  r.headers.push_back({"X-Consul-Index", std::to_string(index)});
+  r.headers.push_back({"X-Consul-KnownLeader", "true"});
+  r.headers.push_back({"X-Consul-LastContact", "0"});
+  return r;
+}
+
+// strconv.ParseBool's values; nullopt for anything else.
+std::optional<bool> parse_bool(std::string_view v) {
+  for (std::string_view t : {"1", "t", "T", "true", "TRUE", "True"})
+    if (v == t) return true;
+  for (std::string_view f : {"0", "f", "F", "false", "FALSE", "False"})
+    if (v == f) return false;
+  return std::nullopt;
+}
+
+// The percent-decoded rest of `path` after `prefix` (the name may hold '/'); nullopt on a bad
+// escape.
+std::optional<std::string> path_name(std::string_view path, std::string_view prefix) {
+  std::string_view rest = path.substr(prefix.size());
+  std::string out;
+  for (size_t i = 0; i < rest.size(); ++i) {
+    if (rest[i] != '%') {
+      out.push_back(rest[i]);
+      continue;
+    }
+    unsigned value = 0;
+    if (i + 2 >= rest.size()) return std::nullopt;
+    const auto [end, ec] = std::from_chars(rest.data() + i + 1, rest.data() + i + 3, value, 16);
+    if (ec != std::errc() || end != rest.data() + i + 3) return std::nullopt;
+    out.push_back(static_cast<char>(value));
+    i += 2;
+  }
+  return out;
+}
+
+// A blocking query parked in the session (Consul's blocking queries): answered as soon as the
+// index differs from the client's (each node has its own indexes, so "differs", not "is
+// greater"), or with the current data at its deadline.
+class BlockingRead final : public http::Deferred {
+ public:
+  BlockingRead(std::shared_ptr<ConsulWatch> watch, std::string env, std::string appid,
+               uint64_t seen, std::chrono::steady_clock::time_point deadline,
+               std::function<uint64_t()> index_now, std::function<http::Response()> render)
+      : watch_(std::move(watch)),
+        env_(std::move(env)),
+        appid_(std::move(appid)),
+        seen_(seen),
+        deadline_(deadline),
+        index_now_(std::move(index_now)),
+        render_(std::move(render)) {}
+  ~BlockingRead() override { release(); }
+
+  std::chrono::steady_clock::time_point deadline() const override { return deadline_; }
+  std::optional<http::Response> attach(std::shared_ptr<http::Wakeup> wakeup) override {
+    id_ = watch_->watch(env_, appid_, std::move(wakeup));
+    return check();  // a change between the first check and now
+  }
+  std::optional<http::Response> on_wake() override { return check(); }
+  http::Response on_timeout() override {
+    release();
+    return render_();
+  }
+  void on_abandon() override { release(); }
+
+ private:
+  std::optional<http::Response> check() {
+    if (index_now_() == seen_) return std::nullopt;
+    release();
+    return render_();
+  }
+  void release() {
+    if (id_ != 0) watch_->unwatch(id_);
+    id_ = 0;
+  }
+
+  std::shared_ptr<ConsulWatch> watch_;
+  const std::string env_, appid_;
+  const uint64_t seen_;
+  const std::chrono::steady_clock::time_point deadline_;
+  std::function<uint64_t()> index_now_;
+  std::function<http::Response()> render_;
+  uint64_t id_ = 0;
+};
+
+}  // namespace
+
+struct ConsulQuery {
+  std::string env, zone;
+  consul::EntryFilter filter;
+  std::optional<uint64_t> index;
+  std::chrono::nanoseconds wait{kDefaultWait};
+};
+
+namespace {
+
+// Reads the query string of a read into `q`; the 400 that says what is wrong with it, if any.
+std::optional<http::Response> parse_query(const http::Request& request,
+                                          const NodeIdentity& identity, ConsulQuery& q) {
+  http::Params params;
+  if (auto err = http::parse_urlencoded(request.query, params))
+    return error(400, "Invalid query string: " + *err);
+  for (const auto& [k, v] : params.pairs())
+    if (!valid_utf8(k) || !valid_utf8(v)) return error(400, "Query parameters must be UTF-8");
+  if (params.first("stale") && params.first("consistent"))
+    return error(400, "Cannot specify ?stale with ?consistent, conflicting semantics.");
+  q.env = std::string(params.first("ns").value_or(identity.env));
+  q.zone = std::string(params.first("dc").value_or(identity.zone));
+  q.filter.zone = q.zone;
+  if (auto index = params.first("index")) {
+    uint64_t v = 0;
+    const auto [end, ec] = std::from_chars(index->data(), index->data() + index->size(), v);
+    if (index->empty() || ec != std::errc() || end != index->data() + index->size())
+      return error(400, "Invalid index");
+    q.index = v;
+  }
+  if (auto wait = params.first("wait")) {
+    const auto d = parse_duration(*wait);
+    if (!d) return error(400, "Invalid wait time");
+    q.wait = d->count() <= 0 ? kDefaultWait : std::min(*d, kMaxWait);
+  }
+  if (auto passing = params.first("passing")) {
+    if (passing->empty()) {
+      q.filter.passing = true;
+    } else if (auto b = parse_bool(*passing)) {
+      q.filter.passing = *b;
+    } else {
+      return error(400, "Invalid value for ?passing");
+    }
+  }
+  q.filter.has_tags = params.first("tag").has_value();
+  for (std::string_view pair : params.all_raw("node-meta")) {
+    const size_t colon = pair.find(':');
+    if (colon == std::string_view::npos)
+      return error(400, "Invalid node-meta \"" + std::string(pair) + "\": want key:value");
+    q.filter.node_meta.emplace_back(pair.substr(0, colon), pair.substr(colon + 1));
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+ConsulApi::ConsulApi(const ApiContext& context)
+    : registry_(context.registry),
+      identity_(context.identity),
+      replicator_(context.replicator),
+      watch_(std::make_shared<ConsulWatch>(context.clock)) {
+  context.registry.add_change_listener(
+      [watch = watch_](std::string_view env, std::string_view appid) {
+        watch->changed(env, appid);
+      });
+}
+
+void ConsulApi::add_routes(http::Router& router) {
+  router.add("GET", "/v1/agent/self", [this](const http::Request& r) { return agent_self(r); });
+  router.add("GET", "/v1/status/leader",
+             [this](const http::Request& r) { return status_leader(r); });
+  router.add("GET", "/v1/status/peers", [this](const http::Request& r) { return status_peers(r); });
+  router.add("GET", "/v1/catalog/services",
+             [this](const http::Request& r) { return catalog_services(r); });
+  router.add_prefix("GET", "/v1/health/service/",
+                    [this](const http::Request& r) { return service_entries(r, true); });
+  router.add_prefix("GET", "/v1/catalog/service/",
+                    [this](const http::Request& r) { return service_entries(r, false); });
+}
+
+std::optional<http::Response> ConsulApi::reject_body(std::string_view path,
+                                                     std::string message) const {
+  if (!path.starts_with("/v1/")) return std::nullopt;
+  return error(413, std::move(message));
+}
+
+http::Outcome ConsulApi::agent_self(const http::Request&) const {
+  const std::string& addr = identity_.advertise_addr;
+  const size_t colon = addr.rfind(':');
+  const std::string host = addr.substr(0, colon);
+  const std::string port = colon == std::string::npos ? "0" : addr.substr(colon + 1);
+  std::string out = "{\"Config\":{\"Datacenter\":";
+  json::append_string(out, identity_.zone);
+  out += ",\"PrimaryDatacenter\":";
+  json::append_string(out, identity_.zone);
+  out += ",\"NodeName\":";
+  json::append_string(out, identity_.hostname);
+  out +=
+      ",\"NodeID\":\"\",\"Revision\":\"muster\",\"Server\":true,\"Version\":\"1.15.0\","
+      "\"BuildDate\":\"\"},\"Member\":{\"Name\":";
+  json::append_string(out, identity_.hostname);
+  out += ",\"Addr\":";
+  json::append_string(out, host);
+  out += ",\"Port\":" + port +
+         ",\"Tags\":{},\"Status\":1,\"ProtocolMin\":1,\"ProtocolMax\":5,\"ProtocolCur\":2,"
+         "\"DelegateMin\":2,\"DelegateMax\":5,\"DelegateCur\":4},\"DebugConfig\":{},"
+         "\"Coord\":null,\"Stats\":{},\"Meta\":{}}";
+  http::Response r;
+  r.body = std::move(out);
+  return r;
+}
+
+http::Outcome ConsulApi::status_leader(const http::Request&) const {
+  http::Response r;
+  json::append_string(r.body, identity_.advertise_addr);
+  return r;
+}
+
+http::Outcome ConsulApi::status_peers(const http::Request&) const {
+  http::Response r;
+  r.body = "[";
+  if (replicator_ != nullptr) {
+    for (const auto& n : replicator_->same_zone_nodes()) {
+      if (r.body.size() > 1) r.body.push_back(',');
+      json::append_string(r.body, n.addr);
+    }
+  } else {
+    json::append_string(r.body, identity_.advertise_addr);
+  }
+  r.body.push_back(']');
+  return r;
+}
+
+http::Outcome ConsulApi::blocking(const ConsulQuery& q, std::string appid,
+                                  std::function<http::Response()> render) const {
+  std::function<uint64_t()> index_now;
+  if (appid.empty()) {
+    index_now = [watch = watch_] { return watch->catalog_index(); };
+  } else {
+    index_now = [watch = watch_, env = q.env, appid] { return watch->app_index(env, appid); };
+  }
+  // No index, or one that differs from ours: at once.
+  if (!q.index || *q.index != index_now()) return render();
+  // Consul's jitter, up to wait/16, spreads the answers of queries parked together.
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  const auto jitter =
+      std::chrono::nanoseconds(std::uniform_int_distribution<int64_t>(0, q.wait.count() / 16)(rng));
+  std::unique_ptr<http::Deferred> parked = std::make_unique<BlockingRead>(
+      watch_, q.env, std::move(appid), *q.index, std::chrono::steady_clock::now() + q.wait + jitter,
+      std::move(index_now), std::move(render));
+  return parked;
+}
+
+http::Outcome ConsulApi::catalog_services(const http::Request& request) const {
+  ConsulQuery q;
+  if (auto bad = parse_query(request, identity_, q)) return std::move(*bad);
+  return blocking(q, "", [this, q] {
+    const uint64_t index = watch_->catalog_index();
+    std::string out = "{";
+    for (const auto& [appid, env] : registry_.app_names()) {
+      if (env != q.env) continue;
+      bool listed = false;
+      registry_.read_app(env, appid, [&](const registry::App& app) {
+        for (const auto& [zone, z] : app.zones)
+          listed = listed || ((q.zone.empty() || zone == q.zone) && !z.instances.empty());
+      });
+      if (!listed) continue;
+      if (out.size() > 1) out.push_back(',');
+      json::append_string(out, appid);
+      out += ":[]";
+    }
+    out.push_back('}');
+    return answer(std::move(out), index);
+  });
+}
+
+http::Outcome ConsulApi::service_entries(const http::Request& request, bool health) const {
+  const std::string_view prefix = health ? "/v1/health/service/" : "/v1/catalog/service/";
+  const auto name = path_name(request.path, prefix);
+  if (!name) return error(400, "Invalid service name: a bad percent escape");
+  if (name->empty()) return error(400, "Missing service name");
+  if (!valid_utf8(*name)) return error(400, "Invalid service name: not UTF-8");
+  ConsulQuery q;
+  if (auto bad = parse_query(request, identity_, q)) return std::move(*bad);
+  return blocking(q, *name, [this, q, appid = *name, health] {
+    const uint64_t index = watch_->app_index(q.env, appid);
+    std::string out = "[";
+    registry_.read_app(q.env, appid, [&](const registry::App& app) {
+      for (const auto& [zone, z] : app.zones) {
+        for (const auto& [host, inst] : z.instances) {
+          if (!consul::matches(q.filter, zone, inst)) continue;
+          if (out.size() > 1) out.push_back(',');
+          if (health)
+            consul::append_health_entry(out, app, zone, inst, index);
+          else
+            consul::append_catalog_entry(out, app, zone, inst, index);
+        }
+      }
+    });
+    out.push_back(']');
+    return answer(std::move(out), index);
+  });
+}
+
+}  // namespace muster::api

@@ -1,0 +1,43 @@
+#pragma once
+// The Consul-compatible read API (issue 17; docs/api.md, Consul): what Prometheus's
+// consul_sd_configs, muster sd's consul provider and Consul client libraries read, over the same
+// registry as the native API: GET /v1/agent/self, /v1/status/leader, /v1/status/peers,
+// /v1/catalog/services, /v1/catalog/service/<name> and /v1/health/service/<name>, the last three
+// as blocking queries (index, wait) answered with X-Consul-Index. Errors are Consul's: a status
+// code with a plain text reason.
+// Threading: handlers run on any worker; a blocking query parks in the session and is woken by
+// ConsulWatch from the registry's change listener.
+#include <functional>
+#include <memory>
+
+#include "api/api.h"
+#include "api/consul_watch.h"
+
+namespace muster::api {
+
+struct ConsulQuery;  // a read's parameters (consul_api.cpp)
+
+class ConsulApi final : public Api {
+ public:
+  explicit ConsulApi(const ApiContext& context);
+  void add_routes(http::Router& router) override;
+  std::optional<http::Response> reject_body(std::string_view path,
+                                            std::string message) const override;
+
+ private:
+  http::Outcome agent_self(const http::Request& request) const;
+  http::Outcome status_leader(const http::Request& request) const;
+  http::Outcome status_peers(const http::Request& request) const;
+  http::Outcome catalog_services(const http::Request& request) const;
+  http::Outcome service_entries(const http::Request& request, bool health) const;
+  // The answer now, or a blocking query parked until the index differs from the client's.
+  http::Outcome blocking(const ConsulQuery& query, std::string appid,
+                         std::function<http::Response()> render) const;
+
+  registry::Registry& registry_;
+  const NodeIdentity& identity_;
+  const cluster::Replicator* replicator_;
+  std::shared_ptr<ConsulWatch> watch_;
+};
+
+}  // namespace muster::api

@@ -1,0 +1,192 @@
+#include "api/consul_render.h"
+
+#include <charconv>
+
+#include "common/json_writer.h"
+
+namespace muster::api::consul {
+
+namespace {
+
+// "scheme://host:port/..." -> host and port; {"", 0} without both.
+HostPort split(std::string_view addr) {
+  const size_t scheme = addr.find("://");
+  if (scheme == std::string_view::npos) return {};
+  std::string_view rest = addr.substr(scheme + 3);
+  rest = rest.substr(0, rest.find('/'));
+  const size_t colon = rest.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return {};
+  std::string_view host = rest.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  int port = 0;
+  const std::string_view digits = rest.substr(colon + 1);
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+  if (ec != std::errc() || end != digits.data() + digits.size() || port < 1 || port > 65535)
+    return {};
+  return {std::string(host), port};
+}
+
+void key(std::string& out, std::string_view name) {
+  json::append_string(out, name);
+  out.push_back(':');
+}
+
+void text(std::string& out, std::string_view name, std::string_view value) {
+  key(out, name);
+  json::append_string(out, value);
+  out.push_back(',');
+}
+
+void number(std::string& out, std::string_view name, int64_t value) {
+  key(out, name);
+  json::append_int(out, value);
+  out.push_back(',');
+}
+
+// Closes an object whose last member left a trailing comma.
+void close(std::string& out, char c) {
+  if (out.back() == ',') out.pop_back();
+  out.push_back(c);
+}
+
+void metadata(std::string& out, const registry::Instance& inst) {
+  out.push_back('{');
+  for (auto it = inst.metadata.begin(); it != inst.metadata.end(); ++it) {
+    key(out, *it);
+    json::append_string(out, *++it);
+    out.push_back(',');
+  }
+  close(out, '}');
+}
+
+void node_meta(std::string& out, const registry::Instance& inst, std::string_view zone) {
+  out += "{";
+  text(out, "region", inst.region);
+  text(out, "zone", zone);
+  close(out, '}');
+}
+
+void check(std::string& out, const registry::App& app, const registry::Instance& inst,
+           uint64_t index) {
+  const bool up = inst.status == registry::kStatusUp;
+  out.push_back('{');
+  text(out, "Node", *inst.hostname);
+  text(out, "CheckID", up ? "muster:status" : "_service_maintenance:" + *inst.hostname);
+  text(out, "Name", up ? "muster status" : "Service Maintenance Mode");
+  text(out, "Status", up ? "passing" : "critical");
+  text(out, "Notes", "");
+  text(out, "Output", up ? "status 1 (up)" : "status 2 (down)");
+  text(out, "ServiceID", *inst.hostname);
+  text(out, "ServiceName", app.appid);
+  out += "\"ServiceTags\":[],";
+  text(out, "Type", "");
+  text(out, "Interval", "");
+  text(out, "Timeout", "");
+  number(out, "ExposedPort", 0);
+  out += "\"Definition\":{},";
+  number(out, "CreateIndex", static_cast<int64_t>(index));
+  number(out, "ModifyIndex", static_cast<int64_t>(index));
+  close(out, '}');
+}
+
+}  // namespace
+
+HostPort service_address(const registry::Instance& inst) {
+  HostPort first;
+  for (std::string_view a : inst.addrs) {
+    HostPort hp = split(a);
+    if (hp.port == 0) continue;
+    if (a.starts_with("http://")) return hp;
+    if (first.port == 0) first = std::move(hp);
+  }
+  return first;
+}
+
+bool matches(const EntryFilter& f, std::string_view zone, const registry::Instance& inst) {
+  if (!f.zone.empty() && f.zone != zone) return false;
+  if (f.passing && inst.status != registry::kStatusUp) return false;
+  if (f.has_tags) return false;
+  if (service_address(inst).port == 0) return false;  // Consul clients need an address
+  for (const auto& [k, v] : f.node_meta) {
+    if (k == "region" && v == inst.region) continue;
+    if (k == "zone" && v == zone) continue;
+    return false;
+  }
+  return true;
+}
+
+void append_health_entry(std::string& out, const registry::App& app, std::string_view zone,
+                         const registry::Instance& inst, uint64_t index) {
+  const HostPort hp = service_address(inst);
+  const auto idx = static_cast<int64_t>(index);
+  out += "{\"Node\":{";
+  text(out, "ID", "");
+  text(out, "Node", *inst.hostname);
+  text(out, "Address", hp.host);
+  text(out, "Datacenter", zone);
+  out += "\"TaggedAddresses\":{";
+  text(out, "lan", hp.host);
+  text(out, "wan", hp.host);
+  close(out, '}');
+  out += ",\"Meta\":";
+  node_meta(out, inst, zone);
+  out.push_back(',');
+  number(out, "CreateIndex", idx);
+  number(out, "ModifyIndex", idx);
+  close(out, '}');
+  out += ",\"Service\":{";
+  text(out, "ID", *inst.hostname);
+  text(out, "Service", app.appid);
+  out += "\"Tags\":[],";
+  text(out, "Address", hp.host);
+  out += "\"Meta\":";
+  metadata(out, inst);
+  out.push_back(',');
+  number(out, "Port", hp.port);
+  out += "\"Weights\":{\"Passing\":1,\"Warning\":1},\"EnableTagOverride\":false,";
+  out += "\"Proxy\":{\"Mode\":\"\",\"MeshGateway\":{},\"Expose\":{}},\"Connect\":{},";
+  text(out, "PeerName", "");
+  text(out, "Namespace", app.env);
+  number(out, "CreateIndex", idx);
+  number(out, "ModifyIndex", idx);
+  close(out, '}');
+  out += ",\"Checks\":[";
+  check(out, app, inst, index);
+  out += "]}";
+}
+
+void append_catalog_entry(std::string& out, const registry::App& app, std::string_view zone,
+                          const registry::Instance& inst, uint64_t index) {
+  const HostPort hp = service_address(inst);
+  const auto idx = static_cast<int64_t>(index);
+  out.push_back('{');
+  text(out, "ID", "");
+  text(out, "Node", *inst.hostname);
+  text(out, "Address", hp.host);
+  text(out, "Datacenter", zone);
+  out += "\"TaggedAddresses\":{";
+  text(out, "lan", hp.host);
+  text(out, "wan", hp.host);
+  close(out, '}');
+  out += ",\"NodeMeta\":";
+  node_meta(out, inst, zone);
+  out.push_back(',');
+  text(out, "ServiceKind", "");
+  text(out, "ServiceID", *inst.hostname);
+  text(out, "ServiceName", app.appid);
+  out += "\"ServiceTags\":[],";
+  text(out, "ServiceAddress", hp.host);
+  out += "\"ServiceWeights\":{\"Passing\":1,\"Warning\":1},\"ServiceMeta\":";
+  metadata(out, inst);
+  out.push_back(',');
+  number(out, "ServicePort", hp.port);
+  text(out, "ServiceSocketPath", "");
+  out += "\"ServiceEnableTagOverride\":false,";
+  out += "\"ServiceProxy\":{\"Mode\":\"\",\"MeshGateway\":{},\"Expose\":{}},\"ServiceConnect\":{},";
+  number(out, "CreateIndex", idx);
+  number(out, "ModifyIndex", idx);
+  close(out, '}');
+}
+
+}  // namespace muster::api::consul
