@@ -1,8 +1,9 @@
 // Fan-out benchmark: park N long polls on one app, register one instance, and time how long the
 // node takes to answer every poller. Each poller polls again on its connection as soon as its
 // answer is whole, as real clients do. A plain epoll client, so that the generator is not what is
-// measured. Usage: fanout PORT N [SERVER_PID]; with the PID it also reports the CPU time the
-// server spent from the register to the last answer.
+// measured. Usage: fanout PORT N [SERVER_PID] [native|consul]; with the PID it also reports the
+// CPU time the server spent from the register to the last answer. `consul` parks Consul blocking
+// queries (/v1/health/service/<app>?index=...) instead of native polls.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -85,17 +86,38 @@ long long cpu_ticks(int pid) {
   return utime + stime;
 }
 
+bool consul_mode = false;
+
 double parked(const char* host, int port) {
   const std::string m =
       exchange(host, port, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-  const size_t at = m.find("\nmuster_parked_polls ");
-  return at == std::string::npos ? -1 : std::atof(m.c_str() + at + 21);
+  const std::string name =
+      consul_mode ? "\nmuster_consul_blocking_queries " : "\nmuster_parked_polls ";
+  const size_t at = m.find(name);
+  return at == std::string::npos ? -1 : std::atof(m.c_str() + at + name.size());
 }
 
+// The next request of poller i, from what it knows: the app's latest_timestamp (native) or the
+// X-Consul-Index (consul).
 std::string poll_request(int i, long long latest) {
+  if (consul_mode) {
+    return "GET /v1/health/service/bench.fanout?ns=bench&dc=sh001&wait=60s&index=" +
+           std::to_string(latest) + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  }
   return "GET /discovery/polls?env=bench&hostname=f" + std::to_string(i) +
          "&appid=bench.fanout&latest_timestamp=" + std::to_string(latest) +
          " HTTP/1.1\r\nHost: x\r\n\r\n";
+}
+
+// What a poller learns from an answer (see poll_request).
+long long learned(const std::string& answer) {
+  return consul_mode ? number_after(answer, "X-Consul-Index: ")
+                     : number_after(answer, "\"latest_timestamp\":");
+}
+
+bool good(const std::string& answer) {
+  return consul_mode ? answer.rfind("HTTP/1.1 200", 0) == 0
+                     : answer.find("\"code\":0,") != std::string::npos;
 }
 
 // True once `buf` holds a complete answer (headers plus Content-Length bytes).
@@ -110,23 +132,27 @@ bool complete(const std::string& buf) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: fanout PORT N [SERVER_PID]\n");
+    std::fprintf(stderr, "usage: fanout PORT N [SERVER_PID] [native|consul]\n");
     return 2;
   }
   const int port = std::atoi(argv[1]);
   const int n = std::atoi(argv[2]);
   const char* host = "127.0.0.1";
   const int server_pid = argc > 3 ? std::atoi(argv[3]) : 0;
+  consul_mode = argc > 4 && std::strcmp(argv[4], "consul") == 0;
   rlimit lim{};
   getrlimit(RLIMIT_NOFILE, &lim);
   lim.rlim_cur = lim.rlim_max;
   setrlimit(RLIMIT_NOFILE, &lim);
 
   exchange(host, port, post_register("first"));
-  const std::string fetched = exchange(host, port,
-                                       "GET /discovery/fetch?env=bench&appid=bench.fanout&status=1 "
-                                       "HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-  const long long lts = number_after(fetched, "\"latest_timestamp\":");
+  const std::string fetched =
+      exchange(host, port,
+               consul_mode ? "GET /v1/health/service/bench.fanout?ns=bench&dc=sh001 "
+                             "HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                           : "GET /discovery/fetch?env=bench&appid=bench.fanout&status=1 "
+                             "HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const long long lts = learned(fetched);
   if (lts <= 0) {
     std::fprintf(stderr, "could not read latest_timestamp: %s\n", fetched.c_str());
     return 1;
@@ -182,11 +208,11 @@ int main(int argc, char** argv) {
       }
       if (whole) {
         done_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-        if (bufs[i].find("\"code\":0,") == std::string::npos) ++bad;
+        if (!good(bufs[i])) ++bad;
         epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr);
         // Like a real client, poll again at once on the same connection with what it learned;
         // the node parks that poll while it is still answering the others.
-        const long long next = number_after(bufs[i], "\"latest_timestamp\":");
+        const long long next = learned(bufs[i]);
         const std::string again = poll_request(static_cast<int>(i), next > 0 ? next : lts);
         send(fd, again.data(), again.size(), MSG_NOSIGNAL);
       }

@@ -85,6 +85,16 @@ wait_port "$PORT"
 for run in 1 2 3 4 5; do say "pinned (1 worker on core 0, client on core 1), run $run: $(taskset -c 1 "$FANOUT" "$PORT" 10000 "$MPID")"; done
 stop_pid "$MPID"
 
+# --- Consul blocking queries: 1,000 parked on one service, one register, beside as many native
+# polls on the same node (the issue's figure, and its peer in the same run) ------------------------
+PORT=$(free_port)
+start_muster "$PORT" --poll-hold 60s --zone sh001
+for run in 1 2 3; do
+  say "1,000 native polls, run $run: $("$FANOUT" "$PORT" 1000 "$MPID" native)"
+  say "1,000 Consul blocking health queries, run $run: $("$FANOUT" "$PORT" 1000 "$MPID" consul)"
+done
+stop_pid "$MPID"
+
 # --- memory: RSS with FILL instances (2 addrs, 2 metadata keys each) --------------------------
 PORT=$(free_port)
 start_muster "$PORT"

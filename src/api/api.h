@@ -17,6 +17,7 @@
 #include "cluster/replicator.h"
 #include "cluster/writes.h"
 #include "common/clock.h"
+#include "common/metrics.h"
 #include "http/router.h"
 #include "registry/registry.h"
 
@@ -62,6 +63,8 @@ class Api {
                                                     std::string message) const = 0;
   // Housekeeping on the node's eviction tick (releasing idle caches).
   virtual void on_tick() {}
+  // Its own series on /metrics (any thread).
+  virtual void write_metrics(metrics::TextWriter&) const {}
 };
 
 }  // namespace muster::api

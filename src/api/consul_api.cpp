@@ -197,6 +197,12 @@ std::optional<http::Response> ConsulApi::reject_body(std::string_view path,
   return error(413, std::move(message));
 }
 
+void ConsulApi::write_metrics(metrics::TextWriter& out) const {
+  out.family("muster_consul_blocking_queries", "gauge",
+             "Consul blocking queries waiting for a change.");
+  out.sample("muster_consul_blocking_queries", static_cast<double>(watch_->watching()));
+}
+
 http::Outcome ConsulApi::agent_self(const http::Request&) const {
   const std::string& addr = identity_.advertise_addr;
   const size_t colon = addr.rfind(':');

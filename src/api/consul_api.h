@@ -23,6 +23,7 @@ class ConsulApi final : public Api {
   void add_routes(http::Router& router) override;
   std::optional<http::Response> reject_body(std::string_view path,
                                             std::string message) const override;
+  void write_metrics(metrics::TextWriter& out) const override;
 
  private:
   http::Outcome agent_self(const http::Request& request) const;

@@ -78,6 +78,8 @@ std::variant<std::monostate, std::string> Node::start(boost::asio::io_context& m
                               [this] { return init_protect_->active(); },
                               {}};
   sources.more.push_back([this](metrics::TextWriter& w) { replicator_->write_metrics(w); });
+  for (const auto& api : apis_)
+    sources.more.push_back([&api = *api](metrics::TextWriter& w) { api.write_metrics(w); });
   if (anti_entropy_) {
     sources.more.push_back([this](metrics::TextWriter& w) { anti_entropy_->write_metrics(w); });
   }
