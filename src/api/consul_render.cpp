@@ -60,11 +60,25 @@ void metadata(std::string& out, const registry::Instance& inst) {
   close(out, '}');
 }
 
-void node_meta(std::string& out, const registry::Instance& inst, std::string_view zone) {
+// The node's members, each followed by a comma: the instance is its own node (its hostname), at
+// the host of its address, with region and zone as node metadata under `meta_key`.
+void node_fields(std::string& out, const registry::Instance& inst, std::string_view zone,
+                 const HostPort& hp, std::string_view meta_key) {
+  text(out, "ID", "");
+  text(out, "Node", *inst.hostname);
+  text(out, "Address", hp.host);
+  text(out, "Datacenter", zone);
+  out += "\"TaggedAddresses\":{";
+  text(out, "lan", hp.host);
+  text(out, "wan", hp.host);
+  close(out, '}');
+  out.push_back(',');
+  key(out, meta_key);
   out += "{";
   text(out, "region", inst.region);
   text(out, "zone", zone);
   close(out, '}');
+  out.push_back(',');
 }
 
 void check(std::string& out, const registry::App& app, const registry::Instance& inst,
@@ -121,17 +135,7 @@ void append_health_entry(std::string& out, const registry::App& app, std::string
   const HostPort hp = service_address(inst);
   const auto idx = static_cast<int64_t>(index);
   out += "{\"Node\":{";
-  text(out, "ID", "");
-  text(out, "Node", *inst.hostname);
-  text(out, "Address", hp.host);
-  text(out, "Datacenter", zone);
-  out += "\"TaggedAddresses\":{";
-  text(out, "lan", hp.host);
-  text(out, "wan", hp.host);
-  close(out, '}');
-  out += ",\"Meta\":";
-  node_meta(out, inst, zone);
-  out.push_back(',');
+  node_fields(out, inst, zone, hp, "Meta");
   number(out, "CreateIndex", idx);
   number(out, "ModifyIndex", idx);
   close(out, '}');
@@ -161,17 +165,7 @@ void append_catalog_entry(std::string& out, const registry::App& app, std::strin
   const HostPort hp = service_address(inst);
   const auto idx = static_cast<int64_t>(index);
   out.push_back('{');
-  text(out, "ID", "");
-  text(out, "Node", *inst.hostname);
-  text(out, "Address", hp.host);
-  text(out, "Datacenter", zone);
-  out += "\"TaggedAddresses\":{";
-  text(out, "lan", hp.host);
-  text(out, "wan", hp.host);
-  close(out, '}');
-  out += ",\"NodeMeta\":";
-  node_meta(out, inst, zone);
-  out.push_back(',');
+  node_fields(out, inst, zone, hp, "NodeMeta");
   text(out, "ServiceKind", "");
   text(out, "ServiceID", *inst.hostname);
   text(out, "ServiceName", app.appid);
