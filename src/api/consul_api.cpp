@@ -1,6 +1,7 @@
 #include "api/consul_api.h"
 
 #include <charconv>
+#include <map>
 #include <random>
 
 #include "api/consul_render.h"
@@ -185,10 +186,17 @@ void ConsulApi::add_routes(http::Router& router) {
   router.add("GET", "/v1/status/peers", [this](const http::Request& r) { return status_peers(r); });
   router.add("GET", "/v1/catalog/services",
              [this](const http::Request& r) { return catalog_services(r); });
-  router.add_prefix("GET", "/v1/health/service/",
-                    [this](const http::Request& r) { return service_entries(r, true); });
-  router.add_prefix("GET", "/v1/catalog/service/",
-                    [this](const http::Request& r) { return service_entries(r, false); });
+  router.add("GET", "/v1/catalog/nodes",
+             [this](const http::Request& r) { return catalog_nodes(r); });
+  router.add_prefix("GET", "/v1/health/service/", [this](const http::Request& r) {
+    return service_entries(r, Entries::kHealth);
+  });
+  router.add_prefix("GET", "/v1/catalog/service/", [this](const http::Request& r) {
+    return service_entries(r, Entries::kCatalog);
+  });
+  router.add_prefix("GET", "/v1/health/checks/", [this](const http::Request& r) {
+    return service_entries(r, Entries::kChecks);
+  });
 }
 
 std::optional<http::Response> ConsulApi::reject_body(std::string_view path,
@@ -293,15 +301,45 @@ http::Outcome ConsulApi::catalog_services(const http::Request& request) const {
   });
 }
 
-http::Outcome ConsulApi::service_entries(const http::Request& request, bool health) const {
-  const std::string_view prefix = health ? "/v1/health/service/" : "/v1/catalog/service/";
+http::Outcome ConsulApi::catalog_nodes(const http::Request& request) const {
+  ConsulQuery q;
+  if (auto bad = parse_query(request, identity_, q)) return std::move(*bad);
+  return blocking(q, "", [this, q] {
+    const uint64_t index = watch_->catalog_index();
+    // Every instance is its own node, named by its hostname: one entry per hostname.
+    std::map<std::string, std::string, std::less<>> nodes;
+    for (const auto& [appid, env] : registry_.app_names()) {
+      if (env != q.env) continue;
+      registry_.read_app(env, appid, [&](const registry::App& app) {
+        for (const auto& [zone, z] : app.zones) {
+          for (const auto& [host, inst] : z.instances) {
+            if (nodes.contains(host) || !consul::matches(q.filter, zone, inst)) continue;
+            consul::append_node(nodes[host], zone, inst, index);
+          }
+        }
+      });
+    }
+    std::string out = "[";
+    for (const auto& [host, node] : nodes) {
+      if (out.size() > 1) out.push_back(',');
+      out += node;
+    }
+    out.push_back(']');
+    return answer(std::move(out), index);
+  });
+}
+
+http::Outcome ConsulApi::service_entries(const http::Request& request, Entries kind) const {
+  const std::string_view prefix = kind == Entries::kHealth    ? "/v1/health/service/"
+                                  : kind == Entries::kCatalog ? "/v1/catalog/service/"
+                                                              : "/v1/health/checks/";
   const auto name = path_name(request.path, prefix);
   if (!name) return error(400, "Invalid service name: a bad percent escape");
   if (name->empty()) return error(400, "Missing service name");
   if (!valid_utf8(*name)) return error(400, "Invalid service name: not UTF-8");
   ConsulQuery q;
   if (auto bad = parse_query(request, identity_, q)) return std::move(*bad);
-  return blocking(q, *name, [this, q, appid = *name, health] {
+  return blocking(q, *name, [this, q, appid = *name, kind] {
     const uint64_t index = watch_->app_index(q.env, appid);
     std::string out = "[";
     registry_.read_app(q.env, appid, [&](const registry::App& app) {
@@ -309,10 +347,12 @@ http::Outcome ConsulApi::service_entries(const http::Request& request, bool heal
         for (const auto& [host, inst] : z.instances) {
           if (!consul::matches(q.filter, zone, inst)) continue;
           if (out.size() > 1) out.push_back(',');
-          if (health)
+          if (kind == Entries::kHealth)
             consul::append_health_entry(out, app, zone, inst, index);
-          else
+          else if (kind == Entries::kCatalog)
             consul::append_catalog_entry(out, app, zone, inst, index);
+          else
+            consul::append_check(out, app, inst, index);
         }
       }
     });

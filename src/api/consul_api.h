@@ -2,11 +2,11 @@
 // The Consul-compatible read API (issue 17; docs/api.md, Consul): what Prometheus's
 // consul_sd_configs, muster sd's consul provider and Consul client libraries read, over the same
 // registry as the native API: GET /v1/agent/self, /v1/status/leader, /v1/status/peers,
-// /v1/catalog/services, /v1/catalog/service/<name> and /v1/health/service/<name>, the last three
-// as blocking queries (index, wait) answered with X-Consul-Index. Errors are Consul's: a status
-// code with a plain text reason.
-// Threading: handlers run on any worker; a blocking query parks in the session and is woken by
-// ConsulWatch from the registry's change listener.
+// /v1/catalog/services, /v1/catalog/nodes, /v1/catalog/service/<name>, /v1/health/service/<name>
+// and /v1/health/checks/<name>, the last five as blocking queries (index, wait) answered with
+// X-Consul-Index. Errors are Consul's: a status code with a plain text reason. Threading: handlers
+// run on any worker; a blocking query parks in the session and is woken by ConsulWatch from the
+// registry's change listener.
 #include <functional>
 #include <memory>
 
@@ -30,7 +30,10 @@ class ConsulApi final : public Api {
   http::Outcome status_leader(const http::Request& request) const;
   http::Outcome status_peers(const http::Request& request) const;
   http::Outcome catalog_services(const http::Request& request) const;
-  http::Outcome service_entries(const http::Request& request, bool health) const;
+  // /v1/health/service, /v1/catalog/service and /v1/health/checks: per instance of one app.
+  enum class Entries { kHealth, kCatalog, kChecks };
+  http::Outcome service_entries(const http::Request& request, Entries kind) const;
+  http::Outcome catalog_nodes(const http::Request& request) const;
   // The answer now, or a blocking query parked until the index differs from the client's.
   http::Outcome blocking(const ConsulQuery& query, std::string appid,
                          std::function<http::Response()> render) const;

@@ -81,8 +81,10 @@ void node_fields(std::string& out, const registry::Instance& inst, std::string_v
   out.push_back(',');
 }
 
-void check(std::string& out, const registry::App& app, const registry::Instance& inst,
-           uint64_t index) {
+}  // namespace
+
+void append_check(std::string& out, const registry::App& app, const registry::Instance& inst,
+                  uint64_t index) {
   const bool up = inst.status == registry::kStatusUp;
   out.push_back('{');
   text(out, "Node", *inst.hostname);
@@ -103,8 +105,6 @@ void check(std::string& out, const registry::App& app, const registry::Instance&
   number(out, "ModifyIndex", static_cast<int64_t>(index));
   close(out, '}');
 }
-
-}  // namespace
 
 HostPort service_address(const registry::Instance& inst) {
   HostPort first;
@@ -130,15 +130,21 @@ bool matches(const EntryFilter& f, std::string_view zone, const registry::Instan
   return true;
 }
 
+void append_node(std::string& out, std::string_view zone, const registry::Instance& inst,
+                 uint64_t index) {
+  out.push_back('{');
+  node_fields(out, inst, zone, service_address(inst), "Meta");
+  number(out, "CreateIndex", static_cast<int64_t>(index));
+  number(out, "ModifyIndex", static_cast<int64_t>(index));
+  close(out, '}');
+}
+
 void append_health_entry(std::string& out, const registry::App& app, std::string_view zone,
                          const registry::Instance& inst, uint64_t index) {
   const HostPort hp = service_address(inst);
   const auto idx = static_cast<int64_t>(index);
-  out += "{\"Node\":{";
-  node_fields(out, inst, zone, hp, "Meta");
-  number(out, "CreateIndex", idx);
-  number(out, "ModifyIndex", idx);
-  close(out, '}');
+  out += "{\"Node\":";
+  append_node(out, zone, inst, index);
   out += ",\"Service\":{";
   text(out, "ID", *inst.hostname);
   text(out, "Service", app.appid);
@@ -156,7 +162,7 @@ void append_health_entry(std::string& out, const registry::App& app, std::string
   number(out, "ModifyIndex", idx);
   close(out, '}');
   out += ",\"Checks\":[";
-  check(out, app, inst, index);
+  append_check(out, app, inst, index);
   out += "]}";
 }
 

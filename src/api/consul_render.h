@@ -33,6 +33,12 @@ bool matches(const EntryFilter& f, std::string_view zone, const registry::Instan
 // Appends one /v1/health/service entry {Node, Service, Checks}; `index` is its Create/ModifyIndex.
 void append_health_entry(std::string& out, const registry::App& app, std::string_view zone,
                          const registry::Instance& instance, uint64_t index);
+// Appends the instance's one check, as in a health entry's Checks (/v1/health/checks/<name>).
+void append_check(std::string& out, const registry::App& app, const registry::Instance& instance,
+                  uint64_t index);
+// Appends the instance as a catalog node, as in a health entry's Node (/v1/catalog/nodes).
+void append_node(std::string& out, std::string_view zone, const registry::Instance& instance,
+                 uint64_t index);
 // Appends one flat /v1/catalog/service entry.
 void append_catalog_entry(std::string& out, const registry::App& app, std::string_view zone,
                           const registry::Instance& instance, uint64_t index);

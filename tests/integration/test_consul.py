@@ -118,6 +118,18 @@ class ConsulRoutesTest(unittest.TestCase):
         self.assertEqual(self.node.read("/v1/health/service/web?ns=prod")[0], [])
         # An unknown service: [] with an index, never a 404.
         self.assertEqual(self.node.read("/v1/health/service/nothing")[0], [])
+        # The checks alone, and every instance of the zone as a node (one per hostname).
+        checks = self.node.read("/v1/health/checks/web")[0]
+        self.assertEqual(sorted((c["ServiceID"], c["Status"]) for c in checks),
+                         [("h1", "passing"), ("h2", "critical")])
+        self.assertEqual([c["ServiceID"] for c in self.node.read(
+            "/v1/health/checks/web?passing")[0]], ["h1"])
+        nodes = self.node.read("/v1/catalog/nodes")[0]
+        self.assertEqual([(n["Node"], n["Address"]) for n in nodes],
+                         [("h1", "10.0.0.1"), ("h2", "10.0.0.2")])
+        self.assertEqual(nodes[0]["Meta"], {"region": "sh", "zone": "sh001"})
+        self.assertEqual([n["Node"] for n in self.node.read("/v1/catalog/nodes?dc=sh002")[0]],
+                         ["o1", "z2"])
 
     def test_blocking_query_wakes_on_a_change_and_times_out_otherwise(self):
         self.node.register("h1", appid="web", addrs=["http://10.0.0.1:8080"])
