@@ -4,6 +4,7 @@
 #include <map>
 #include <random>
 
+#include "api/consul_agent.h"
 #include "api/consul_render.h"
 #include "common/duration.h"
 #include "common/json_writer.h"
@@ -156,7 +157,8 @@ std::optional<http::Response> parse_query(const http::Request& request,
       return error(400, "Invalid value for ?passing");
     }
   }
-  q.filter.has_tags = params.first("tag").has_value();
+  for (std::string_view tag : params.all_raw("tag"))
+    q.filter.tags.emplace_back(tag);
   for (std::string_view pair : params.all_raw("node-meta")) {
     const size_t colon = pair.find(':');
     if (colon == std::string_view::npos)
@@ -170,6 +172,7 @@ std::optional<http::Response> parse_query(const http::Request& request,
 
 ConsulApi::ConsulApi(const ApiContext& context)
     : registry_(context.registry),
+      writes_(context.writes),
       identity_(context.identity),
       replicator_(context.replicator),
       watch_(std::make_shared<ConsulWatch>(context.clock)) {
@@ -188,6 +191,15 @@ void ConsulApi::add_routes(http::Router& router) {
              [this](const http::Request& r) { return catalog_services(r); });
   router.add("GET", "/v1/catalog/nodes",
              [this](const http::Request& r) { return catalog_nodes(r); });
+  router.add("PUT", "/v1/agent/service/register",
+             [this](const http::Request& r) { return register_service(r); });
+  // GET as well as PUT: python-consul 0.7.1 deregisters with GET (a deviation from Consul).
+  for (const char* method : {"PUT", "GET"}) {
+    router.add_prefix(method, "/v1/agent/service/deregister/",
+                      [this](const http::Request& r) { return deregister_service(r); });
+  }
+  router.add("GET", "/v1/agent/services",
+             [this](const http::Request& r) { return agent_services(r); });
   router.add_prefix("GET", "/v1/health/service/", [this](const http::Request& r) {
     return service_entries(r, Entries::kHealth);
   });
@@ -287,18 +299,99 @@ http::Outcome ConsulApi::catalog_services(const http::Request& request) const {
     for (const auto& [appid, env] : registry_.app_names()) {
       if (env != q.env) continue;
       bool listed = false;
+      std::vector<std::string> tags;  // the union over the app's instances in the zone
       registry_.read_app(env, appid, [&](const registry::App& app) {
-        for (const auto& [zone, z] : app.zones)
-          listed = listed || ((q.zone.empty() || zone == q.zone) && !z.instances.empty());
+        for (const auto& [zone, z] : app.zones) {
+          if (!q.zone.empty() && zone != q.zone) continue;
+          for (const auto& [host, inst] : z.instances) {
+            listed = true;
+            for (auto& t : consul::tags_of(inst))
+              if (std::find(tags.begin(), tags.end(), t) == tags.end())
+                tags.push_back(std::move(t));
+          }
+        }
       });
       if (!listed) continue;
       if (out.size() > 1) out.push_back(',');
       json::append_string(out, appid);
-      out += ":[]";
+      out += ":" + consul::tags_value(tags);
     }
     out.push_back('}');
     return answer(std::move(out), index);
   });
+}
+
+namespace {
+
+// Consul's answer to a write: 200, an empty body and no Content-Type.
+http::Response written() {
+  http::Response r;
+  r.content_type = "";
+  return r;
+}
+
+}  // namespace
+
+http::Outcome ConsulApi::register_service(const http::Request& request) const {
+  ConsulQuery q;
+  if (auto bad = parse_query(request, identity_, q)) return std::move(*bad);
+  auto made = consul::registration(request.body, identity_, q.env);
+  if (auto* problem = std::get_if<std::string>(&made)) return error(400, *problem);
+  writes_.register_instance(std::move(std::get<registry::RegisterArgs>(made)),
+                            cluster::Origin::kClient);
+  return written();
+}
+
+http::Outcome ConsulApi::deregister_service(const http::Request& request) const {
+  const auto id = path_name(request.path, "/v1/agent/service/deregister/");
+  if (!id || id->empty() || !valid_utf8(*id)) return error(400, "Missing service ID");
+  ConsulQuery q;
+  if (auto bad = parse_query(request, identity_, q)) return std::move(*bad);
+  // A Consul service ID names one registration of this zone and env: the instance without
+  // heartbeat with that hostname, in whichever app.
+  std::optional<registry::InstanceKey> found;
+  std::string appid_of_found;
+  for (const auto& [appid, env] : registry_.app_names()) {
+    if (env != q.env || found) continue;
+    registry_.read_app(env, appid, [&](const registry::App& app) {
+      const auto z = app.zones.find(identity_.zone);
+      if (z == app.zones.end()) return;
+      const auto i = z->second.instances.find(*id);
+      if (i != z->second.instances.end() && !i->second.lease) {
+        appid_of_found = app.appid;
+        found = registry::InstanceKey{identity_.zone, q.env, appid_of_found, *id};
+      }
+    });
+  }
+  if (!found || !writes_.cancel(*found, cluster::Origin::kClient)) {
+    return error(404, "Unknown service ID \"" + *id +
+                          "\". Ensure that the service ID is passed, not the service name.");
+  }
+  return written();
+}
+
+http::Outcome ConsulApi::agent_services(const http::Request& request) const {
+  ConsulQuery q;
+  if (auto bad = parse_query(request, identity_, q)) return std::move(*bad);
+  std::string out = "{";
+  for (const auto& [appid, env] : registry_.app_names()) {
+    if (env != q.env) continue;
+    registry_.read_app(env, appid, [&](const registry::App& app) {
+      const auto z = app.zones.find(identity_.zone);
+      if (z == app.zones.end()) return;
+      for (const auto& [host, inst] : z->second.instances) {
+        if (inst.lease) continue;  // a native instance was not registered with an agent
+        if (out.size() > 1) out.push_back(',');
+        json::append_string(out, host);
+        out.push_back(':');
+        consul::append_agent_service(out, app, identity_.zone, inst);
+      }
+    });
+  }
+  out.push_back('}');
+  http::Response r;
+  r.body = std::move(out);
+  return r;
 }
 
 http::Outcome ConsulApi::catalog_nodes(const http::Request& request) const {

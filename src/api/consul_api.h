@@ -1,5 +1,6 @@
 #pragma once
-// The Consul-compatible read API (issue 17; docs/api.md, Consul): what Prometheus's
+// The Consul-compatible API (issue 17; docs/api.md, Consul): the agent's service register and
+// deregister (consul_agent.h) and agent/services, and what Prometheus's
 // consul_sd_configs, muster sd's consul provider and Consul client libraries read, over the same
 // registry as the native API: GET /v1/agent/self, /v1/status/leader, /v1/status/peers,
 // /v1/catalog/services, /v1/catalog/nodes, /v1/catalog/service/<name>, /v1/health/service/<name>
@@ -34,11 +35,15 @@ class ConsulApi final : public Api {
   enum class Entries { kHealth, kCatalog, kChecks };
   http::Outcome service_entries(const http::Request& request, Entries kind) const;
   http::Outcome catalog_nodes(const http::Request& request) const;
+  http::Outcome register_service(const http::Request& request) const;
+  http::Outcome deregister_service(const http::Request& request) const;
+  http::Outcome agent_services(const http::Request& request) const;
   // The answer now, or a blocking query parked until the index differs from the client's.
   http::Outcome blocking(const ConsulQuery& query, std::string appid,
                          std::function<http::Response()> render) const;
 
   registry::Registry& registry_;
+  cluster::Writes& writes_;
   const NodeIdentity& identity_;
   const cluster::Replicator* replicator_;
   std::shared_ptr<ConsulWatch> watch_;

@@ -1,5 +1,8 @@
 #include "api/consul_render.h"
 
+#include <algorithm>
+#include <boost/json/parse.hpp>
+#include <cctype>
 #include <charconv>
 
 #include "common/json_writer.h"
@@ -22,9 +25,9 @@ HostPort split(std::string_view addr) {
   int port = 0;
   const std::string_view digits = rest.substr(colon + 1);
   const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
-  if (ec != std::errc() || end != digits.data() + digits.size() || port < 1 || port > 65535)
+  if (ec != std::errc() || end != digits.data() + digits.size() || port < 0 || port > 65535)
     return {};
-  return {std::string(host), port};
+  return {std::string(host), port, true};
 }
 
 void key(std::string& out, std::string_view name) {
@@ -50,14 +53,36 @@ void close(std::string& out, char c) {
   out.push_back(c);
 }
 
+// Service.Meta: the metadata but muster's own "consul-" keys (the tags).
 void metadata(std::string& out, const registry::Instance& inst) {
   out.push_back('{');
   for (auto it = inst.metadata.begin(); it != inst.metadata.end(); ++it) {
-    key(out, *it);
-    json::append_string(out, *++it);
+    const std::string_view k = *it;
+    const std::string_view v = *++it;
+    if (k.starts_with("consul-")) continue;
+    key(out, k);
+    json::append_string(out, v);
     out.push_back(',');
   }
   close(out, '}');
+}
+
+void tags(std::string& out, std::string_view name, const registry::Instance& inst) {
+  key(out, name);
+  out.push_back('[');
+  for (const std::string& t : tags_of(inst)) {
+    json::append_string(out, t);
+    out.push_back(',');
+  }
+  close(out, ']');
+  out.push_back(',');
+}
+
+bool equal_without_case(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
 }
 
 // The node's members, each followed by a comma: the instance is its own node (its hostname), at
@@ -95,7 +120,7 @@ void append_check(std::string& out, const registry::App& app, const registry::In
   text(out, "Output", up ? "status 1 (up)" : "status 2 (down)");
   text(out, "ServiceID", *inst.hostname);
   text(out, "ServiceName", app.appid);
-  out += "\"ServiceTags\":[],";
+  tags(out, "ServiceTags", inst);
   text(out, "Type", "");
   text(out, "Interval", "");
   text(out, "Timeout", "");
@@ -106,13 +131,39 @@ void append_check(std::string& out, const registry::App& app, const registry::In
   close(out, '}');
 }
 
+std::vector<std::string> tags_of(const registry::Instance& inst) {
+  std::vector<std::string> out;
+  for (auto it = inst.metadata.begin(); it != inst.metadata.end(); ++it) {
+    const std::string_view k = *it;
+    const std::string_view v = *++it;
+    if (k != kTagsKey) continue;
+    boost::system::error_code ec;
+    const boost::json::value parsed = boost::json::parse(v, ec);
+    if (ec || !parsed.is_array()) break;
+    for (const auto& t : parsed.get_array())
+      if (t.is_string()) out.emplace_back(t.get_string());
+    break;
+  }
+  return out;
+}
+
+std::string tags_value(const std::vector<std::string>& tags) {
+  std::string out = "[";
+  for (const std::string& t : tags) {
+    if (out.size() > 1) out.push_back(',');
+    json::append_string(out, t);
+  }
+  out.push_back(']');
+  return out;
+}
+
 HostPort service_address(const registry::Instance& inst) {
   HostPort first;
   for (std::string_view a : inst.addrs) {
     HostPort hp = split(a);
-    if (hp.port == 0) continue;
+    if (!hp.found) continue;
     if (a.starts_with("http://")) return hp;
-    if (first.port == 0) first = std::move(hp);
+    if (!first.found) first = std::move(hp);
   }
   return first;
 }
@@ -120,8 +171,15 @@ HostPort service_address(const registry::Instance& inst) {
 bool matches(const EntryFilter& f, std::string_view zone, const registry::Instance& inst) {
   if (!f.zone.empty() && f.zone != zone) return false;
   if (f.passing && inst.status != registry::kStatusUp) return false;
-  if (f.has_tags) return false;
-  if (service_address(inst).port == 0) return false;  // Consul clients need an address
+  if (!f.tags.empty()) {
+    const auto have = tags_of(inst);
+    for (const std::string& want : f.tags) {
+      if (std::none_of(have.begin(), have.end(),
+                       [&](const std::string& t) { return equal_without_case(t, want); }))
+        return false;
+    }
+  }
+  if (!service_address(inst).found) return false;  // Consul clients need an address
   for (const auto& [k, v] : f.node_meta) {
     if (k == "region" && v == inst.region) continue;
     if (k == "zone" && v == zone) continue;
@@ -148,7 +206,7 @@ void append_health_entry(std::string& out, const registry::App& app, std::string
   out += ",\"Service\":{";
   text(out, "ID", *inst.hostname);
   text(out, "Service", app.appid);
-  out += "\"Tags\":[],";
+  tags(out, "Tags", inst);
   text(out, "Address", hp.host);
   out += "\"Meta\":";
   metadata(out, inst);
@@ -166,6 +224,23 @@ void append_health_entry(std::string& out, const registry::App& app, std::string
   out += "]}";
 }
 
+void append_agent_service(std::string& out, const registry::App& app, std::string_view zone,
+                          const registry::Instance& inst) {
+  const HostPort hp = service_address(inst);
+  out.push_back('{');
+  text(out, "ID", *inst.hostname);
+  text(out, "Service", app.appid);
+  tags(out, "Tags", inst);
+  out += "\"Meta\":";
+  metadata(out, inst);
+  out.push_back(',');
+  number(out, "Port", hp.port);
+  text(out, "Address", hp.host);
+  out += "\"Weights\":{\"Passing\":1,\"Warning\":1},\"EnableTagOverride\":false,";
+  text(out, "Datacenter", zone);
+  close(out, '}');
+}
+
 void append_catalog_entry(std::string& out, const registry::App& app, std::string_view zone,
                           const registry::Instance& inst, uint64_t index) {
   const HostPort hp = service_address(inst);
@@ -175,7 +250,7 @@ void append_catalog_entry(std::string& out, const registry::App& app, std::strin
   text(out, "ServiceKind", "");
   text(out, "ServiceID", *inst.hostname);
   text(out, "ServiceName", app.appid);
-  out += "\"ServiceTags\":[],";
+  tags(out, "ServiceTags", inst);
   text(out, "ServiceAddress", hp.host);
   out += "\"ServiceWeights\":{\"Passing\":1,\"Warning\":1},\"ServiceMeta\":";
   metadata(out, inst);

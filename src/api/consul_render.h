@@ -3,7 +3,8 @@
 // /v1/health/service entry and as a /v1/catalog/service entry, by muster's mapping: Service =
 // appid, Service.ID and Node = hostname, Datacenter = zone, Namespace = env, Address and Port from
 // the instance's first http:// address (else the first with a host and port), Node.Meta = region
-// and zone, Service.Meta = metadata, Tags = []. Its one check shows its status: 1 is a passing
+// and zone, Service.Meta = metadata but the "consul-" keys, Tags = those of a Consul
+// registration (kTagsKey). Its one check shows its status: 1 is a passing
 // "muster:status", 2 a critical "_service_maintenance:<hostname>" (maintenance, as Consul's
 // aggregate reads it). Threading: pure functions, called under the registry lock.
 #include <string>
@@ -15,17 +16,27 @@
 
 namespace muster::api::consul {
 
-// host and port of the address Consul clients get, or nullopt-like {"", 0} when it has none.
+// Where a Consul registration's Tags live in the instance's metadata (a JSON array); Consul
+// refuses Meta keys with the "consul-" prefix, so no Meta key can collide with it.
+inline constexpr std::string_view kTagsKey = "consul-tags";
+// The instance's tags: those of its Consul registration, none for a native one.
+std::vector<std::string> tags_of(const registry::Instance& instance);
+// A Consul registration's tags as the metadata value (a JSON array of strings).
+std::string tags_value(const std::vector<std::string>& tags);
+
+// The host and port Consul clients get; `found` is false when the instance has no address with
+// both (Consul allows port 0).
 struct HostPort {
   std::string host;
   int port = 0;
+  bool found = false;
 };
 HostPort service_address(const registry::Instance& instance);
 
 struct EntryFilter {
-  std::string zone;       // the datacenter; "" = every zone
-  bool passing = false;   // ?passing: only instances whose checks all pass (status 1)
-  bool has_tags = false;  // ?tag given: no instance has tags, so nothing matches
+  std::string zone;               // the datacenter; "" = every zone
+  bool passing = false;           // ?passing: only instances whose checks all pass (status 1)
+  std::vector<std::string> tags;  // ?tag, repeated: the instance must carry every one (any case)
   std::vector<std::pair<std::string, std::string>> node_meta;  // every pair must match
 };
 bool matches(const EntryFilter& f, std::string_view zone, const registry::Instance& instance);
@@ -39,6 +50,9 @@ void append_check(std::string& out, const registry::App& app, const registry::In
 // Appends the instance as a catalog node, as in a health entry's Node (/v1/catalog/nodes).
 void append_node(std::string& out, std::string_view zone, const registry::Instance& instance,
                  uint64_t index);
+// Appends one /v1/agent/services value: {ID, Service, Tags, Meta, Port, Address, Weights, ...}.
+void append_agent_service(std::string& out, const registry::App& app, std::string_view zone,
+                          const registry::Instance& instance);
 // Appends one flat /v1/catalog/service entry.
 void append_catalog_entry(std::string& out, const registry::App& app, std::string_view zone,
                           const registry::Instance& instance, uint64_t index);

@@ -95,6 +95,8 @@ http::Outcome NativeApi::handle_register(const http::Request& request) {
   if (origin != cluster::Origin::kClient) {
     if (auto err = check_timestamp("dirty_timestamp", r.args.dirty_timestamp))
       return bad_request(*err);
+  } else {
+    r.args.lease = true;  // only a peer carries an instance without heartbeat (the Consul API's)
   }
   writes_.register_instance(std::move(r.args), origin);
   return ok();

@@ -185,6 +185,8 @@ std::variant<RegisterRequest, std::string> bind_register(const http::Params& par
   r.replication = b.boolean("replication");
   r.from_zone = b.boolean("from_zone");
   a.dirty_timestamp = b.integer("dirty_timestamp");
+  // muster's own: a peer replicating an instance without heartbeat (a Consul registration).
+  a.lease = params.first("lease") != std::optional<std::string_view>("false");
   // Accepted and ignored (docs/decisions.md §3), but must be an integer.
   b.integer("latest_timestamp");
   if (!b.ok()) return b.error();

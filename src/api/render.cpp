@@ -52,6 +52,9 @@ void append_instance(std::string& out, const Instance& inst) {
   json::append_int(out, inst.dirty_timestamp);
   out += ",\"latest_timestamp\":";
   json::append_int(out, inst.latest_timestamp);
+  // muster's own field, only on instances without heartbeat (docs/api.md): a peer's syncup and
+  // anti-entropy keep them so; Bilibili's clients ignore a field they do not know.
+  if (!inst.lease) out += ",\"lease\":false";
   out.push_back('}');
 }
 

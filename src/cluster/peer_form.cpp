@@ -26,6 +26,7 @@ std::string register_form(const registry::Instance& inst) {
     metadata.add(key, *++it);
   }
   wire::append_registration(out, inst.addrs, inst.status, inst.version, metadata);
+  if (!inst.lease) append_field(out, "lease", "false");
   append_field(out, "reg_timestamp", inst.reg_timestamp);
   append_field(out, "dirty_timestamp", inst.dirty_timestamp);
   append_field(out, "latest_timestamp", inst.latest_timestamp);

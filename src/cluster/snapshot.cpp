@@ -19,6 +19,7 @@ std::optional<registry::RegisterArgs> instance_args(const boost::json::value& v)
   a.metadata = std::move(r.metadata);  // sorted by key, as the registry keeps it
   a.status = r.status == registry::kStatusDown ? registry::kStatusDown : registry::kStatusUp;
   a.dirty_timestamp = r.dirty_timestamp;
+  a.lease = r.lease;
   return a;
 }
 

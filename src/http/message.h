@@ -31,7 +31,7 @@ struct Header {
 
 struct Response {
   int status = 200;
-  std::string_view content_type = "application/json; charset=utf-8";
+  std::string_view content_type = "application/json; charset=utf-8";  // "": no such header
   std::string body;
   // Bytes shared by many answers (a cached rendering), sent instead of `body` when set: a
   // thousand clients that ask for the same large answer and read slowly hold one copy.

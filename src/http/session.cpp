@@ -110,8 +110,10 @@ void response_head(std::string& head, const Response& r, bool keep_alive, unsign
   head.push_back(' ');
   const auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(r.status));
   head.append(reason.data(), reason.size());
-  head += "\r\nContent-Type: ";
-  head += r.content_type;
+  if (!r.content_type.empty()) {  // empty: none (Consul's writes answer an empty body without)
+    head += "\r\nContent-Type: ";
+    head += r.content_type;
+  }
   for (const Header& h : r.headers) {
     head += "\r\n";
     head += h.name;

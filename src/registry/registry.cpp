@@ -139,6 +139,7 @@ void Registry::lease_append(Instance& inst) {
 }
 
 void Registry::lease_unlink(Instance& inst) {
+  if (!inst.lease) return;  // never linked
   if (inst.lease_prev != nullptr)
     inst.lease_prev->lease_next = inst.lease_next;
   else
@@ -157,6 +158,7 @@ void Registry::toggle_digest(const Instance& inst) {
 
 void Registry::remove_instance(Instance& inst) {
   lease_unlink(inst);
+  if (inst.lease) --leased_count_;
   toggle_digest(inst);
   Zone& zone = *inst.zone;
   App& app = *zone.app;
@@ -188,6 +190,13 @@ RegisterOutcome Registry::register_instance(const RegisterArgs& args,
     inst->dirty_timestamp = dirty;
     toggle_digest(*inst);
     lease_unlink(*inst);
+    if (inst->lease != args.lease) {  // the guard counts only instances with a lease
+      leased_count_ += args.lease ? 1 : -1;
+      if (args.lease)
+        guard_.on_new_identity();
+      else
+        guard_.on_cancel();
+    }
   } else {
     App& app = app_for_write(args.env, args.appid);
     auto z = app.zones.find(args.zone);
@@ -205,8 +214,12 @@ RegisterOutcome Registry::register_instance(const RegisterArgs& args,
     toggle_digest(*inst);
     ++app.instance_count;
     ++instance_count_;
-    guard_.on_new_identity();
+    if (args.lease) {
+      ++leased_count_;
+      guard_.on_new_identity();
+    }
   }
+  inst->lease = args.lease;
   inst->region = args.region;
   inst->version = args.version;
   inst->addrs = pack_addrs(args.addrs);
@@ -215,7 +228,7 @@ RegisterOutcome Registry::register_instance(const RegisterArgs& args,
   inst->reg_timestamp = now;
   inst->renew_timestamp = now;
   inst->renew_mono = clock_.mono_ns();
-  lease_append(*inst);
+  if (inst->lease) lease_append(*inst);
   App& app = *inst->zone->app;
   inst->latest_timestamp = bump(app);
   wake(app.env, app.appid);
@@ -230,11 +243,13 @@ RenewOutcome Registry::renew(const InstanceKey& key, std::optional<int64_t> repl
   if (inst == nullptr) return RenewOutcome::kNotFound;
   inst->renew_timestamp = clock_.wall_ns();
   inst->renew_mono = clock_.mono_ns();
-  if (inst != lease_tail_) {
-    lease_unlink(*inst);
-    lease_append(*inst);
+  if (inst->lease) {
+    if (inst != lease_tail_) {
+      lease_unlink(*inst);
+      lease_append(*inst);
+    }
+    guard_.on_renew();
   }
-  guard_.on_renew();
   if (replicated_dirty) {
     if (*replicated_dirty > inst->dirty_timestamp) {
       on_instance(RenewOutcome::kPeerNewer, *inst);  // Bilibili's -404 carries our copy
@@ -257,7 +272,7 @@ bool Registry::cancel(const InstanceKey& key) {
   bump(app);
   // The removal may drop the app: its polls are answered afterwards, by name.
   const OwnedAppKey changed{app.appid, app.env};
-  guard_.on_cancel();
+  if (inst->lease) guard_.on_cancel();
   remove_instance(*inst);
   wake(changed.env, changed.appid);
   return true;
@@ -457,11 +472,11 @@ Registry::EvictionPlan Registry::plan_eviction(EvictionReport& report) {
   plan.now_mono = clock_.mono_ns();
   guard_.roll();
   if (plan.now_mono >= next_expect_reset_mono_) {
-    guard_.reset_expected(instance_count_);
+    guard_.reset_expected(leased_count_);
     next_expect_reset_mono_ = plan.now_mono + options_.expect_reset_interval.count();
   }
   tombstones_.expire_before(plan.now_mono - options_.tombstone_ttl.count());
-  report.protecting = plan.protecting = guard_.protecting(instance_count_);
+  report.protecting = plan.protecting = guard_.protecting(leased_count_);
   // Without the guard nothing caps eviction: the expired prefix of the lease list is simply
   // removed (evict_expired_prefix). With it, the prefix is read to choose the victims when there
   // are more than the cap.
@@ -473,7 +488,7 @@ Registry::EvictionPlan Registry::plan_eviction(EvictionReport& report) {
     expired_now.push_back(inst);
   }
   report.expired = expired_now.size();
-  const auto size = static_cast<size_t>(instance_count_);
+  const auto size = static_cast<size_t>(leased_count_);
   const auto keep =
       static_cast<size_t>(std::floor(static_cast<double>(size) * options_.protect_ratio));
   const size_t limit = size - keep;
@@ -557,7 +572,7 @@ Stats Registry::stats() const {
   s.expected_renews = guard_.expected();
   s.renew_threshold = guard_.threshold();
   s.renews_last_interval = guard_.last_interval();
-  s.protecting = guard_.protecting(instance_count_);
+  s.protecting = guard_.protecting(leased_count_);
   s.self_protection = guard_.enabled();
   s.evicted_total = evicted_total_;
   s.tombstones = static_cast<int64_t>(tombstones_.size());

@@ -51,6 +51,7 @@ struct RegisterArgs {
   std::vector<std::string> addrs;
   Metadata metadata;
   int status = kStatusUp;
+  bool lease = true;            // false: an instance without heartbeat (Instance::lease)
   int64_t dirty_timestamp = 0;  // > 0 when a peer sends its copy's version
 };
 
@@ -280,6 +281,7 @@ class Registry {
   Instance* lease_head_ = nullptr;  // least recently renewed
   Instance* lease_tail_ = nullptr;
   int64_t instance_count_ = 0;
+  int64_t leased_count_ = 0;  // instances with a lease: what the guard expects renews from
   int64_t parked_count_ = 0;
   uint64_t evicted_total_ = 0;
   std::atomic<uint64_t> generation_{0};

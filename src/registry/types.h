@@ -28,6 +28,9 @@ struct Instance {
   StringList addrs;     // in registration order
   StringList metadata;  // key, value, key, value, ... sorted by key
   int status = kStatusUp;
+  // false: no heartbeat (a Consul registration, docs/api.md): never expires, is not in the lease
+  // list and is not counted by the self-protection guard; it goes when cancelled.
+  bool lease = true;
   int64_t reg_timestamp = 0;
   int64_t up_timestamp = 0;
   int64_t renew_timestamp = 0;

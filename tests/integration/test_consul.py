@@ -12,7 +12,7 @@ import threading
 import time
 import unittest
 
-from muster_node import Node, eventually
+from muster_node import Node, eventually, free_ports
 from test_sd import PROMETHEUS, Prometheus, Sd, free_port
 
 try:
@@ -26,8 +26,12 @@ except ImportError:  # Debian's python3-consul, under a Python that is not Debia
 
 
 class ConsulNode(Node):
-    def __init__(self):
-        super().__init__("--zone", "sh001", "--env", "dev", "--region", "sh")
+    def __init__(self, *extra):
+        super().__init__("--zone", "sh001", "--env", "dev", "--region", "sh", *extra)
+
+    def put(self, path, body):
+        status, headers, raw = self.request("PUT", path, body=body)
+        return status, headers, raw.decode()
 
     def get(self, path):
         status, headers, body = self.request("GET", path)
@@ -188,6 +192,95 @@ class ConsulRoutesTest(unittest.TestCase):
         self.assertTrue(self.node.alive())
 
 
+class ConsulWriteTest(unittest.TestCase):
+    """Services registered through the Consul agent API: instances without heartbeat."""
+
+    def registration(self, **fields):
+        body = {"Name": "pay", "ID": "pay-1", "Tags": ["v1", "Primary"], "Address": "10.0.0.5",
+                "Port": 9000, "Meta": {"team": "pay"}, "Check": None, "Checks": None}
+        body.update(fields)
+        return json.dumps(body)
+
+    def test_register_read_everywhere_and_deregister(self):
+        node = ConsulNode()
+        self.addCleanup(node.stop)
+        status, headers, body = node.put("/v1/agent/service/register", self.registration())
+        self.assertEqual((status, body), (200, ""))
+        self.assertNotIn("content-type", headers)
+        services = json.loads(node.get("/v1/agent/services")[2])
+        self.assertEqual(services["pay-1"]["Tags"], ["v1", "Primary"])
+        self.assertEqual(services["pay-1"]["Meta"], {"team": "pay"})
+        self.assertEqual((services["pay-1"]["Address"], services["pay-1"]["Port"]),
+                         ("10.0.0.5", 9000))
+        self.assertEqual(node.read("/v1/catalog/services")[0], {"pay": ["v1", "Primary"]})
+        # Tags match all given, without regard to case; an empty tag= matches nothing.
+        self.assertEqual(len(node.read("/v1/health/service/pay?tag=primary&tag=V1")[0]), 1)
+        self.assertEqual(node.read("/v1/health/service/pay?tag=v2")[0], [])
+        self.assertEqual(node.read("/v1/health/service/pay?tag=")[0], [])
+        # The native API sees the same instance, marked as one without heartbeat.
+        native = node.instances("pay")["pay-1"]
+        self.assertEqual(native["addrs"], ["http://10.0.0.5:9000"])
+        self.assertIs(native["lease"], False)
+        self.assertEqual(native["metadata"]["team"], "pay")
+        # Registering the same ID again replaces it; lowercase keys are Consul's too.
+        status, _, _ = node.put("/v1/agent/service/register",
+                                json.dumps({"name": "pay", "id": "pay-1", "port": 9001}))
+        self.assertEqual(status, 200)
+        self.assertEqual(node.read("/v1/health/service/pay")[0][0]["Service"]["Port"], 9001)
+        # Deregister with GET (python-consul 0.7.1) or PUT; an unknown ID is Consul's 404.
+        status, _, body = node.get("/v1/agent/service/deregister/pay-1")
+        self.assertEqual((status, body), (200, ""))
+        status, _, body = node.put("/v1/agent/service/deregister/pay-1", "")
+        self.assertEqual((status, body), (404, 'Unknown service ID "pay-1". Ensure that the '
+                                               'service ID is passed, not the service name.'))
+        self.assertEqual(node.read("/v1/health/service/pay")[0], [])
+
+    def test_bad_registrations_change_nothing(self):
+        node = ConsulNode()
+        self.addCleanup(node.stop)
+        for body, text in [("", "Request decode failed: EOF"),
+                           ("{", None),
+                           ("[]", "Request decode failed: the body must be an object"),
+                           (json.dumps({"ID": "x"}), "Missing service name"),
+                           (self.registration(Address="0.0.0.0"), "Invalid service address"),
+                           (self.registration(Port=70000), None),
+                           (self.registration(Meta={"consul-x": "1"}),
+                            "Invalid Service Meta: Key prefix 'consul-' is reserved for internal "
+                            "use"),
+                           (self.registration(Meta={"bad key": "1"}), None),
+                           (self.registration(Tags="v1"), "Request decode failed: Tags must be a list"),
+                           (self.registration(Check={"TTL": "10s"}), None)]:
+            status, _, answer = node.put("/v1/agent/service/register", body)
+            self.assertEqual(status, 400, body)
+            if text:
+                self.assertEqual(answer, text)
+        self.assertEqual(node.read("/v1/catalog/services")[0], {})
+        self.assertEqual(node.request("POST", "/v1/agent/service/register", body="{}")[0], 405)
+
+    def test_no_heartbeat_no_eviction_and_replicated(self):
+        ports = free_ports(2)
+        nodes_arg = ",".join("127.0.0.1:%d" % p for p in ports)
+        a, b = [ConsulNode("--listen", "127.0.0.1:%d" % p, "--nodes", nodes_arg,
+                           "--evict-after", "2s", "--evict-interval", "1s",
+                           "--self-protection", "false") for p in ports]
+        self.addCleanup(a.stop)
+        self.addCleanup(b.stop)
+        a.register("native-1", appid="pay", addrs=["http://10.0.0.1:80"])
+        self.assertEqual(a.put("/v1/agent/service/register", self.registration())[0], 200)
+        eventually(lambda: set(b.instances("pay")) == {"native-1", "pay-1"},
+                   what="both instances on the peer")
+        self.assertIs(b.instances("pay")["pay-1"]["lease"], False)
+        # Nobody renews: the native instance is evicted on both nodes, the Consul one stays.
+        eventually(lambda: "native-1" not in a.instances("pay") and
+                   "native-1" not in b.instances("pay"), what="the native instance evicted")
+        time.sleep(2.5)
+        self.assertIn("pay-1", a.instances("pay"))
+        self.assertIn("pay-1", b.instances("pay"))
+        # A deregistration at either node replicates like any cancel.
+        self.assertEqual(b.get("/v1/agent/service/deregister/pay-1")[0], 200)
+        eventually(lambda: a.instances("pay") == {}, what="the deregistration on the other node")
+
+
 @unittest.skipIf(consul is None, "python3-consul is not installed (scripts/setup.sh installs it)")
 class PythonConsulTest(unittest.TestCase):
     def test_python_consul_reads_health_and_blocks(self):
@@ -205,6 +298,20 @@ class PythonConsulTest(unittest.TestCase):
         self.assertNotEqual(later, index)
         self.assertEqual(entries, [])
         self.assertEqual(c.status.leader(), "127.0.0.1:%d" % node.port)
+
+    def test_python_consul_registers_and_deregisters(self):
+        node = ConsulNode()
+        self.addCleanup(node.stop)
+        c = consul.Consul(host="127.0.0.1", port=node.port)
+        self.assertTrue(c.agent.service.register("api", service_id="api-1", address="10.0.0.7",
+                                                 port=7000, tags=["blue"]))
+        self.assertEqual(c.agent.services()["api-1"]["Tags"], ["blue"])
+        index, entries = c.health.service("api", tag="blue", passing=True)
+        self.assertEqual([(e["Service"]["Address"], e["Service"]["Port"]) for e in entries],
+                         [("10.0.0.7", 7000)])
+        self.assertTrue(c.agent.service.deregister("api-1"))  # a GET, in 0.7.1
+        self.assertEqual(c.agent.services(), {})
+        self.assertEqual(c.health.service("api")[1], [])
 
 
 class ConsulSdTest(unittest.TestCase):

@@ -162,3 +162,55 @@ TEST(EvictionNoProtection, EvictionIsChunkedButComplete) {
 
 }  // namespace
 }  // namespace muster::registry::testing
+
+namespace muster::registry::testing {
+namespace {
+
+// An instance without heartbeat (a Consul registration): never expires, and the guard neither
+// expects renews from it nor counts it; given a lease again, it is an ordinary instance.
+TEST_F(EvictionTest, AnInstanceWithoutLeaseNeverExpiresAndTheGuardDoesNotCountIt) {
+  register_n(20);
+  RegisterArgs consul = args("consul-1");
+  consul.lease = false;
+  registry_.register_instance(consul);
+  EXPECT_EQ(registry_.stats().instances, 21u);
+  EXPECT_EQ(registry_.stats().expected_renews, 40);
+  for (int minute = 0; minute < 5; ++minute) {
+    clock_.advance(30s);
+    renew_range(0, 20);
+    clock_.advance(30s);
+    renew_range(0, 20);
+    const auto report = registry_.tick();
+    EXPECT_FALSE(report.protecting) << "minute " << minute;
+    EXPECT_EQ(report.evicted, 0u) << "minute " << minute;
+  }
+  EXPECT_TRUE(find("consul-1"));
+  consul.lease = true;
+  registry_.register_instance(consul);
+  EXPECT_EQ(registry_.stats().expected_renews, 42);
+  size_t evicted = 0;
+  for (int minute = 0; minute < 3; ++minute) {
+    clock_.advance(30s);
+    renew_range(0, 20);
+    clock_.advance(30s);
+    renew_range(0, 20);
+    evicted += registry_.tick().evicted;
+  }
+  EXPECT_EQ(evicted, 1u);
+  EXPECT_FALSE(find("consul-1"));
+  EXPECT_TRUE(find("h0"));
+}
+
+TEST_F(EvictionTest, CancellingAnInstanceWithoutLeaseLeavesTheExpectation) {
+  register_n(20);
+  RegisterArgs consul = args("consul-1");
+  consul.lease = false;
+  registry_.register_instance(consul);
+  renew("consul-1");  // a renew of it is answered, and counts for nothing
+  EXPECT_TRUE(registry_.cancel({consul.zone, consul.env, consul.appid, consul.hostname}));
+  EXPECT_EQ(registry_.stats().expected_renews, 40);
+  EXPECT_EQ(registry_.stats().instances, 20u);
+}
+
+}  // namespace
+}  // namespace muster::registry::testing

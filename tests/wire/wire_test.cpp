@@ -59,7 +59,9 @@ TEST(WireInstance, ReadsEveryFieldAndKeepsWhatIsNotAString) {
   EXPECT_EQ(r.status, 2);
   EXPECT_EQ(r.latest_timestamp, 5);
   EXPECT_EQ(r.dirty_timestamp, 6);
+  EXPECT_TRUE(r.lease) << "no \"lease\": an ordinary instance";
   EXPECT_TRUE(r.readable());
+  EXPECT_FALSE(read_instance(boost::json::parse(R"({"lease":false})").as_object()).lease);
 }
 
 TEST(WireInstance, MissingOrMistypedFieldsStayEmpty) {
