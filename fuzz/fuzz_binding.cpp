@@ -1,10 +1,11 @@
-// Fuzzes request binding: the query/form decoder, the JSON body binder, the metadata parser and
-// every route's validation on top of them. Besides crashes and sanitizer reports it checks one
+// Fuzzes request binding: the query/form decoder, the JSON body binder, the metadata parser,
+// every route's validation on top of them, and the Consul API's service registration body. Besides crashes and sanitizer reports it checks one
 // property: a metadata object that the JSON binder re-encodes parses back to the same pairs.
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
 
+#include "api/consul_agent.h"
 #include "api/native_bind.h"
 #include "http/json_params.h"
 #include "http/params.h"
@@ -28,6 +29,14 @@ void bind_everything(const http::Params& params) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
+
+  static const api::NodeIdentity identity{"sh", "sh001", "dev", "node-1", "10.0.0.1:7171"};
+  auto registered = api::consul::registration(text, identity, "dev");
+  if (const auto* args = std::get_if<registry::RegisterArgs>(&registered)) {
+    // What a registration makes always passes the limits the native binder enforces.
+    if (args->appid.empty() || args->hostname.empty() || args->addrs.size() != 1 || args->lease)
+      std::abort();
+  }
 
   http::Params form;
   if (!http::parse_urlencoded(text, form)) bind_everything(form);
