@@ -6,6 +6,7 @@
 
 #include "api/consul_agent.h"
 #include "api/consul_render.h"
+#include "api/field_limits.h"
 #include "common/duration.h"
 #include "common/json_writer.h"
 #include "common/utf8.h"
@@ -135,6 +136,10 @@ std::optional<http::Response> parse_query(const http::Request& request,
     return error(400, "Cannot specify ?stale with ?consistent, conflicting semantics.");
   q.env = std::string(params.first("ns").value_or(identity.env));
   q.zone = std::string(params.first("dc").value_or(identity.zone));
+  // The native API's limits: an env or zone is what every instance of it carries.
+  if (q.env.empty() || q.env.size() > limits::kZone) return error(400, "Invalid ns: 1 to 64 bytes");
+  if (q.zone.empty() || q.zone.size() > limits::kZone)
+    return error(400, "Invalid dc: 1 to 64 bytes");
   q.filter.zone = q.zone;
   if (auto index = params.first("index")) {
     uint64_t v = 0;

@@ -184,7 +184,9 @@ class ConsulRoutesTest(unittest.TestCase):
                            ("/v1/health/service/", "Missing service name"),
                            ("/v1/health/service/web?node-meta=nocolon",
                             'Invalid node-meta "nocolon": want key:value'),
-                           ("/v1/health/service/%zz", "Invalid service name: a bad percent escape")]:
+                           ("/v1/health/service/%zz", "Invalid service name: a bad percent escape"),
+                           ("/v1/health/service/web?ns=" + "e" * 65, "Invalid ns: 1 to 64 bytes"),
+                           ("/v1/catalog/services?dc=", "Invalid dc: 1 to 64 bytes")]:
             status, headers, body = self.node.get(path)
             self.assertEqual((status, body), (400, text), path)
         status, _, _ = self.node.request("PUT", "/v1/catalog/services")
@@ -254,6 +256,9 @@ class ConsulWriteTest(unittest.TestCase):
             self.assertEqual(status, 400, body)
             if text:
                 self.assertEqual(answer, text)
+        status, _, answer = node.put("/v1/agent/service/register?ns=" + "e" * 65,
+                                     self.registration())
+        self.assertEqual((status, answer), (400, "Invalid ns: 1 to 64 bytes"))
         self.assertEqual(node.read("/v1/catalog/services")[0], {})
         self.assertEqual(node.request("POST", "/v1/agent/service/register", body="{}")[0], 405)
 
