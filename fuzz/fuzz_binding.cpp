@@ -1,6 +1,8 @@
 // Fuzzes request binding: the query/form decoder, the JSON body binder, the metadata parser,
-// every route's validation on top of them, and the Consul API's service registration body. Besides crashes and sanitizer reports it checks one
-// property: a metadata object that the JSON binder re-encodes parses back to the same pairs.
+// every route's validation on top of them, and the Consul API's service registration body. Besides
+// crashes and sanitizer reports it checks two properties: a metadata object that the JSON binder
+// re-encodes parses back to the same pairs, and an accepted registration makes one instance
+// without heartbeat, named and with one address.
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
