@@ -13,6 +13,7 @@ namespace muster::api {
 
 struct ApiOptions {
   NativeOptions native;
+  ConsulOptions consul;
 };
 
 // Every API, in the order their routes are added.

@@ -6,39 +6,16 @@
 
 #include "api/consul_render.h"
 #include "api/field_limits.h"
+#include "checks/consul_decode.h"
 
 namespace muster::api::consul {
 
 namespace {
 
 namespace json = boost::json;
-
-// Consul decodes keys without regard to case, and takes snake_case aliases.
-std::string folded(std::string_view key) {
-  std::string out;
-  for (char c : key)
-    if (c != '_') out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-  return out;
-}
-
-const json::value* field(const json::object& o, std::string_view name) {
-  const std::string want = folded(name);
-  for (const auto& [k, v] : o)
-    if (folded(k) == want) return v.is_null() ? nullptr : &v;
-  return nullptr;
-}
-
-struct Invalid {
-  std::string message;
-};
-
-std::string text_field(const json::object& o, std::string_view name) {
-  const json::value* v = field(o, name);
-  if (v == nullptr) return "";
-  if (!v->is_string())
-    throw Invalid{"Request decode failed: " + std::string(name) + " must be a string"};
-  return std::string(v->get_string());
-}
+using checks::field;
+using checks::Invalid;
+using checks::text_field;
 
 bool valid_meta_key(std::string_view k) {
   return !k.empty() && k.size() <= 128 && std::all_of(k.begin(), k.end(), [](char c) {
@@ -48,9 +25,9 @@ bool valid_meta_key(std::string_view k) {
 
 }  // namespace
 
-std::variant<registry::RegisterArgs, std::string> registration(std::string_view body,
-                                                               const NodeIdentity& identity,
-                                                               const std::string& env) {
+std::variant<Registration, std::string> registration(std::string_view body,
+                                                     const NodeIdentity& identity,
+                                                     const std::string& env, int64_t now_ms) {
   if (body.empty()) return std::string("Request decode failed: EOF");
   boost::system::error_code ec;
   const json::value doc = json::parse(body, ec);
@@ -119,15 +96,50 @@ std::variant<registry::RegisterArgs, std::string> registration(std::string_view 
       bytes += k.size() + v.size();
     if (bytes > limits::kMetadataBytes)
       return std::string("Invalid service: Meta and Tags over 8192 bytes together");
-    const json::value* check = field(o, "Check");
-    const json::value* checks = field(o, "Checks");
-    if (check != nullptr ||
-        (checks != nullptr && !(checks->is_array() && checks->get_array().empty())))
-      return std::string(
-          "Invalid check: muster does not run health checks yet; register without Check/Checks");
+    auto checks = checks::parse_registration_checks(field(o, "Check"), field(o, "Checks"),
+                                                    a.hostname, a.appid, now_ms);
+    if (auto* error = std::get_if<std::string>(&checks)) return std::move(*error);
     a.status = registry::kStatusUp;
     a.lease = false;
-    return a;
+    return Registration{std::move(a), std::move(std::get<std::vector<checks::Check>>(checks))};
+  } catch (const Invalid& e) {
+    return e.message;
+  }
+}
+
+std::variant<CheckRegistration, std::string> check_registration(std::string_view body) {
+  if (body.empty()) return std::string("Request decode failed: EOF");
+  boost::system::error_code ec;
+  const json::value doc = json::parse(body, ec);
+  if (ec) return "Request decode failed: " + ec.message();
+  if (!doc.is_object()) return std::string("Request decode failed: the body must be an object");
+  auto parsed = checks::parse_check_definition(doc);
+  if (auto* problem = std::get_if<std::string>(&parsed)) return std::move(*problem);
+  CheckRegistration out{std::move(std::get<checks::Check>(parsed)), ""};
+  if (out.check.name.empty()) return std::string("Missing check name");
+  if (out.check.id.empty()) out.check.id = out.check.name;
+  try {
+    out.service_id = text_field(doc.get_object(), "ServiceID");
+  } catch (const Invalid& e) {
+    return e.message;
+  }
+  if (out.service_id.empty())
+    return std::string("Invalid check: muster runs service checks only: ServiceID is required");
+  return out;
+}
+
+std::variant<std::pair<checks::Status, std::string>, std::string> check_update_body(
+    std::string_view body) {
+  if (body.empty()) return std::string("Request decode failed: EOF");
+  boost::system::error_code ec;
+  const json::value doc = json::parse(body, ec);
+  if (ec) return "Request decode failed: " + ec.message();
+  if (!doc.is_object()) return std::string("Request decode failed: the body must be an object");
+  try {
+    const std::string status = text_field(doc.get_object(), "Status");
+    const auto parsed = checks::parse_status(status);
+    if (!parsed) return "Invalid check status: '" + status + "'";
+    return std::pair{*parsed, text_field(doc.get_object(), "Output")};
   } catch (const Invalid& e) {
     return e.message;
   }

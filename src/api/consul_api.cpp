@@ -18,6 +18,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
+static_assert(checks::kMaxMetadataBytes == limits::kMetadataBytes);
+
 constexpr auto kDefaultWait = std::chrono::nanoseconds(5min);
 constexpr auto kMaxWait = std::chrono::nanoseconds(10min);
 
@@ -175,16 +177,22 @@ std::optional<http::Response> parse_query(const http::Request& request,
 
 }  // namespace
 
-ConsulApi::ConsulApi(const ApiContext& context)
+ConsulApi::ConsulApi(const ApiContext& context, const ConsulOptions& options)
     : registry_(context.registry),
       writes_(context.writes),
+      clock_(context.clock),
       identity_(context.identity),
       replicator_(context.replicator),
-      watch_(std::make_shared<ConsulWatch>(context.clock)) {
+      watch_(std::make_shared<ConsulWatch>(context.clock)),
+      check_writes_(context.registry, context.writes, context.clock),
+      runner_(context.registry, check_writes_, context.clock, context.replicator,
+              checks::RunnerOptions{context.identity.zone, context.identity.advertise_addr,
+                                    std::chrono::milliseconds(250), options.reap_floor}) {
   context.registry.add_change_listener(
       [watch = watch_](std::string_view env, std::string_view appid) {
         watch->changed(env, appid);
       });
+  if (options.run_checks) runner_.start();
 }
 
 void ConsulApi::add_routes(http::Router& router) {
@@ -205,6 +213,22 @@ void ConsulApi::add_routes(http::Router& router) {
   }
   router.add("GET", "/v1/agent/services",
              [this](const http::Request& r) { return agent_services(r); });
+  router.add("GET", "/v1/agent/checks", [this](const http::Request& r) { return agent_checks(r); });
+  // GET as well as PUT for pass, warn, fail and deregister: python-consul 0.7.1 sends GET.
+  for (const char* method : {"PUT", "GET"}) {
+    for (const char* verb : {"pass", "warn", "fail"}) {
+      router.add_prefix(method, std::string("/v1/agent/check/") + verb + "/",
+                        [this](const http::Request& r) { return update_check(r); });
+    }
+  }
+  router.add("PUT", "/v1/agent/check/register",
+             [this](const http::Request& r) { return register_check(r); });
+  for (const char* method : {"PUT", "GET"}) {
+    router.add_prefix(method, "/v1/agent/check/deregister/",
+                      [this](const http::Request& r) { return deregister_check(r); });
+  }
+  router.add_prefix("PUT", "/v1/agent/check/update/",
+                    [this](const http::Request& r) { return update_check(r); });
   router.add_prefix("GET", "/v1/health/service/", [this](const http::Request& r) {
     return service_entries(r, Entries::kHealth);
   });
@@ -226,6 +250,13 @@ void ConsulApi::write_metrics(metrics::TextWriter& out) const {
   out.family("muster_consul_blocking_queries", "gauge",
              "Consul blocking queries waiting for a change.");
   out.sample("muster_consul_blocking_queries", static_cast<double>(watch_->watching()));
+  out.family(
+      "muster_consul_checks_owned", "gauge",
+      "Consul health checks this node runs (it owns them among the live nodes of its zone).");
+  out.sample("muster_consul_checks_owned", static_cast<double>(runner_.owned()));
+  out.family("muster_consul_check_probes_total", "counter",
+             "HTTP and TCP check probes this node has started.");
+  out.sample("muster_consul_check_probes_total", static_cast<double>(runner_.probes()));
 }
 
 http::Outcome ConsulApi::agent_self(const http::Request&) const {
@@ -340,10 +371,28 @@ http::Response written() {
 http::Outcome ConsulApi::register_service(const http::Request& request) const {
   ConsulQuery q;
   if (auto bad = parse_query(request, identity_, q)) return std::move(*bad);
-  auto made = consul::registration(request.body, identity_, q.env);
+  const int64_t now_ms = clock_.wall_ns() / 1'000'000;
+  auto made = consul::registration(request.body, identity_, q.env, now_ms);
   if (auto* problem = std::get_if<std::string>(&made)) return error(400, *problem);
-  writes_.register_instance(std::move(std::get<registry::RegisterArgs>(made)),
-                            cluster::Origin::kClient);
+  auto& [args, list] = std::get<consul::Registration>(made);
+  if (!list.empty()) {
+    // A check registered again keeps its state (Consul does).
+    registry_.read_instance({args.zone, args.env, args.appid, args.hostname},
+                            [&list](const registry::Instance& inst) {
+                              checks::keep_state(checks::checks_of(inst), list);
+                            });
+    // Room for every check's longest output, so that no later result can overflow the
+    // instance's metadata (which peers would refuse).
+    size_t bytes = checks::reserved_bytes(list);
+    for (const auto& [k, v] : args.metadata)
+      bytes += k.size() + v.size();
+    args.metadata.emplace_back(std::string(checks::kChecksKey), checks::check_list_json(list));
+    if (bytes > limits::kMetadataBytes)
+      return error(400, "Invalid check: the checks, Meta and Tags need over 8192 bytes together");
+    std::sort(args.metadata.begin(), args.metadata.end());
+    args.status = checks::instance_status(list);
+  }
+  writes_.register_instance(std::move(args), cluster::Origin::kClient);
   return written();
 }
 
@@ -352,27 +401,121 @@ http::Outcome ConsulApi::deregister_service(const http::Request& request) const 
   if (!id || id->empty() || !valid_utf8(*id)) return error(400, "Missing service ID");
   ConsulQuery q;
   if (auto bad = parse_query(request, identity_, q)) return std::move(*bad);
-  // A Consul service ID names one registration of this zone and env: the instance without
-  // heartbeat with that hostname, in whichever app.
-  std::optional<registry::InstanceKey> found;
-  std::string appid_of_found;
-  for (const auto& [appid, env] : registry_.app_names()) {
-    if (env != q.env || found) continue;
-    registry_.read_app(env, appid, [&](const registry::App& app) {
-      const auto z = app.zones.find(identity_.zone);
-      if (z == app.zones.end()) return;
-      const auto i = z->second.instances.find(*id);
-      if (i != z->second.instances.end() && !i->second.lease) {
-        appid_of_found = app.appid;
-        found = registry::InstanceKey{identity_.zone, q.env, appid_of_found, *id};
-      }
-    });
-  }
-  if (!found || !writes_.cancel(*found, cluster::Origin::kClient)) {
+  const auto found = agent_service(q.env, *id);
+  if (!found || !writes_.cancel(found->view(), cluster::Origin::kClient)) {
     return error(404, "Unknown service ID \"" + *id +
                           "\". Ensure that the service ID is passed, not the service name.");
   }
   return written();
+}
+
+std::optional<cluster::InstanceId> ConsulApi::agent_service(const std::string& env,
+                                                            const std::string& id) const {
+  // A Consul service ID names one registration of this zone and env: the instance without
+  // heartbeat with that hostname, in whichever app.
+  std::optional<cluster::InstanceId> found;
+  for (const auto& [appid, app_env] : registry_.app_names()) {
+    if (app_env != env || found) continue;
+    registry_.read_app(env, appid, [&](const registry::App& app) {
+      const auto z = app.zones.find(identity_.zone);
+      if (z == app.zones.end()) return;
+      const auto i = z->second.instances.find(id);
+      if (i != z->second.instances.end() && !i->second.lease)
+        found = cluster::InstanceId{identity_.zone, env, app.appid, id};
+    });
+  }
+  return found;
+}
+
+http::Outcome ConsulApi::register_check(const http::Request& request) {
+  ConsulQuery q;
+  if (auto bad = parse_query(request, identity_, q)) return std::move(*bad);
+  auto parsed = consul::check_registration(request.body);
+  if (auto* problem = std::get_if<std::string>(&parsed)) return error(400, *problem);
+  auto& [check, service_id] = std::get<consul::CheckRegistration>(parsed);
+  const auto found = agent_service(q.env, service_id);
+  const std::string unknown = "ServiceID \"" + service_id + "\" does not exist";
+  if (!found) return error(404, unknown);
+  check.since_ms = check.reset_ms = clock_.wall_ns() / 1'000'000;
+  const auto put = check_writes_.put(*found, std::move(check));
+  if (!put) return error(404, unknown);
+  if (!put->empty()) return error(400, *put);
+  return written();
+}
+
+http::Outcome ConsulApi::deregister_check(const http::Request& request) {
+  const auto id = path_name(request.path, "/v1/agent/check/deregister/");
+  if (!id || id->empty() || !valid_utf8(*id)) return error(400, "Missing check ID");
+  ConsulQuery q;
+  if (auto bad = parse_query(request, identity_, q)) return std::move(*bad);
+  const auto found = check_writes_.find(identity_.zone, q.env, *id);
+  if (!found || !check_writes_.remove(found->instance, *id))
+    return error(404, "Unknown check ID \"" + *id +
+                          "\". Ensure that the check ID is passed, not the check name.");
+  return written();
+}
+
+http::Outcome ConsulApi::update_check(const http::Request& request) {
+  // /v1/agent/check/<verb>/<check id>
+  const std::string_view rest = std::string_view(request.path).substr(16);
+  const std::string_view verb = rest.substr(0, rest.find('/'));
+  const auto id = path_name(request.path, "/v1/agent/check/" + std::string(verb) + "/");
+  if (!id || id->empty() || !valid_utf8(*id)) return error(400, "Missing check ID");
+  ConsulQuery q;
+  if (auto bad = parse_query(request, identity_, q)) return std::move(*bad);
+  checks::Status status = checks::Status::kPassing;
+  std::string output;
+  if (verb == "update") {
+    auto parsed = consul::check_update_body(request.body);
+    if (auto* problem = std::get_if<std::string>(&parsed)) return error(400, *problem);
+    std::tie(status, output) = std::get<std::pair<checks::Status, std::string>>(parsed);
+  } else {
+    status = verb == "pass"   ? checks::Status::kPassing
+             : verb == "warn" ? checks::Status::kWarning
+                              : checks::Status::kCritical;
+    http::Params params;
+    if (auto err = http::parse_urlencoded(request.query, params))
+      return error(400, "Invalid query string: " + *err);
+    output = std::string(params.first("note").value_or(""));
+  }
+  if (!valid_utf8(output)) return error(400, "Invalid check output: not UTF-8");
+  const auto found = check_writes_.find(identity_.zone, q.env, *id);
+  const std::string unknown =
+      "Unknown check ID \"" + *id + "\". Ensure that the check ID is passed, not the check name.";
+  if (!found) return error(404, unknown);
+  if (found->check.type != checks::Type::kTtl)
+    return error(500, "CheckID \"" + *id + "\" does not have associated TTL");
+  if (check_writes_.update(found->instance, *id, status, output, true) ==
+      checks::UpdateResult::kNotFound)
+    return error(404, unknown);
+  return written();
+}
+
+http::Outcome ConsulApi::agent_checks(const http::Request& request) const {
+  ConsulQuery q;
+  if (auto bad = parse_query(request, identity_, q)) return std::move(*bad);
+  const uint64_t index = watch_->catalog_index();
+  std::string out = "{";
+  for (const auto& [appid, env] : registry_.app_names()) {
+    if (env != q.env) continue;
+    registry_.read_app(env, appid, [&](const registry::App& app) {
+      const auto z = app.zones.find(identity_.zone);
+      if (z == app.zones.end()) return;
+      for (const auto& [host, inst] : z->second.instances) {
+        if (inst.lease) continue;  // a native instance was not registered with an agent
+        for (const checks::Check& c : checks::checks_of(inst)) {
+          if (out.size() > 1) out.push_back(',');
+          json::append_string(out, c.id);
+          out.push_back(':');
+          consul::append_check(out, app, inst, c, index);
+        }
+      }
+    });
+  }
+  out.push_back('}');
+  http::Response r;
+  r.body = std::move(out);
+  return r;
 }
 
 http::Outcome ConsulApi::agent_services(const http::Request& request) const {
@@ -450,7 +593,7 @@ http::Outcome ConsulApi::service_entries(const http::Request& request, Entries k
           else if (kind == Entries::kCatalog)
             consul::append_catalog_entry(out, app, zone, inst, index);
           else
-            consul::append_check(out, app, inst, index);
+            consul::append_checks(out, app, inst, checks::checks_of(inst), index);
         }
       }
     });

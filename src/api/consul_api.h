@@ -5,22 +5,30 @@
 // registry as the native API: GET /v1/agent/self, /v1/status/leader, /v1/status/peers,
 // /v1/catalog/services, /v1/catalog/nodes, /v1/catalog/service/<name>, /v1/health/service/<name>
 // and /v1/health/checks/<name>, the last five as blocking queries (index, wait) answered with
-// X-Consul-Index. Errors are Consul's: a status code with a plain text reason. Threading: handlers
-// run on any worker; a blocking query parks in the session and is woken by ConsulWatch from the
-// registry's change listener.
+// X-Consul-Index; health checks: a registration's Check and Checks, /v1/agent/checks and
+// /v1/agent/check/pass|warn|fail|update, run by checks::CheckRunner. Errors are Consul's: a status
+// code with a plain text reason. Threading: handlers run on any worker; a blocking query parks in
+// the session and is woken by ConsulWatch from the registry's change listener.
 #include <functional>
 #include <memory>
 
 #include "api/api.h"
 #include "api/consul_watch.h"
+#include "checks/check_runner.h"
 
 namespace muster::api {
 
 struct ConsulQuery;  // a read's parameters (consul_api.cpp)
 
+struct ConsulOptions {
+  bool run_checks = true;  // false: this node runs no check (tests of the API alone)
+  // DeregisterCriticalServiceAfter is raised to this (Consul: 1 minute).
+  std::chrono::nanoseconds reap_floor = std::chrono::minutes(1);
+};
+
 class ConsulApi final : public Api {
  public:
-  explicit ConsulApi(const ApiContext& context);
+  ConsulApi(const ApiContext& context, const ConsulOptions& options);
   void add_routes(http::Router& router) override;
   std::optional<http::Response> reject_body(std::string_view path,
                                             std::string message) const override;
@@ -38,15 +46,26 @@ class ConsulApi final : public Api {
   http::Outcome register_service(const http::Request& request) const;
   http::Outcome deregister_service(const http::Request& request) const;
   http::Outcome agent_services(const http::Request& request) const;
+  http::Outcome agent_checks(const http::Request& request) const;
+  // The instance a Consul service ID names in `env` (this node's zone, no heartbeat).
+  std::optional<cluster::InstanceId> agent_service(const std::string& env,
+                                                   const std::string& id) const;
+  http::Outcome register_check(const http::Request& request);
+  http::Outcome deregister_check(const http::Request& request);
+  // /v1/agent/check/pass|warn|fail/<id> and /v1/agent/check/update/<id>: a TTL check's state.
+  http::Outcome update_check(const http::Request& request);
   // The answer now, or a blocking query parked until the index differs from the client's.
   http::Outcome blocking(const ConsulQuery& query, std::string appid,
                          std::function<http::Response()> render) const;
 
   registry::Registry& registry_;
   cluster::Writes& writes_;
+  const Clock& clock_;
   const NodeIdentity& identity_;
   const cluster::Replicator* replicator_;
   std::shared_ptr<ConsulWatch> watch_;
+  checks::CheckWrites check_writes_;
+  checks::CheckRunner runner_;  // last: its thread stops before the rest goes
 };
 
 }  // namespace muster::api

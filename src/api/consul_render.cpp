@@ -5,6 +5,8 @@
 #include <cctype>
 #include <charconv>
 
+#include "checks/check_writes.h"
+#include "common/duration.h"
 #include "common/json_writer.h"
 
 namespace muster::api::consul {
@@ -106,10 +108,27 @@ void node_fields(std::string& out, const registry::Instance& inst, std::string_v
   out.push_back(',');
 }
 
-}  // namespace
+// The fields every check has after its status and output.
+void check_tail(std::string& out, const registry::App& app, const registry::Instance& inst,
+                std::string_view type, std::string_view interval, std::string_view timeout,
+                uint64_t index) {
+  text(out, "ServiceID", *inst.hostname);
+  text(out, "ServiceName", app.appid);
+  tags(out, "ServiceTags", inst);
+  text(out, "Type", type);
+  text(out, "Interval", interval);
+  text(out, "Timeout", timeout);
+  number(out, "ExposedPort", 0);
+  out += "\"Definition\":{},";  // never "" durations: the Go client fails on them
+  number(out, "CreateIndex", static_cast<int64_t>(index));
+  number(out, "ModifyIndex", static_cast<int64_t>(index));
+  close(out, '}');
+}
 
-void append_check(std::string& out, const registry::App& app, const registry::Instance& inst,
-                  uint64_t index) {
+// The check that shows a native status: 1 a passing "muster:status", 2 a critical
+// "_service_maintenance:<hostname>".
+void append_status_check(std::string& out, const registry::App& app, const registry::Instance& inst,
+                         uint64_t index) {
   const bool up = inst.status == registry::kStatusUp;
   out.push_back('{');
   text(out, "Node", *inst.hostname);
@@ -118,17 +137,44 @@ void append_check(std::string& out, const registry::App& app, const registry::In
   text(out, "Status", up ? "passing" : "critical");
   text(out, "Notes", "");
   text(out, "Output", up ? "status 1 (up)" : "status 2 (down)");
-  text(out, "ServiceID", *inst.hostname);
-  text(out, "ServiceName", app.appid);
-  tags(out, "ServiceTags", inst);
-  text(out, "Type", "");
-  text(out, "Interval", "");
-  text(out, "Timeout", "");
-  number(out, "ExposedPort", 0);
-  out += "\"Definition\":{},";
-  number(out, "CreateIndex", static_cast<int64_t>(index));
-  number(out, "ModifyIndex", static_cast<int64_t>(index));
-  close(out, '}');
+  check_tail(out, app, inst, "", "", "", index);
+}
+
+std::string duration_or_empty(std::chrono::nanoseconds d) {
+  return d.count() > 0 ? format_duration(d) : "";
+}
+
+}  // namespace
+
+void append_check(std::string& out, const registry::App& app, const registry::Instance& inst,
+                  const checks::Check& c, uint64_t index) {
+  out.push_back('{');
+  text(out, "Node", *inst.hostname);
+  text(out, "CheckID", c.id);
+  text(out, "Name", c.name);
+  text(out, "Status", checks::status_name(c.status));
+  text(out, "Notes", c.notes);
+  text(out, "Output", c.output);
+  check_tail(out, app, inst, checks::type_name(c.type), duration_or_empty(c.interval),
+             duration_or_empty(c.timeout), index);
+}
+
+void append_checks(std::string& out, const registry::App& app, const registry::Instance& inst,
+                   const std::vector<checks::Check>& list, uint64_t index) {
+  for (const checks::Check& c : list) {
+    if (&c != &list.front()) out.push_back(',');
+    append_check(out, app, inst, c, index);
+  }
+  // A native status or a status set down by hand, which the checks do not already say.
+  if (list.empty() || (inst.status != registry::kStatusUp &&
+                       checks::aggregate(list) != checks::Status::kCritical)) {
+    if (!list.empty()) out.push_back(',');
+    append_status_check(out, app, inst, index);
+  }
+}
+
+bool passing(const registry::Instance& inst, const std::vector<checks::Check>& list) {
+  return inst.status == registry::kStatusUp && checks::aggregate(list) == checks::Status::kPassing;
 }
 
 std::vector<std::string> tags_of(const registry::Instance& inst) {
@@ -170,7 +216,7 @@ HostPort service_address(const registry::Instance& inst) {
 
 bool matches(const EntryFilter& f, std::string_view zone, const registry::Instance& inst) {
   if (!f.zone.empty() && f.zone != zone) return false;
-  if (f.passing && inst.status != registry::kStatusUp) return false;
+  if (f.passing && !passing(inst, checks::checks_of(inst))) return false;
   if (!f.tags.empty()) {
     const auto have = tags_of(inst);
     for (const std::string& want : f.tags) {
@@ -220,7 +266,7 @@ void append_health_entry(std::string& out, const registry::App& app, std::string
   number(out, "ModifyIndex", idx);
   close(out, '}');
   out += ",\"Checks\":[";
-  append_check(out, app, inst, index);
+  append_checks(out, app, inst, checks::checks_of(inst), index);
   out += "]}";
 }
 

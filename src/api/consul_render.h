@@ -4,14 +4,16 @@
 // appid, Service.ID and Node = hostname, Datacenter = zone, Namespace = env, Address and Port from
 // the instance's first http:// address (else the first with a host and port), Node.Meta = region
 // and zone, Service.Meta = metadata but the "consul-" keys, Tags = those of a Consul
-// registration (kTagsKey). Its one check shows its status: 1 is a passing
-// "muster:status", 2 a critical "_service_maintenance:<hostname>" (maintenance, as Consul's
-// aggregate reads it). Threading: pure functions, called under the registry lock.
+// registration (kTagsKey). Its checks are those of its Consul registration (checks/check.h); a
+// native instance's one check shows its status: 1 is a passing "muster:status", 2 a critical
+// "_service_maintenance:<hostname>" (maintenance, as Consul's aggregate reads it). Threading: pure
+// functions, called under the registry lock.
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "checks/check.h"
 #include "registry/types.h"
 
 namespace muster::api::consul {
@@ -44,9 +46,15 @@ bool matches(const EntryFilter& f, std::string_view zone, const registry::Instan
 // Appends one /v1/health/service entry {Node, Service, Checks}; `index` is its Create/ModifyIndex.
 void append_health_entry(std::string& out, const registry::App& app, std::string_view zone,
                          const registry::Instance& instance, uint64_t index);
-// Appends the instance's one check, as in a health entry's Checks (/v1/health/checks/<name>).
+// Appends one of the instance's checks, as in a health entry's Checks and /v1/agent/checks.
 void append_check(std::string& out, const registry::App& app, const registry::Instance& instance,
-                  uint64_t index);
+                  const checks::Check& check, uint64_t index);
+// Appends the instance's checks (`list`, checks::checks_of(instance)), comma-separated: those of
+// its Consul registration, and a check showing its native status when they do not say it.
+void append_checks(std::string& out, const registry::App& app, const registry::Instance& instance,
+                   const std::vector<checks::Check>& list, uint64_t index);
+// Whether the instance passes ?passing: status 1 (up) and every check passing.
+bool passing(const registry::Instance& instance, const std::vector<checks::Check>& list);
 // Appends the instance as a catalog node, as in a health entry's Node (/v1/catalog/nodes).
 void append_node(std::string& out, std::string_view zone, const registry::Instance& instance,
                  uint64_t index);

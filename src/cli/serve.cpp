@@ -44,6 +44,7 @@ struct ServeFlags {
   size_t max_parked_polls = 50'000;
   size_t max_poll_appids = 1000;
   bool compat_brpc_fetchs = false;
+  std::string consul_reap_floor = "1m";
   bool access_log = false;
   std::string log_level = "info";
   std::string nodes;
@@ -138,6 +139,7 @@ int run_serve(const ServeFlags& f) {
   o.init_protect = f.init_protect;
   o.init_protect_timeout = duration_flag("--init-protect-timeout", f.init_protect_timeout);
   o.apis.native.compat_brpc_fetchs = f.compat_brpc_fetchs;
+  o.apis.consul.reap_floor = duration_flag("--consul-reap-floor", f.consul_reap_floor);
 
   o.server.host = host;
   o.server.port = port;
@@ -223,6 +225,9 @@ CLI::App& add_serve_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--poll-jitter", f.poll_jitter,
                   "Random extra hold, up to this, so that pollers do not return in step")
+      ->capture_default_str();
+  cmd->add_option("--consul-reap-floor", f.consul_reap_floor,
+                  "A Consul check's DeregisterCriticalServiceAfter is raised to at least this")
       ->capture_default_str();
   cmd->add_option("--evict-after", f.evict_after,
                   "An instance not renewed for this long is evicted (unless protected)")

@@ -251,7 +251,8 @@ class ConsulWriteTest(unittest.TestCase):
                             "use"),
                            (self.registration(Meta={"bad key": "1"}), None),
                            (self.registration(Tags="v1"), "Request decode failed: Tags must be a list"),
-                           (self.registration(Check={"TTL": "10s"}), None)]:
+                           (self.registration(Check={"TTL": "1s", "Status": "up"}),
+                            "Status for checks must 'passing', 'warning', 'critical'")]:
             status, _, answer = node.put("/v1/agent/service/register", body)
             self.assertEqual(status, 400, body)
             if text:

@@ -1,0 +1,175 @@
+#include "checks/check_runner.h"
+
+#include <spdlog/spdlog.h>
+#include <algorithm>
+
+#include "checks/probe.h"
+
+namespace muster::checks {
+
+namespace {
+
+// A probe's output alone (same status) is written at most this often, as Consul's
+// check_update_interval: a body that changes at every probe must not be a write at every probe.
+constexpr int64_t kOutputEveryMs = 5 * 60 * 1000;
+constexpr std::chrono::nanoseconds kMinInterval = std::chrono::seconds(1);
+constexpr std::chrono::nanoseconds kDefaultTimeout = std::chrono::seconds(10);
+
+uint64_t fnv1a(std::string_view a, std::string_view b) {
+  uint64_t h = 1469598103934665603ull;
+  for (std::string_view s : {a, std::string_view("\0", 1), b})
+    for (unsigned char c : s) {
+      h ^= c;
+      h *= 1099511628211ull;
+    }
+  // splitmix64's finaliser: neighbouring addresses get unrelated weights.
+  h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+  h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+  return h ^ (h >> 31);
+}
+
+struct Work {
+  cluster::InstanceId id;
+  int64_t renew_ms = 0;
+  std::vector<Check> checks;
+};
+
+}  // namespace
+
+std::string owner_of(const std::vector<std::string>& nodes, std::string_view key) {
+  std::string best;
+  uint64_t best_weight = 0;
+  for (const auto& n : nodes) {
+    const uint64_t w = fnv1a(n, key);
+    if (best.empty() || w > best_weight || (w == best_weight && n < best)) {
+      best = n;
+      best_weight = w;
+    }
+  }
+  return best;
+}
+
+CheckRunner::CheckRunner(registry::Registry& registry, CheckWrites& writes, const Clock& clock,
+                         const cluster::Replicator* peers, RunnerOptions options)
+    : registry_(registry),
+      writes_(writes),
+      clock_(clock),
+      peers_(peers),
+      options_(std::move(options)) {}
+
+CheckRunner::~CheckRunner() {
+  stop();
+}
+
+void CheckRunner::start() {
+  if (thread_.joinable()) return;
+  schedule();
+  thread_ = std::thread([this] { ioc_.run(); });
+}
+
+void CheckRunner::stop() {
+  if (!thread_.joinable()) return;
+  ioc_.stop();
+  thread_.join();
+}
+
+void CheckRunner::schedule() {
+  timer_.expires_after(options_.tick);
+  timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    scan();
+    schedule();
+  });
+}
+
+std::vector<std::string> CheckRunner::live_nodes() const {
+  if (peers_ == nullptr) return {options_.self};
+  std::vector<std::string> out;
+  for (const auto& n : peers_->same_zone_nodes())
+    if (n.status == cluster::PeerStatus::kUp) out.push_back(n.addr);
+  return out;
+}
+
+void CheckRunner::scan() {
+  std::vector<Work> work;
+  for (const auto& [appid, env] : registry_.app_names()) {
+    registry_.read_app(env, appid, [&](const registry::App& app) {
+      const auto z = app.zones.find(options_.zone);
+      if (z == app.zones.end()) return;
+      for (const auto& [host, inst] : z->second.instances) {
+        if (inst.lease) continue;
+        auto list = checks_of(inst);
+        if (list.empty()) continue;
+        work.push_back(Work{{options_.zone, app.env, app.appid, host},
+                            inst.renew_timestamp / 1'000'000,
+                            std::move(list)});
+      }
+    });
+  }
+  const std::vector<std::string> live = live_nodes();
+  const int64_t now_ms = clock_.wall_ns() / 1'000'000;
+  const int64_t reap_floor_ms = options_.reap_floor.count() / 1'000'000;
+  size_t owned = 0;
+  for (auto& [key, slot] : slots_)
+    slot.seen = false;
+  for (const Work& w : work) {
+    const auto ttl_checks = std::count_if(w.checks.begin(), w.checks.end(),
+                                          [](const Check& c) { return c.type == Type::kTtl; });
+    for (const Check& c : w.checks) {
+      std::string key = w.id.env + '\0' + w.id.appid + '\0' + w.id.hostname + '\0' + c.id;
+      if (owner_of(live, key) != options_.self) continue;
+      ++owned;
+      const int64_t reap_after_ms = c.deregister_after.count() / 1'000'000;
+      if (c.status == Status::kCritical && reap_after_ms > 0 &&
+          now_ms - c.since_ms >= std::max(reap_after_ms, reap_floor_ms)) {
+        spdlog::info("check {}: critical for over {} ms, deregistering {}/{}", c.id,
+                     std::max(reap_after_ms, reap_floor_ms), w.id.appid, w.id.hostname);
+        writes_.deregister(w.id);
+        break;
+      }
+      if (c.type == Type::kTtl) {
+        // The instance's renew time is its one TTL check's last unchanged pass (CheckWrites).
+        const int64_t reset = ttl_checks == 1 ? std::max(c.reset_ms, w.renew_ms) : c.reset_ms;
+        if (c.status != Status::kCritical && now_ms > reset + c.ttl.count() / 1'000'000) {
+          std::string output = "TTL expired";
+          if (!c.output.empty()) output += " (last output before timeout follows): " + c.output;
+          writes_.update(w.id, c.id, Status::kCritical, output, false);
+        }
+        continue;
+      }
+      auto [slot, fresh] = slots_.try_emplace(key);
+      slot->second.seen = true;
+      const int64_t now_mono = clock_.mono_ns();
+      const int64_t interval = std::max(c.interval, kMinInterval).count();
+      if (fresh) {
+        slot->second.due_mono =
+            now_mono + std::uniform_int_distribution<int64_t>(0, interval - 1)(random_);
+      }
+      if (slot->second.in_flight || now_mono < slot->second.due_mono) continue;
+      slot->second.in_flight = true;
+      slot->second.due_mono = now_mono + interval;
+      run_probe(w.id, c, key, now_ms);
+    }
+  }
+  std::erase_if(slots_, [](const auto& kv) { return !kv.second.seen && !kv.second.in_flight; });
+  owned_ = owned;
+}
+
+void CheckRunner::run_probe(const cluster::InstanceId& id, const Check& check,
+                            const std::string& key, int64_t started_ms) {
+  ++probes_;
+  const auto timeout = check.timeout.count() > 0 ? check.timeout : kDefaultTimeout;
+  boost::asio::co_spawn(
+      ioc_, probe(ioc_, check, timeout),
+      [this, id, key, status = check.status, output = check.output, written = check.reset_ms,
+       check_id = check.id, started_ms](std::exception_ptr failed, ProbeResult result) {
+        if (const auto s = slots_.find(key); s != slots_.end()) s->second.in_flight = false;
+        if (failed) return;
+        // The first output of a check is written at once, later changes of it alone lazily.
+        const bool output_only = result.status == status && clean_output(result.output) != output;
+        if (output_only && !output.empty() && started_ms - written < kOutputEveryMs) return;
+        writes_.update(id, check_id, result.status, result.output, false);
+      });
+}
+
+}  // namespace muster::checks
