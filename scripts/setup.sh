@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs every Debian package that building, testing and benchmarking muster needs.
-# Idempotent: installs only what is missing, so `make run` and `make test` can call it every time.
+# Installs every Debian package that building, testing and benchmarking muster needs, and the npm
+# packages of the tests (npm's consul client). Idempotent: installs only what is missing, so
+# `make run` and `make test` can call it every time.
 set -euo pipefail
 
 packages=(
@@ -20,12 +21,26 @@ packages=(
   # the Consul API: a real Consul client library
   python3-consul
 )
+# npm's consul client runs on Node.js; a machine whose Node.js came with its own npm keeps it.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+npm_tests="$here/../tests/integration/npm_consul"
+install_npm_packages() {
+  # The versions package-lock.json pins, once per clone.
+  if [ ! -d "$npm_tests/node_modules/consul" ]; then
+    echo "setup: installing the npm packages of $npm_tests"
+    npm ci --prefix "$npm_tests" --no-audit --no-fund --loglevel=error
+  fi
+}
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
+  install_npm_packages
   exit 0
 fi
 echo "setup: installing ${missing[*]}"
@@ -38,3 +53,4 @@ export DEBIAN_FRONTEND=noninteractive
 for svc in nginx etcd prometheus; do
   if command -v systemctl >/dev/null 2>&1; then "${sudo_cmd[@]}" systemctl disable --now "$svc" >/dev/null 2>&1 || true; fi
 done
+install_npm_packages

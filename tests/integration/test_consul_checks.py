@@ -4,8 +4,10 @@ the native status that follows the checks, and a 3-node cluster where the node r
 killed and the check goes on elsewhere. Driven by the real python3-consul where it can be."""
 import http.server
 import json
+import os
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import unittest
@@ -223,6 +225,31 @@ class PythonConsulChecksTest(unittest.TestCase):
         self.assertEqual(set(c.agent.checks()), {"service:api-1"})
         self.assertTrue(c.agent.service.deregister("api-1"))
         self.assertEqual(c.agent.checks(), {})
+
+
+NPM_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "npm_consul")
+
+
+class NpmConsulChecksTest(unittest.TestCase):
+    """npm's consul 2.0.1 (installed by scripts/setup.sh) runs checks_scenario.js against a node."""
+
+    def test_npm_consul_ttl_and_http_checks(self):
+        self.assertTrue(os.path.isdir(os.path.join(NPM_DIR, "node_modules", "consul")),
+                        "npm's consul is not installed: run scripts/setup.sh")
+        node = ConsulNode()
+        self.addCleanup(node.stop)
+        run = subprocess.run(["node", os.path.join(NPM_DIR, "checks_scenario.js"), str(node.port)],
+                             capture_output=True, text=True, timeout=90, cwd=NPM_DIR)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        seen = json.loads(run.stdout)
+        self.assertEqual(seen["checks"], ["service:npm-1:1", "service:npm-1:2"])
+        self.assertEqual(seen["passingBefore"], 0, "a TTL check starts critical")
+        self.assertEqual(seen["passingAfter"], 1)
+        self.assertTrue(seen["watchLeft"])
+        self.assertEqual(seen["statuses"], {"service:npm-1:1": "critical",
+                                            "service:npm-1:2": "critical"})
+        self.assertEqual(seen["ttlOutput"], "draining")
+        self.assertEqual((seen["checksAfter"], seen["servicesAfter"]), ({}, {}))
 
 
 class ClusterChecksTest(unittest.TestCase):
