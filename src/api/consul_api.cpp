@@ -7,6 +7,7 @@
 #include "api/consul_agent.h"
 #include "api/consul_render.h"
 #include "api/field_limits.h"
+#include "common/ascii_case.h"
 #include "common/duration.h"
 #include "common/json_writer.h"
 #include "common/utf8.h"
@@ -409,6 +410,13 @@ http::Outcome ConsulApi::deregister_service(const http::Request& request) const 
   return written();
 }
 
+std::string ConsulApi::service_appid(const std::string& env, const std::string& name) const {
+  if (registry_.read_app(env, name, [](const registry::App&) {})) return name;
+  for (const auto& [appid, app_env] : registry_.app_names())
+    if (app_env == env && equal_without_case(appid, name)) return appid;
+  return name;  // not there (yet): waits for that spelling
+}
+
 std::optional<cluster::InstanceId> ConsulApi::agent_service(const std::string& env,
                                                             const std::string& id) const {
   // A Consul service ID names one registration of this zone and env: the instance without
@@ -580,7 +588,8 @@ http::Outcome ConsulApi::service_entries(const http::Request& request, Entries k
   if (!valid_utf8(*name)) return error(400, "Invalid service name: not UTF-8");
   ConsulQuery q;
   if (auto bad = parse_query(request, identity_, q)) return std::move(*bad);
-  return blocking(q, *name, [this, q, appid = *name, kind] {
+  const std::string appid = service_appid(q.env, *name);
+  return blocking(q, appid, [this, q, appid, kind] {
     const uint64_t index = watch_->app_index(q.env, appid);
     std::string out = "[";
     registry_.read_app(q.env, appid, [&](const registry::App& app) {

@@ -47,6 +47,9 @@ class ConsulApi final : public Api {
   http::Outcome deregister_service(const http::Request& request) const;
   http::Outcome agent_services(const http::Request& request) const;
   http::Outcome agent_checks(const http::Request& request) const;
+  // The appid a Consul service name reads in `env`: the one spelt so, else one equal to it
+  // without regard to case (Consul's lookup).
+  std::string service_appid(const std::string& env, const std::string& name) const;
   // The instance a Consul service ID names in `env` (this node's zone, no heartbeat).
   std::optional<cluster::InstanceId> agent_service(const std::string& env,
                                                    const std::string& id) const;

@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "checks/check_writes.h"
+#include "common/ascii_case.h"
 #include "common/duration.h"
 #include "common/json_writer.h"
 
@@ -78,13 +79,6 @@ void tags(std::string& out, std::string_view name, const registry::Instance& ins
   }
   close(out, ']');
   out.push_back(',');
-}
-
-bool equal_without_case(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 // The node's members, each followed by a comma: the instance is its own node (its hostname), at

@@ -4,8 +4,8 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
-#include <cctype>
 
+#include "common/ascii_case.h"
 #include "common/socket_deadline.h"
 
 namespace muster::checks {
@@ -19,13 +19,6 @@ constexpr auto no_throw = asio::as_tuple(asio::use_awaitable);
 
 // The most of an answer's body read; past it the status still counts.
 constexpr uint64_t kBodyLimit = 64 * 1024;
-
-bool same_name(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) ==
-           std::tolower(static_cast<unsigned char>(y));
-  });
-}
 
 // Connects `socket` to host:port, resolving a name; the error text on failure.
 asio::awaitable<std::string> connect(tcp::socket& socket, const std::string& host,
@@ -69,9 +62,9 @@ asio::awaitable<ProbeResult> http_probe(asio::io_context& ioc, const Check& chec
   req.version(11);
   bool agent = false, accept = false, has_host = false;
   for (const auto& [name, values] : check.header) {
-    agent = agent || same_name(name, "User-Agent");
-    accept = accept || same_name(name, "Accept");
-    has_host = has_host || same_name(name, "Host");
+    agent = agent || equal_without_case(name, "User-Agent");
+    accept = accept || equal_without_case(name, "Accept");
+    has_host = has_host || equal_without_case(name, "Host");
     for (const auto& v : values)
       req.insert(name, v);
   }

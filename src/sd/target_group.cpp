@@ -4,20 +4,14 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
-#include <cctype>
+
+#include "common/ascii_case.h"
 
 namespace muster::sd {
 
 namespace json = boost::json;
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 std::string json_type(const json::value& v) {
   switch (v.kind()) {
@@ -41,14 +35,14 @@ std::string group_from_json(const json::value& item, TargetGroup& group) {
   if (item.is_null()) return "nil target group item found";
   if (!item.is_object()) return "a target group must be an object, not " + json_type(item);
   for (const auto& [key, value] : item.get_object()) {
-    if (iequals(key, "targets")) {
+    if (equal_without_case(key, "targets")) {
       if (value.is_null()) continue;
       if (!value.is_array()) return "\"targets\" must be a list of strings";
       for (const auto& t : value.get_array()) {
         if (!t.is_string()) return "\"targets\" must be a list of strings";
         group.targets.push_back({{"__address__", std::string(t.get_string())}});
       }
-    } else if (iequals(key, "labels")) {
+    } else if (equal_without_case(key, "labels")) {
       if (value.is_null()) continue;
       if (!value.is_object()) return "\"labels\" must be an object of strings";
       for (const auto& [name, v] : value.get_object()) {

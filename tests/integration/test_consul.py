@@ -219,6 +219,9 @@ class ConsulWriteTest(unittest.TestCase):
         self.assertEqual(len(node.read("/v1/health/service/pay?tag=primary&tag=V1")[0]), 1)
         self.assertEqual(node.read("/v1/health/service/pay?tag=v2")[0], [])
         self.assertEqual(node.read("/v1/health/service/pay?tag=")[0], [])
+        # Service names match without regard to case, as Consul's.
+        self.assertEqual(len(node.read("/v1/health/service/PAY")[0]), 1)
+        self.assertEqual(len(node.read("/v1/catalog/service/Pay")[0]), 1)
         # The native API sees the same instance, marked as one without heartbeat.
         native = node.instances("pay")["pay-1"]
         self.assertEqual(native["addrs"], ["http://10.0.0.5:9000"])
