@@ -1,14 +1,18 @@
 // Fuzzes request binding: the query/form decoder, the JSON body binder, the metadata parser,
-// every route's validation on top of them, and the Consul API's service registration body. Besides
-// crashes and sanitizer reports it checks two properties: a metadata object that the JSON binder
-// re-encodes parses back to the same pairs, and an accepted registration makes one instance
-// without heartbeat, named and with one address.
+// every route's validation on top of them, and the Consul API's bodies (service and check
+// registration, check update) and stored checks. Besides crashes and sanitizer reports it checks
+// these properties: a metadata object that the JSON binder re-encodes parses back to the same
+// pairs; an accepted registration makes one instance without heartbeat, named and with one
+// address, whose checks have IDs and read back from their stored form unchanged; an accepted
+// check registration names its check and service; a check's kept output is valid UTF-8.
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
 
 #include "api/consul_agent.h"
 #include "api/native_bind.h"
+#include "checks/check.h"
+#include "common/utf8.h"
 #include "http/json_params.h"
 #include "http/params.h"
 
@@ -33,12 +37,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
 
   static const api::NodeIdentity identity{"sh", "sh001", "dev", "node-1", "10.0.0.1:7171"};
-  auto registered = api::consul::registration(text, identity, "dev");
-  if (const auto* args = std::get_if<registry::RegisterArgs>(&registered)) {
+  auto registered = api::consul::registration(text, identity, "dev", 1000);
+  if (const auto* r = std::get_if<api::consul::Registration>(&registered)) {
     // What a registration makes always passes the limits the native binder enforces.
-    if (args->appid.empty() || args->hostname.empty() || args->addrs.size() != 1 || args->lease)
+    const auto& args = r->args;
+    if (args.appid.empty() || args.hostname.empty() || args.addrs.size() != 1 || args.lease)
       std::abort();
+    // Its checks have IDs, and their stored form reads back the same.
+    for (const auto& c : r->checks)
+      if (c.id.empty()) std::abort();
+    if (checks::read_check_list(checks::check_list_json(r->checks)) != r->checks) std::abort();
   }
+  auto check = api::consul::check_registration(text);
+  if (const auto* c = std::get_if<api::consul::CheckRegistration>(&check)) {
+    if (c->check.id.empty() || c->service_id.empty()) std::abort();
+  }
+  (void)api::consul::check_update_body(text);
+  // Stored checks are read leniently, and any output kept is valid UTF-8.
+  (void)checks::read_check_list(text);
+  if (!valid_utf8(checks::clean_output(text, 64))) std::abort();
 
   http::Params form;
   if (!http::parse_urlencoded(text, form)) bind_everything(form);

@@ -5,7 +5,7 @@
 #include <cctype>
 #include <charconv>
 
-#include "checks/check_writes.h"
+#include "checks/check.h"
 #include "common/ascii_case.h"
 #include "common/duration.h"
 #include "common/json_writer.h"

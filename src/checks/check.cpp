@@ -331,6 +331,19 @@ std::string clean_output(std::string_view text, size_t max) {
   return out;
 }
 
+std::vector<Check> checks_of(const registry::Instance& inst) {
+  for (auto it = inst.metadata.begin(); it != inst.metadata.end(); ++it) {
+    const std::string_view k = *it;
+    const std::string_view v = *++it;
+    if (k == kChecksKey) return read_check_list(v);
+  }
+  return {};
+}
+
+int instance_status(const std::vector<Check>& list) {
+  return aggregate(list) == Status::kCritical ? registry::kStatusDown : registry::kStatusUp;
+}
+
 bool update(Check& check, Status status, std::string_view output, int64_t now_ms) {
   std::string cleaned = clean_output(output);
   if (check.status == status && check.output == cleaned) return false;

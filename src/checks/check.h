@@ -16,6 +16,8 @@
 
 #include <boost/json/value.hpp>
 
+#include "registry/types.h"
+
 namespace muster::checks {
 
 inline constexpr std::string_view kChecksKey = "consul-checks";
@@ -91,6 +93,12 @@ Status aggregate(const std::vector<Check>& list);
 // `text` cut to kMaxOutput bytes on a character boundary, with Consul's note of what was cut,
 // and with bytes that are not UTF-8 replaced by '?' (an answer must stay valid JSON text).
 std::string clean_output(std::string_view text, size_t max = kMaxOutput);
+
+// The checks an instance carries (none for a native instance).
+std::vector<Check> checks_of(const registry::Instance& instance);
+
+// The instance status that a list of checks gives.
+int instance_status(const std::vector<Check>& list);
 
 // Sets a check's status and output at `now_ms`; false when nothing changed.
 bool update(Check& check, Status status, std::string_view output, int64_t now_ms);

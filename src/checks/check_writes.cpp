@@ -4,19 +4,6 @@
 
 namespace muster::checks {
 
-std::vector<Check> checks_of(const registry::Instance& inst) {
-  for (auto it = inst.metadata.begin(); it != inst.metadata.end(); ++it) {
-    const std::string_view k = *it;
-    const std::string_view v = *++it;
-    if (k == kChecksKey) return read_check_list(v);
-  }
-  return {};
-}
-
-int instance_status(const std::vector<Check>& list) {
-  return aggregate(list) == Status::kCritical ? registry::kStatusDown : registry::kStatusUp;
-}
-
 std::optional<FoundCheck> CheckWrites::find(std::string_view zone, std::string_view env,
                                             std::string_view check_id) const {
   std::optional<FoundCheck> found;

@@ -21,12 +21,6 @@
 
 namespace muster::checks {
 
-// The checks an instance carries (none for a native instance).
-std::vector<Check> checks_of(const registry::Instance& instance);
-
-// The instance status that a list of checks gives.
-int instance_status(const std::vector<Check>& list);
-
 struct FoundCheck {
   cluster::InstanceId instance;
   Check check;
