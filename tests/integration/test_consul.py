@@ -338,6 +338,7 @@ class ConsulSdTest(unittest.TestCase):
             f.write("throttle: 100ms\noutput:\n  listen: 127.0.0.1:%d\nscrape_configs:\n"
                     "  - job_name: web\n    consul_sd_configs:\n"
                     "      - server: '127.0.0.1:%d'\n        services: [web]\n"
+                    "        refresh_interval: 100ms\n"
                     % (sd_port, self.node.port))
         sd = Sd(path)
         self.addCleanup(sd.stop)
@@ -352,6 +353,26 @@ class ConsulSdTest(unittest.TestCase):
         self.node.register("h2", appid="web", addrs=["http://127.0.0.1:30002"])
         eventually(lambda: targets() == ["127.0.0.1:30001", "127.0.0.1:30002"], timeout=30,
                    what="the new instance via a blocking query")
+
+        # A Consul registration with a TTL check: its health follows the check.
+        def health(target):
+            status, _, body = sd.get("/sd/web")
+            for g in json.loads(body) if status == 200 else []:
+                if target in g["targets"]:
+                    return g["labels"].get("__meta_consul_health")
+            return None
+
+        body = {"Name": "web", "ID": "c1", "Address": "127.0.0.1", "Port": 30003,
+                "Check": {"TTL": "30s"}}
+        self.assertEqual(self.node.put("/v1/agent/service/register", json.dumps(body))[0], 200)
+        eventually(lambda: health("127.0.0.1:30003") == "critical", timeout=30,
+                   what="a critical TTL check via consul_sd")
+        self.assertEqual(self.node.put("/v1/agent/check/pass/service:c1", "")[0], 200)
+        eventually(lambda: health("127.0.0.1:30003") == "passing", timeout=30,
+                   what="the passed check via consul_sd")
+        self.assertEqual(self.node.put("/v1/agent/service/deregister/c1", "")[0], 200)
+        eventually(lambda: "127.0.0.1:30003" not in targets(), timeout=30,
+                   what="the deregistration via consul_sd")
 
     @unittest.skipIf(PROMETHEUS is None, "prometheus is not installed")
     def test_prometheus_consul_sd_follows_the_node(self):
