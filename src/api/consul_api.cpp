@@ -422,7 +422,7 @@ std::optional<cluster::InstanceId> ConsulApi::agent_service(const std::string& e
   // A Consul service ID names one registration of this zone and env: the instance without
   // heartbeat with that hostname, in whichever app.
   std::optional<cluster::InstanceId> found;
-  for (const auto& [appid, app_env] : registry_.app_names()) {
+  for (const auto& [appid, app_env] : registry_.unleased_app_names()) {
     if (app_env != env || found) continue;
     registry_.read_app(env, appid, [&](const registry::App& app) {
       const auto z = app.zones.find(identity_.zone);
@@ -504,7 +504,7 @@ http::Outcome ConsulApi::agent_checks(const http::Request& request) const {
   if (auto bad = parse_query(request, identity_, q)) return std::move(*bad);
   const uint64_t index = watch_->catalog_index();
   std::string out = "{";
-  for (const auto& [appid, env] : registry_.app_names()) {
+  for (const auto& [appid, env] : registry_.unleased_app_names()) {
     if (env != q.env) continue;
     registry_.read_app(env, appid, [&](const registry::App& app) {
       const auto z = app.zones.find(identity_.zone);
@@ -530,7 +530,7 @@ http::Outcome ConsulApi::agent_services(const http::Request& request) const {
   ConsulQuery q;
   if (auto bad = parse_query(request, identity_, q)) return std::move(*bad);
   std::string out = "{";
-  for (const auto& [appid, env] : registry_.app_names()) {
+  for (const auto& [appid, env] : registry_.unleased_app_names()) {
     if (env != q.env) continue;
     registry_.read_app(env, appid, [&](const registry::App& app) {
       const auto z = app.zones.find(identity_.zone);

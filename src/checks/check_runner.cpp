@@ -92,7 +92,7 @@ std::vector<std::string> CheckRunner::live_nodes() const {
 
 void CheckRunner::scan() {
   std::vector<Work> work;
-  for (const auto& [appid, env] : registry_.app_names()) {
+  for (const auto& [appid, env] : registry_.unleased_app_names()) {
     registry_.read_app(env, appid, [&](const registry::App& app) {
       const auto z = app.zones.find(options_.zone);
       if (z == app.zones.end()) return;

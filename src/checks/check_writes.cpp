@@ -7,7 +7,7 @@ namespace muster::checks {
 std::optional<FoundCheck> CheckWrites::find(std::string_view zone, std::string_view env,
                                             std::string_view check_id) const {
   std::optional<FoundCheck> found;
-  for (const auto& [appid, app_env] : registry_.app_names()) {
+  for (const auto& [appid, app_env] : registry_.unleased_app_names()) {
     if (app_env != env) continue;
     registry_.read_app(app_env, appid, [&](const registry::App& app) {
       const auto z = app.zones.find(zone);

@@ -156,12 +156,26 @@ void Registry::toggle_digest(const Instance& inst) {
   app.digest ^= instance_digest(inst.zone->name, *inst.hostname, inst.dirty_timestamp);
 }
 
+void Registry::count_unleased(App& app, int delta) {
+  if (delta > 0) {
+    if (app.unleased_count++ == 0) unleased_apps_.emplace(app.appid, app.env);
+  } else if (--app.unleased_count == 0) {
+    unleased_apps_.erase({app.appid, app.env});
+  }
+}
+
+std::vector<std::pair<std::string, std::string>> Registry::unleased_app_names() const {
+  std::lock_guard lock(mu_);
+  return {unleased_apps_.begin(), unleased_apps_.end()};
+}
+
 void Registry::remove_instance(Instance& inst) {
   lease_unlink(inst);
   if (inst.lease) --leased_count_;
   toggle_digest(inst);
   Zone& zone = *inst.zone;
   App& app = *zone.app;
+  if (!inst.lease) count_unleased(app, -1);
   --app.instance_count;
   zone.instances.erase(zone.instances.find(*inst.hostname));
   --instance_count_;
@@ -192,6 +206,7 @@ RegisterOutcome Registry::register_instance(const RegisterArgs& args,
     lease_unlink(*inst);
     if (inst->lease != args.lease) {  // the guard counts only instances with a lease
       leased_count_ += args.lease ? 1 : -1;
+      count_unleased(*inst->zone->app, args.lease ? -1 : 1);
       if (args.lease)
         guard_.on_new_identity();
       else
@@ -217,6 +232,8 @@ RegisterOutcome Registry::register_instance(const RegisterArgs& args,
     if (args.lease) {
       ++leased_count_;
       guard_.on_new_identity();
+    } else {
+      count_unleased(app, 1);
     }
   }
   inst->lease = args.lease;

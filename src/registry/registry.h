@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -181,6 +182,9 @@ class Registry {
   // Every app's (appid, env), sorted: with read_app() per name, a large reader renders app by
   // app and lets writers in between (issue 15.6).
   std::vector<std::pair<std::string, std::string>> app_names() const;
+  // The (appid, env) of the apps that hold instances without a lease, sorted: what the Consul
+  // agent routes and the check runner read, without a pass over every app.
+  std::vector<std::pair<std::string, std::string>> unleased_app_names() const;
   // Called with the app's env and appid at every change of an app (register, set, cancel,
   // eviction: each moves its latest_timestamp), under the registry lock: the listener must be
   // quick and must not call the registry. Add listeners before the registry is shared.
@@ -282,6 +286,9 @@ class Registry {
   Instance* lease_tail_ = nullptr;
   int64_t instance_count_ = 0;
   int64_t leased_count_ = 0;  // instances with a lease: what the guard expects renews from
+  // Apps with App::unleased_count > 0, by (appid, env).
+  std::set<std::pair<std::string, std::string>> unleased_apps_;
+  void count_unleased(App& app, int delta);
   int64_t parked_count_ = 0;
   uint64_t evicted_total_ = 0;
   std::atomic<uint64_t> generation_{0};

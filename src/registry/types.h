@@ -76,6 +76,7 @@ struct App {
   // instances at the same dirty_timestamp, whatever their renew times. Anti-entropy compares it.
   uint64_t digest = 0;
   size_t instance_count = 0;
+  size_t unleased_count = 0;  // instances without a lease (Consul registrations)
 };
 
 // One instance's part of App::digest: FNV-1a over zone and hostname, mixed with its dirty

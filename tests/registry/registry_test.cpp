@@ -27,6 +27,29 @@ TEST_F(RegistryTest, RegisterStoresEveryFieldAndTimestamps) {
   EXPECT_GE(latest(), now);
 }
 
+TEST_F(RegistryTest, UnleasedAppsAreListedWhileTheyHoldAnInstanceWithoutLease) {
+  registry_.register_instance(args("native"));
+  EXPECT_TRUE(registry_.unleased_app_names().empty());
+  auto consul = args("c1");
+  consul.lease = false;
+  registry_.register_instance(consul);
+  consul.hostname = "c2";
+  registry_.register_instance(consul);
+  const std::vector<std::pair<std::string, std::string>> app{{"provider", "dev"}};
+  EXPECT_EQ(registry_.unleased_app_names(), app);
+  registry_.cancel({"sh001", "dev", "provider", "c1"});
+  EXPECT_EQ(registry_.unleased_app_names(), app) << "c2 is left";
+  auto leased = args("c2");  // registered again with a lease
+  registry_.register_instance(leased);
+  EXPECT_TRUE(registry_.unleased_app_names().empty());
+  consul.hostname = "native";  // the other way round, then removed with its app
+  registry_.register_instance(consul);
+  EXPECT_EQ(registry_.unleased_app_names(), app);
+  registry_.cancel({"sh001", "dev", "provider", "native"});
+  registry_.cancel({"sh001", "dev", "provider", "c2"});
+  EXPECT_TRUE(registry_.unleased_app_names().empty());
+}
+
 TEST_F(RegistryTest, MetadataDuplicateKeysLastWins) {
   auto a = args("h1");
   a.metadata = {{"k", "first"}, {"k", "second"}};
