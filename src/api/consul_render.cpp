@@ -59,9 +59,7 @@ void close(std::string& out, char c) {
 // Service.Meta: the metadata but muster's own "consul-" keys (the tags).
 void metadata(std::string& out, const registry::Instance& inst) {
   out.push_back('{');
-  for (auto it = inst.metadata.begin(); it != inst.metadata.end(); ++it) {
-    const std::string_view k = *it;
-    const std::string_view v = *++it;
+  for (const auto [k, v] : inst.metadata.pairs()) {
     if (k.starts_with("consul-")) continue;
     key(out, k);
     json::append_string(out, v);
@@ -173,9 +171,7 @@ bool passing(const registry::Instance& inst, const std::vector<checks::Check>& l
 
 std::vector<std::string> tags_of(const registry::Instance& inst) {
   std::vector<std::string> out;
-  for (auto it = inst.metadata.begin(); it != inst.metadata.end(); ++it) {
-    const std::string_view k = *it;
-    const std::string_view v = *++it;
+  for (const auto [k, v] : inst.metadata.pairs()) {
     if (k != kTagsKey) continue;
     boost::system::error_code ec;
     const boost::json::value parsed = boost::json::parse(v, ec);

@@ -102,10 +102,8 @@ http::Outcome PrometheusSdApi::handle(const http::Request& request) const {
           if (address.empty()) continue;
           wire::TargetInstance t{app.appid, app.env,      zone_name,   inst.region,
                                  host,      inst.version, inst.status, {}};
-          for (auto it = inst.metadata.begin(); it != inst.metadata.end(); ++it) {
-            const std::string_view key = *it;
-            t.metadata.emplace_back(key, *++it);
-          }
+          for (const auto [k, v] : inst.metadata.pairs())
+            t.metadata.emplace_back(k, v);
           append_group(out, wire::muster_target_labels(t, address, scheme));
         }
       }

@@ -32,13 +32,12 @@ void append_instance(std::string& out, const Instance& inst) {
   json::append_string(out, inst.version);
   out += ",\"metadata\":{";
   first = true;
-  for (auto it = inst.metadata.begin(); it != inst.metadata.end(); ++it) {
+  for (const auto [k, v] : inst.metadata.pairs()) {
     if (!first) out.push_back(',');
     first = false;
-    json::append_string(out, *it);
+    json::append_string(out, k);
     out.push_back(':');
-    ++it;
-    json::append_string(out, *it);
+    json::append_string(out, v);
   }
   out += "},\"status\":";
   json::append_int(out, inst.status);

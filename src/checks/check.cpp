@@ -332,11 +332,8 @@ std::string clean_output(std::string_view text, size_t max) {
 }
 
 std::vector<Check> checks_of(const registry::Instance& inst) {
-  for (auto it = inst.metadata.begin(); it != inst.metadata.end(); ++it) {
-    const std::string_view k = *it;
-    const std::string_view v = *++it;
+  for (const auto [k, v] : inst.metadata.pairs())
     if (k == kChecksKey) return read_check_list(v);
-  }
   return {};
 }
 

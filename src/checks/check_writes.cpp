@@ -71,11 +71,8 @@ std::optional<std::string> CheckWrites::put(const cluster::InstanceId& id, Check
   size_t other_bytes = 0;
   if (!registry_.read_instance(id.view(), [&](const registry::Instance& inst) {
         list = checks_of(inst);
-        for (auto it = inst.metadata.begin(); it != inst.metadata.end(); ++it) {
-          const std::string_view k = *it;
-          const std::string_view v = *++it;
+        for (const auto [k, v] : inst.metadata.pairs())
           if (k != kChecksKey) other_bytes += k.size() + v.size();
-        }
       })) {
     return std::nullopt;
   }

@@ -21,10 +21,8 @@ std::string register_form(const registry::Instance& inst) {
   out.reserve(256);
   append_identity(out, inst.region, key_of(inst));
   wire::MetadataJson metadata;  // the registry keeps it flat: key, value, key, value, ...
-  for (auto it = inst.metadata.begin(); it != inst.metadata.end(); ++it) {
-    const std::string_view key = *it;
-    metadata.add(key, *++it);
-  }
+  for (const auto [k, v] : inst.metadata.pairs())
+    metadata.add(k, v);
   wire::append_registration(out, inst.addrs, inst.status, inst.version, metadata);
   if (!inst.lease) append_field(out, "lease", "false");
   append_field(out, "reg_timestamp", inst.reg_timestamp);

@@ -35,11 +35,8 @@ StringList pack_metadata(const Metadata& m) {
 
 Metadata unpack_metadata(const StringList& list) {
   Metadata m;
-  for (auto it = list.begin(); it != list.end(); ++it) {
-    std::string key(*it);
-    ++it;
-    m.emplace_back(std::move(key), std::string(*it));
-  }
+  for (const auto [k, v] : list.pairs())
+    m.emplace_back(std::string(k), std::string(v));
   return m;
 }
 

@@ -8,6 +8,7 @@
 #include <iterator>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace muster::registry {
 
@@ -37,6 +38,32 @@ class StringList {
    private:
     const char* p_;
   };
+
+  // The entries two by two, (key, value): how a list of pairs (an instance's metadata) is read.
+  class PairIterator {
+   public:
+    explicit PairIterator(Iterator it) : it_(it) {}
+    std::pair<std::string_view, std::string_view> operator*() const {
+      Iterator value = it_;
+      return {*it_, *++value};
+    }
+    PairIterator& operator++() {
+      ++it_;
+      ++it_;
+      return *this;
+    }
+    bool operator!=(const PairIterator& o) const { return it_ != o.it_; }
+
+   private:
+    Iterator it_;
+  };
+  struct Pairs {
+    PairIterator first, last;
+    PairIterator begin() const { return first; }
+    PairIterator end() const { return last; }
+  };
+  // Only for a list of an even number of entries.
+  Pairs pairs() const { return {PairIterator(begin()), PairIterator(end())}; }
 
   void push_back(std::string_view s) {
     size_t n = s.size();

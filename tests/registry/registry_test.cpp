@@ -50,6 +50,20 @@ TEST_F(RegistryTest, UnleasedAppsAreListedWhileTheyHoldAnInstanceWithoutLease) {
   EXPECT_TRUE(registry_.unleased_app_names().empty());
 }
 
+TEST(StringListTest, PairsReadsKeysAndValuesTwoByTwo) {
+  StringList list;
+  EXPECT_EQ(list.pairs().begin() != list.pairs().end(), false);
+  const std::string long_value(300, 'v');  // a length of two varint bytes
+  for (std::string_view s : {std::string_view("a"), std::string_view(""), std::string_view("b"),
+                             std::string_view(long_value)})
+    list.push_back(s);
+  std::vector<std::pair<std::string_view, std::string_view>> seen;
+  for (const auto [k, v] : list.pairs())
+    seen.emplace_back(k, v);
+  EXPECT_EQ(seen, (std::vector<std::pair<std::string_view, std::string_view>>{{"a", ""},
+                                                                              {"b", long_value}}));
+}
+
 TEST_F(RegistryTest, MetadataDuplicateKeysLastWins) {
   auto a = args("h1");
   a.metadata = {{"k", "first"}, {"k", "second"}};
