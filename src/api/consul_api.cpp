@@ -50,21 +50,7 @@ std::optional<bool> parse_bool(std::string_view v) {
 // The percent-decoded rest of `path` after `prefix` (the name may hold '/'); nullopt on a bad
 // escape.
 std::optional<std::string> path_name(std::string_view path, std::string_view prefix) {
-  std::string_view rest = path.substr(prefix.size());
-  std::string out;
-  for (size_t i = 0; i < rest.size(); ++i) {
-    if (rest[i] != '%') {
-      out.push_back(rest[i]);
-      continue;
-    }
-    unsigned value = 0;
-    if (i + 2 >= rest.size()) return std::nullopt;
-    const auto [end, ec] = std::from_chars(rest.data() + i + 1, rest.data() + i + 3, value, 16);
-    if (ec != std::errc() || end != rest.data() + i + 3) return std::nullopt;
-    out.push_back(static_cast<char>(value));
-    i += 2;
-  }
-  return out;
+  return http::percent_decode_path(path.substr(prefix.size()));
 }
 
 // A blocking query parked in the session (Consul's blocking queries): answered as soon as the

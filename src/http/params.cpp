@@ -12,12 +12,14 @@ int hex_value(char c) {
   return -1;
 }
 
-std::optional<std::string> decode_component(std::string_view in, std::string& out) {
+// `plus_is_space`: a form's '+' (a path's is a '+').
+std::optional<std::string> decode_component(std::string_view in, std::string& out,
+                                            bool plus_is_space = true) {
   out.clear();
   out.reserve(in.size());
   for (size_t i = 0; i < in.size(); ++i) {
     const char c = in[i];
-    if (c == '+') {
+    if (c == '+' && plus_is_space) {
       out.push_back(' ');
     } else if (c == '%') {
       const int hi = i + 1 < in.size() ? hex_value(in[i + 1]) : -1;
@@ -35,6 +37,12 @@ std::optional<std::string> decode_component(std::string_view in, std::string& ou
 }
 
 }  // namespace
+
+std::optional<std::string> percent_decode_path(std::string_view segment) {
+  std::string out;
+  if (decode_component(segment, out, false)) return std::nullopt;
+  return out;
+}
 
 std::optional<std::string_view> Params::first(std::string_view key) const {
   for (const auto& [k, v] : pairs_) {

@@ -35,6 +35,9 @@ class Params {
 // Returns an error message for a malformed escape; `out` is then unspecified.
 std::optional<std::string> parse_urlencoded(std::string_view text, Params& out);
 
+// A path's part with its %XX escapes decoded ('+' stays '+'); nullopt for a malformed escape.
+std::optional<std::string> percent_decode_path(std::string_view segment);
+
 // Appends the members of a JSON object body (docs/decisions.md §1): scalars are one value each
 // (numbers keep their literal text, booleans become "true"/"false"), arrays of scalars are repeated
 // keys, null is absent. `metadata` may also be an object, or an array of objects and strings (set);

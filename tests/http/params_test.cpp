@@ -20,6 +20,13 @@ TEST(Urlencoded, DecodesPlusAndEscapes) {
   EXPECT_EQ(p.first("c"), "\xe4\xb8\xad");
 }
 
+TEST(PercentDecodePath, DecodesEscapesButNotPlus) {
+  EXPECT_EQ(percent_decode_path("a%2Fb+c%3a"), "a/b+c:");
+  EXPECT_EQ(percent_decode_path(""), "");
+  EXPECT_EQ(percent_decode_path("%zz"), std::nullopt);
+  EXPECT_EQ(percent_decode_path("ab%4"), std::nullopt);
+}
+
 TEST(Urlencoded, RepeatedKeysAreArraysInOrderAndEmptyValuesDropped) {
   const auto p = form("addrs=a&addrs=&addrs=b&x=1");
   EXPECT_EQ(p.all("addrs"), (std::vector<std::string_view>{"a", "b"}));
