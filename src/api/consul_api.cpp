@@ -548,8 +548,9 @@ http::Outcome ConsulApi::catalog_nodes(const http::Request& request) const {
       registry_.read_app(env, appid, [&](const registry::App& app) {
         for (const auto& [zone, z] : app.zones) {
           for (const auto& [host, inst] : z.instances) {
-            if (nodes.contains(host) || !consul::matches(q.filter, zone, inst)) continue;
-            consul::append_node(nodes[host], zone, inst, index);
+            if (nodes.contains(host)) continue;
+            const auto view = consul::matches(q.filter, zone, inst);
+            if (view) consul::append_node(nodes[host], zone, inst, view->address, index);
           }
         }
       });
@@ -581,14 +582,15 @@ http::Outcome ConsulApi::service_entries(const http::Request& request, Entries k
     registry_.read_app(q.env, appid, [&](const registry::App& app) {
       for (const auto& [zone, z] : app.zones) {
         for (const auto& [host, inst] : z.instances) {
-          if (!consul::matches(q.filter, zone, inst)) continue;
+          const auto view = consul::matches(q.filter, zone, inst);
+          if (!view) continue;
           if (out.size() > 1) out.push_back(',');
           if (kind == Entries::kHealth)
-            consul::append_health_entry(out, app, zone, inst, index);
+            consul::append_health_entry(out, app, zone, inst, *view, index);
           else if (kind == Entries::kCatalog)
-            consul::append_catalog_entry(out, app, zone, inst, index);
+            consul::append_catalog_entry(out, app, zone, inst, view->address, index);
           else
-            consul::append_checks(out, app, inst, checks::checks_of(inst), index);
+            consul::append_checks(out, app, inst, view->checks, index);
         }
       }
     });

@@ -204,41 +204,43 @@ HostPort service_address(const registry::Instance& inst) {
   return first;
 }
 
-bool matches(const EntryFilter& f, std::string_view zone, const registry::Instance& inst) {
-  if (!f.zone.empty() && f.zone != zone) return false;
-  if (f.passing && !passing(inst, checks::checks_of(inst))) return false;
+std::optional<EntryView> matches(const EntryFilter& f, std::string_view zone,
+                                 const registry::Instance& inst) {
+  if (!f.zone.empty() && f.zone != zone) return std::nullopt;
+  EntryView view{service_address(inst), checks::checks_of(inst)};
+  if (!view.address.found) return std::nullopt;  // Consul clients need an address
+  if (f.passing && !passing(inst, view.checks)) return std::nullopt;
   if (!f.tags.empty()) {
     const auto have = tags_of(inst);
     for (const std::string& want : f.tags) {
       if (std::none_of(have.begin(), have.end(),
                        [&](const std::string& t) { return equal_without_case(t, want); }))
-        return false;
+        return std::nullopt;
     }
   }
-  if (!service_address(inst).found) return false;  // Consul clients need an address
   for (const auto& [k, v] : f.node_meta) {
     if (k == "region" && v == inst.region) continue;
     if (k == "zone" && v == zone) continue;
-    return false;
+    return std::nullopt;
   }
-  return true;
+  return view;
 }
 
 void append_node(std::string& out, std::string_view zone, const registry::Instance& inst,
-                 uint64_t index) {
+                 const HostPort& address, uint64_t index) {
   out.push_back('{');
-  node_fields(out, inst, zone, service_address(inst), "Meta");
+  node_fields(out, inst, zone, address, "Meta");
   number(out, "CreateIndex", static_cast<int64_t>(index));
   number(out, "ModifyIndex", static_cast<int64_t>(index));
   close(out, '}');
 }
 
 void append_health_entry(std::string& out, const registry::App& app, std::string_view zone,
-                         const registry::Instance& inst, uint64_t index) {
-  const HostPort hp = service_address(inst);
+                         const registry::Instance& inst, const EntryView& view, uint64_t index) {
+  const HostPort& hp = view.address;
   const auto idx = static_cast<int64_t>(index);
   out += "{\"Node\":";
-  append_node(out, zone, inst, index);
+  append_node(out, zone, inst, hp, index);
   out += ",\"Service\":{";
   text(out, "ID", *inst.hostname);
   text(out, "Service", app.appid);
@@ -256,7 +258,7 @@ void append_health_entry(std::string& out, const registry::App& app, std::string
   number(out, "ModifyIndex", idx);
   close(out, '}');
   out += ",\"Checks\":[";
-  append_checks(out, app, inst, checks::checks_of(inst), index);
+  append_checks(out, app, inst, view.checks, index);
   out += "]}";
 }
 
@@ -278,8 +280,7 @@ void append_agent_service(std::string& out, const registry::App& app, std::strin
 }
 
 void append_catalog_entry(std::string& out, const registry::App& app, std::string_view zone,
-                          const registry::Instance& inst, uint64_t index) {
-  const HostPort hp = service_address(inst);
+                          const registry::Instance& inst, const HostPort& hp, uint64_t index) {
   const auto idx = static_cast<int64_t>(index);
   out.push_back('{');
   node_fields(out, inst, zone, hp, "NodeMeta");

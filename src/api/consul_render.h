@@ -8,6 +8,7 @@
 // native instance's one check shows its status: 1 is a passing "muster:status", 2 a critical
 // "_service_maintenance:<hostname>" (maintenance, as Consul's aggregate reads it). Threading: pure
 // functions, called under the registry lock.
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -41,11 +42,18 @@ struct EntryFilter {
   std::vector<std::string> tags;  // ?tag, repeated: the instance must carry every one (any case)
   std::vector<std::pair<std::string, std::string>> node_meta;  // every pair must match
 };
-bool matches(const EntryFilter& f, std::string_view zone, const registry::Instance& instance);
+// What a read shows of an instance that passes its filter, worked out once per instance.
+struct EntryView {
+  HostPort address;                   // service_address()
+  std::vector<checks::Check> checks;  // checks::checks_of()
+};
+// The instance's view when it passes `f` (and has an address a Consul client can use).
+std::optional<EntryView> matches(const EntryFilter& f, std::string_view zone,
+                                 const registry::Instance& instance);
 
 // Appends one /v1/health/service entry {Node, Service, Checks}; `index` is its Create/ModifyIndex.
 void append_health_entry(std::string& out, const registry::App& app, std::string_view zone,
-                         const registry::Instance& instance, uint64_t index);
+                         const registry::Instance& instance, const EntryView& view, uint64_t index);
 // Appends one of the instance's checks, as in a health entry's Checks and /v1/agent/checks.
 void append_check(std::string& out, const registry::App& app, const registry::Instance& instance,
                   const checks::Check& check, uint64_t index);
@@ -57,12 +65,13 @@ void append_checks(std::string& out, const registry::App& app, const registry::I
 bool passing(const registry::Instance& instance, const std::vector<checks::Check>& list);
 // Appends the instance as a catalog node, as in a health entry's Node (/v1/catalog/nodes).
 void append_node(std::string& out, std::string_view zone, const registry::Instance& instance,
-                 uint64_t index);
+                 const HostPort& address, uint64_t index);
 // Appends one /v1/agent/services value: {ID, Service, Tags, Meta, Port, Address, Weights, ...}.
 void append_agent_service(std::string& out, const registry::App& app, std::string_view zone,
                           const registry::Instance& instance);
 // Appends one flat /v1/catalog/service entry.
 void append_catalog_entry(std::string& out, const registry::App& app, std::string_view zone,
-                          const registry::Instance& instance, uint64_t index);
+                          const registry::Instance& instance, const HostPort& address,
+                          uint64_t index);
 
 }  // namespace muster::api::consul
