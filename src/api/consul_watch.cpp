@@ -16,24 +16,39 @@ ConsulWatch::ConsulWatch(const Clock& clock)
       last_(static_cast<uint64_t>(std::max<int64_t>(clock.wall_ns(), 1))),
       floor_(last_) {}
 
+void ConsulWatch::make_key(std::string& out, std::string_view env, std::string_view appid) {
+  out.assign(env);
+  out.push_back('\0');
+  out.append(appid);
+}
+
 void ConsulWatch::changed(std::string_view env, std::string_view appid) {
+  thread_local std::string key;
+  make_key(key, env, appid);
   std::lock_guard lock(mu_);
   last_ = std::max(static_cast<uint64_t>(std::max<int64_t>(clock_.wall_ns(), 0)), last_ + 1);
-  if (app_index_.size() >= kMaxRemembered) {
-    app_index_.clear();
-    floor_ = last_;
+  if (auto it = app_index_.find(std::string_view(key)); it != app_index_.end()) {
+    it->second = last_;
+  } else {
+    if (app_index_.size() >= kMaxRemembered) {
+      app_index_.clear();
+      floor_ = last_;
+    }
+    app_index_.emplace(key, last_);
   }
-  Key key{std::string(env), std::string(appid)};
-  app_index_[key] = last_;
-  for (auto [it, end] = by_key_.equal_range(key); it != end; ++it)
+  if (by_key_.empty()) return;
+  for (auto [it, end] = by_key_.equal_range(std::string_view(key)); it != end; ++it)
     watchers_.at(it->second).wakeup->fire();
-  for (auto [it, end] = by_key_.equal_range(Key{std::string(env), ""}); it != end; ++it)
+  const std::string_view catalog = std::string_view(key).substr(0, env.size() + 1);
+  for (auto [it, end] = by_key_.equal_range(catalog); it != end; ++it)
     watchers_.at(it->second).wakeup->fire();
 }
 
 uint64_t ConsulWatch::app_index(std::string_view env, std::string_view appid) const {
+  thread_local std::string key;
+  make_key(key, env, appid);
   std::lock_guard lock(mu_);
-  const auto it = app_index_.find(Key{std::string(env), std::string(appid)});
+  const auto it = app_index_.find(std::string_view(key));
   return it == app_index_.end() ? floor_ : it->second;
 }
 
@@ -42,11 +57,12 @@ uint64_t ConsulWatch::catalog_index() const {
   return last_;
 }
 
-uint64_t ConsulWatch::watch(std::string env, std::string appid,
+uint64_t ConsulWatch::watch(std::string_view env, std::string_view appid,
                             std::shared_ptr<http::Wakeup> wakeup) {
   std::lock_guard lock(mu_);
   const uint64_t id = next_id_++;
-  Key key{std::move(env), std::move(appid)};
+  Key key;
+  make_key(key, env, appid);
   by_key_.emplace(key, id);
   watchers_.emplace(id, Watcher{std::move(key), std::move(wakeup)});
   return id;

@@ -13,7 +13,6 @@
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <utility>
 
 #include "common/clock.h"
 #include "http/message.h"
@@ -32,12 +31,16 @@ class ConsulWatch {
 
   // Fires `wakeup` at each change of (env, appid) from now on; an empty appid: of any app.
   // Returns an id for unwatch().
-  uint64_t watch(std::string env, std::string appid, std::shared_ptr<http::Wakeup> wakeup);
+  uint64_t watch(std::string_view env, std::string_view appid,
+                 std::shared_ptr<http::Wakeup> wakeup);
   void unwatch(uint64_t id);
   size_t watching() const;
 
  private:
-  using Key = std::pair<std::string, std::string>;  // env, appid
+  // env + '\0' + appid: one string, so that a change builds its key once, in a reused buffer,
+  // and allocates only for an app not seen before. ("env\0" is the catalog watchers' key.)
+  using Key = std::string;
+  static void make_key(std::string& out, std::string_view env, std::string_view appid);
   struct Watcher {
     Key key;
     std::shared_ptr<http::Wakeup> wakeup;
