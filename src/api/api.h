@@ -4,8 +4,8 @@
 // applies and replicates (cluster/writes.h), the node's identity, its peers and whether reads
 // are still closed at start-up. Adding an API: its files in src/api/, its options as a member of
 // ApiOptions, and one line in make_apis() (api/all_apis.cpp); the node needs no change.
-// Threading: make_apis(), add_routes() and on_tick() run on the node's owning thread; route
-// handlers run on the server's workers, many at once.
+// Threading: make_apis(), add_routes(), on_tick() and on_stop() run on the node's owning thread;
+// route handlers run on the server's workers, many at once.
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -63,6 +63,9 @@ class Api {
                                                     std::string message) const = 0;
   // Housekeeping on the node's eviction tick (releasing idle caches).
   virtual void on_tick() {}
+  // Stops what the API runs of its own (threads, timers), before the node stops its server and
+  // its peers: nothing of it writes once this returns.
+  virtual void on_stop() {}
   // Its own series on /metrics (any thread).
   virtual void write_metrics(metrics::TextWriter&) const {}
 };

@@ -33,6 +33,7 @@ class ConsulApi final : public Api {
   std::optional<http::Response> reject_body(std::string_view path,
                                             std::string message) const override;
   void write_metrics(metrics::TextWriter& out) const override;
+  void on_stop() override { runner_.stop(); }
 
  private:
   http::Outcome agent_self(const http::Request& request) const;

@@ -149,6 +149,8 @@ void Node::stop() {
   if (!started_ || stopped_) return;
   stopped_ = true;
   if (evict_timer_) evict_timer_->cancel();
+  for (const auto& api : apis_)
+    api->on_stop();
   if (self_) self_->cancel();
   server_->shutdown();
   // What clients wrote last, and this node's cancel, still reach the peers: the queues get a
