@@ -19,6 +19,9 @@ struct ClientOptions {
   std::vector<std::string> nodes;  // host:port of registry nodes
   std::string region, zone, env, hostname;
   std::chrono::milliseconds request_timeout{3000};
+  // Sent as "Authorization: Bearer <token>" with every request, for nodes that have tokens
+  // (docs/security.md): a write token for a registrar, a read token for a resolver. "" none.
+  std::string token;
   // After a node fails, the next request waits this long (doubling per failure, with jitter, up
   // to max_backoff) and goes to the next node.
   std::chrono::milliseconds backoff{100};
@@ -47,7 +50,8 @@ struct ClientOptions {
 std::vector<std::string> parse_node_list(std::string_view text);
 
 // Options from the environment, as kratos clients read it: DISCOVERY_NODES (comma-separated
-// host:port), REGION, ZONE, DEPLOY_ENV, HOSTNAME; values already set in `given` win. An error
+// host:port), REGION, ZONE, DEPLOY_ENV, HOSTNAME, and muster's MUSTER_TOKEN; values already set
+// in `given` win. An error
 // message naming what is missing or malformed, never an exception.
 std::variant<ClientOptions, std::string> options_from_environment(ClientOptions given = {});
 

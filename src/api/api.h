@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/access.h"
 #include "cluster/replicator.h"
 #include "cluster/writes.h"
 #include "common/clock.h"
@@ -51,6 +52,7 @@ struct ApiContext {
   const NodeIdentity& identity;
   const InitProtect& init_protect;
   const cluster::Replicator* replicator;  // the peers (for node lists); null without them
+  const Access& access;                   // who may do what (docs/security.md)
 };
 
 class Api {

@@ -171,6 +171,7 @@ ConsulApi::ConsulApi(const ApiContext& context, const ConsulOptions& options)
       identity_(context.identity),
       replicator_(context.replicator),
       watch_(std::make_shared<ConsulWatch>(context.clock)),
+      access_(context.access),
       check_writes_(context.registry, context.writes, context.clock),
       runner_(context.registry, check_writes_, context.clock, context.replicator,
               checks::RunnerOptions{context.identity.zone, context.identity.advertise_addr,
@@ -183,48 +184,65 @@ ConsulApi::ConsulApi(const ApiContext& context, const ConsulOptions& options)
 }
 
 void ConsulApi::add_routes(http::Router& router) {
-  router.add("GET", "/v1/agent/self", [this](const http::Request& r) { return agent_self(r); });
-  router.add("GET", "/v1/status/leader",
-             [this](const http::Request& r) { return status_leader(r); });
-  router.add("GET", "/v1/status/peers", [this](const http::Request& r) { return status_peers(r); });
-  router.add("GET", "/v1/catalog/services",
-             [this](const http::Request& r) { return catalog_services(r); });
-  router.add("GET", "/v1/catalog/nodes",
-             [this](const http::Request& r) { return catalog_nodes(r); });
+  // Reads need a read token (when read tokens are configured); writes check theirs once they know
+  // the service they write.
+  const auto read = [&](std::string_view method, std::string_view path, bool prefix, auto fn) {
+    auto handler = [this, fn](const http::Request& r) -> http::Outcome {
+      if (auto no = refused(r, Need::kRead)) return std::move(*no);
+      return fn(r);
+    };
+    if (prefix)
+      router.add_prefix(method, path, std::move(handler));
+    else
+      router.add(method, path, std::move(handler));
+  };
+  read("GET", "/v1/agent/self", false, [this](const http::Request& r) { return agent_self(r); });
+  read("GET", "/v1/status/leader", false,
+       [this](const http::Request& r) { return status_leader(r); });
+  read("GET", "/v1/status/peers", false,
+       [this](const http::Request& r) { return status_peers(r); });
+  read("GET", "/v1/catalog/services", false,
+       [this](const http::Request& r) { return catalog_services(r); });
+  read("GET", "/v1/catalog/nodes", false,
+       [this](const http::Request& r) { return catalog_nodes(r); });
+  read("GET", "/v1/agent/services", false,
+       [this](const http::Request& r) { return agent_services(r); });
+  read("GET", "/v1/agent/checks", false,
+       [this](const http::Request& r) { return agent_checks(r); });
+  read("GET", "/v1/health/service/", true,
+       [this](const http::Request& r) { return service_entries(r, Entries::kHealth); });
+  read("GET", "/v1/catalog/service/", true,
+       [this](const http::Request& r) { return service_entries(r, Entries::kCatalog); });
+  read("GET", "/v1/health/checks/", true,
+       [this](const http::Request& r) { return service_entries(r, Entries::kChecks); });
   router.add("PUT", "/v1/agent/service/register",
              [this](const http::Request& r) { return register_service(r); });
-  // GET as well as PUT: python-consul 0.7.1 deregisters with GET (a deviation from Consul).
+  // GET as well as PUT for deregister, pass, warn and fail: python-consul 0.7.1 sends GET (a
+  // deviation from Consul, which answers 405).
   for (const char* method : {"PUT", "GET"}) {
     router.add_prefix(method, "/v1/agent/service/deregister/",
                       [this](const http::Request& r) { return deregister_service(r); });
-  }
-  router.add("GET", "/v1/agent/services",
-             [this](const http::Request& r) { return agent_services(r); });
-  router.add("GET", "/v1/agent/checks", [this](const http::Request& r) { return agent_checks(r); });
-  // GET as well as PUT for pass, warn, fail and deregister: python-consul 0.7.1 sends GET.
-  for (const char* method : {"PUT", "GET"}) {
     for (const char* verb : {"pass", "warn", "fail"}) {
       router.add_prefix(method, std::string("/v1/agent/check/") + verb + "/",
                         [this](const http::Request& r) { return update_check(r); });
     }
-  }
-  router.add("PUT", "/v1/agent/check/register",
-             [this](const http::Request& r) { return register_check(r); });
-  for (const char* method : {"PUT", "GET"}) {
     router.add_prefix(method, "/v1/agent/check/deregister/",
                       [this](const http::Request& r) { return deregister_check(r); });
   }
+  router.add("PUT", "/v1/agent/check/register",
+             [this](const http::Request& r) { return register_check(r); });
   router.add_prefix("PUT", "/v1/agent/check/update/",
                     [this](const http::Request& r) { return update_check(r); });
-  router.add_prefix("GET", "/v1/health/service/", [this](const http::Request& r) {
-    return service_entries(r, Entries::kHealth);
-  });
-  router.add_prefix("GET", "/v1/catalog/service/", [this](const http::Request& r) {
-    return service_entries(r, Entries::kCatalog);
-  });
-  router.add_prefix("GET", "/v1/health/checks/", [this](const http::Request& r) {
-    return service_entries(r, Entries::kChecks);
-  });
+}
+
+std::optional<http::Response> ConsulApi::refused(const http::Request& request, Need need,
+                                                 std::string_view appid) const {
+  const Verdict v = access_.check(consul_token(request), need, appid);
+  if (v == Verdict::kAllowed) return std::nullopt;
+  // Consul's words: an unknown token is "ACL not found", anything else "Permission denied".
+  return error(403, v == Verdict::kUnknown
+                        ? std::string("ACL not found")
+                        : "Permission denied: " + std::string(verdict_message(v)));
 }
 
 std::optional<http::Response> ConsulApi::reject_body(std::string_view path,
@@ -362,6 +380,7 @@ http::Outcome ConsulApi::register_service(const http::Request& request) const {
   auto made = consul::registration(request.body, identity_, q.env, now_ms);
   if (auto* problem = std::get_if<std::string>(&made)) return error(400, *problem);
   auto& [args, list] = std::get<consul::Registration>(made);
+  if (auto no = refused(request, Need::kWrite, args.appid)) return std::move(*no);
   if (!list.empty()) {
     // A check registered again keeps its state (Consul does).
     registry_.read_instance({args.zone, args.env, args.appid, args.hostname},
@@ -389,6 +408,9 @@ http::Outcome ConsulApi::deregister_service(const http::Request& request) const 
   ConsulQuery q;
   if (auto bad = parse_query(request, identity_, q)) return std::move(*bad);
   const auto found = agent_service(q.env, *id);
+  if (found) {
+    if (auto no = refused(request, Need::kWrite, found->appid)) return std::move(*no);
+  }
   if (!found || !writes_.cancel(found->view(), cluster::Origin::kClient)) {
     return error(404, "Unknown service ID \"" + *id +
                           "\". Ensure that the service ID is passed, not the service name.");
@@ -430,6 +452,7 @@ http::Outcome ConsulApi::register_check(const http::Request& request) {
   const auto found = agent_service(q.env, service_id);
   const std::string unknown = "ServiceID \"" + service_id + "\" does not exist";
   if (!found) return error(404, unknown);
+  if (auto no = refused(request, Need::kWrite, found->appid)) return std::move(*no);
   check.since_ms = check.reset_ms = clock_.wall_ns() / 1'000'000;
   const auto put = check_writes_.put(*found, std::move(check));
   if (!put) return error(404, unknown);
@@ -443,6 +466,9 @@ http::Outcome ConsulApi::deregister_check(const http::Request& request) {
   ConsulQuery q;
   if (auto bad = parse_query(request, identity_, q)) return std::move(*bad);
   const auto found = check_writes_.find(identity_.zone, q.env, *id);
+  if (found) {
+    if (auto no = refused(request, Need::kWrite, found->instance.appid)) return std::move(*no);
+  }
   if (!found || !check_writes_.remove(found->instance, *id))
     return error(404, "Unknown check ID \"" + *id +
                           "\". Ensure that the check ID is passed, not the check name.");
@@ -477,6 +503,7 @@ http::Outcome ConsulApi::update_check(const http::Request& request) {
   const std::string unknown =
       "Unknown check ID \"" + *id + "\". Ensure that the check ID is passed, not the check name.";
   if (!found) return error(404, unknown);
+  if (auto no = refused(request, Need::kWrite, found->instance.appid)) return std::move(*no);
   if (found->check.type != checks::Type::kTtl)
     return error(500, "CheckID \"" + *id + "\" does not have associated TTL");
   if (check_writes_.update(found->instance, *id, status, output, true) ==

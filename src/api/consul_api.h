@@ -48,6 +48,9 @@ class ConsulApi final : public Api {
   http::Outcome deregister_service(const http::Request& request) const;
   http::Outcome agent_services(const http::Request& request) const;
   http::Outcome agent_checks(const http::Request& request) const;
+  // Consul's 403 for a request whose token does not allow `need` (on `appid`), if so.
+  std::optional<http::Response> refused(const http::Request& request, Need need,
+                                        std::string_view appid = {}) const;
   // The appid a Consul service name reads in `env`: the one spelt so, else one equal to it
   // without regard to case (Consul's lookup).
   std::string service_appid(const std::string& env, const std::string& name) const;
@@ -68,6 +71,7 @@ class ConsulApi final : public Api {
   const NodeIdentity& identity_;
   const cluster::Replicator* replicator_;
   std::shared_ptr<ConsulWatch> watch_;
+  const Access& access_;
   checks::CheckWrites check_writes_;
   checks::CheckRunner runner_;  // last: its thread stops before the rest goes
 };

@@ -34,6 +34,7 @@ NativeApi::NativeApi(const ApiContext& context, NativeOptions options)
       clock_(context.clock),
       identity_(context.identity),
       init_protect_(context.init_protect),
+      access_(context.access),
       replicator_(context.replicator),
       options_(options) {}
 
@@ -60,27 +61,50 @@ std::optional<http::Response> NativeApi::reject_body(std::string_view path,
   return r;
 }
 
+std::optional<http::Response> NativeApi::refused(const http::Request& request, Need need,
+                                                 std::string_view appid) const {
+  const Verdict v = access_.check(bearer_token(request), need, appid);
+  if (v == Verdict::kAllowed) return std::nullopt;
+  return envelope(v == Verdict::kForbidden ? kAccessDenied : kUnauthorized, verdict_message(v));
+}
+
+std::optional<http::Response> NativeApi::refused_write(const http::Request& request,
+                                                       cluster::Origin origin, Need client_need,
+                                                       std::string_view appid) const {
+  // Only a peer may replicate: a forged `replication` or `from_zone` is refused (issue 18).
+  return refused(request, origin == cluster::Origin::kClient ? client_need : Need::kPeer, appid);
+}
+
 void NativeApi::add_routes(http::Router& router) {
-  auto route = [&](std::string_view method, std::string_view path, auto member, bool protect) {
-    router.add(method, path, [this, member, protect](const http::Request& r) -> http::Outcome {
-      if (protect && init_protected()) return envelope(kInitProtect, kInitProtectMessage);
-      return (this->*member)(r);
-    });
+  // Reads check their token before binding; writes after, once the appid and origin are known.
+  auto route = [&](std::string_view method, std::string_view path, auto member, bool protect,
+                   std::optional<Need> read_need) {
+    router.add(method, path,
+               [this, member, protect, read_need](const http::Request& r) -> http::Outcome {
+                 if (read_need) {
+                   if (auto no = refused(r, *read_need)) return std::move(*no);
+                 }
+                 if (protect && init_protected())
+                   return envelope(kInitProtect, kInitProtectMessage);
+                 return (this->*member)(r);
+               });
   };
-  route("POST", "/discovery/register", &NativeApi::handle_register, false);
-  route("POST", "/discovery/renew", &NativeApi::handle_renew, false);
-  route("POST", "/discovery/cancel", &NativeApi::handle_cancel, false);
-  route("POST", "/discovery/set", &NativeApi::handle_set, false);
-  route("GET", "/discovery/fetch", &NativeApi::handle_fetch, true);
-  route("GET", "/discovery/fetchs", &NativeApi::handle_fetchs, true);
-  route("GET", "/discovery/fetch/all", &NativeApi::handle_fetch_all, true);
-  route("GET", "/discovery/nodes", &NativeApi::handle_nodes, true);
-  route("GET", "/discovery/digests", &NativeApi::handle_digests, true);
+  route("POST", "/discovery/register", &NativeApi::handle_register, false, std::nullopt);
+  route("POST", "/discovery/renew", &NativeApi::handle_renew, false, std::nullopt);
+  route("POST", "/discovery/cancel", &NativeApi::handle_cancel, false, std::nullopt);
+  route("POST", "/discovery/set", &NativeApi::handle_set, false, std::nullopt);
+  route("GET", "/discovery/fetch", &NativeApi::handle_fetch, true, Need::kRead);
+  route("GET", "/discovery/fetchs", &NativeApi::handle_fetchs, true, Need::kRead);
+  route("GET", "/discovery/fetch/all", &NativeApi::handle_fetch_all, true, Need::kPeerOrAdmin);
+  route("GET", "/discovery/nodes", &NativeApi::handle_nodes, true, Need::kRead);
+  route("GET", "/discovery/digests", &NativeApi::handle_digests, true, Need::kPeerOrAdmin);
   router.add("GET", "/discovery/poll", [this](const http::Request& r) -> http::Outcome {
+    if (auto no = refused(r, Need::kRead)) return std::move(*no);
     if (init_protected()) return envelope(kInitProtect, kInitProtectMessage);
     return handle_poll(r, true);
   });
   router.add("GET", "/discovery/polls", [this](const http::Request& r) -> http::Outcome {
+    if (auto no = refused(r, Need::kRead)) return std::move(*no);
     if (init_protected()) return envelope(kInitProtect, kInitProtectMessage);
     return handle_poll(r, false);
   });
@@ -91,6 +115,7 @@ http::Outcome NativeApi::handle_register(const http::Request& request) {
   if (auto* err = std::get_if<http::Response>(&bound)) return std::move(*err);
   auto& r = std::get<RegisterRequest>(bound);
   const auto origin = cluster::origin_of(r.replication, r.from_zone);
+  if (auto no = refused_write(request, origin, Need::kWrite, r.args.appid)) return std::move(*no);
   // A client's dirty_timestamp is ignored (the write path stamps it); a peer's must be sane.
   if (origin != cluster::Origin::kClient) {
     if (auto err = check_timestamp("dirty_timestamp", r.args.dirty_timestamp))
@@ -106,6 +131,9 @@ http::Outcome NativeApi::handle_renew(const http::Request& request) {
   auto bound = bind_or_error(request, [](const http::Params& p) { return bind_instance(p, true); });
   if (auto* err = std::get_if<http::Response>(&bound)) return std::move(*err);
   const auto& r = std::get<InstanceRequest>(bound);
+  if (auto no = refused_write(request, cluster::origin_of(r.replication, r.from_zone), Need::kWrite,
+                              r.key().appid))
+    return std::move(*no);
   if (auto err = check_timestamp("dirty_timestamp", r.dirty_timestamp)) return bad_request(*err);
   std::optional<http::Response> answer;
   const auto outcome =
@@ -136,8 +164,9 @@ http::Outcome NativeApi::handle_cancel(const http::Request& request) {
       bind_or_error(request, [](const http::Params& p) { return bind_instance(p, false); });
   if (auto* err = std::get_if<http::Response>(&bound)) return std::move(*err);
   const auto& r = std::get<InstanceRequest>(bound);
-  if (!writes_.cancel(r.key(), cluster::origin_of(r.replication, r.from_zone)))
-    return envelope(kNotFound, "instance not found");
+  const auto origin = cluster::origin_of(r.replication, r.from_zone);
+  if (auto no = refused_write(request, origin, Need::kWrite, r.key().appid)) return std::move(*no);
+  if (!writes_.cancel(r.key(), origin)) return envelope(kNotFound, "instance not found");
   return ok();
 }
 
@@ -146,6 +175,7 @@ http::Outcome NativeApi::handle_set(const http::Request& request) {
   if (auto* err = std::get_if<http::Response>(&bound)) return std::move(*err);
   auto& r = std::get<SetRequest>(bound);
   const auto origin = cluster::origin_of(r.replication, r.from_zone);
+  if (auto no = refused_write(request, origin, Need::kAdmin, r.args.appid)) return std::move(*no);
   if (origin != cluster::Origin::kClient) {
     if (auto err = check_timestamp("set_timestamp", r.args.set_timestamp)) return bad_request(*err);
   }

@@ -60,12 +60,19 @@ class NativeApi final : public Api {
   std::optional<std::string> check_timestamp(std::string_view name, int64_t value) const;
 
   bool init_protected() const { return init_protect_.active(); }
+  // The answer to a request whose token does not allow `need` (on `appid`), if so.
+  std::optional<http::Response> refused(const http::Request& request, Need need,
+                                        std::string_view appid = {}) const;
+  // The same for a write: `client_need` from a client, a peer's token for a replicated one.
+  std::optional<http::Response> refused_write(const http::Request& request, cluster::Origin origin,
+                                              Need client_need, std::string_view appid) const;
 
   registry::Registry& registry_;
   cluster::Writes& writes_;  // every write goes through here, then to replication
   const Clock& clock_;
   const NodeIdentity& identity_;
   const InitProtect& init_protect_;
+  const Access& access_;
   const cluster::Replicator* replicator_;
   const NativeOptions options_;
   std::atomic<int64_t> parked_{0};

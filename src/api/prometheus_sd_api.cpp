@@ -46,7 +46,7 @@ void append_group(std::string& out, const std::map<std::string, std::string>& la
 }  // namespace
 
 PrometheusSdApi::PrometheusSdApi(const ApiContext& context)
-    : registry_(context.registry), identity_(context.identity) {}
+    : registry_(context.registry), identity_(context.identity), access_(context.access) {}
 
 void PrometheusSdApi::add_routes(http::Router& router) {
   router.add("GET", "/prometheus/sd",
@@ -60,6 +60,11 @@ std::optional<http::Response> PrometheusSdApi::reject_body(std::string_view path
 }
 
 http::Outcome PrometheusSdApi::handle(const http::Request& request) const {
+  // Prometheus sends its http_sd `authorization` as a bearer token; a refusal is a plain HTTP
+  // status, which its SD logs.
+  if (const Verdict v = access_.check(bearer_token(request), Need::kRead); v != Verdict::kAllowed)
+    return http::Response::text(v == Verdict::kForbidden ? 403 : 401,
+                                std::string(verdict_message(v)));
   http::Params params;
   if (auto err = http::parse_urlencoded(request.query, params)) return bad_request(*err);
   for (const auto& [k, v] : params.pairs())

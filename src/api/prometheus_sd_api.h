@@ -24,6 +24,7 @@ class PrometheusSdApi final : public Api {
 
   registry::Registry& registry_;
   const NodeIdentity& identity_;
+  const Access& access_;
 };
 
 }  // namespace muster::api

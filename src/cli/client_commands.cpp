@@ -27,6 +27,7 @@ struct Common {
   std::vector<std::string> nodes;
   bool json = false;
   std::string timeout = "3s";
+  std::string token;
 };
 
 // Who an instance is; defaults from the environment as kratos reads it.
@@ -59,6 +60,9 @@ void add_common(CLI::App& cmd, Common& c) {
       ->delimiter(',');
   cmd.add_flag("--json", c.json, "print the node's data as JSON instead of a table");
   cmd.add_option("--timeout", c.timeout, "per-request timeout")->capture_default_str();
+  cmd.add_option(
+      "--token", c.token,
+      "bearer token for nodes that have tokens (default MUSTER_TOKEN; docs/security.md)");
 }
 
 void add_identity(CLI::App& cmd, Identity& id, bool with_region) {
@@ -97,6 +101,7 @@ ClientOptions client_options(const Common& c) {
   o.env = env_or("DEPLOY_ENV", "-");
   o.hostname = env_or("HOSTNAME", "-");
   o.region = env_or("REGION");
+  o.token = c.token.empty() ? env_or("MUSTER_TOKEN") : c.token;
   if (auto problem = o.validate(); !problem.empty())
     throw Failure{problem == "no registry nodes: set DISCOVERY_NODES (host:port,host:port) or nodes"
                       ? "no registry node: give --node host:port or set DISCOVERY_NODES"

@@ -6,8 +6,10 @@
 #include <unistd.h>
 
 #include <boost/asio.hpp>
+#include <functional>
 #include <memory>
 
+#include "cli/tokens_file.h"
 #include "cluster/cluster_options.h"
 #include "common/duration.h"
 #include "node/node.h"
@@ -45,6 +47,7 @@ struct ServeFlags {
   size_t max_poll_appids = 1000;
   bool compat_brpc_fetchs = false;
   std::string consul_reap_floor = "1m";
+  std::string tokens;
   bool access_log = false;
   std::string log_level = "info";
   std::string nodes;
@@ -173,10 +176,20 @@ int run_serve(const ServeFlags& f) {
   o.self_register = f.self_register;
   o.anti_entropy = duration_flag("--anti-entropy", f.anti_entropy);
 
+  if (!f.tokens.empty()) {
+    auto tokens = read_tokens_file(f.tokens);
+    if (auto* problem = std::get_if<std::string>(&tokens)) {
+      spdlog::error("--tokens {}", *problem);
+      return 2;
+    }
+    o.tokens = std::move(std::get<api::Tokens>(tokens));
+  }
+
   // Signals are caught from before the node starts, so a SIGTERM right after the "listening"
   // line always means a clean stop. `main` outlives the node, whose eviction timer it runs.
   boost::asio::io_context main;
   boost::asio::signal_set signals(main, SIGINT, SIGTERM);
+  boost::asio::signal_set reload(main, SIGHUP);
   SystemClock clock;
   node::Node node(std::move(o), clock);
   const auto started = node.start(main);
@@ -191,6 +204,24 @@ int run_serve(const ServeFlags& f) {
     if (!ec) spdlog::info("signal {}: shutting down", sig);
     main.stop();
   });
+  // SIGHUP reads the tokens file again; a bad file keeps the tokens in force.
+  std::function<void(const boost::system::error_code&, int)> on_hup =
+      [&](const boost::system::error_code& ec, int) {
+        if (ec) return;
+        if (f.tokens.empty()) {
+          spdlog::info("SIGHUP: no --tokens file to read");
+        } else if (auto tokens = read_tokens_file(f.tokens);
+                   auto* problem = std::get_if<std::string>(&tokens)) {
+          spdlog::error("SIGHUP: tokens not reloaded, the old ones stay: {}", *problem);
+        } else {
+          const auto& t = std::get<api::Tokens>(tokens);
+          spdlog::info("SIGHUP: tokens reloaded ({} admin, {} write, {} read, {} peer)",
+                       t.admin.size(), t.write.size(), t.read.size(), t.peer.size());
+          node.set_tokens(std::get<api::Tokens>(std::move(tokens)));
+        }
+        reload.async_wait(on_hup);
+      };
+  reload.async_wait(on_hup);
   main.run();
   node.stop();
   spdlog::info("stopped");
@@ -226,6 +257,9 @@ CLI::App& add_serve_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--poll-jitter", f.poll_jitter,
                   "Random extra hold, up to this, so that pollers do not return in step")
       ->capture_default_str();
+  cmd->add_option("--tokens", f.tokens,
+                  "YAML file of the admin, write, read and peer tokens (docs/security.md); read "
+                  "again on SIGHUP. None: every route is open");
   cmd->add_option("--consul-reap-floor", f.consul_reap_floor,
                   "A Consul check's DeregisterCriticalServiceAfter is raised to at least this")
       ->capture_default_str();

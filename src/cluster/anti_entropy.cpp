@@ -40,7 +40,8 @@ void AntiEntropy::resync(const std::string& addr) {
 }
 
 asio::awaitable<void> AntiEntropy::compare_with(std::string addr) {
-  const auto got = co_await http_get(replicator_.context(), addr, "/discovery/digests", timeout_);
+  const auto got = co_await http_get(replicator_.context(), addr, "/discovery/digests", timeout_,
+                                     replicator_.peer_token());
   const auto theirs = got.body ? parse_digests(*got.body) : std::nullopt;
   if (!theirs) {
     ++failures_;
@@ -72,7 +73,8 @@ asio::awaitable<void> AntiEntropy::compare_with(std::string addr) {
       wire::append_field(query, "env", env);
       wire::append_field(query, "status", 3);
       const std::string target = "/discovery/fetch?" + query;
-      const auto app = co_await http_get(replicator_.context(), addr, target, timeout_);
+      const auto app = co_await http_get(replicator_.context(), addr, target, timeout_,
+                                         replicator_.peer_token());
       if (!app.body) {
         ++failures_;
         continue;

@@ -20,6 +20,8 @@ struct ClusterOptions {
   size_t queue_capacity = 100'000;  // per peer
   std::chrono::nanoseconds peer_timeout = std::chrono::seconds(3);
   std::chrono::nanoseconds syncup_retry = std::chrono::seconds(5);
+  // Sent to peers as "Authorization: Bearer <token>" on every request (docs/security.md); "" none.
+  std::string peer_token;
 };
 
 // "host:port,host:port" → the addresses, or a message naming the bad part.

@@ -6,13 +6,19 @@
 
 namespace muster::cluster {
 
+std::string bearer_lines(std::string_view token) {
+  if (token.empty()) return {};
+  return "Authorization: Bearer " + std::string(token) + "\r\n";
+}
+
 boost::asio::awaitable<GetResult> http_get(boost::asio::io_context& ioc, const std::string& addr,
                                            std::string_view target,
-                                           std::chrono::nanoseconds timeout) {
+                                           std::chrono::nanoseconds timeout,
+                                           std::string_view token) {
   boost::asio::ip::tcp::socket socket(ioc);
   // Copies before the first suspension: the caller's strings need not outlive it.
   // (Built outside the co_await: see ClientCore::request on GCC 12's temporaries.)
-  std::string request = http_request_bytes("GET", target, addr);
+  std::string request = http_request_bytes("GET", target, addr, bearer_lines(token));
   auto response = co_await http_exchange(socket, addr, std::move(request), timeout,
                                          std::numeric_limits<uint64_t>::max());
   if (!response)

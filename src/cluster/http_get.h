@@ -16,8 +16,13 @@ struct GetResult {
 
 // GET `target` from `addr` (host:port) with Connection: close; the body of a 200 answer, or why
 // not (no answer within `timeout`, or another HTTP status).
+// `token`: sent as "Authorization: Bearer <token>" ("" none).
 boost::asio::awaitable<GetResult> http_get(boost::asio::io_context& ioc, const std::string& addr,
                                            std::string_view target,
-                                           std::chrono::nanoseconds timeout);
+                                           std::chrono::nanoseconds timeout,
+                                           std::string_view token = {});
+
+// "Authorization: Bearer <token>\r\n", or "" for no token: the header line peers send.
+std::string bearer_lines(std::string_view token);
 
 }  // namespace muster::cluster

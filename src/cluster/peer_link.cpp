@@ -5,6 +5,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/json/parse.hpp>
 
+#include "cluster/http_get.h"
 #include "common/json_writer.h"
 #include "common/socket_deadline.h"
 #include "wire/instance_json.h"
@@ -45,8 +46,9 @@ size_t InstanceIdHash::operator()(const InstanceId& id) const noexcept {
 }
 
 PeerLink::PeerLink(asio::io_context& ioc, std::string addr, size_t capacity,
-                   std::chrono::nanoseconds timeout, ReplyHandler& handler)
+                   std::chrono::nanoseconds timeout, ReplyHandler& handler, std::string_view token)
     : addr_(std::move(addr)),
+      auth_lines_(bearer_lines(token)),
       capacity_(capacity),
       timeout_(timeout),
       handler_(handler),
@@ -141,7 +143,9 @@ asio::awaitable<bool> PeerLink::send_batch(tcp::socket& socket, boost::beast::fl
     out += route_of(item.kind);
     out += " HTTP/1.1\r\nHost: ";
     out += addr_;
-    out += "\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ";
+    out += "\r\n";
+    out += auth_lines_;
+    out += "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ";
     json::append_int(out, static_cast<int64_t>(item.body.size() + flag.size()));
     out += "\r\n\r\n";
     out += item.body;
@@ -184,7 +188,8 @@ int PeerLink::note_reply(const std::string& text, boost::json::value& data) {
 }
 
 asio::awaitable<bool> PeerLink::probe(tcp::socket& socket, boost::beast::flat_buffer& buffer) {
-  const std::string request = "GET /discovery/nodes HTTP/1.1\r\nHost: " + addr_ + "\r\n\r\n";
+  const std::string request =
+      "GET /discovery/nodes HTTP/1.1\r\nHost: " + addr_ + "\r\n" + auth_lines_ + "\r\n";
   const SocketDeadline deadline(ioc_, socket, timeout_);
   auto [wec, written] = co_await asio::async_write(socket, asio::buffer(request), kNoThrow);
   if (wec) co_return false;

@@ -73,8 +73,9 @@ struct PeerCounters {
 
 class PeerLink {
  public:
+  // `token`: sent as "Authorization: Bearer <token>" with every request ("" none).
   PeerLink(boost::asio::io_context& ioc, std::string addr, size_t capacity,
-           std::chrono::nanoseconds timeout, ReplyHandler& handler);
+           std::chrono::nanoseconds timeout, ReplyHandler& handler, std::string_view token = {});
   const std::string& addr() const { return addr_; }
 
   // Queues an item; false (and counted) when the queue is full.
@@ -114,6 +115,7 @@ class PeerLink {
   void mark(PeerStatus s);
 
   const std::string addr_;
+  const std::string auth_lines_;  // "Authorization: Bearer ...\r\n", or ""
   const size_t capacity_;
   const std::chrono::nanoseconds timeout_;
   ReplyHandler& handler_;

@@ -36,7 +36,7 @@ PeerLink& Replicator::link_for(const std::string& addr) {
   if (slot && slot->stopped()) retired_.push_back(std::move(slot));
   if (!slot) {
     slot = std::make_unique<PeerLink>(ioc_, addr, options_.queue_capacity, options_.peer_timeout,
-                                      *this);
+                                      *this, options_.peer_token);
     if (running_) {
       spawn(*slot);
       // A node discovered while running: make each side hold what the other holds.
@@ -273,7 +273,8 @@ asio::awaitable<void> Replicator::syncup(std::function<void(bool)> synced_once) 
   // the retries are a minute apart.
   for (int round = 0; round < 1000 && !targets.empty(); ++round) {
     for (const std::string& addr : targets) {
-      auto got = co_await http_get(ioc_, addr, "/discovery/fetch/all", std::chrono::seconds(30));
+      auto got = co_await http_get(ioc_, addr, "/discovery/fetch/all", std::chrono::seconds(30),
+                                   options_.peer_token);
       const auto applied = got.body ? apply_snapshot(registry_, *got.body) : std::nullopt;
       if (applied) {
         spdlog::info("syncup from {}: {} instances", addr, applied->applied);

@@ -10,7 +10,10 @@
 namespace muster::node {
 
 Node::Node(NodeOptions options, const Clock& clock)
-    : options_(std::move(options)), clock_(clock), registry_(clock_, options_.registry) {}
+    : options_(std::move(options)),
+      clock_(clock),
+      registry_(clock_, options_.registry),
+      access_(options_.tokens) {}
 
 Node::~Node() {
   stop();
@@ -65,8 +68,9 @@ std::variant<std::monostate, std::string> Node::start(boost::asio::io_context& m
   }
   build_cluster(peers);
 
-  apis_ = api::make_apis({registry_, writes_, clock_, identity_, *init_protect_, replicator_.get()},
-                         options_.apis);
+  apis_ = api::make_apis(
+      {registry_, writes_, clock_, identity_, *init_protect_, replicator_.get(), access_},
+      options_.apis);
   for (const auto& api : apis_)
     api->add_routes(router_);
   auto routes = router_.paths();
@@ -78,6 +82,7 @@ std::variant<std::monostate, std::string> Node::start(boost::asio::io_context& m
                               [this] { return init_protect_->active(); },
                               {}};
   sources.more.push_back([this](metrics::TextWriter& w) { replicator_->write_metrics(w); });
+  sources.more.push_back([this](metrics::TextWriter& w) { access_.write_metrics(w); });
   for (const auto& api : apis_)
     sources.more.push_back([&api = *api](metrics::TextWriter& w) { api.write_metrics(w); });
   if (anti_entropy_) {
@@ -106,6 +111,7 @@ void Node::build_cluster(const std::vector<std::string>& nodes_not_self) {
   copts.zones = options_.zones;
   copts.peer_timeout = options_.peer_timeout;
   copts.queue_capacity = options_.replication_queue;
+  if (!options_.tokens.peer.empty()) copts.peer_token = options_.tokens.peer.front();
   replicator_ = std::make_unique<cluster::Replicator>(registry_, std::move(copts));
   writes_.set_replicator(replicator_.get());
   if (options_.self_register) {

@@ -47,6 +47,9 @@ struct NodeOptions {
   bool self_register = true;
   std::chrono::nanoseconds anti_entropy = std::chrono::seconds(30);  // 0: never
   std::chrono::nanoseconds evict_interval = std::chrono::seconds(60);
+  // Who may do what (docs/security.md); none: everything open. The node sends the first peer
+  // token to its peers.
+  api::Tokens tokens;
 };
 
 class Node {
@@ -66,6 +69,9 @@ class Node {
   const std::string& bound() const { return bound_; }  // host:port actually bound
   const api::NodeIdentity& identity() const { return identity_; }
   registry::Registry& registry() { return registry_; }
+  // New tokens (SIGHUP): the next request is checked against them. Peers keep the token they
+  // were sent with until the node restarts, so a new peer token goes in beside the old one.
+  void set_tokens(api::Tokens tokens) { access_.set(std::move(tokens)); }
 
  private:
   void build_cluster(const std::vector<std::string>& nodes_not_self);
@@ -75,6 +81,7 @@ class Node {
   const Clock& clock_;
   registry::Registry registry_;
   cluster::Writes writes_{registry_};  // the one write path: the native API, self-registration
+  api::Access access_;
   std::unique_ptr<api::InitProtect> init_protect_;
   http::Router router_;
   std::vector<std::unique_ptr<api::Api>> apis_;  // api/all_apis.cpp

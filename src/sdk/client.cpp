@@ -32,6 +32,7 @@ std::variant<ClientOptions, std::string> options_from_environment(ClientOptions 
   given.zone = env_or("ZONE", given.zone);
   given.env = env_or("DEPLOY_ENV", given.env);
   given.hostname = env_or("HOSTNAME", given.hostname);
+  given.token = env_or("MUSTER_TOKEN", given.token);
   if (auto problem = given.validate(); !problem.empty()) return problem;
   return given;
 }
@@ -45,6 +46,8 @@ std::string ClientOptions::validate() const {
   if (hostname.empty()) return "no hostname: set HOSTNAME or hostname";
   if (request_timeout.count() <= 0) return "request_timeout must be positive";
   if (poll_hold.count() <= 0) return "poll_hold must be positive";
+  for (char c : token)  // it goes into a header line
+    if (c <= ' ' || c > '~') return "token must be visible ASCII without spaces";
   return {};
 }
 
@@ -107,6 +110,7 @@ using tcp = asio::ip::tcp;
 
 ClientCore::ClientCore(ClientOptions options)
     : options_(std::move(options)),
+      auth_lines_(options_.token.empty() ? "" : "Authorization: Bearer " + options_.token + "\r\n"),
       work_(asio::make_work_guard(ioc_)),
       node_(0),
       rng_(std::random_device{}()) {
@@ -157,8 +161,8 @@ asio::awaitable<std::optional<HttpResult>> ClientCore::request(std::string_view 
     if (control != nullptr) control->socket = &socket;
     // Built outside the co_await: GCC 12 destroys some temporaries of a co_await's full
     // expression twice (a conditional's std::string here was freed twice).
-    const std::string_view headers =
-        control != nullptr ? std::string_view(control->headers) : std::string_view();
+    std::string headers = auth_lines_;
+    if (control != nullptr) headers += control->headers;
     const std::string_view content_type =
         method == "POST" ? "application/x-www-form-urlencoded" : "";
     std::string request = http_request_bytes(method, target, addr, headers, body, content_type);

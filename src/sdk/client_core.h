@@ -63,6 +63,7 @@ class ClientCore {
 
  private:
   const ClientOptions options_;
+  const std::string auth_lines_;  // the Authorization header line of options_.token, or ""
   boost::asio::io_context ioc_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   std::atomic<size_t> node_;
