@@ -5,6 +5,7 @@ and python3-consul sending theirs, and replication that only peers may make: a f
 peer token keeps replicating."""
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import urllib.parse
 
 from muster_node import BIN, Node, eventually
 from test_cluster import Cluster
+from test_sd import Sd, free_port
 
 try:
     import consul
@@ -166,6 +168,24 @@ class TokensTest(unittest.TestCase):
                                 env=dict(os.environ, MUSTER_TOKEN="rd-1"))
         self.assertEqual(listed.returncode, 0, listed.stdout + listed.stderr)
         self.assertIn("c1", listed.stdout)
+
+    def test_muster_sd_reads_with_its_token(self):
+        self.assertEqual(native(self.node, "POST", "register", instance("pay.sd"), "w-pay")[0], 0)
+        d = tempfile.mkdtemp(prefix="muster-sec-")
+        self.addCleanup(shutil.rmtree, d, ignore_errors=True)
+        path = os.path.join(d, "sd.yml")
+        with open(path, "w") as f:
+            f.write("throttle: 100ms\noutput:\n  listen: 127.0.0.1:%d\nscrape_configs:\n"
+                    "  - job_name: pay\n    muster_sd_configs:\n"
+                    "      - nodes: ['127.0.0.1:%d']\n        env: dev\n        appids: [pay.sd]\n"
+                    "        token: rd-1\n" % (free_port(), self.node.port))
+        sd = Sd(path)
+        self.addCleanup(sd.stop)
+
+        def targets():
+            status, _, body = sd.get("/sd/pay")
+            return [t for g in json.loads(body) for t in g["targets"]] if status == 200 else None
+        eventually(lambda: targets() == ["10.0.0.1:80"], timeout=20, what="pay.sd via muster sd")
 
     def test_sighup_reloads_and_a_bad_file_keeps_the_old_tokens(self):
         self.assertEqual(self.read("rd-1"), -404)

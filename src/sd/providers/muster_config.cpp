@@ -1,4 +1,4 @@
-// muster_sd_configs entries: {nodes, env, appids, zone, scheme}.
+// muster_sd_configs entries: {nodes, env, appids, zone, scheme, token}.
 #include "sd/config_reader.h"
 #include "sd/providers/muster_provider.h"
 
@@ -16,6 +16,9 @@ MusterConfig MusterConfig::parse(MapReader& entry) {
   if (c.appids.empty()) fail(n, "\"appids\" must list at least one appid");
   entry.optional("zone", c.zone);
   entry.optional("scheme", c.scheme);
+  entry.optional("token", c.token);
+  for (char ch : c.token)
+    if (ch <= ' ' || ch > '~') fail(n, "\"token\" must be visible ASCII without spaces");
   return c;
 }
 

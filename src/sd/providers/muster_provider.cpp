@@ -96,6 +96,7 @@ MadeProvider make_provider(const MusterConfig& config, ProviderContext context) 
   options.env = config.env;
   options.zone = config.zone.empty() ? "sd" : config.zone;
   options.hostname = own_hostname();
+  options.token = config.token;
   // Every provider reports its failures the same way: a log line with the reason, and a count.
   // The client calls these on its own thread; the count and the line are made on the sd's.
   const auto report = [io = &context.io, stats = context.stats,

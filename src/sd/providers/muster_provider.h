@@ -22,8 +22,9 @@ struct MusterConfig {
   std::vector<std::string> nodes;  // host:port
   std::string env;
   std::vector<std::string> appids;
-  std::string zone;                             // empty: every zone
-  std::string scheme = "http";                  // which address of an instance becomes __address__
+  std::string zone;             // empty: every zone
+  std::string scheme = "http";  // which address of an instance becomes __address__
+  std::string token;  // a read token for nodes that have tokens (docs/security.md); "" none
   static MusterConfig parse(MapReader& entry);  // muster_config.cpp
   bool operator==(const MusterConfig&) const = default;
 };
