@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "api/access.h"
+#include "api/write_limit.h"
 #include "cluster/replicator.h"
 #include "cluster/writes.h"
 #include "common/clock.h"
@@ -53,6 +54,7 @@ struct ApiContext {
   const InitProtect& init_protect;
   const cluster::Replicator* replicator;  // the peers (for node lists); null without them
   const Access& access;                   // who may do what (docs/security.md)
+  WriteLimit& write_limit;                // clients' writes per second per source address
 };
 
 class Api {

@@ -1,5 +1,7 @@
 #include "api/consul_api.h"
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <map>
 #include <random>
@@ -172,6 +174,7 @@ ConsulApi::ConsulApi(const ApiContext& context, const ConsulOptions& options)
       replicator_(context.replicator),
       watch_(std::make_shared<ConsulWatch>(context.clock)),
       access_(context.access),
+      write_limit_(context.write_limit),
       check_writes_(context.registry, context.writes, context.clock),
       runner_(context.registry, check_writes_, context.clock, context.replicator,
               checks::RunnerOptions{context.identity.zone, context.identity.advertise_addr,
@@ -233,6 +236,16 @@ void ConsulApi::add_routes(http::Router& router) {
              [this](const http::Request& r) { return register_check(r); });
   router.add_prefix("PUT", "/v1/agent/check/update/",
                     [this](const http::Request& r) { return update_check(r); });
+}
+
+std::optional<http::Response> ConsulApi::refused_write(const http::Request& request,
+                                                       std::string_view appid) const {
+  if (auto no = refused(request, Need::kWrite, appid)) return no;
+  if (!write_limit_.allow(request.remote))
+    return error(429, "too many writes from " + std::string(request.remote) + " (limit " +
+                          fmt::format("{:g}", write_limit_.per_second()) +
+                          " per second per source address)");
+  return std::nullopt;
 }
 
 std::optional<http::Response> ConsulApi::refused(const http::Request& request, Need need,
@@ -380,7 +393,7 @@ http::Outcome ConsulApi::register_service(const http::Request& request) const {
   auto made = consul::registration(request.body, identity_, q.env, now_ms);
   if (auto* problem = std::get_if<std::string>(&made)) return error(400, *problem);
   auto& [args, list] = std::get<consul::Registration>(made);
-  if (auto no = refused(request, Need::kWrite, args.appid)) return std::move(*no);
+  if (auto no = refused_write(request, args.appid)) return std::move(*no);
   if (!list.empty()) {
     // A check registered again keeps its state (Consul does).
     registry_.read_instance({args.zone, args.env, args.appid, args.hostname},
@@ -409,7 +422,7 @@ http::Outcome ConsulApi::deregister_service(const http::Request& request) const 
   if (auto bad = parse_query(request, identity_, q)) return std::move(*bad);
   const auto found = agent_service(q.env, *id);
   if (found) {
-    if (auto no = refused(request, Need::kWrite, found->appid)) return std::move(*no);
+    if (auto no = refused_write(request, found->appid)) return std::move(*no);
   }
   if (!found || !writes_.cancel(found->view(), cluster::Origin::kClient)) {
     return error(404, "Unknown service ID \"" + *id +
@@ -452,7 +465,7 @@ http::Outcome ConsulApi::register_check(const http::Request& request) {
   const auto found = agent_service(q.env, service_id);
   const std::string unknown = "ServiceID \"" + service_id + "\" does not exist";
   if (!found) return error(404, unknown);
-  if (auto no = refused(request, Need::kWrite, found->appid)) return std::move(*no);
+  if (auto no = refused_write(request, found->appid)) return std::move(*no);
   check.since_ms = check.reset_ms = clock_.wall_ns() / 1'000'000;
   const auto put = check_writes_.put(*found, std::move(check));
   if (!put) return error(404, unknown);
@@ -467,7 +480,7 @@ http::Outcome ConsulApi::deregister_check(const http::Request& request) {
   if (auto bad = parse_query(request, identity_, q)) return std::move(*bad);
   const auto found = check_writes_.find(identity_.zone, q.env, *id);
   if (found) {
-    if (auto no = refused(request, Need::kWrite, found->instance.appid)) return std::move(*no);
+    if (auto no = refused_write(request, found->instance.appid)) return std::move(*no);
   }
   if (!found || !check_writes_.remove(found->instance, *id))
     return error(404, "Unknown check ID \"" + *id +
@@ -503,7 +516,7 @@ http::Outcome ConsulApi::update_check(const http::Request& request) {
   const std::string unknown =
       "Unknown check ID \"" + *id + "\". Ensure that the check ID is passed, not the check name.";
   if (!found) return error(404, unknown);
-  if (auto no = refused(request, Need::kWrite, found->instance.appid)) return std::move(*no);
+  if (auto no = refused_write(request, found->instance.appid)) return std::move(*no);
   if (found->check.type != checks::Type::kTtl)
     return error(500, "CheckID \"" + *id + "\" does not have associated TTL");
   if (check_writes_.update(found->instance, *id, status, output, true) ==

@@ -51,6 +51,9 @@ class ConsulApi final : public Api {
   // Consul's 403 for a request whose token does not allow `need` (on `appid`), if so.
   std::optional<http::Response> refused(const http::Request& request, Need need,
                                         std::string_view appid = {}) const;
+  // The same for a write on `appid`, and Consul's 429 for one over its source's rate.
+  std::optional<http::Response> refused_write(const http::Request& request,
+                                              std::string_view appid) const;
   // The appid a Consul service name reads in `env`: the one spelt so, else one equal to it
   // without regard to case (Consul's lookup).
   std::string service_appid(const std::string& env, const std::string& name) const;
@@ -72,6 +75,7 @@ class ConsulApi final : public Api {
   const cluster::Replicator* replicator_;
   std::shared_ptr<ConsulWatch> watch_;
   const Access& access_;
+  WriteLimit& write_limit_;
   checks::CheckWrites check_writes_;
   checks::CheckRunner runner_;  // last: its thread stops before the rest goes
 };

@@ -13,8 +13,9 @@ enum Code : int {
   kOk = 0,
   kNotModified = -304,
   kBadRequest = -400,
-  kUnauthorized = -401,  // no token, or one not known (Bilibili's ecode.Unauthorized)
-  kAccessDenied = -403,  // a token without the right (ecode.AccessDenied)
+  kUnauthorized = -401,   // no token, or one not known (Bilibili's ecode.Unauthorized)
+  kAccessDenied = -403,   // a token without the right (ecode.AccessDenied)
+  kLimitExceeded = -509,  // a per-client limit (ecode.LimitExceed)
   kNotFound = -404,
   kConflict = -409,
   kInitProtect = -500,

@@ -102,6 +102,10 @@ void add_metrics_route(http::Router& router, MetricsSources s) {
     counter("muster_http_rejected_connections_total",
             "Connections refused because max_connections were open.",
             static_cast<double>(srv.rejected_connections));
+    counter("muster_http_rejected_source_connections_total",
+            "Connections refused with 429 because their source address had "
+            "--max-connections-per-source open.",
+            static_cast<double>(srv.rejected_per_source));
     s.requests->write(w);
     for (const auto& write : s.more)
       write(w);

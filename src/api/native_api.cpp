@@ -1,5 +1,7 @@
 #include "api/native_api.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <tuple>
@@ -35,6 +37,7 @@ NativeApi::NativeApi(const ApiContext& context, NativeOptions options)
       identity_(context.identity),
       init_protect_(context.init_protect),
       access_(context.access),
+      write_limit_(context.write_limit),
       replicator_(context.replicator),
       options_(options) {}
 
@@ -72,7 +75,16 @@ std::optional<http::Response> NativeApi::refused_write(const http::Request& requ
                                                        cluster::Origin origin, Need client_need,
                                                        std::string_view appid) const {
   // Only a peer may replicate: a forged `replication` or `from_zone` is refused (issue 18).
-  return refused(request, origin == cluster::Origin::kClient ? client_need : Need::kPeer, appid);
+  if (auto no =
+          refused(request, origin == cluster::Origin::kClient ? client_need : Need::kPeer, appid))
+    return no;
+  if (origin == cluster::Origin::kClient && !write_limit_.allow(request.remote)) {
+    return envelope(kLimitExceeded, "too many writes from " + std::string(request.remote) +
+                                        " (limit " +
+                                        fmt::format("{:g}", write_limit_.per_second()) +
+                                        " per second per source address)");
+  }
+  return std::nullopt;
 }
 
 void NativeApi::add_routes(http::Router& router) {

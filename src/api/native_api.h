@@ -63,7 +63,8 @@ class NativeApi final : public Api {
   // The answer to a request whose token does not allow `need` (on `appid`), if so.
   std::optional<http::Response> refused(const http::Request& request, Need need,
                                         std::string_view appid = {}) const;
-  // The same for a write: `client_need` from a client, a peer's token for a replicated one.
+  // The same for a write: `client_need` from a client, a peer's token for a replicated one; and
+  // a client's write over its source address's rate.
   std::optional<http::Response> refused_write(const http::Request& request, cluster::Origin origin,
                                               Need client_need, std::string_view appid) const;
 
@@ -73,6 +74,7 @@ class NativeApi final : public Api {
   const NodeIdentity& identity_;
   const InitProtect& init_protect_;
   const Access& access_;
+  WriteLimit& write_limit_;
   const cluster::Replicator* replicator_;
   const NativeOptions options_;
   std::atomic<int64_t> parked_{0};

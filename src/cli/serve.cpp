@@ -48,6 +48,8 @@ struct ServeFlags {
   bool compat_brpc_fetchs = false;
   std::string consul_reap_floor = "1m";
   std::string tokens;
+  size_t max_connections_per_source = 0;
+  double max_writes_per_source = 0;
   bool access_log = false;
   std::string log_level = "info";
   std::string nodes;
@@ -161,6 +163,8 @@ int run_serve(const ServeFlags& f) {
                  o.server.max_connections, fd_limit);
   }
   o.server.max_unsent_bytes = f.max_unsent_bytes;
+  o.server.max_connections_per_source = f.max_connections_per_source;
+  o.max_writes_per_source = f.max_writes_per_source;
   o.server.idle_timeout = duration_flag("--idle-timeout", f.idle_timeout);
   o.server.request_timeout = duration_flag("--request-timeout", f.request_timeout);
   o.server.write_timeout = duration_flag("--write-timeout", f.write_timeout);
@@ -257,6 +261,14 @@ CLI::App& add_serve_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--poll-jitter", f.poll_jitter,
                   "Random extra hold, up to this, so that pollers do not return in step")
       ->capture_default_str();
+  cmd->add_option("--max-connections-per-source", f.max_connections_per_source,
+                  "Open connections from one source address (HTTP 429 above; 0 = no limit)")
+      ->capture_default_str();
+  cmd->add_option("--max-writes-per-source", f.max_writes_per_source,
+                  "Clients' writes per second from one source address (-509 and Consul's 429 "
+                  "above; 0 = no limit)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--tokens", f.tokens,
                   "YAML file of the admin, write, read and peer tokens (docs/security.md); read "
                   "again on SIGHUP. None: every route is open");

@@ -15,11 +15,11 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
-// Answers a connection over max_connections with a 503, then drains what the client sent for a
-// moment before closing, so that the answer is not lost to a reset.
-asio::awaitable<void> refuse(tcp::socket socket, size_t limit) {
-  const Response answer =
-      Response::text(503, "too many connections (limit " + std::to_string(limit) + ")\n");
+// Answers a connection over a limit (503 for the node's, 429 for one source's) with `message`,
+// then drains what the client sent for a moment before closing, so that the answer is not lost to
+// a reset.
+asio::awaitable<void> refuse(tcp::socket socket, int status, std::string message) {
+  const Response answer = Response::text(status, std::move(message));
   std::string head;
   response_head(head, answer, /*keep_alive=*/false, 11);
   const std::array<asio::const_buffer, 2> text{asio::buffer(head), asio::buffer(answer.body)};
@@ -65,12 +65,33 @@ asio::awaitable<void> accept_loop(Server::Shared& shared, tcp::acceptor& accepto
     tcp::socket conn(std::move(socket));
     if (shared.connections.load() >= static_cast<int64_t>(shared.options.max_connections)) {
       ++shared.rejected;
-      asio::co_spawn(worker.ioc, refuse(std::move(conn), shared.options.max_connections),
+      asio::co_spawn(worker.ioc,
+                     refuse(std::move(conn), 503,
+                            "too many connections (limit " +
+                                std::to_string(shared.options.max_connections) + ")\n"),
                      asio::detached);
       continue;
     }
+    boost::system::error_code remote_ec;
+    std::string source = conn.remote_endpoint(remote_ec).address().to_string();
+    if (const size_t per_source = shared.options.max_connections_per_source; per_source > 0) {
+      std::unique_lock lock(shared.sources_mu);
+      size_t& open = shared.per_source[source];
+      if (open >= per_source) {
+        lock.unlock();
+        ++shared.rejected_per_source;
+        asio::co_spawn(worker.ioc,
+                       refuse(std::move(conn), 429,
+                              "too many connections from " + source + " (limit " +
+                                  std::to_string(per_source) + " per source address)\n"),
+                       asio::detached);
+        continue;
+      }
+      ++open;
+    }
     ++shared.connections;
-    asio::co_spawn(worker.ioc, run_session(shared, worker, std::move(conn)), asio::detached);
+    asio::co_spawn(worker.ioc, run_session(shared, worker, std::move(conn), std::move(source)),
+                   asio::detached);
   }
 }
 
@@ -171,6 +192,7 @@ ServerStats Server::stats() const {
   s.connections = shared_->connections.load();
   s.parked = shared_->parked.load();
   s.rejected_connections = shared_->rejected.load();
+  s.rejected_per_source = shared_->rejected_per_source.load();
   s.bad_requests = shared_->bad_requests.load();
   s.timeouts = shared_->timeouts.load();
   s.unsent_bytes = shared_->unsent_bytes.load();

@@ -28,6 +28,8 @@ struct ServerOptions {
   size_t header_limit = 16 * 1024;
   size_t body_limit = 1024 * 1024;
   size_t max_connections = 10'000;
+  // Open connections from one source address; more are answered 429 and closed. 0: no limit.
+  size_t max_connections_per_source = 0;
   std::chrono::nanoseconds idle_timeout = 90s;     // keep-alive wait for the next request
   std::chrono::nanoseconds request_timeout = 10s;  // first byte to last byte of one request
   std::chrono::nanoseconds write_timeout = 30s;    // one answer to a slow reader
@@ -49,10 +51,11 @@ struct ServerStats {
   int64_t connections = 0;
   int64_t parked = 0;
   uint64_t rejected_connections = 0;
-  uint64_t bad_requests = 0;  // unparsable, header or body over the limit
-  uint64_t timeouts = 0;      // request or write timeouts
-  int64_t unsent_bytes = 0;   // own bodies of answers being written
-  uint64_t busy = 0;          // answers refused for max_unsent_bytes
+  uint64_t rejected_per_source = 0;  // over max_connections_per_source
+  uint64_t bad_requests = 0;         // unparsable, header or body over the limit
+  uint64_t timeouts = 0;             // request or write timeouts
+  int64_t unsent_bytes = 0;          // own bodies of answers being written
+  uint64_t busy = 0;                 // answers refused for max_unsent_bytes
 };
 
 class Server {

@@ -5,6 +5,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -26,6 +27,10 @@ struct Server::Shared {
   std::atomic<int64_t> unsent_bytes{0};  // own bodies of answers being written
   std::atomic<uint64_t> busy{0};         // answers refused for the unsent-bytes budget
   std::atomic<bool> stopping{false};
+  // Open connections by source address, kept only with max_connections_per_source.
+  std::mutex sources_mu;
+  std::unordered_map<std::string, size_t> per_source;
+  std::atomic<uint64_t> rejected_per_source{0};
 };
 
 // A connection's deadline for its current read or write. Setting one is a store; the worker's
@@ -70,8 +75,10 @@ boost::asio::awaitable<void> sweep_deadlines(Server::Worker& worker);
 void response_head(std::string& head, const Response& r, bool keep_alive, unsigned version);
 
 // Serves one connection until it closes, then decrements shared.connections.
+// `source`: the client's address (what Request::remote shows, and what the per-source count is
+// keyed by).
 boost::asio::awaitable<void> run_session(Server::Shared& shared, Server::Worker& worker,
-                                         boost::asio::ip::tcp::socket socket);
+                                         boost::asio::ip::tcp::socket socket, std::string source);
 // Ends every request parked on `worker` with its timeout answer. Runs on the worker's thread.
 void stop_parked(Server::Worker& worker);
 

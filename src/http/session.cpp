@@ -338,11 +338,18 @@ asio::awaitable<ReadResult> read_request(tcp::socket& socket, beast::flat_buffer
 }  // namespace
 
 asio::awaitable<void> run_session(Server::Shared& shared, Server::Worker& worker,
-                                  tcp::socket socket) {
+                                  tcp::socket socket, std::string source) {
   struct Count {
     Server::Shared& shared;
-    ~Count() { --shared.connections; }
-  } count{shared};
+    const std::string& source;
+    ~Count() {
+      --shared.connections;
+      if (shared.options.max_connections_per_source == 0) return;
+      std::lock_guard lock(shared.sources_mu);
+      const auto it = shared.per_source.find(source);
+      if (it != shared.per_source.end() && --it->second == 0) shared.per_source.erase(it);
+    }
+  } count{shared, source};
   const ServerOptions& o = shared.options;
   boost::system::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
@@ -389,6 +396,7 @@ asio::awaitable<void> run_session(Server::Shared& shared, Server::Worker& worker
     request.body = req.body();
     request.native = &req;
     request.header_fn = &find_header;
+    request.remote = source;
 
     std::optional<Response> answer;
     try {

@@ -13,7 +13,8 @@ Node::Node(NodeOptions options, const Clock& clock)
     : options_(std::move(options)),
       clock_(clock),
       registry_(clock_, options_.registry),
-      access_(options_.tokens) {}
+      access_(options_.tokens),
+      write_limit_(clock_, options_.max_writes_per_source) {}
 
 Node::~Node() {
   stop();
@@ -68,9 +69,9 @@ std::variant<std::monostate, std::string> Node::start(boost::asio::io_context& m
   }
   build_cluster(peers);
 
-  apis_ = api::make_apis(
-      {registry_, writes_, clock_, identity_, *init_protect_, replicator_.get(), access_},
-      options_.apis);
+  apis_ = api::make_apis({registry_, writes_, clock_, identity_, *init_protect_, replicator_.get(),
+                          access_, write_limit_},
+                         options_.apis);
   for (const auto& api : apis_)
     api->add_routes(router_);
   auto routes = router_.paths();
@@ -82,7 +83,13 @@ std::variant<std::monostate, std::string> Node::start(boost::asio::io_context& m
                               [this] { return init_protect_->active(); },
                               {}};
   sources.more.push_back([this](metrics::TextWriter& w) { replicator_->write_metrics(w); });
-  sources.more.push_back([this](metrics::TextWriter& w) { access_.write_metrics(w); });
+  sources.more.push_back([this](metrics::TextWriter& w) {
+    access_.write_metrics(w);
+    w.family("muster_writes_limited_total", "counter",
+             "Clients' writes refused because their source address was over "
+             "--max-writes-per-source.");
+    w.sample("muster_writes_limited_total", static_cast<double>(write_limit_.refused()));
+  });
   for (const auto& api : apis_)
     sources.more.push_back([&api = *api](metrics::TextWriter& w) { api.write_metrics(w); });
   if (anti_entropy_) {

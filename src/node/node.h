@@ -50,6 +50,8 @@ struct NodeOptions {
   // Who may do what (docs/security.md); none: everything open. The node sends the first peer
   // token to its peers.
   api::Tokens tokens;
+  // Clients' writes per second from one source address (0: no limit; docs/security.md).
+  double max_writes_per_source = 0;
 };
 
 class Node {
@@ -82,6 +84,7 @@ class Node {
   registry::Registry registry_;
   cluster::Writes writes_{registry_};  // the one write path: the native API, self-registration
   api::Access access_;
+  api::WriteLimit write_limit_;
   std::unique_ptr<api::InitProtect> init_protect_;
   http::Router router_;
   std::vector<std::unique_ptr<api::Api>> apis_;  // api/all_apis.cpp

@@ -3,6 +3,7 @@ Prometheus SD routes, refusals that change nothing and are counted, the reload o
 and python3-consul sending theirs, and replication that only peers may make: a forged
 `replication=true` or `from_zone=true` from a non-peer is refused while a 3-node cluster with a
 peer token keeps replicating."""
+import http.client
 import json
 import os
 import shutil
@@ -209,6 +210,74 @@ class TokensTest(unittest.TestCase):
         self.assertEqual(run.returncode, 2)
         self.assertIn("write token must be visible ASCII without spaces", run.stdout + run.stderr)
         self.assertNotIn("has space", run.stdout + run.stderr, "a token is never printed")
+
+
+def connect_from(node, source):
+    """A keep-alive HTTP connection to `node` from the loopback address `source`."""
+    c = http.client.HTTPConnection("127.0.0.1", node.port, timeout=10, source_address=(source, 0))
+    c.connect()
+    return c
+
+
+def post_from(conn, route, params):
+    conn.request("POST", "/discovery/" + route, urllib.parse.urlencode(params),
+                 {"Content-Type": "application/x-www-form-urlencoded"})
+    r = conn.getresponse()
+    return json.loads(r.read())["code"]
+
+
+class PerSourceLimitsTest(unittest.TestCase):
+    """One source over its limit is refused while another is served (127.0.0.2 against
+    127.0.0.1, both loopback)."""
+
+    def test_connections_per_source(self):
+        node = Node("--zone", "sh001", "--max-connections-per-source", "3")
+        self.addCleanup(node.stop)
+        held = [connect_from(node, "127.0.0.2") for _ in range(3)]
+        for c in held:
+            self.addCleanup(c.close)
+            self.assertEqual(post_from(c, "register", instance("app", "h1")), 0)
+        extra = connect_from(node, "127.0.0.2")
+        self.addCleanup(extra.close)
+        extra.request("GET", "/discovery/nodes")
+        r = extra.getresponse()
+        self.assertEqual((r.status, r.read().decode()),
+                         (429, "too many connections from 127.0.0.2 (limit 3 per source "
+                               "address)\n"))
+        other = connect_from(node, "127.0.0.1")
+        self.addCleanup(other.close)
+        self.assertEqual(post_from(other, "register", instance("app", "h2")), 0)
+        self.assertEqual(node.metric("muster_http_rejected_source_connections_total"), 1)
+        held[0].close()  # a closed connection frees its place
+        eventually(lambda: self._served(node), what="a new connection from 127.0.0.2")
+
+    def _served(self, node):
+        c = connect_from(node, "127.0.0.2")
+        try:
+            c.request("GET", "/discovery/nodes")
+            return c.getresponse().status == 200
+        finally:
+            c.close()
+
+    def test_writes_per_source(self):
+        node = Node("--zone", "sh001", "--max-writes-per-source", "5")
+        self.addCleanup(node.stop)
+        noisy = connect_from(node, "127.0.0.2")
+        quiet = connect_from(node, "127.0.0.1")
+        self.addCleanup(noisy.close)
+        self.addCleanup(quiet.close)
+        codes = [post_from(noisy, "renew", instance("app", "h%d" % i)) for i in range(40)]
+        # The first five (one second's worth) pass to the registry (-404: never registered);
+        # within the same second most of the rest are refused.
+        self.assertGreaterEqual(codes.count(-509), 20, codes)
+        self.assertEqual(post_from(quiet, "register", instance("app", "q1")), 0)
+        noisy.request("PUT", "/v1/agent/service/register", json.dumps({"Name": "x", "Port": 1}))
+        r = noisy.getresponse()
+        self.assertEqual((r.status, r.read().decode()),
+                         (429, "too many writes from 127.0.0.2 (limit 5 per second per source "
+                               "address)"))
+        self.assertNotIn("x", json.loads(node.request("GET", "/v1/catalog/services")[2]))
+        self.assertGreaterEqual(node.metric("muster_writes_limited_total"), 21)
 
 
 class PeerReplicationTest(unittest.TestCase):
