@@ -443,16 +443,13 @@ std::optional<cluster::InstanceId> ConsulApi::agent_service(const std::string& e
   // A Consul service ID names one registration of this zone and env: the instance without
   // heartbeat with that hostname, in whichever app.
   std::optional<cluster::InstanceId> found;
-  for (const auto& [appid, app_env] : registry_.unleased_app_names()) {
-    if (app_env != env || found) continue;
-    registry_.read_app(env, appid, [&](const registry::App& app) {
-      const auto z = app.zones.find(identity_.zone);
-      if (z == app.zones.end()) return;
-      const auto i = z->second.instances.find(id);
-      if (i != z->second.instances.end() && !i->second.lease)
+  checks::visit_agent_instances(
+      registry_, identity_.zone, env,
+      [&](const registry::App& app, const std::string& host, const registry::Instance&) {
+        if (host != id) return true;
         found = cluster::InstanceId{identity_.zone, env, app.appid, id};
-    });
-  }
+        return false;
+      });
   return found;
 }
 
@@ -530,22 +527,18 @@ http::Outcome ConsulApi::agent_checks(const http::Request& request) const {
   if (auto bad = parse_query(request, identity_, q)) return std::move(*bad);
   const uint64_t index = watch_->catalog_index();
   std::string out = "{";
-  for (const auto& [appid, env] : registry_.unleased_app_names()) {
-    if (env != q.env) continue;
-    registry_.read_app(env, appid, [&](const registry::App& app) {
-      const auto z = app.zones.find(identity_.zone);
-      if (z == app.zones.end()) return;
-      for (const auto& [host, inst] : z->second.instances) {
-        if (inst.lease) continue;  // a native instance was not registered with an agent
+  // Only Consul registrations: a native instance was not registered with an agent.
+  checks::visit_agent_instances(
+      registry_, identity_.zone, q.env,
+      [&](const registry::App& app, const std::string&, const registry::Instance& inst) {
         for (const checks::Check& c : checks::checks_of(inst)) {
           if (out.size() > 1) out.push_back(',');
           json::append_string(out, c.id);
           out.push_back(':');
           consul::append_check(out, app, inst, c, index);
         }
-      }
-    });
-  }
+        return true;
+      });
   out.push_back('}');
   http::Response r;
   r.body = std::move(out);
@@ -556,20 +549,15 @@ http::Outcome ConsulApi::agent_services(const http::Request& request) const {
   ConsulQuery q;
   if (auto bad = parse_query(request, identity_, q)) return std::move(*bad);
   std::string out = "{";
-  for (const auto& [appid, env] : registry_.unleased_app_names()) {
-    if (env != q.env) continue;
-    registry_.read_app(env, appid, [&](const registry::App& app) {
-      const auto z = app.zones.find(identity_.zone);
-      if (z == app.zones.end()) return;
-      for (const auto& [host, inst] : z->second.instances) {
-        if (inst.lease) continue;  // a native instance was not registered with an agent
+  checks::visit_agent_instances(
+      registry_, identity_.zone, q.env,
+      [&](const registry::App& app, const std::string& host, const registry::Instance& inst) {
         if (out.size() > 1) out.push_back(',');
         json::append_string(out, host);
         out.push_back(':');
         consul::append_agent_service(out, app, identity_.zone, inst);
-      }
-    });
-  }
+        return true;
+      });
   out.push_back('}');
   http::Response r;
   r.body = std::move(out);

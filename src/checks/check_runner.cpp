@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "checks/probe.h"
+#include "common/stable_hash.h"
 
 namespace muster::checks {
 
@@ -15,17 +16,9 @@ constexpr int64_t kOutputEveryMs = 5 * 60 * 1000;
 constexpr std::chrono::nanoseconds kMinInterval = std::chrono::seconds(1);
 constexpr std::chrono::nanoseconds kDefaultTimeout = std::chrono::seconds(10);
 
-uint64_t fnv1a(std::string_view a, std::string_view b) {
-  uint64_t h = 1469598103934665603ull;
-  for (std::string_view s : {a, std::string_view("\0", 1), b})
-    for (unsigned char c : s) {
-      h ^= c;
-      h *= 1099511628211ull;
-    }
-  // splitmix64's finaliser: neighbouring addresses get unrelated weights.
-  h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
-  h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
-  return h ^ (h >> 31);
+// A node's weight for a check: neighbouring addresses get unrelated weights.
+uint64_t weight(std::string_view node, std::string_view key) {
+  return mix64(fnv1a(fnv1a(fnv1a(kFnvOffset, node), std::string_view("\0", 1)), key));
 }
 
 struct Work {
@@ -40,7 +33,7 @@ std::string owner_of(const std::vector<std::string>& nodes, std::string_view key
   std::string best;
   uint64_t best_weight = 0;
   for (const auto& n : nodes) {
-    const uint64_t w = fnv1a(n, key);
+    const uint64_t w = weight(n, key);
     if (best.empty() || w > best_weight || (w == best_weight && n < best)) {
       best = n;
       best_weight = w;
@@ -92,20 +85,17 @@ std::vector<std::string> CheckRunner::live_nodes() const {
 
 void CheckRunner::scan() {
   std::vector<Work> work;
-  for (const auto& [appid, env] : registry_.unleased_app_names()) {
-    registry_.read_app(env, appid, [&](const registry::App& app) {
-      const auto z = app.zones.find(options_.zone);
-      if (z == app.zones.end()) return;
-      for (const auto& [host, inst] : z->second.instances) {
-        if (inst.lease) continue;
+  visit_agent_instances(
+      registry_, options_.zone, "",
+      [&](const registry::App& app, const std::string& host, const registry::Instance& inst) {
         auto list = checks_of(inst);
-        if (list.empty()) continue;
-        work.push_back(Work{{options_.zone, app.env, app.appid, host},
-                            inst.renew_timestamp / 1'000'000,
-                            std::move(list)});
-      }
-    });
-  }
+        if (!list.empty()) {
+          work.push_back(Work{{options_.zone, app.env, app.appid, host},
+                              inst.renew_timestamp / 1'000'000,
+                              std::move(list)});
+        }
+        return true;
+      });
   const std::vector<std::string> live = live_nodes();
   const int64_t now_ms = clock_.wall_ns() / 1'000'000;
   const int64_t reap_floor_ms = options_.reap_floor.count() / 1'000'000;

@@ -4,25 +4,36 @@
 
 namespace muster::checks {
 
+void visit_agent_instances(
+    const registry::Registry& registry, std::string_view zone, std::string_view env,
+    FunctionRef<bool(const registry::App&, const std::string& hostname, const registry::Instance&)>
+        fn) {
+  bool more = true;
+  for (const auto& [appid, app_env] : registry.unleased_app_names()) {
+    if (!more) return;
+    if (!env.empty() && app_env != env) continue;
+    registry.read_app(app_env, appid, [&](const registry::App& app) {
+      const auto z = app.zones.find(zone);
+      if (z == app.zones.end()) return;
+      for (const auto& [host, inst] : z->second.instances)
+        if (!inst.lease && !(more = fn(app, host, inst))) return;
+    });
+  }
+}
+
 std::optional<FoundCheck> CheckWrites::find(std::string_view zone, std::string_view env,
                                             std::string_view check_id) const {
   std::optional<FoundCheck> found;
-  for (const auto& [appid, app_env] : registry_.unleased_app_names()) {
-    if (app_env != env) continue;
-    registry_.read_app(app_env, appid, [&](const registry::App& app) {
-      const auto z = app.zones.find(zone);
-      if (z == app.zones.end()) return;
-      for (const auto& [host, inst] : z->second.instances) {
-        if (inst.lease) continue;
+  visit_agent_instances(
+      registry_, zone, env,
+      [&](const registry::App& app, const std::string& host, const registry::Instance& inst) {
         for (Check& c : checks_of(inst)) {
           if (c.id != check_id) continue;
           found = FoundCheck{{std::string(zone), app.env, app.appid, host}, std::move(c)};
-          return;
+          return false;
         }
-      }
-    });
-    if (found) break;
-  }
+        return true;
+      });
   return found;
 }
 

@@ -17,9 +17,18 @@
 #include "cluster/peer_link.h"
 #include "cluster/writes.h"
 #include "common/clock.h"
+#include "common/function_ref.h"
 #include "registry/registry.h"
 
 namespace muster::checks {
+
+// Runs `fn` on each instance without heartbeat (a Consul registration) of `zone` in `env` (""
+// for every env), app by app under the registry's lock (so `fn` must not call the registry);
+// `fn` returns false to stop.
+void visit_agent_instances(
+    const registry::Registry& registry, std::string_view zone, std::string_view env,
+    FunctionRef<bool(const registry::App&, const std::string& hostname, const registry::Instance&)>
+        fn);
 
 struct FoundCheck {
   cluster::InstanceId instance;

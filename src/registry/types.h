@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/stable_hash.h"
 #include "registry/string_list.h"
 
 namespace muster::registry {
@@ -82,22 +83,11 @@ struct App {
 // One instance's part of App::digest: FNV-1a over zone and hostname, mixed with its dirty
 // timestamp. Defined here, not std::hash, so that every build agrees.
 inline uint64_t instance_digest(std::string_view zone, std::string_view hostname, int64_t dirty) {
-  uint64_t h = 1469598103934665603ull;
-  const auto feed = [&h](std::string_view s) {
-    for (unsigned char c : s) {
-      h ^= c;
-      h *= 1099511628211ull;
-    }
-    h ^= 0xff;  // separator: ("ab","c") and ("a","bc") differ
-    h *= 1099511628211ull;
-  };
-  feed(zone);
-  feed(hostname);
-  uint64_t x = h ^ static_cast<uint64_t>(dirty);
-  // splitmix64's finaliser spreads the timestamp's low bits.
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
+  // Byte 0xff after each part: ("ab","c") and ("a","bc") differ.
+  const std::string_view separator("\xff", 1);
+  const uint64_t h = fnv1a(fnv1a(fnv1a(fnv1a(kFnvOffset, zone), separator), hostname), separator);
+  // The finaliser spreads the timestamp's low bits.
+  return mix64(h ^ static_cast<uint64_t>(dirty));
 }
 
 struct InstanceKey {

@@ -11,6 +11,8 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "common/stable_hash.h"
+
 namespace muster {
 namespace {
 
@@ -20,14 +22,7 @@ std::atomic<uint64_t> g_next_version{1};
 // A 64-bit hash that every process computes alike (FNV-1a, then a finaliser), so that clients
 // of the same service send the same key to the same instance.
 uint64_t stable_hash(std::string_view s, uint64_t seed = 0) {
-  uint64_t h = 1469598103934665603ull ^ seed;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
-  h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
-  return h ^ (h >> 31);
+  return mix64(fnv1a(kFnvOffset ^ seed, s));
 }
 
 // Maglev's lookup table size: a prime well above the instance counts we expect (up to a few

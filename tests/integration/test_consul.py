@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -15,14 +14,7 @@ import unittest
 from muster_node import Node, eventually, free_ports
 from test_sd import PROMETHEUS, Prometheus, Sd, free_port
 
-try:
-    import consul
-except ImportError:  # Debian's python3-consul, under a Python that is not Debian's own
-    sys.path.append("/usr/lib/python3/dist-packages")
-    try:
-        import consul
-    except ImportError:
-        consul = None
+from python_consul import consul
 
 
 class ConsulNode(Node):

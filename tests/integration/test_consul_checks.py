@@ -8,7 +8,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import unittest
 
@@ -16,14 +15,7 @@ from muster_node import eventually
 from test_cluster import Cluster
 from test_consul import ConsulNode
 
-try:
-    import consul
-except ImportError:  # Debian's python3-consul, under a Python that is not Debian's own
-    sys.path.append("/usr/lib/python3/dist-packages")
-    try:
-        import consul
-    except ImportError:
-        consul = None
+from python_consul import consul
 
 
 class Endpoint:

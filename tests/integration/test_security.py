@@ -9,23 +9,15 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import unittest
 import urllib.parse
 
-from muster_node import BIN, Node, eventually
+from muster_node import BIN, Node, eventually, write_yaml
 from test_cluster import Cluster
 from test_sd import Sd, free_port
 
-try:
-    import consul
-except ImportError:  # Debian's python3-consul, under a Python that is not Debian's own
-    sys.path.append("/usr/lib/python3/dist-packages")
-    try:
-        import consul
-    except ImportError:
-        consul = None
+from python_consul import consul
 
 TOKENS = """
 admin: [adm-old, adm-new]
@@ -37,14 +29,6 @@ write:
 read: [rd-1]
 peer: [peer-1]
 """
-
-
-def tokens_file(test, text):
-    f = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
-    f.write(text)
-    f.close()
-    test.addCleanup(os.unlink, f.name)
-    return f.name
 
 
 def bearer(token):
@@ -65,7 +49,7 @@ def instance(appid, hostname="h1", **extra):
 
 class TokensTest(unittest.TestCase):
     def setUp(self):
-        self.path = tokens_file(self, TOKENS)
+        self.path = write_yaml(self, TOKENS)
         self.node = Node("--zone", "sh001", "--tokens", self.path)
         self.addCleanup(self.node.stop)
 
@@ -204,7 +188,7 @@ class TokensTest(unittest.TestCase):
         self.assertEqual(self.read("rd-2"), -404, "the old tokens stay")
 
     def test_a_bad_tokens_file_stops_the_start(self):
-        path = tokens_file(self, "write:\n  - token: 'has space'\n    appids: ['']\n")
+        path = write_yaml(self, "write:\n  - token: 'has space'\n    appids: ['']\n")
         run = subprocess.run([BIN, "serve", "--listen", "127.0.0.1:0", "--tokens", path],
                              capture_output=True, text=True, timeout=30)
         self.assertEqual(run.returncode, 2)
@@ -282,7 +266,7 @@ class PerSourceLimitsTest(unittest.TestCase):
 
 class PeerReplicationTest(unittest.TestCase):
     def test_peers_replicate_and_a_forged_replication_is_refused(self):
-        path = tokens_file(self, "write:\n  - token: w-all\n    appids: ['']\npeer: [peer-1]\n")
+        path = write_yaml(self, "write:\n  - token: w-all\n    appids: ['']\npeer: [peer-1]\n")
         cluster = Cluster(3, "--tokens", path)
         self.addCleanup(cluster.stop)
         a, b, c = cluster.nodes
