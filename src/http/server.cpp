@@ -97,6 +97,14 @@ asio::awaitable<void> accept_loop(Server::Shared& shared, tcp::acceptor& accepto
 
 }  // namespace
 
+void release_connection(Server::Shared& shared, const std::string& source) {
+  --shared.connections;
+  if (shared.options.max_connections_per_source == 0) return;
+  std::lock_guard lock(shared.sources_mu);
+  const auto it = shared.per_source.find(source);
+  if (it != shared.per_source.end() && --it->second == 0) shared.per_source.erase(it);
+}
+
 Server::Server(ServerOptions options, const Router& router)
     : shared_(std::make_unique<Shared>(std::move(options), router)) {
   unsigned n = shared_->options.threads;

@@ -74,6 +74,11 @@ boost::asio::awaitable<void> sweep_deadlines(Server::Worker& worker);
 // write of head and body.
 void response_head(std::string& head, const Response& r, bool keep_alive, unsigned version);
 
+// Counts a connection from `source` out (the node's count and the per-source one). Kept out of
+// line: inlined into run_session it changed GCC 12's inlining of Beast's parser there into a
+// -Wmaybe-uninitialized false positive under the sanitizers.
+void release_connection(Server::Shared& shared, const std::string& source);
+
 // Serves one connection until it closes, then decrements shared.connections.
 // `source`: the client's address (what Request::remote shows, and what the per-source count is
 // keyed by).

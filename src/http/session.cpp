@@ -342,13 +342,7 @@ asio::awaitable<void> run_session(Server::Shared& shared, Server::Worker& worker
   struct Count {
     Server::Shared& shared;
     const std::string& source;
-    ~Count() {
-      --shared.connections;
-      if (shared.options.max_connections_per_source == 0) return;
-      std::lock_guard lock(shared.sources_mu);
-      const auto it = shared.per_source.find(source);
-      if (it != shared.per_source.end() && --it->second == 0) shared.per_source.erase(it);
-    }
+    ~Count() { release_connection(shared, source); }
   } count{shared, source};
   const ServerOptions& o = shared.options;
   boost::system::error_code ignored;
