@@ -16,12 +16,19 @@
 namespace muster {
 
 struct ClientOptions {
-  std::vector<std::string> nodes;  // host:port of registry nodes
+  // Registry nodes: host:port, or https://host:port for a node that serves TLS.
+  std::vector<std::string> nodes;
   std::string region, zone, env, hostname;
   std::chrono::milliseconds request_timeout{3000};
   // Sent as "Authorization: Bearer <token>" with every request, for nodes that have tokens
   // (docs/security.md): a write token for a registrar, a read token for a resolver. "" none.
   std::string token;
+  // TLS (docs/security.md): https:// nodes, and every node when `tls` is set, are reached over
+  // TLS 1.2+, their certificate verified against `ca_file` (PEM; empty: the system's trusted
+  // CAs) and their host name or address. `cert_file` and `key_file` (PEM, both or neither) are
+  // the client certificate for nodes that require one (mTLS).
+  bool tls = false;
+  std::string ca_file, cert_file, key_file;
   // After a node fails, the next request waits this long (doubling per failure, with jitter, up
   // to max_backoff) and goes to the next node.
   std::chrono::milliseconds backoff{100};
@@ -50,8 +57,8 @@ struct ClientOptions {
 std::vector<std::string> parse_node_list(std::string_view text);
 
 // Options from the environment, as kratos clients read it: DISCOVERY_NODES (comma-separated
-// host:port), REGION, ZONE, DEPLOY_ENV, HOSTNAME, and muster's MUSTER_TOKEN; values already set
-// in `given` win. An error
+// host:port), REGION, ZONE, DEPLOY_ENV, HOSTNAME, and muster's MUSTER_TOKEN, MUSTER_CA,
+// MUSTER_CERT and MUSTER_KEY; values already set in `given` win. An error
 // message naming what is missing or malformed, never an exception.
 std::variant<ClientOptions, std::string> options_from_environment(ClientOptions given = {});
 

@@ -78,9 +78,12 @@ bool Access::open() const {
   return tokens()->empty();
 }
 
-Verdict Access::check(std::string_view token, Need need, std::string_view appid) const {
+Verdict Access::check(std::string_view token, Need need, std::string_view appid,
+                      bool certified_peer) const {
+  const bool peer_need = need == Need::kPeer || need == Need::kPeerOrAdmin;
+  if (certified_peer && (peer_need || need == Need::kRead)) return Verdict::kAllowed;
   const auto t = tokens();
-  if (t->empty()) return Verdict::kAllowed;
+  if (t->empty() && !(peer_need && peer_identity_required_)) return Verdict::kAllowed;
   if (need == Need::kRead && t->read.empty()) return Verdict::kAllowed;
   Verdict v = Verdict::kAllowed;
   if (token.empty()) {

@@ -5,7 +5,9 @@
 // a read token, when any is configured, is needed to read (any token of the file may read);
 // a peer token is what nodes send each other: only it may replicate (`replication`, `from_zone`)
 // or read a node whole (fetch/all, digests; admin too). With no token configured everything is
-// open, as before. Each kind is a list, so that a new token and the old one work side by side
+// open, as before. A client certificate issued by the peer CA (--tls-peer-ca) identifies a peer
+// as its token does; once that CA is configured, replicating needs one or the other even without
+// a tokens file. Each kind is a list, so that a new token and the old one work side by side
 // while clients move (the rollout in docs/security.md).
 // Threading: Access is shared by every worker; check() and the counters from any thread, set()
 // (a reload) from any thread, atomically for the checks that follow.
@@ -50,7 +52,11 @@ class Access {
   bool open() const;
 
   // Whether `token` may do what `need` says (for kWrite, on `appid`); counts what it refuses.
-  Verdict check(std::string_view token, Need need, std::string_view appid = {}) const;
+  // `certified_peer`: the client's TLS certificate was issued by the peer CA.
+  Verdict check(std::string_view token, Need need, std::string_view appid = {},
+                bool certified_peer = false) const;
+  // With a peer CA, only a peer (by token or certificate) may replicate, tokens or not.
+  void require_peer_identity(bool required) { peer_identity_required_ = required; }
 
   void write_metrics(metrics::TextWriter& out) const;
 
@@ -58,6 +64,7 @@ class Access {
   std::shared_ptr<const Tokens> tokens() const;
   mutable std::mutex mu_;
   std::shared_ptr<const Tokens> tokens_ = std::make_shared<Tokens>();
+  std::atomic<bool> peer_identity_required_{false};
   // Refusals by verdict (missing, unknown, forbidden) and need.
   mutable std::array<std::array<std::atomic<uint64_t>, 5>, 3> denied_{};
 };

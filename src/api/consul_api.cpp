@@ -250,7 +250,7 @@ std::optional<http::Response> ConsulApi::refused_write(const http::Request& requ
 
 std::optional<http::Response> ConsulApi::refused(const http::Request& request, Need need,
                                                  std::string_view appid) const {
-  const Verdict v = access_.check(consul_token(request), need, appid);
+  const Verdict v = access_.check(consul_token(request), need, appid, request.peer_certified);
   if (v == Verdict::kAllowed) return std::nullopt;
   // Consul's words: an unknown token is "ACL not found", anything else "Permission denied".
   return error(403, v == Verdict::kUnknown

@@ -106,6 +106,10 @@ void add_metrics_route(http::Router& router, MetricsSources s) {
             "Connections refused with 429 because their source address had "
             "--max-connections-per-source open.",
             static_cast<double>(srv.rejected_per_source));
+    counter("muster_http_tls_handshake_failures_total",
+            "TLS handshakes that failed (no or a wrong client certificate, an untrusted or "
+            "expired one, plain HTTP to the TLS port) or timed out.",
+            static_cast<double>(srv.tls_failures));
     s.requests->write(w);
     for (const auto& write : s.more)
       write(w);

@@ -66,7 +66,7 @@ std::optional<http::Response> NativeApi::reject_body(std::string_view path,
 
 std::optional<http::Response> NativeApi::refused(const http::Request& request, Need need,
                                                  std::string_view appid) const {
-  const Verdict v = access_.check(bearer_token(request), need, appid);
+  const Verdict v = access_.check(bearer_token(request), need, appid, request.peer_certified);
   if (v == Verdict::kAllowed) return std::nullopt;
   return envelope(v == Verdict::kForbidden ? kAccessDenied : kUnauthorized, verdict_message(v));
 }

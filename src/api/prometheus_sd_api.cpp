@@ -62,7 +62,9 @@ std::optional<http::Response> PrometheusSdApi::reject_body(std::string_view path
 http::Outcome PrometheusSdApi::handle(const http::Request& request) const {
   // Prometheus sends its http_sd `authorization` as a bearer token; a refusal is a plain HTTP
   // status, which its SD logs.
-  if (const Verdict v = access_.check(bearer_token(request), Need::kRead); v != Verdict::kAllowed)
+  if (const Verdict v =
+          access_.check(bearer_token(request), Need::kRead, {}, request.peer_certified);
+      v != Verdict::kAllowed)
     return http::Response::text(v == Verdict::kForbidden ? 403 : 401,
                                 std::string(verdict_message(v)));
   http::Params params;

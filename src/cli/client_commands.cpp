@@ -11,6 +11,7 @@
 
 #include "cli/table.h"
 #include "common/duration.h"
+#include "common/tls.h"
 #include "common/utf8.h"
 #include "muster/registrar.h"
 #include "muster/resolver.h"
@@ -28,6 +29,7 @@ struct Common {
   bool json = false;
   std::string timeout = "3s";
   std::string token;
+  std::string ca, cert, key;  // TLS: the nodes' CA, a client certificate and its key
 };
 
 // Who an instance is; defaults from the environment as kratos reads it.
@@ -55,14 +57,19 @@ CLI::Option* add_repeatable(CLI::App& cmd, const std::string& name, std::vector<
 
 void add_common(CLI::App& cmd, Common& c) {
   add_repeatable(cmd, "--node", c.nodes,
-                 "registry node host:port (repeatable or comma-separated; default "
-                 "DISCOVERY_NODES)")
+                 "registry node host:port, or https://host:port over TLS (repeatable or "
+                 "comma-separated; default DISCOVERY_NODES)")
       ->delimiter(',');
   cmd.add_flag("--json", c.json, "print the node's data as JSON instead of a table");
   cmd.add_option("--timeout", c.timeout, "per-request timeout")->capture_default_str();
   cmd.add_option(
       "--token", c.token,
       "bearer token for nodes that have tokens (default MUSTER_TOKEN; docs/security.md)");
+  cmd.add_option("--ca", c.ca,
+                 "PEM CA of https:// nodes' certificates (default MUSTER_CA, else the system's)");
+  cmd.add_option("--cert", c.cert,
+                 "PEM client certificate, for nodes that require one (default MUSTER_CERT)");
+  cmd.add_option("--key", c.key, "PEM private key of --cert (default MUSTER_KEY)");
 }
 
 void add_identity(CLI::App& cmd, Identity& id, bool with_region) {
@@ -73,18 +80,21 @@ void add_identity(CLI::App& cmd, Identity& id, bool with_region) {
   if (with_region) cmd.add_option("--region", id.region, "its region (default REGION)");
 }
 
-// A node as host:port; `http://host:port/` is accepted as the same, other schemes are refused.
+// A node as host:port, or https://host:port for TLS; `http://host:port/` is the same as
+// host:port, other schemes are refused.
 std::string node_address(std::string node) {
-  if (node.rfind("http://", 0) == 0) {
-    node.erase(0, 7);
+  std::string scheme;
+  if (const size_t end = node.find("://"); end != std::string::npos) {
+    scheme = node.substr(0, end);
+    if (scheme != "http" && scheme != "https")
+      throw Failure{"node \"" + node + "\": only http:// and https:// are supported"};
+    node.erase(0, end + 3);
     while (!node.empty() && node.back() == '/')
       node.pop_back();
-  } else if (const size_t scheme = node.find("://"); scheme != std::string::npos) {
-    throw Failure{"node \"" + node + "\": only http:// is supported; give host:port"};
   }
   if (node.find('/') != std::string::npos)
     throw Failure{"node \"" + node + "\" has a path: give host:port"};
-  return node;
+  return scheme == "https" ? "https://" + node : node;
 }
 
 ClientOptions client_options(const Common& c) {
@@ -102,10 +112,20 @@ ClientOptions client_options(const Common& c) {
   o.hostname = env_or("HOSTNAME", "-");
   o.region = env_or("REGION");
   o.token = c.token.empty() ? env_or("MUSTER_TOKEN") : c.token;
+  o.ca_file = c.ca.empty() ? env_or("MUSTER_CA") : c.ca;
+  o.cert_file = c.cert.empty() ? env_or("MUSTER_CERT") : c.cert;
+  o.key_file = c.key.empty() ? env_or("MUSTER_KEY") : c.key;
   if (auto problem = o.validate(); !problem.empty())
     throw Failure{problem == "no registry nodes: set DISCOVERY_NODES (host:port,host:port) or nodes"
                       ? "no registry node: give --node host:port or set DISCOVERY_NODES"
                       : problem};
+  // Wrong TLS files are said as such, not as nodes that do not answer.
+  const bool any_tls = std::any_of(o.nodes.begin(), o.nodes.end(),
+                                   [](const std::string& n) { return n.starts_with("https://"); });
+  if (any_tls) {
+    auto tls = tls::client_context({o.ca_file, o.cert_file, o.key_file});
+    if (auto* problem = std::get_if<std::string>(&tls)) throw Failure{"TLS: " + *problem};
+  }
   return o;
 }
 

@@ -48,6 +48,7 @@ struct ServeFlags {
   bool compat_brpc_fetchs = false;
   std::string consul_reap_floor = "1m";
   std::string tokens;
+  std::string tls_cert, tls_key, tls_client_ca, tls_peer_ca, tls_ca;
   size_t max_connections_per_source = 0;
   double max_writes_per_source = 0;
   bool access_log = false;
@@ -189,6 +190,17 @@ int run_serve(const ServeFlags& f) {
     o.tokens = std::move(std::get<api::Tokens>(tokens));
   }
 
+  o.tls = {f.tls_cert, f.tls_key, f.tls_client_ca, f.tls_peer_ca};
+  o.peer_server_ca = f.tls_ca;
+  if (f.tls_cert.empty() != f.tls_key.empty())
+    throw CLI::ValidationError("--tls-cert", "TLS needs both --tls-cert and --tls-key");
+  if (f.tls_cert.empty() &&
+      !(f.tls_client_ca.empty() && f.tls_peer_ca.empty() && f.tls_ca.empty())) {
+    throw CLI::ValidationError("--tls-cert",
+                               "--tls-client-ca, --tls-peer-ca and --tls-ca need TLS: give "
+                               "--tls-cert and --tls-key");
+  }
+
   // Signals are caught from before the node starts, so a SIGTERM right after the "listening"
   // line always means a clean stop. `main` outlives the node, whose eviction timer it runs.
   boost::asio::io_context main;
@@ -208,10 +220,16 @@ int run_serve(const ServeFlags& f) {
     if (!ec) spdlog::info("signal {}: shutting down", sig);
     main.stop();
   });
-  // SIGHUP reads the tokens file again; a bad file keeps the tokens in force.
+  // SIGHUP reads the tokens file and the TLS files again; a bad file keeps what is in force.
   std::function<void(const boost::system::error_code&, int)> on_hup =
       [&](const boost::system::error_code& ec, int) {
         if (ec) return;
+        if (!f.tls_cert.empty()) {
+          if (auto problem = node.reload_tls(); !problem.empty())
+            spdlog::error("SIGHUP: TLS not reloaded, the old certificates stay: {}", problem);
+          else
+            spdlog::info("SIGHUP: TLS certificates reloaded");
+        }
         if (f.tokens.empty()) {
           spdlog::info("SIGHUP: no --tokens file to read");
         } else if (auto tokens = read_tokens_file(f.tokens);
@@ -272,6 +290,19 @@ CLI::App& add_serve_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--tokens", f.tokens,
                   "YAML file of the admin, write, read and peer tokens (docs/security.md); read "
                   "again on SIGHUP. None: every route is open");
+  cmd->add_option("--tls-cert", f.tls_cert,
+                  "PEM certificate chain: serve HTTPS (TLS 1.2+) and speak TLS to peers, "
+                  "presenting it; read again on SIGHUP");
+  cmd->add_option("--tls-key", f.tls_key, "PEM private key of --tls-cert");
+  cmd->add_option("--tls-client-ca", f.tls_client_ca,
+                  "Require client certificates issued by this CA (mTLS; peers' from "
+                  "--tls-peer-ca are accepted too)");
+  cmd->add_option("--tls-peer-ca", f.tls_peer_ca,
+                  "Client certificates issued by this CA identify peer nodes: only they (or the "
+                  "peer token) may replicate");
+  cmd->add_option("--tls-ca", f.tls_ca,
+                  "CA of the peers' server certificates (default: --tls-peer-ca, else the "
+                  "system's CAs)");
   cmd->add_option("--consul-reap-floor", f.consul_reap_floor,
                   "A Consul check's DeregisterCriticalServiceAfter is raised to at least this")
       ->capture_default_str();

@@ -41,7 +41,7 @@ void AntiEntropy::resync(const std::string& addr) {
 
 asio::awaitable<void> AntiEntropy::compare_with(std::string addr) {
   const auto got = co_await http_get(replicator_.context(), addr, "/discovery/digests", timeout_,
-                                     replicator_.peer_token());
+                                     replicator_.peer());
   const auto theirs = got.body ? parse_digests(*got.body) : std::nullopt;
   if (!theirs) {
     ++failures_;
@@ -73,8 +73,8 @@ asio::awaitable<void> AntiEntropy::compare_with(std::string addr) {
       wire::append_field(query, "env", env);
       wire::append_field(query, "status", 3);
       const std::string target = "/discovery/fetch?" + query;
-      const auto app = co_await http_get(replicator_.context(), addr, target, timeout_,
-                                         replicator_.peer_token());
+      const auto app =
+          co_await http_get(replicator_.context(), addr, target, timeout_, replicator_.peer());
       if (!app.body) {
         ++failures_;
         continue;

@@ -2,12 +2,28 @@
 // Where a node's peers are (docs/decisions.md §6): the same-zone nodes and other zones' nodes, as
 // given by --nodes and --zones. Threading: plain values.
 #include <chrono>
+#include <memory>
 #include <string>
 #include <utility>
 #include <variant>
 #include <vector>
 
+namespace muster::tls {
+struct ClientContext;
+template <typename T>
+class Reloadable;
+}  // namespace muster::tls
+
 namespace muster::cluster {
+
+// How a node speaks to its peers (docs/security.md).
+struct PeerCredentials {
+  // Sent as "Authorization: Bearer <token>" on every request; "" none.
+  std::string token;
+  // TLS to the peers (whose listeners serve it too), with this node's certificate as its client
+  // certificate; reloaded on SIGHUP. Null: plain HTTP.
+  std::shared_ptr<tls::Reloadable<tls::ClientContext>> tls;
+};
 
 // Other zones' nodes: zone name and its nodes' host:port, in the order given.
 using ZoneNodes = std::vector<std::pair<std::string, std::vector<std::string>>>;
@@ -20,8 +36,7 @@ struct ClusterOptions {
   size_t queue_capacity = 100'000;  // per peer
   std::chrono::nanoseconds peer_timeout = std::chrono::seconds(3);
   std::chrono::nanoseconds syncup_retry = std::chrono::seconds(5);
-  // Sent to peers as "Authorization: Bearer <token>" on every request (docs/security.md); "" none.
-  std::string peer_token;
+  PeerCredentials peer;
 };
 
 // "host:port,host:port" → the addresses, or a message naming the bad part.

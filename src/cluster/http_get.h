@@ -7,6 +7,8 @@
 #include <optional>
 #include <string>
 
+#include "cluster/cluster_options.h"
+
 namespace muster::cluster {
 
 struct GetResult {
@@ -15,12 +17,11 @@ struct GetResult {
 };
 
 // GET `target` from `addr` (host:port) with Connection: close; the body of a 200 answer, or why
-// not (no answer within `timeout`, or another HTTP status).
-// `token`: sent as "Authorization: Bearer <token>" ("" none).
+// not (no answer within `timeout`, or another HTTP status). With `peer`'s token and TLS.
 boost::asio::awaitable<GetResult> http_get(boost::asio::io_context& ioc, const std::string& addr,
                                            std::string_view target,
                                            std::chrono::nanoseconds timeout,
-                                           std::string_view token = {});
+                                           const PeerCredentials& peer = {});
 
 // "Authorization: Bearer <token>\r\n", or "" for no token: the header line peers send.
 std::string bearer_lines(std::string_view token);

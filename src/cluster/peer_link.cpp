@@ -8,6 +8,7 @@
 #include "cluster/http_get.h"
 #include "common/json_writer.h"
 #include "common/socket_deadline.h"
+#include "common/tls.h"
 #include "wire/instance_json.h"
 
 namespace muster::cluster {
@@ -46,9 +47,11 @@ size_t InstanceIdHash::operator()(const InstanceId& id) const noexcept {
 }
 
 PeerLink::PeerLink(asio::io_context& ioc, std::string addr, size_t capacity,
-                   std::chrono::nanoseconds timeout, ReplyHandler& handler, std::string_view token)
+                   std::chrono::nanoseconds timeout, ReplyHandler& handler,
+                   const PeerCredentials& peer)
     : addr_(std::move(addr)),
-      auth_lines_(bearer_lines(token)),
+      auth_lines_(bearer_lines(peer.token)),
+      tls_(peer.tls),
       capacity_(capacity),
       timeout_(timeout),
       handler_(handler),
@@ -114,7 +117,7 @@ asio::awaitable<void> PeerLink::pause(std::chrono::nanoseconds d) {
   co_await signal_.async_wait(kNoThrow);
 }
 
-asio::awaitable<bool> PeerLink::connect(tcp::socket& socket) {
+asio::awaitable<bool> PeerLink::connect(tcp::socket& socket, ClientStream& stream) {
   const size_t colon = addr_.rfind(':');
   if (colon == std::string::npos) co_return false;
   std::string host = addr_.substr(0, colon);
@@ -123,16 +126,25 @@ asio::awaitable<bool> PeerLink::connect(tcp::socket& socket) {
   auto [rec, endpoints] = co_await resolver.async_resolve(host, addr_.substr(colon + 1), kNoThrow);
   if (rec) co_return false;
   boost::system::error_code ec;
-  {
-    SocketDeadline deadline(ioc_, socket, timeout_);
-    std::tie(ec, std::ignore) = co_await asio::async_connect(socket, endpoints, kNoThrow);
-  }
+  const SocketDeadline deadline(ioc_, socket, timeout_);
+  std::tie(ec, std::ignore) = co_await asio::async_connect(socket, endpoints, kNoThrow);
   if (ec || !socket.is_open()) co_return false;
-  socket.set_option(tcp::no_delay(true));
+  socket.set_option(tcp::no_delay(true), ec);
+  // Each connection takes the context in force when it starts (SIGHUP may replace it).
+  const auto tls = tls_ ? tls_->current() : nullptr;
+  std::string error;
+  if (!co_await stream.start(tls ? tls->context.get() : nullptr, host, &error)) {
+    // Said once until a handshake succeeds: a wrong certificate fails every retry alike.
+    if (!tls_failing_) spdlog::warn("peer {}: {}", addr_, error);
+    tls_failing_ = true;
+    co_return false;
+  }
+  tls_failing_ = false;
   co_return true;
 }
 
-asio::awaitable<bool> PeerLink::send_batch(tcp::socket& socket, boost::beast::flat_buffer& buffer,
+asio::awaitable<bool> PeerLink::send_batch(tcp::socket& socket, ClientStream& stream,
+                                           boost::beast::flat_buffer& buffer,
                                            std::vector<Queued>& batch) {
   std::string out;
   out.reserve(batch.size() * 400);
@@ -153,13 +165,13 @@ asio::awaitable<bool> PeerLink::send_batch(tcp::socket& socket, boost::beast::fl
   }
   // One deadline for the whole batch: a peer too slow to answer it is treated as lost.
   const SocketDeadline deadline(ioc_, socket, timeout_);
-  auto [wec, written] = co_await asio::async_write(socket, asio::buffer(out), kNoThrow);
+  auto [wec, written] = co_await asio::async_write(stream, asio::buffer(out), kNoThrow);
   if (wec) co_return false;
   ++counters_.batches;
   for (const Queued& q : batch) {
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(64 * 1024 * 1024);
-    auto [rec, n] = co_await bhttp::async_read(socket, buffer, parser, kNoThrow);
+    auto [rec, n] = co_await bhttp::async_read(stream, buffer, parser, kNoThrow);
     if (rec) co_return false;
     ++counters_.items_sent;
     boost::json::value data;
@@ -187,15 +199,16 @@ int PeerLink::note_reply(const std::string& text, boost::json::value& data) {
   return code;
 }
 
-asio::awaitable<bool> PeerLink::probe(tcp::socket& socket, boost::beast::flat_buffer& buffer) {
+asio::awaitable<bool> PeerLink::probe(tcp::socket& socket, ClientStream& stream,
+                                      boost::beast::flat_buffer& buffer) {
   const std::string request =
       "GET /discovery/nodes HTTP/1.1\r\nHost: " + addr_ + "\r\n" + auth_lines_ + "\r\n";
   const SocketDeadline deadline(ioc_, socket, timeout_);
-  auto [wec, written] = co_await asio::async_write(socket, asio::buffer(request), kNoThrow);
+  auto [wec, written] = co_await asio::async_write(stream, asio::buffer(request), kNoThrow);
   if (wec) co_return false;
   bhttp::response_parser<bhttp::string_body> parser;
   parser.body_limit(1024 * 1024);
-  auto [rec, n] = co_await bhttp::async_read(socket, buffer, parser, kNoThrow);
+  auto [rec, n] = co_await bhttp::async_read(stream, buffer, parser, kNoThrow);
   if (rec) co_return false;
   boost::json::value ignored;
   co_return note_reply(parser.get().body(), ignored) != -500;
@@ -212,7 +225,8 @@ asio::awaitable<void> PeerLink::run() {
       if (stop_now_ || (stopping_ && queue_.empty() && batch.empty())) break;
     }
     tcp::socket socket(ioc_);
-    if (!co_await connect(socket)) {
+    ClientStream stream(socket);
+    if (!co_await connect(socket, stream)) {
       mark(PeerStatus::kLost);
       co_await pause(backoff);
       backoff = std::min<std::chrono::nanoseconds>(backoff * 2, 5s);
@@ -237,7 +251,7 @@ asio::awaitable<void> PeerLink::run() {
         const auto since_answer = std::chrono::steady_clock::now() - last_answer_;
         if (status_ != PeerStatus::kUp || since_answer >= kProbeInterval) {
           last_used = std::chrono::steady_clock::now();
-          if (!co_await probe(socket, buffer)) {
+          if (!co_await probe(socket, stream, buffer)) {
             mark(PeerStatus::kLost);
             failed = true;
             break;
@@ -252,7 +266,7 @@ asio::awaitable<void> PeerLink::run() {
       // The peer closes connections idle for long (its idle timeout): start afresh rather than
       // lose a batch to a connection that is already gone.
       if (std::chrono::steady_clock::now() - last_used > kIdleReconnect) break;
-      const bool sent = co_await send_batch(socket, buffer, batch);
+      const bool sent = co_await send_batch(socket, stream, buffer, batch);
       last_used = std::chrono::steady_clock::now();
       if (!sent) {
         // Each item gets one attempt (docs/decisions.md §6.2); renews and anti-entropy repair what

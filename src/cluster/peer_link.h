@@ -17,6 +17,8 @@
 #include <string_view>
 #include <unordered_set>
 
+#include "cluster/cluster_options.h"
+#include "common/client_stream.h"
 #include "registry/registry.h"
 
 namespace muster::cluster {
@@ -73,9 +75,10 @@ struct PeerCounters {
 
 class PeerLink {
  public:
-  // `token`: sent as "Authorization: Bearer <token>" with every request ("" none).
+  // `peer`: the token sent with every request, and TLS.
   PeerLink(boost::asio::io_context& ioc, std::string addr, size_t capacity,
-           std::chrono::nanoseconds timeout, ReplyHandler& handler, std::string_view token = {});
+           std::chrono::nanoseconds timeout, ReplyHandler& handler,
+           const PeerCredentials& peer = {});
   const std::string& addr() const { return addr_; }
 
   // Queues an item; false (and counted) when the queue is full.
@@ -101,13 +104,14 @@ class PeerLink {
     PeerItem item;
     std::chrono::steady_clock::time_point queued_at;
   };
-  boost::asio::awaitable<bool> connect(boost::asio::ip::tcp::socket& socket);
+  // Connects `socket` and starts `stream` on it (the TLS handshake, with TLS).
+  boost::asio::awaitable<bool> connect(boost::asio::ip::tcp::socket& socket, ClientStream& stream);
   boost::asio::awaitable<bool> send_batch(boost::asio::ip::tcp::socket& socket,
-                                          boost::beast::flat_buffer& buffer,
+                                          ClientStream& stream, boost::beast::flat_buffer& buffer,
                                           std::vector<Queued>& batch);
   boost::asio::awaitable<void> pause(std::chrono::nanoseconds d);
   // One liveness request on `socket`; false if the peer did not answer in time, or answered -500.
-  boost::asio::awaitable<bool> probe(boost::asio::ip::tcp::socket& socket,
+  boost::asio::awaitable<bool> probe(boost::asio::ip::tcp::socket& socket, ClientStream& stream,
                                      boost::beast::flat_buffer& buffer);
   // A reply's envelope code (-500 for anything that is not an envelope); marks the peer's status.
   int note_reply(const std::string& body, boost::json::value& data);
@@ -115,7 +119,8 @@ class PeerLink {
   void mark(PeerStatus s);
 
   const std::string addr_;
-  const std::string auth_lines_;  // "Authorization: Bearer ...\r\n", or ""
+  const std::string auth_lines_;               // "Authorization: Bearer ...\r\n", or ""
+  const std::shared_ptr<tls::ClientTls> tls_;  // null: plain HTTP
   const size_t capacity_;
   const std::chrono::nanoseconds timeout_;
   ReplyHandler& handler_;
@@ -131,6 +136,7 @@ class PeerLink {
   std::atomic<bool> lost_writes_{false};  // since the peer last answered
   std::atomic<int64_t> last_lag_ns_{0};
   std::chrono::steady_clock::time_point last_answer_{};  // link's thread only
+  bool tls_failing_ = false;                             // link's thread only
   PeerCounters counters_;
 };
 

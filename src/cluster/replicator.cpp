@@ -36,7 +36,7 @@ PeerLink& Replicator::link_for(const std::string& addr) {
   if (slot && slot->stopped()) retired_.push_back(std::move(slot));
   if (!slot) {
     slot = std::make_unique<PeerLink>(ioc_, addr, options_.queue_capacity, options_.peer_timeout,
-                                      *this, options_.peer_token);
+                                      *this, options_.peer);
     if (running_) {
       spawn(*slot);
       // A node discovered while running: make each side hold what the other holds.
@@ -274,7 +274,7 @@ asio::awaitable<void> Replicator::syncup(std::function<void(bool)> synced_once) 
   for (int round = 0; round < 1000 && !targets.empty(); ++round) {
     for (const std::string& addr : targets) {
       auto got = co_await http_get(ioc_, addr, "/discovery/fetch/all", std::chrono::seconds(30),
-                                   options_.peer_token);
+                                   options_.peer);
       const auto applied = got.body ? apply_snapshot(registry_, *got.body) : std::nullopt;
       if (applied) {
         spdlog::info("syncup from {}: {} instances", addr, applied->applied);

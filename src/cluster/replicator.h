@@ -43,7 +43,7 @@ class Replicator final : public ReplyHandler {
   void stop(std::chrono::nanoseconds flush);
   boost::asio::io_context& context() { return ioc_; }
   // What this node sends its peers as its bearer token ("" none).
-  const std::string& peer_token() const { return options_.peer_token; }
+  const PeerCredentials& peer() const { return options_.peer; }
 
   // The nodes now registered as infra.discovery, this one's zone and others. Any thread; applied
   // before it returns when called on the replicator's thread.

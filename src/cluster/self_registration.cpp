@@ -43,7 +43,7 @@ void SelfRegistration::register_self() {
   a.env = self_.env;
   a.appid = kSelfAppid;
   a.hostname = self_.hostname;
-  a.addrs = {"http://" + self_.advertise_addr};
+  a.addrs = {self_.scheme + "://" + self_.advertise_addr};
   a.status = registry::kStatusUp;
   writes_.register_instance(std::move(a), Origin::kClient);
   spdlog::info("registered this node as {} {}", kSelfAppid, self_.hostname);
@@ -79,6 +79,7 @@ int64_t SelfRegistration::refresh() {
       for (const auto& [host, inst] : zone.instances) {
         for (std::string_view a : inst.addrs) {
           if (a.starts_with("http://")) addrs.emplace_back(a.substr(7));
+          if (a.starts_with("https://")) addrs.emplace_back(a.substr(8));
         }
       }
       if (name == self_.zone)

@@ -18,7 +18,8 @@ inline constexpr std::string_view kSelfAppid = "infra.discovery";
 
 struct SelfIdentity {
   std::string region, zone, env, hostname;
-  std::string advertise_addr;  // host:port; registered as http://host:port
+  std::string advertise_addr;   // host:port; registered as <scheme>://host:port
+  std::string scheme = "http";  // "https" when the node serves TLS
 };
 
 class SelfRegistration final : public registry::PollWaiter, public registry::PollRenderer {

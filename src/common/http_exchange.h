@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/client_stream.h"
 #include "common/socket_deadline.h"
 
 namespace muster {
@@ -38,10 +39,13 @@ inline std::string http_request_bytes(std::string_view method, std::string_view 
 // Connects `socket` (closed; owned by the caller, who may close it to interrupt the exchange) to
 // `addr` (host:port; a numeric address without the resolver, whose lookups run on a thread of
 // their own), sends `request` and reads one response. nullopt on any failure, and when `timeout`
-// passes (the socket is then closed abortively).
+// passes (the socket is then closed abortively). With `tls`, the exchange runs over TLS with
+// that context, and the server's certificate must be for the host of `addr`; a failed handshake
+// is told in `why` when given.
 inline boost::asio::awaitable<std::optional<HttpResponse>> http_exchange(
     boost::asio::ip::tcp::socket& socket, std::string addr, std::string request,
-    std::chrono::nanoseconds timeout, uint64_t body_limit = 256ull * 1024 * 1024) {
+    std::chrono::nanoseconds timeout, uint64_t body_limit = 256ull * 1024 * 1024,
+    boost::asio::ssl::context* tls = nullptr, std::string* why = nullptr) {
   namespace asio = boost::asio;
   using tcp = asio::ip::tcp;
   constexpr auto no_throw = asio::as_tuple(asio::use_awaitable);
@@ -62,12 +66,14 @@ inline boost::asio::awaitable<std::optional<HttpResponse>> http_exchange(
     auto [ec, ep] = co_await asio::async_connect(socket, endpoints, no_throw);
     if (ec || !socket.is_open()) co_return std::nullopt;
   }
-  auto [wec, written] = co_await asio::async_write(socket, asio::buffer(request), no_throw);
+  ClientStream stream(socket);
+  if (!co_await stream.start(tls, host, why)) co_return std::nullopt;
+  auto [wec, written] = co_await asio::async_write(stream, asio::buffer(request), no_throw);
   if (wec) co_return std::nullopt;
   boost::beast::flat_buffer buffer;
   boost::beast::http::response_parser<boost::beast::http::string_body> parser;
   parser.body_limit(body_limit);
-  auto [ec, read] = co_await boost::beast::http::async_read(socket, buffer, parser, no_throw);
+  auto [ec, read] = co_await boost::beast::http::async_read(stream, buffer, parser, no_throw);
   if (ec) co_return std::nullopt;
   co_return parser.release();
 }

@@ -18,6 +18,8 @@ struct Request {
   std::string_view content_type;
   std::string_view body;
   std::string_view remote;  // the client's address ("127.0.0.1"), for per-source limits
+  // The client presented a TLS certificate issued by the peer CA: it is a peer node.
+  bool peer_certified = false;
   // Looks up a request header (case-insensitive name); empty if absent.
   std::string_view header(std::string_view name) const { return header_fn(native, name); }
 

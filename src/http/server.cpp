@@ -17,8 +17,15 @@ constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
 // Answers a connection over a limit (503 for the node's, 429 for one source's) with `message`,
 // then drains what the client sent for a moment before closing, so that the answer is not lost to
-// a reset.
-asio::awaitable<void> refuse(tcp::socket socket, int status, std::string message) {
+// a reset. Over TLS the connection is closed without a word: the answer would need a handshake,
+// the costliest thing a client can ask of the server, and this client is already over a limit.
+asio::awaitable<void> refuse(const Server::Shared& shared, tcp::socket socket, int status,
+                             std::string message) {
+  if (shared.options.tls) {
+    boost::system::error_code ignored;
+    socket.close(ignored);
+    co_return;
+  }
   const Response answer = Response::text(status, std::move(message));
   std::string head;
   response_head(head, answer, /*keep_alive=*/false, 11);
@@ -66,7 +73,7 @@ asio::awaitable<void> accept_loop(Server::Shared& shared, tcp::acceptor& accepto
     if (shared.connections.load() >= static_cast<int64_t>(shared.options.max_connections)) {
       ++shared.rejected;
       asio::co_spawn(worker.ioc,
-                     refuse(std::move(conn), 503,
+                     refuse(shared, std::move(conn), 503,
                             "too many connections (limit " +
                                 std::to_string(shared.options.max_connections) + ")\n"),
                      asio::detached);
@@ -81,7 +88,7 @@ asio::awaitable<void> accept_loop(Server::Shared& shared, tcp::acceptor& accepto
         lock.unlock();
         ++shared.rejected_per_source;
         asio::co_spawn(worker.ioc,
-                       refuse(std::move(conn), 429,
+                       refuse(shared, std::move(conn), 429,
                               "too many connections from " + source + " (limit " +
                                   std::to_string(per_source) + " per source address)\n"),
                        asio::detached);
@@ -205,6 +212,7 @@ ServerStats Server::stats() const {
   s.timeouts = shared_->timeouts.load();
   s.unsent_bytes = shared_->unsent_bytes.load();
   s.busy = shared_->busy.load();
+  s.tls_failures = shared_->tls_failures.load();
   return s;
 }
 

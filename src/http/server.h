@@ -17,6 +17,12 @@
 #include "http/message.h"
 #include "http/router.h"
 
+namespace muster::tls {
+struct ServerContext;
+template <typename T>
+class Reloadable;
+}  // namespace muster::tls
+
 namespace muster::http {
 
 using namespace std::chrono_literals;
@@ -40,6 +46,9 @@ struct ServerOptions {
   // worker. Shared bodies (cached renderings) are not counted.
   size_t max_unsent_bytes = 256 * 1024 * 1024;
   bool access_log = false;
+  // Serve HTTPS with the context this holds (common/tls.h); null: plain HTTP. The holder may be
+  // reloaded from any thread while the server runs.
+  std::shared_ptr<tls::Reloadable<tls::ServerContext>> tls;
   // Answers a body over body_limit on `path` (the HTTP layer cannot know the application's error
   // format). Unset: 413 text.
   std::function<Response(std::string_view path, std::string message)> reject_body;
@@ -56,6 +65,7 @@ struct ServerStats {
   uint64_t timeouts = 0;             // request or write timeouts
   int64_t unsent_bytes = 0;          // own bodies of answers being written
   uint64_t busy = 0;                 // answers refused for max_unsent_bytes
+  uint64_t tls_failures = 0;         // TLS handshakes that failed or timed out
 };
 
 class Server {

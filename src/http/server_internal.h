@@ -31,6 +31,7 @@ struct Server::Shared {
   std::mutex sources_mu;
   std::unordered_map<std::string, size_t> per_source;
   std::atomic<uint64_t> rejected_per_source{0};
+  std::atomic<uint64_t> tls_failures{0};  // handshakes that failed or timed out
 };
 
 // A connection's deadline for its current read or write. Setting one is a store; the worker's

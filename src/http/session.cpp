@@ -6,11 +6,13 @@
 // measured, Beast's generic serializer cost more than everything else in a renew's user time.
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http.hpp>
 
 #include "common/json_writer.h"
+#include "common/tls.h"
 #include "http/server_internal.h"
 
 namespace muster::http {
@@ -206,27 +208,30 @@ asio::awaitable<std::optional<Response>> park(Server::Shared& shared, Server::Wo
   }
 }
 
-asio::awaitable<bool> write(tcp::socket& socket, Deadline& deadline, Server::Shared& shared,
+template <typename Stream>
+asio::awaitable<bool> write(Stream& stream, Deadline& deadline, Server::Shared& shared,
                             std::string& head, const Response& r, unsigned version,
                             bool keep_alive) {
   response_head(head, r, keep_alive, version);
   const std::string_view payload = r.payload();
   std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(payload)};
-  // Most answers fit the socket's send buffer: one non-blocking send, without a trip through the
-  // reactor and the scheduler. What it leaves goes out asynchronously.
   boost::system::error_code ec;
-  const size_t sent = socket.write_some(buffers, ec);
-  if (!ec && sent == head.size() + payload.size()) co_return true;
-  if (ec && ec != asio::error::would_block) co_return false;
-  if (sent < head.size()) {
-    buffers[0] += sent;
-  } else {
-    buffers[1] += sent - head.size();
-    buffers[0] = asio::const_buffer();
+  if constexpr (std::is_same_v<Stream, tcp::socket>) {
+    // Most answers fit the socket's send buffer: one non-blocking send, without a trip through
+    // the reactor and the scheduler. What it leaves goes out asynchronously.
+    const size_t sent = stream.write_some(buffers, ec);
+    if (!ec && sent == head.size() + payload.size()) co_return true;
+    if (ec && ec != asio::error::would_block) co_return false;
+    if (sent < head.size()) {
+      buffers[0] += sent;
+    } else {
+      buffers[1] += sent - head.size();
+      buffers[0] = asio::const_buffer();
+    }
   }
   deadline.after(shared.options.write_timeout);
   size_t n = 0;
-  std::tie(ec, n) = co_await asio::async_write(socket, buffers, kNoThrow);
+  std::tie(ec, n) = co_await asio::async_write(stream, buffers, kNoThrow);
   if (ec && deadline.expired) ++shared.timeouts;
   co_return !ec;
 }
@@ -298,9 +303,10 @@ enum class ReadResult { kRequest, kClosed, kBad };
 
 // Reads what has arrived into `buffer`. False when the connection is gone: closed by the client,
 // or by the deadline sweep (then counted as a timeout).
-asio::awaitable<bool> read_more(tcp::socket& socket, beast::flat_buffer& buffer, Deadline& deadline,
+template <typename Stream>
+asio::awaitable<bool> read_more(Stream& stream, beast::flat_buffer& buffer, Deadline& deadline,
                                 Server::Shared& shared) {
-  auto [ec, n] = co_await socket.async_read_some(buffer.prepare(kReadChunk), kNoThrow);
+  auto [ec, n] = co_await stream.async_read_some(buffer.prepare(kReadChunk), kNoThrow);
   if (ec) {
     if (deadline.expired) ++shared.timeouts;
     co_return false;
@@ -310,7 +316,8 @@ asio::awaitable<bool> read_more(tcp::socket& socket, beast::flat_buffer& buffer,
 }
 
 // Reads one request into `parser`, parsing what is already buffered before reading more.
-asio::awaitable<ReadResult> read_request(tcp::socket& socket, beast::flat_buffer& buffer,
+template <typename Stream>
+asio::awaitable<ReadResult> read_request(Stream& stream, beast::flat_buffer& buffer,
                                          bhttp::request_parser<bhttp::string_body>& parser,
                                          Deadline& deadline, Server::Shared& shared,
                                          boost::system::error_code& parse_ec) {
@@ -318,7 +325,7 @@ asio::awaitable<ReadResult> read_request(tcp::socket& socket, beast::flat_buffer
   if (buffer.size() == 0) {
     deadline.after(o.idle_timeout);
     // Closed by the client, or idle for too long.
-    if (!co_await read_more(socket, buffer, deadline, shared)) co_return ReadResult::kClosed;
+    if (!co_await read_more(stream, buffer, deadline, shared)) co_return ReadResult::kClosed;
   }
   deadline.after(o.request_timeout);
   for (;;) {
@@ -331,25 +338,39 @@ asio::awaitable<ReadResult> read_request(tcp::socket& socket, beast::flat_buffer
       if (used > 0 && buffer.size() > 0) continue;
     }
     // A half-sent request costs only its connection.
-    if (!co_await read_more(socket, buffer, deadline, shared)) co_return ReadResult::kClosed;
+    if (!co_await read_more(stream, buffer, deadline, shared)) co_return ReadResult::kClosed;
   }
 }
 
-}  // namespace
+// Whether the client began with plain HTTP rather than a TLS handshake (whose first byte is
+// 0x16, a handshake record); if so it is told, in plain HTTP, what went wrong, as nginx does.
+asio::awaitable<bool> plain_http_on_tls_port(tcp::socket& socket) {
+  auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, kNoThrow);
+  if (ec) co_return false;  // closed, or the deadline: the handshake fails in its turn
+  char first = 0;
+  boost::system::error_code peek_ec;
+  const size_t n = socket.receive(asio::buffer(&first, 1), tcp::socket::message_peek, peek_ec);
+  if (peek_ec || n == 0 || first < 'A' || first > 'Z') co_return false;
+  const Response answer = Response::text(400,
+                                         "this port speaks HTTPS: the plain HTTP request was "
+                                         "sent to a TLS port (use https://)\n");
+  std::string head;
+  response_head(head, answer, /*keep_alive=*/false, 11);
+  const std::array<asio::const_buffer, 2> text{asio::buffer(head), asio::buffer(answer.body)};
+  co_await asio::async_write(socket, text, kNoThrow);
+  boost::system::error_code ignored;
+  socket.shutdown(tcp::socket::shutdown_send, ignored);
+  co_return true;
+}
 
-asio::awaitable<void> run_session(Server::Shared& shared, Server::Worker& worker,
-                                  tcp::socket socket, std::string source) {
-  struct Count {
-    Server::Shared& shared;
-    const std::string& source;
-    ~Count() { release_connection(shared, source); }
-  } count{shared, source};
+// Serves requests on `stream` (the socket itself, or TLS over it) until the connection ends.
+// `socket` is the TCP socket under it, which the parked wait and the deadline sweep act on.
+template <typename Stream>
+asio::awaitable<void> serve(Server::Shared& shared, Server::Worker& worker, Stream& stream,
+                            tcp::socket& socket, Deadline& deadline, const std::string& source,
+                            bool peer_certified) {
   const ServerOptions& o = shared.options;
   boost::system::error_code ignored;
-  socket.set_option(tcp::no_delay(true), ignored);
-  socket.non_blocking(true, ignored);  // the parked peek must never block the worker
-  DeadlineGuard guard(worker, socket);
-  Deadline& deadline = guard.deadline;
   beast::flat_buffer buffer;
   std::string head;
   std::string client;
@@ -364,7 +385,7 @@ asio::awaitable<void> run_session(Server::Shared& shared, Server::Worker& worker
     parser.eager(true);
     boost::system::error_code parse_ec;
     const ReadResult read =
-        co_await read_request(socket, buffer, parser, deadline, shared, parse_ec);
+        co_await read_request(stream, buffer, parser, deadline, shared, parse_ec);
     if (read == ReadResult::kClosed) break;
     const auto started = std::chrono::steady_clock::now();
     // A request that cannot be parsed, or that is framed as we must not serve, is answered and
@@ -376,7 +397,7 @@ asio::awaitable<void> run_session(Server::Shared& shared, Server::Worker& worker
       ++shared.bad_requests;
       if (o.observe) o.observe("other", *refused, 0);
       const unsigned version = read == ReadResult::kBad ? 11 : parser.get().version();
-      co_await write(socket, deadline, shared, head, *refused, version, false);
+      co_await write(stream, deadline, shared, head, *refused, version, false);
       break;
     }
     const BeastRequest& req = parser.get();
@@ -391,6 +412,7 @@ asio::awaitable<void> run_session(Server::Shared& shared, Server::Worker& worker
     request.native = &req;
     request.header_fn = &find_header;
     request.remote = source;
+    request.peer_certified = peer_certified;
 
     std::optional<Response> answer;
     try {
@@ -431,11 +453,54 @@ asio::awaitable<void> run_session(Server::Shared& shared, Server::Worker& worker
                    ns / 1000);
     }
     const bool keep_alive = req.keep_alive() && !answer->close && !shared.stopping;
-    if (!co_await write(socket, deadline, shared, head, *answer, req.version(), keep_alive)) break;
+    if (!co_await write(stream, deadline, shared, head, *answer, req.version(), keep_alive)) break;
     if (!keep_alive) break;
   }
-  socket.shutdown(tcp::socket::shutdown_send, ignored);
-  socket.close(ignored);
+}
+
+}  // namespace
+
+asio::awaitable<void> run_session(Server::Shared& shared, Server::Worker& worker,
+                                  tcp::socket socket, std::string source) {
+  struct Count {
+    Server::Shared& shared;
+    const std::string& source;
+    ~Count() { release_connection(shared, source); }
+  } count{shared, source};
+  boost::system::error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+  socket.non_blocking(true, ignored);  // the parked peek must never block the worker
+  if (!shared.options.tls) {
+    DeadlineGuard guard(worker, socket);
+    co_await serve(shared, worker, socket, socket, guard.deadline, source, false);
+    socket.shutdown(tcp::socket::shutdown_send, ignored);
+    socket.close(ignored);
+    co_return;
+  }
+  // Each connection keeps the context it started with: a reload (SIGHUP) changes what the next
+  // connections get.
+  const auto tls = shared.options.tls->current();
+  asio::ssl::stream<tcp::socket> stream(std::move(socket), *tls->context);
+  tcp::socket& raw = stream.next_layer();
+  DeadlineGuard guard(worker, raw);
+  // The handshake is bounded like a request: a client that stalls in it costs its connection.
+  guard.deadline.after(shared.options.request_timeout);
+  if (co_await plain_http_on_tls_port(raw)) {
+    ++shared.tls_failures;
+    raw.close(ignored);
+    co_return;
+  }
+  auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, kNoThrow);
+  if (ec) {
+    ++shared.tls_failures;
+    spdlog::debug("TLS handshake from {} failed: {}", source, ec.message());
+  } else {
+    const bool peer = tls->is_peer(stream.native_handle());
+    co_await serve(shared, worker, stream, raw, guard.deadline, source, peer);
+  }
+  // No close_notify: every answer is framed by its Content-Length, so a truncation is seen.
+  raw.shutdown(tcp::socket::shutdown_send, ignored);
+  raw.close(ignored);
 }
 
 }  // namespace muster::http

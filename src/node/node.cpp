@@ -23,6 +23,25 @@ Node::~Node() {
 std::variant<std::monostate, std::string> Node::start(boost::asio::io_context& main) {
   if (started_) return std::monostate{};
   http::ServerOptions sopts = options_.server;
+  if (options_.tls.enabled()) {
+    std::string problem;
+    server_tls_ = std::make_shared<tls::ServerTls>(
+        [files = options_.tls] { return tls::server_context(files); }, problem);
+    if (!problem.empty()) return "TLS: " + problem;
+    tls::ClientFiles mine{
+        options_.peer_server_ca.empty() ? options_.tls.peer_ca : options_.peer_server_ca,
+        options_.tls.cert, options_.tls.key};
+    peer_tls_ = std::make_shared<tls::ClientTls>(
+        [mine]() -> std::variant<tls::ClientContext, std::string> {
+          auto built = tls::client_context(mine);
+          if (auto* problem = std::get_if<std::string>(&built)) return *problem;
+          return tls::ClientContext{std::get<0>(std::move(built))};
+        },
+        problem);
+    if (!problem.empty()) return "TLS to peers: " + problem;
+    sopts.tls = server_tls_;
+    access_.require_peer_identity(!options_.tls.peer_ca.empty());
+  }
   sopts.reject_body = [this](std::string_view path, std::string message) {
     for (const auto& api : apis_)
       if (auto answer = api->reject_body(path, message)) return std::move(*answer);
@@ -118,14 +137,15 @@ void Node::build_cluster(const std::vector<std::string>& nodes_not_self) {
   copts.zones = options_.zones;
   copts.peer_timeout = options_.peer_timeout;
   copts.queue_capacity = options_.replication_queue;
-  if (!options_.tokens.peer.empty()) copts.peer_token = options_.tokens.peer.front();
+  if (!options_.tokens.peer.empty()) copts.peer.token = options_.tokens.peer.front();
+  copts.peer.tls = peer_tls_;
   replicator_ = std::make_unique<cluster::Replicator>(registry_, std::move(copts));
   writes_.set_replicator(replicator_.get());
   if (options_.self_register) {
     self_ = std::make_unique<cluster::SelfRegistration>(
         registry_, writes_, *replicator_,
         cluster::SelfIdentity{options_.region, options_.zone, options_.env, identity_.hostname,
-                              identity_.advertise_addr},
+                              identity_.advertise_addr, server_tls_ ? "https" : "http"},
         // Every 30 s as the original, or often enough for a shorter evict_after.
         std::min<std::chrono::nanoseconds>(std::chrono::seconds(30),
                                            options_.registry.evict_after / 3));
@@ -137,6 +157,13 @@ void Node::build_cluster(const std::vector<std::string>& nodes_not_self) {
     // round at once.
     replicator_->on_resync([this](const std::string& addr) { anti_entropy_->resync(addr); });
   }
+}
+
+std::string Node::reload_tls() {
+  if (!server_tls_) return {};
+  if (auto problem = server_tls_->reload(); !problem.empty()) return problem;
+  if (auto problem = peer_tls_->reload(); !problem.empty()) return "to peers: " + problem;
+  return {};
 }
 
 void Node::schedule_eviction() {

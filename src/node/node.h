@@ -24,6 +24,7 @@
 #include "cluster/self_registration.h"
 #include "cluster/writes.h"
 #include "common/clock.h"
+#include "common/tls.h"
 #include "http/server.h"
 #include "registry/registry.h"
 
@@ -52,6 +53,12 @@ struct NodeOptions {
   api::Tokens tokens;
   // Clients' writes per second from one source address (0: no limit; docs/security.md).
   double max_writes_per_source = 0;
+  // HTTPS (docs/security.md): the node's certificate and key, the CA of required client
+  // certificates, the peer CA. No certificate: plain HTTP. With TLS the node speaks TLS to its
+  // peers too, presenting its own certificate.
+  tls::ServerFiles tls;
+  // CA of the peers' server certificates; empty: the peer CA, else the system's CAs.
+  std::string peer_server_ca;
 };
 
 class Node {
@@ -74,6 +81,9 @@ class Node {
   // New tokens (SIGHUP): the next request is checked against them. Peers keep the token they
   // were sent with until the node restarts, so a new peer token goes in beside the old one.
   void set_tokens(api::Tokens tokens) { access_.set(std::move(tokens)); }
+  // Reads the certificate, key and CA files again (SIGHUP): new connections, served and to
+  // peers, use them. "" on success (or without TLS), else why, and the old ones stay.
+  std::string reload_tls();
 
  private:
   void build_cluster(const std::vector<std::string>& nodes_not_self);
@@ -89,6 +99,8 @@ class Node {
   http::Router router_;
   std::vector<std::unique_ptr<api::Api>> apis_;  // api/all_apis.cpp
   std::unique_ptr<api::RequestMetrics> request_metrics_;
+  std::shared_ptr<tls::ServerTls> server_tls_;  // null without TLS
+  std::shared_ptr<tls::ClientTls> peer_tls_;
   std::unique_ptr<http::Server> server_;
   std::unique_ptr<cluster::Replicator> replicator_;
   // After the replicator, whose io_context they use: destroyed first.

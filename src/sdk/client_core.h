@@ -12,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include "common/tls.h"
 #include "muster/client.h"
 
 namespace muster::detail {
@@ -29,6 +30,7 @@ struct RequestControl {
   // does not count against the node (no move to the next node).
   boost::asio::ip::tcp::socket* socket = nullptr;
   bool interrupted = false;
+  std::string failure;  // why the request failed, when known (a TLS handshake)
   void interrupt() {
     interrupted = true;
     if (socket != nullptr) {
@@ -40,12 +42,23 @@ struct RequestControl {
 
 class PollLoop;
 
+// A node of ClientOptions::nodes: its host:port, and whether it is reached over TLS.
+struct NodeAddress {
+  std::string addr;
+  bool tls = false;
+};
+// "https://host:port/" → {host:port, tls}; "http://" and a bare host:port → plain.
+NodeAddress node_address(std::string_view node);
+
 class ClientCore {
  public:
   explicit ClientCore(ClientOptions options);
   ~ClientCore();
   boost::asio::io_context& context() { return ioc_; }
   const ClientOptions& options() const { return options_; }
+  // Why the TLS context could not be built from the options' files; "" when it was (or none
+  // was needed).
+  const std::string& tls_error() const { return tls_error_; }
 
   // One request to the current node. nullopt on a transport failure or timeout, after which the
   // next request goes to the next node.
@@ -64,6 +77,9 @@ class ClientCore {
  private:
   const ClientOptions options_;
   const std::string auth_lines_;  // the Authorization header line of options_.token, or ""
+  std::vector<NodeAddress> nodes_;
+  std::shared_ptr<boost::asio::ssl::context> tls_;  // for TLS nodes; null without any
+  std::string tls_error_;
   boost::asio::io_context ioc_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   std::atomic<size_t> node_;

@@ -22,6 +22,22 @@ TEST(AccessTest, NoTokensMeansEverythingIsOpen) {
     EXPECT_EQ(access.check("", n, "x"), Verdict::kAllowed);
 }
 
+TEST(AccessTest, APeerCertificateStandsForThePeerToken) {
+  Access open;
+  open.require_peer_identity(true);  // --tls-peer-ca without a tokens file
+  EXPECT_EQ(open.check("", Need::kWrite, "x"), Verdict::kAllowed) << "clients stay open";
+  EXPECT_EQ(open.check("", Need::kAdmin), Verdict::kAllowed);
+  EXPECT_EQ(open.check("", Need::kPeer), Verdict::kMissing) << "replication is not";
+  EXPECT_EQ(open.check("", Need::kPeerOrAdmin), Verdict::kMissing);
+  EXPECT_EQ(open.check("", Need::kPeer, {}, true), Verdict::kAllowed);
+  EXPECT_EQ(open.check("", Need::kPeerOrAdmin, {}, true), Verdict::kAllowed);
+  Access tokens(sample());
+  EXPECT_EQ(tokens.check("", Need::kPeer, {}, true), Verdict::kAllowed);
+  EXPECT_EQ(tokens.check("", Need::kWrite, "pay.api", true), Verdict::kMissing)
+      << "a peer's certificate is not a client's write token";
+  EXPECT_EQ(tokens.check("peer-1", Need::kPeer), Verdict::kAllowed) << "the token still works";
+}
+
 TEST(AccessTest, EachTokenHasItsRights) {
   Access access(sample());
   EXPECT_FALSE(access.open());

@@ -41,9 +41,11 @@ def eventually(check, timeout=10, what="condition", interval=0.05):
 
 
 class Node:
-    def __init__(self, *args, config=None, self_register=False, wrap=(), host="127.0.0.1"):
+    def __init__(self, *args, config=None, self_register=False, wrap=(), host="127.0.0.1",
+                 tls=None):
         """`wrap` prefixes the command (e.g. `ip netns exec NS`); `host` is where the test
-        reaches the node."""
+        reaches the node; `tls` is the ssl.SSLContext to reach it with (a node serving TLS)."""
+        self.tls = tls
         # Single-node tests count instances: the node's own infra.discovery registration is
         # left out unless a test asks for it.
         cmd = [*wrap, BIN, "serve", "--listen", "127.0.0.1:0", "--log-level", "info",
@@ -78,6 +80,9 @@ class Node:
 
     # --- HTTP -------------------------------------------------------------------------------
     def connect(self, timeout=10):
+        if self.tls is not None:
+            return http.client.HTTPSConnection(self.host, self.port, timeout=timeout,
+                                               context=self.tls)
         return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
 
     def request(self, method, path, body=None, headers=None, conn=None, timeout=10):

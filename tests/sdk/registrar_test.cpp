@@ -56,8 +56,22 @@ TEST(ClientOptionsTest, ReadTheEnvironmentLikeKratos) {
   EXPECT_EQ(std::get<1>(options_from_environment()),
             "no registry nodes: set DISCOVERY_NODES (host:port,host:port) or nodes");
   setenv("DISCOVERY_NODES", "nohost", 1);
-  EXPECT_EQ(std::get<1>(options_from_environment()), "node \"nohost\" is not host:port");
-  for (const char* v : {"DISCOVERY_NODES", "ZONE", "DEPLOY_ENV", "HOSTNAME", "REGION"})
+  EXPECT_EQ(std::get<1>(options_from_environment()),
+            "node \"nohost\" is not host:port (or https://host:port)");
+  // TLS nodes and files (docs/security.md).
+  setenv("DISCOVERY_NODES", "https://127.0.0.1:7171/,http://127.0.0.1:7172", 1);
+  setenv("MUSTER_CA", "/nonexistent/ca.pem", 1);
+  const auto tls = options_from_environment();
+  ASSERT_TRUE(std::holds_alternative<ClientOptions>(tls)) << std::get<1>(tls);
+  EXPECT_EQ(std::get<0>(tls).ca_file, "/nonexistent/ca.pem");
+  const auto made = Client::create(std::get<0>(tls));
+  ASSERT_TRUE(std::holds_alternative<std::string>(made)) << "a CA that cannot be read";
+  EXPECT_EQ(std::get<1>(made).rfind("TLS: CA /nonexistent/ca.pem: ", 0), 0) << std::get<1>(made);
+  setenv("MUSTER_CERT", "/nonexistent/cert.pem", 1);
+  EXPECT_EQ(std::get<1>(options_from_environment()),
+            "a client certificate needs both cert_file and key_file");
+  for (const char* v :
+       {"DISCOVERY_NODES", "ZONE", "DEPLOY_ENV", "HOSTNAME", "REGION", "MUSTER_CA", "MUSTER_CERT"})
     unsetenv(v);
   EXPECT_TRUE(std::holds_alternative<std::string>(Client::create(ClientOptions{})));
 }
