@@ -18,6 +18,7 @@ import time
 import unittest
 
 from muster_node import BIN, Node, eventually, free_ports
+from test_sd import Sd
 from tls_pki import Pki
 
 
@@ -288,6 +289,65 @@ class TlsClusterTest(unittest.TestCase):
         eventually(lambda: {"h1", "h2"} <= set(c.instances("tls.app")), what="c synced")
         self.assertEqual(c.register("h3", appid="tls.app")["code"], 0)
         eventually(lambda: "h3" in a.instances("tls.app"), what="c's write reaches a")
+
+
+class SdOverTlsTest(unittest.TestCase):
+    """muster sd's providers that speak HTTP reach a node that requires client certificates:
+    muster_sd_configs (https:// nodes, through libmuster), http_sd_configs (an https:// url) and
+    consul_sd_configs (scheme https), each with tls_config; a wrong CA is a counted failure."""
+
+    def setUp(self):
+        self.pki = Pki()
+        self.addCleanup(self.pki.cleanup)
+        ca = self.pki.ca("ca")
+        self.pki.ca("other")
+        cert, key = self.pki.issue("ca", "node")
+        client = self.pki.issue("ca", "sd", server=False)
+        self.node = Node("--tls-cert", cert, "--tls-key", key, "--tls-client-ca", ca,
+                         tls=self.pki.client_context(ca, client))
+        self.addCleanup(self.node.stop)
+        self.node.register("h1", appid="pay.api", addrs=["http://127.0.0.1:30001"])
+        tls = "        tls_config:\n          ca_file: %s\n          cert_file: %s\n" \
+              "          key_file: %s\n" % (ca, client[0], client[1])
+        wrong = "        tls_config:\n          ca_file: %s\n" % self.pki.path("other.pem")
+        port = self.node.port
+        jobs = (
+            "  - job_name: native\n    muster_sd_configs:\n"
+            "      - nodes: ['https://127.0.0.1:%d']\n        env: dev\n        appids: [pay.api]\n"
+            % port + tls +
+            "  - job_name: httpsd\n    http_sd_configs:\n"
+            "      - url: https://127.0.0.1:%d/prometheus/sd?appid=pay.api&env=dev\n"
+            "        refresh_interval: 1s\n" % port + tls +
+            "  - job_name: consul\n    consul_sd_configs:\n"
+            "      - server: 127.0.0.1:%d\n        scheme: https\n        datacenter: sh001\n"
+            "        refresh_interval: 1s\n" % port + tls +
+            "  - job_name: untrusted\n    http_sd_configs:\n"
+            "      - url: https://127.0.0.1:%d/prometheus/sd?appid=pay.api&env=dev\n"
+            "        refresh_interval: 1s\n" % port + wrong)
+        path = self.pki.path("sd.yml")
+        with open(path, "w") as f:
+            f.write("throttle: 100ms\noutput:\n  listen: 127.0.0.1:0\nscrape_configs:\n" + jobs)
+        self.sd = Sd(path)
+        self.addCleanup(self.sd.stop)
+
+    def targets(self, job):
+        status, _, body = self.sd.get("/sd/" + job)
+        if status != 200:
+            return set()
+        return {t for g in json.loads(body) for t in g["targets"]}
+
+    def test_every_http_provider_speaks_tls(self):
+        for job in ("native", "httpsd"):
+            eventually(lambda: self.targets(job) == {"127.0.0.1:30001"}, timeout=15,
+                       what="the %s job's target over TLS" % job)
+        # The Consul API: consul_sd lists services by name (the node's self-registration is off).
+        eventually(lambda: "127.0.0.1:30001" in self.targets("consul"), timeout=15,
+                   what="the consul job's target over TLS")
+        self.assertEqual(self.targets("untrusted"), set())
+        # The fourth provider of the file (http/3), whose CA is not the node's.
+        eventually(lambda: [l for l in self.sd.lines if "sd http/3: refresh failed" in l
+                            and "certificate verify failed" in l], timeout=15,
+                   what="the wrong CA in the log")
 
 
 if __name__ == "__main__":

@@ -107,6 +107,52 @@ TEST(SdConfig, ErrorsNameTheKeyAndLine) {
   EXPECT_NE(error_of("- a\n"), "");
 }
 
+TEST(SdConfig, TlsConfigOfTheHttpProviders) {
+  const SdConfig c = config_of(R"(
+jobs:
+  - job_name: a
+    http_sd_configs:
+      - url: https://sd.example:8443/targets
+        tls_config: {ca_file: ca.pem, cert_file: c.pem, key_file: c.key}
+    consul_sd_configs:
+      - server: 127.0.0.1:8501
+        scheme: https
+        tls_config: {ca_file: ca.pem}
+    muster_sd_configs:
+      - nodes: ['https://127.0.0.1:7171', '127.0.0.1:7172']
+        env: prod
+        appids: [web]
+        tls_config: {ca_file: ca.pem}
+)");
+  ASSERT_EQ(c.jobs.size(), 1u);
+  const auto& providers = c.jobs[0].providers;
+  ASSERT_EQ(providers.size(), 3u);
+  const HttpConfig* http = nullptr;
+  const ConsulConfig* consul = nullptr;
+  const MusterConfig* muster = nullptr;
+  for (const auto& p : providers) {  // in all_providers.h's order
+    if (!http) http = p.get_if<HttpConfig>();
+    if (!consul) consul = p.get_if<ConsulConfig>();
+    if (!muster) muster = p.get_if<MusterConfig>();
+  }
+  ASSERT_TRUE(http && consul && muster);
+  EXPECT_EQ(http->tls, (TlsConfig{"ca.pem", "c.pem", "c.key"}));
+  EXPECT_EQ(consul->scheme, "https");
+  EXPECT_EQ(consul->tls.ca_file, "ca.pem");
+  EXPECT_EQ(muster->nodes[0], "https://127.0.0.1:7171");
+  EXPECT_EQ(muster->tls.ca_file, "ca.pem");
+  EXPECT_EQ(error_of("jobs: [{job_name: a, http_sd_configs: [{url: 'https://x/', tls_config: "
+                     "{cert_file: c.pem}}]}]"),
+            "sd.yml: line 1: \"tls_config\": a client certificate needs both cert_file and "
+            "key_file");
+  EXPECT_EQ(error_of("jobs: [{job_name: a, http_sd_configs: [{url: 'https://x/', tls_config: "
+                     "{insecure_skip_verify: true}}]}]"),
+            "sd.yml: line 1: unknown key \"insecure_skip_verify\" in tls_config");
+  EXPECT_NE(error_of("jobs: [{job_name: a, consul_sd_configs: [{scheme: ftp}]}]")
+                .find("must be http or https"),
+            std::string::npos);
+}
+
 TEST(SdConfig, EqualConfigsCompareEqual) {
   const SdConfig c = config_of(
       "jobs:\n  - job_name: a\n    file_sd_configs: [{files: [a.json]}]\n"

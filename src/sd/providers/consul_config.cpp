@@ -20,6 +20,10 @@ ConsulConfig ConsulConfig::parse(MapReader& entry) {
   entry.optional("tag_separator", c.tag_separator);
   entry.optional("allow_stale", c.allow_stale);
   entry.optional("refresh_interval", c.refresh_interval);
+  entry.optional("scheme", c.scheme);
+  if (c.scheme != "http" && c.scheme != "https")
+    fail(entry.node(), "\"scheme\": \"" + c.scheme + "\" must be http or https");
+  c.tls = TlsConfig::parse(entry);
   return c;
 }
 

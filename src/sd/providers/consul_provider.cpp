@@ -122,7 +122,14 @@ namespace {
 class ConsulProvider : public Provider, public std::enable_shared_from_this<ConsulProvider> {
  public:
   ConsulProvider(ConsulConfig config, ProviderContext context)
-      : config_(std::move(config)), context_(std::move(context)) {}
+      : config_(std::move(config)), context_(std::move(context)) {
+    if (config_.scheme != "https") return;
+    auto tls = tls_context(config_.tls);
+    if (auto* problem = std::get_if<std::string>(&tls))
+      tls_error_ = "tls_config: " + *problem;
+    else
+      tls_ = std::get<0>(std::move(tls));
+  }
 
   void start(Send send) override {
     send_ = std::move(send);
@@ -148,18 +155,23 @@ class ConsulProvider : public Provider, public std::enable_shared_from_this<Cons
     if (!config_.token.empty()) headers += "X-Consul-Token: " + config_.token + "\r\n";
     std::string request = http_request_bytes("GET", target, config_.server, headers);
     asio::ip::tcp::socket socket(context_.io);
-    sockets_.insert(&socket);
-    auto response =
-        co_await http_exchange(socket, config_.server, std::move(request), kRequestTimeout);
-    sockets_.erase(&socket);
+    std::string why = tls_error_;
+    std::optional<HttpResponse> response;
+    if (why.empty()) {
+      sockets_.insert(&socket);
+      response = co_await http_exchange(socket, config_.server, std::move(request), kRequestTimeout,
+                                        256ull * 1024 * 1024, tls_.get(), &why);
+      sockets_.erase(&socket);
+    }
     if (stopped_ || (cancelled != nullptr && *cancelled)) co_return std::nullopt;
     if (!response || response->result_int() != 200) {
       context_.stats->failures.inc();
+      if (why.empty()) why = "no answer from " + config_.server;
       spdlog::error("sd {}: GET {}: {}", context_.name, target,
                     response
                         ? "Unexpected response code: " + std::to_string(response->result_int()) +
                               " (" + response->body().substr(0, 200) + ")"
-                        : std::string("no answer from " + config_.server));
+                        : why);
       co_return std::nullopt;
     }
     Answer a;
@@ -311,6 +323,8 @@ class ConsulProvider : public Provider, public std::enable_shared_from_this<Cons
   Send send_;
   std::string datacenter_;
   std::set<asio::ip::tcp::socket*> sockets_;  // in flight, closed by stop()
+  std::shared_ptr<asio::ssl::context> tls_;   // with scheme https
+  std::string tls_error_;                     // why tls_config made no context
   std::set<asio::steady_timer*> timers_;
   bool stopped_ = false;
 };

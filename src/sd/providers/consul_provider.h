@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "sd/provider.h"
+#include "sd/providers/tls_config.h"
 
 namespace muster::sd {
 
@@ -29,6 +30,8 @@ struct ConsulConfig {
   std::string tag_separator = ",";
   bool allow_stale = true;
   milliseconds refresh_interval{std::chrono::seconds(30)};
+  std::string scheme = "http";  // "https": TLS to the agent, with `tls`
+  TlsConfig tls;
   static ConsulConfig parse(MapReader& entry);  // consul_config.cpp
   bool operator==(const ConsulConfig&) const = default;
 };

@@ -51,10 +51,14 @@ std::string seconds_text(milliseconds interval) {
 
 struct Target {
   std::string url, addr, host_header, path;
+  // For an https:// url: the context, or why there is none (tls_config's files).
+  std::shared_ptr<asio::ssl::context> tls;
+  std::string tls_error;
 };
 
 asio::awaitable<RefreshProvider::Result> fetch(asio::io_context& io, Target target,
                                                HttpConfig config) {
+  if (!target.tls_error.empty()) co_return "tls_config: " + target.tls_error;
   const std::string headers =
       "User-Agent: muster-sd\r\nAccept: application/json\r\n"
       "X-Prometheus-Refresh-Interval-Seconds: " +
@@ -62,9 +66,14 @@ asio::awaitable<RefreshProvider::Result> fetch(asio::io_context& io, Target targ
   asio::ip::tcp::socket socket(io);
   // (Built outside the co_await: see ClientCore::request on GCC 12's temporaries.)
   std::string request = http_request_bytes("GET", target.path, target.host_header, headers);
+  std::string why;
   auto response =
-      co_await http_exchange(socket, target.addr, std::move(request), config.refresh_interval);
-  if (!response) co_return "GET " + target.url + ": no answer (connection failed or timed out)";
+      co_await http_exchange(socket, target.addr, std::move(request), config.refresh_interval,
+                             256ull * 1024 * 1024, target.tls.get(), &why);
+  if (!response) {
+    co_return "GET " + target.url + ": " +
+        (why.empty() ? "no answer (connection failed or timed out)" : why);
+  }
   if (response->result_int() != 200) {
     co_return "server returned HTTP status " + std::to_string(response->result_int()) + " " +
         std::string(boost::beast::http::obsolete_reason(response->result()));
@@ -91,7 +100,15 @@ std::unique_ptr<Provider> make_provider(const HttpConfig& config, ProviderContex
   target.url = config.url;
   if (url) {
     const std::string host(url->encoded_host());
-    const std::string port = url->has_port() ? std::string(url->port()) : "80";
+    const bool https = url->scheme() == "https";
+    const std::string port = url->has_port() ? std::string(url->port()) : https ? "443" : "80";
+    if (https) {
+      auto tls = tls_context(config.tls);
+      if (auto* problem = std::get_if<std::string>(&tls))
+        target.tls_error = *problem;
+      else
+        target.tls = std::get<0>(std::move(tls));
+    }
     target.host_header = std::string(url->encoded_host_and_port());
     target.addr = host + ":" + port;
     target.path = std::string(url->encoded_resource());

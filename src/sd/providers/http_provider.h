@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "sd/provider.h"
+#include "sd/providers/tls_config.h"
 
 namespace muster::sd {
 
@@ -15,8 +16,9 @@ class MapReader;
 
 struct HttpConfig {
   static constexpr std::string_view type = "http", yaml_key = "http_sd_configs";
-  std::string url;  // http://host[:port]/path
+  std::string url;  // http://host[:port]/path or https://
   milliseconds refresh_interval{std::chrono::seconds(60)};
+  TlsConfig tls;                              // for an https:// url
   static HttpConfig parse(MapReader& entry);  // http_config.cpp
   bool operator==(const HttpConfig&) const = default;
 };

@@ -97,6 +97,9 @@ MadeProvider make_provider(const MusterConfig& config, ProviderContext context) 
   options.zone = config.zone.empty() ? "sd" : config.zone;
   options.hostname = own_hostname();
   options.token = config.token;
+  options.ca_file = config.tls.ca_file;
+  options.cert_file = config.tls.cert_file;
+  options.key_file = config.tls.key_file;
   // Every provider reports its failures the same way: a log line with the reason, and a count.
   // The client calls these on its own thread; the count and the line are made on the sd's.
   const auto report = [io = &context.io, stats = context.stats,

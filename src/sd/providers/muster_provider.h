@@ -12,6 +12,7 @@
 
 #include "muster/instance.h"
 #include "sd/provider.h"
+#include "sd/providers/tls_config.h"
 
 namespace muster::sd {
 
@@ -25,6 +26,7 @@ struct MusterConfig {
   std::string zone;             // empty: every zone
   std::string scheme = "http";  // which address of an instance becomes __address__
   std::string token;  // a read token for nodes that have tokens (docs/security.md); "" none
+  TlsConfig tls;      // for https:// nodes
   static MusterConfig parse(MapReader& entry);  // muster_config.cpp
   bool operator==(const MusterConfig&) const = default;
 };

@@ -68,7 +68,7 @@ class SdServer {
 
 struct HttpProviderTest : ::testing::Test {
   void start(milliseconds interval = 1h) {
-    provider_ = make_provider(HttpConfig{server_.url(), interval}, h_.context());
+    provider_ = make_provider(HttpConfig{server_.url(), interval, {}}, h_.context());
     provider_->start(h_.sender());
   }
   void TearDown() override {
@@ -147,7 +147,7 @@ TEST_F(HttpProviderTest, FailureKeepsTheLastTargets) {
 }
 
 TEST_F(HttpProviderTest, UnreachableServerIsAFailure) {
-  provider_ = make_provider(HttpConfig{"http://127.0.0.1:1/sd", 1h}, h_.context());
+  provider_ = make_provider(HttpConfig{"http://127.0.0.1:1/sd", 1h, {}}, h_.context());
   provider_->start(h_.sender());
   ASSERT_TRUE(h_.run_until([&] { return h_.stats->failures.value() == 1; }));
   EXPECT_TRUE(h_.batches.empty());

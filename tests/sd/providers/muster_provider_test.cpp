@@ -58,7 +58,7 @@ TEST(MusterProvider, FollowsARealNodeByLongPoll) {
   register_instance(node.port(), "web", "h1", "sh001", "8001");
   register_instance(node.port(), "web", "h2", "sh002", "8002");
   testing::Harness h;
-  auto made = make_provider(MusterConfig{{node.addr()}, "dev", {"web", "api"}, "", "http", ""},
+  auto made = make_provider(MusterConfig{{node.addr()}, "dev", {"web", "api"}, "", "http", "", {}},
                             h.context("muster/0"));
   ASSERT_TRUE(std::holds_alternative<std::unique_ptr<Provider>>(made));
   auto provider = std::move(std::get<std::unique_ptr<Provider>>(made));
@@ -85,7 +85,7 @@ TEST(MusterProvider, ZoneFilter) {
   register_instance(node.port(), "web", "h1", "sh001", "8001");
   register_instance(node.port(), "web", "h2", "sh002", "8002");
   testing::Harness h;
-  auto made = make_provider(MusterConfig{{node.addr()}, "dev", {"web"}, "sh002", "http", ""},
+  auto made = make_provider(MusterConfig{{node.addr()}, "dev", {"web"}, "sh002", "http", "", {}},
                             h.context("muster/0"));
   auto provider = std::move(std::get<std::unique_ptr<Provider>>(made));
   provider->start(h.sender());
@@ -98,7 +98,7 @@ TEST(MusterProvider, ZoneFilter) {
 TEST(MusterProvider, BadNodeListIsRefused) {
   testing::Harness h;
   auto made =
-      make_provider(MusterConfig{{}, "dev", {"web"}, "", "http", ""}, h.context("muster/0"));
+      make_provider(MusterConfig{{}, "dev", {"web"}, "", "http", "", {}}, h.context("muster/0"));
   ASSERT_TRUE(std::holds_alternative<std::string>(made));
 }
 
