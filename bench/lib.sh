@@ -43,8 +43,11 @@ wait_filled() {
   done
 }
 # nginx answering every path with a 16-byte JSON body on keep-alive: the reference server of the
-# throughput figures. start_nginx PORT; sets NGINX_PID.
+# throughput figures. start_nginx PORT [CERT KEY]; with CERT and KEY over TLS 1.2+ (HTTPS);
+# sets NGINX_PID.
 start_nginx() {
+  local tls=""
+  [ $# -ge 3 ] && tls="ssl; ssl_certificate $2; ssl_certificate_key $3; ssl_protocols TLSv1.2 TLSv1.3"
   mkdir -p "$TMP/nginx"
   cat >"$TMP/nginx/nginx.conf" <<CONF
 worker_processes auto;
@@ -57,7 +60,7 @@ http {
   client_body_temp_path $TMP/nginx;
   proxy_temp_path $TMP/nginx; fastcgi_temp_path $TMP/nginx; uwsgi_temp_path $TMP/nginx; scgi_temp_path $TMP/nginx;
   server {
-    listen 127.0.0.1:$1;
+    listen 127.0.0.1:$1 $tls;
     location / { default_type application/json; return 200 '{"code":0,"m":1}'; }
   }
 }

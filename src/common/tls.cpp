@@ -71,6 +71,10 @@ std::variant<ServerContext, std::string> server_context(const ServerFiles& files
   } else if (!files.peer_ca.empty()) {
     ctx.set_verify_mode(ssl::verify_peer);  // asked for, not required: clients need none
   }
+  // An idle connection (a parked poll) gives its record buffers back until it reads again.
+  SSL_CTX_set_mode(ctx.native_handle(), SSL_MODE_RELEASE_BUFFERS);
+  // A record in one read(2), not its header and then its body (two per request, measured).
+  SSL_CTX_set_read_ahead(ctx.native_handle(), 1);
   // Resumed sessions with client verification need a context id (else OpenSSL fails them).
   static constexpr unsigned char kSessionContext[] = "muster";
   SSL_CTX_set_session_id_context(ctx.native_handle(), kSessionContext, sizeof kSessionContext - 1);

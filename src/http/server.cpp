@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <csignal>
 #include <system_error>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -162,6 +163,9 @@ void Server::listen() {
 
 void Server::start() {
   listen();
+  // OpenSSL writes a TLS connection's descriptor with write(2), which raises SIGPIPE when the
+  // client has gone (Asio's own sends use MSG_NOSIGNAL): the process must not die of it.
+  if (shared_->options.tls) std::signal(SIGPIPE, SIG_IGN);
   Worker& first = *workers_.front();
   asio::co_spawn(
       first.ioc,

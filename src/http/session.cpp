@@ -6,7 +6,6 @@
 // measured, Beast's generic serializer cost more than everything else in a renew's user time.
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/ssl.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http.hpp>
@@ -14,6 +13,7 @@
 #include "common/json_writer.h"
 #include "common/tls.h"
 #include "http/server_internal.h"
+#include "http/tls_socket.h"
 
 namespace muster::http {
 namespace {
@@ -216,7 +216,20 @@ asio::awaitable<bool> write(Stream& stream, Deadline& deadline, Server::Shared& 
   const std::string_view payload = r.payload();
   std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(payload)};
   boost::system::error_code ec;
-  if constexpr (std::is_same_v<Stream, tcp::socket>) {
+  if constexpr (std::is_same_v<Stream, TlsSocket>) {
+    // One record and one send for an answer that fits a record: head and body together.
+    constexpr size_t kRecord = 16 * 1024;
+    size_t count = 2;
+    if (head.size() + payload.size() <= kRecord) {
+      head.append(payload);
+      buffers[0] = asio::buffer(head);
+      count = 1;
+    }
+    deadline.after(shared.options.write_timeout);
+    ec = co_await stream.write(std::span<const asio::const_buffer>(buffers.data(), count));
+    if (ec && deadline.expired) ++shared.timeouts;
+    co_return !ec;
+  } else {
     // Most answers fit the socket's send buffer: one non-blocking send, without a trip through
     // the reactor and the scheduler. What it leaves goes out asynchronously.
     const size_t sent = stream.write_some(buffers, ec);
@@ -228,12 +241,12 @@ asio::awaitable<bool> write(Stream& stream, Deadline& deadline, Server::Shared& 
       buffers[1] += sent - head.size();
       buffers[0] = asio::const_buffer();
     }
+    deadline.after(shared.options.write_timeout);
+    size_t n = 0;
+    std::tie(ec, n) = co_await asio::async_write(stream, buffers, kNoThrow);
+    if (ec && deadline.expired) ++shared.timeouts;
+    co_return !ec;
   }
-  deadline.after(shared.options.write_timeout);
-  size_t n = 0;
-  std::tie(ec, n) = co_await asio::async_write(stream, buffers, kNoThrow);
-  if (ec && deadline.expired) ++shared.timeouts;
-  co_return !ec;
 }
 
 Response parse_error_answer(Server::Shared& shared, const boost::system::error_code& ec,
@@ -306,7 +319,12 @@ enum class ReadResult { kRequest, kClosed, kBad };
 template <typename Stream>
 asio::awaitable<bool> read_more(Stream& stream, beast::flat_buffer& buffer, Deadline& deadline,
                                 Server::Shared& shared) {
-  auto [ec, n] = co_await stream.async_read_some(buffer.prepare(kReadChunk), kNoThrow);
+  boost::system::error_code ec;
+  size_t n = 0;
+  if constexpr (std::is_same_v<Stream, TlsSocket>)
+    std::tie(ec, n) = co_await stream.read_some(buffer.prepare(kReadChunk));
+  else
+    std::tie(ec, n) = co_await stream.async_read_some(buffer.prepare(kReadChunk), kNoThrow);
   if (ec) {
     if (deadline.expired) ++shared.timeouts;
     co_return false;
@@ -480,8 +498,8 @@ asio::awaitable<void> run_session(Server::Shared& shared, Server::Worker& worker
   // Each connection keeps the context it started with: a reload (SIGHUP) changes what the next
   // connections get.
   const auto tls = shared.options.tls->current();
-  asio::ssl::stream<tcp::socket> stream(std::move(socket), *tls->context);
-  tcp::socket& raw = stream.next_layer();
+  tcp::socket& raw = socket;
+  TlsSocket stream(raw, tls->context->native_handle());
   DeadlineGuard guard(worker, raw);
   // The handshake is bounded like a request: a client that stalls in it costs its connection.
   guard.deadline.after(shared.options.request_timeout);
@@ -490,8 +508,7 @@ asio::awaitable<void> run_session(Server::Shared& shared, Server::Worker& worker
     raw.close(ignored);
     co_return;
   }
-  auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, kNoThrow);
-  if (ec) {
+  if (const auto ec = co_await stream.handshake()) {
     ++shared.tls_failures;
     spdlog::debug("TLS handshake from {} failed: {}", source, ec.message());
   } else {
