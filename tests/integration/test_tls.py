@@ -80,6 +80,23 @@ class TlsTest(unittest.TestCase):
         self.assertGreaterEqual(self.node.metric("muster_http_tls_handshake_failures_total"), 2)
         self.assertEqual(self.node.register("h2")["code"], 0, "the node serves on")
 
+    def test_tls_1_2_is_the_lowest_version(self):
+        def s_client(*flags):
+            return subprocess.run(
+                ["openssl", "s_client", "-connect", "127.0.0.1:%d" % self.node.port,
+                 "-CAfile", self.ca, *flags], input="", capture_output=True, text=True,
+                timeout=20).stdout
+
+        # The client offers TLS 1.1 (its own floor lowered); the node answers with an alert.
+        r = subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % self.node.port,
+                            "-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0"], input="",
+                           capture_output=True, text=True, timeout=20)
+        self.assertIn("alert protocol version", r.stdout + r.stderr)
+        for version in ("1_2", "1_3"):
+            out = s_client("-tls" + version)
+            self.assertIn("Protocol  : TLSv" + version.replace("_", "."), out)
+            self.assertIn("Verify return code: 0 (ok)", out)
+
     def test_a_parked_poll_over_tls_wakes_and_sees_its_client_leave(self):
         self.node.register("h1")
         latest = self.node.fetch()["data"]["latest_timestamp"]
@@ -106,6 +123,36 @@ class TlsTest(unittest.TestCase):
         eventually(lambda: self.node.metric("muster_parked_polls") == 1, what="parked again")
         c.sock.close()
         eventually(lambda: self.node.metric("muster_parked_polls") == 0, what="the poll freed")
+
+    def test_a_large_answer_to_a_slow_reader(self):
+        # Answers over a record (16 KiB) go out as head and body; one larger than the socket's
+        # buffers makes OpenSSL wait for the client to read (SSL_ERROR_WANT_WRITE).
+        c = self.node.connect()
+        meta = json.dumps({"k": "v" * 2000})
+        for i in range(600):
+            c.request("POST", "/discovery/register",
+                      body="zone=sh001&env=dev&appid=big&hostname=h%d&status=1"
+                           "&addrs=http://10.0.0.1:80&metadata=%s" % (i, meta),
+                      headers={"Content-Type": "application/x-www-form-urlencoded"})
+            self.assertEqual(json.loads(c.getresponse().read())["code"], 0)
+        c.close()
+        raw = socket.create_connection(("127.0.0.1", self.node.port))
+        tls = self.ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+        tls.sendall(b"GET /discovery/fetch?appid=big&env=dev&status=3 HTTP/1.1\r\n"
+                    b"Host: x\r\nConnection: close\r\n\r\n")
+        time.sleep(1)  # the node's send buffer fills; it waits for us
+        data = b""
+        while True:
+            chunk = tls.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        tls.close()
+        head, _, body = data.partition(b"\r\n\r\n")
+        self.assertIn(b"200 OK", head)
+        self.assertGreater(len(body), 1_000_000)
+        answer = json.loads(body)
+        self.assertEqual(len(answer["data"]["instances"]["sh001"]), 600)
 
     def test_cli_and_libmuster_over_https(self):
         node = "https://127.0.0.1:%d" % self.node.port
