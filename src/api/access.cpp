@@ -42,7 +42,9 @@ std::string_view bearer_token(const http::Request& request) {
 
 std::string consul_token(const http::Request& request) {
   http::Params params;
-  if (!http::parse_urlencoded(request.query, params)) {
+  // The query is parsed again by the route: here only when it may hold a token at all.
+  if (request.query.find("token=") != std::string_view::npos &&
+      !http::parse_urlencoded(request.query, params)) {
     if (auto t = params.first("token"); t && !t->empty()) return std::string(*t);
   }
   if (const auto t = request.header("x-consul-token"); !t.empty()) return std::string(t);

@@ -111,6 +111,7 @@ struct ConsulQuery {
   consul::EntryFilter filter;
   std::optional<uint64_t> index;
   std::chrono::nanoseconds wait{kDefaultWait};
+  std::string note;  // a TTL update's output (pass, warn, fail)
 };
 
 namespace {
@@ -132,6 +133,7 @@ std::optional<http::Response> parse_query(const http::Request& request,
   if (q.zone.empty() || q.zone.size() > limits::kZone)
     return error(400, "Invalid dc: 1 to 64 bytes");
   q.filter.zone = q.zone;
+  q.note = std::string(params.first("note").value_or(""));
   if (auto index = params.first("index")) {
     uint64_t v = 0;
     const auto [end, ec] = std::from_chars(index->data(), index->data() + index->size(), v);
@@ -241,10 +243,7 @@ void ConsulApi::add_routes(http::Router& router) {
 std::optional<http::Response> ConsulApi::refused_write(const http::Request& request,
                                                        std::string_view appid) const {
   if (auto no = refused(request, Need::kWrite, appid)) return no;
-  if (!write_limit_.allow(request.remote))
-    return error(429, "too many writes from " + std::string(request.remote) + " (limit " +
-                          fmt::format("{:g}", write_limit_.per_second()) +
-                          " per second per source address)");
+  if (!write_limit_.allow(request.remote)) return error(429, write_limit_.refusal(request.remote));
   return std::nullopt;
 }
 
@@ -503,10 +502,7 @@ http::Outcome ConsulApi::update_check(const http::Request& request) {
     status = verb == "pass"   ? checks::Status::kPassing
              : verb == "warn" ? checks::Status::kWarning
                               : checks::Status::kCritical;
-    http::Params params;
-    if (auto err = http::parse_urlencoded(request.query, params))
-      return error(400, "Invalid query string: " + *err);
-    output = std::string(params.first("note").value_or(""));
+    output = std::move(q.note);
   }
   if (!valid_utf8(output)) return error(400, "Invalid check output: not UTF-8");
   const auto found = check_writes_.find(identity_.zone, q.env, *id);
@@ -567,6 +563,7 @@ http::Outcome ConsulApi::agent_services(const http::Request& request) const {
 http::Outcome ConsulApi::catalog_nodes(const http::Request& request) const {
   ConsulQuery q;
   if (auto bad = parse_query(request, identity_, q)) return std::move(*bad);
+  q.filter.show_checks = false;
   return blocking(q, "", [this, q] {
     const uint64_t index = watch_->catalog_index();
     // Every instance is its own node, named by its hostname: one entry per hostname.
@@ -603,6 +600,7 @@ http::Outcome ConsulApi::service_entries(const http::Request& request, Entries k
   if (!valid_utf8(*name)) return error(400, "Invalid service name: not UTF-8");
   ConsulQuery q;
   if (auto bad = parse_query(request, identity_, q)) return std::move(*bad);
+  q.filter.show_checks = kind != Entries::kCatalog;
   const std::string appid = service_appid(q.env, *name);
   return blocking(q, appid, [this, q, appid, kind] {
     const uint64_t index = watch_->app_index(q.env, appid);

@@ -207,9 +207,8 @@ HostPort service_address(const registry::Instance& inst) {
 std::optional<EntryView> matches(const EntryFilter& f, std::string_view zone,
                                  const registry::Instance& inst) {
   if (!f.zone.empty() && f.zone != zone) return std::nullopt;
-  EntryView view{service_address(inst), checks::checks_of(inst)};
+  EntryView view{service_address(inst), {}};
   if (!view.address.found) return std::nullopt;  // Consul clients need an address
-  if (f.passing && !passing(inst, view.checks)) return std::nullopt;
   if (!f.tags.empty()) {
     const auto have = tags_of(inst);
     for (const std::string& want : f.tags) {
@@ -223,6 +222,9 @@ std::optional<EntryView> matches(const EntryFilter& f, std::string_view zone,
     if (k == "zone" && v == zone) continue;
     return std::nullopt;
   }
+  // Last: the checks are JSON in the instance's metadata, the dearest part to read.
+  if (f.show_checks || f.passing) view.checks = checks::checks_of(inst);
+  if (f.passing && !passing(inst, view.checks)) return std::nullopt;
   return view;
 }
 

@@ -41,11 +41,12 @@ struct EntryFilter {
   bool passing = false;           // ?passing: only instances whose checks all pass (status 1)
   std::vector<std::string> tags;  // ?tag, repeated: the instance must carry every one (any case)
   std::vector<std::pair<std::string, std::string>> node_meta;  // every pair must match
+  bool show_checks = true;  // the read shows checks (health); else they are read only for passing
 };
 // What a read shows of an instance that passes its filter, worked out once per instance.
 struct EntryView {
   HostPort address;                   // service_address()
-  std::vector<checks::Check> checks;  // checks::checks_of()
+  std::vector<checks::Check> checks;  // checks::checks_of(), when the read shows or needs them
 };
 // The instance's view when it passes `f` (and has an address a Consul client can use).
 std::optional<EntryView> matches(const EntryFilter& f, std::string_view zone,

@@ -79,10 +79,7 @@ std::optional<http::Response> NativeApi::refused_write(const http::Request& requ
           refused(request, origin == cluster::Origin::kClient ? client_need : Need::kPeer, appid))
     return no;
   if (origin == cluster::Origin::kClient && !write_limit_.allow(request.remote)) {
-    return envelope(kLimitExceeded, "too many writes from " + std::string(request.remote) +
-                                        " (limit " +
-                                        fmt::format("{:g}", write_limit_.per_second()) +
-                                        " per second per source address)");
+    return envelope(kLimitExceeded, write_limit_.refusal(request.remote));
   }
   return std::nullopt;
 }

@@ -1,5 +1,7 @@
 #include "api/write_limit.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 namespace muster::api {
@@ -11,6 +13,11 @@ namespace {
 constexpr size_t kMaxSources = 100'000;
 
 }  // namespace
+
+std::string WriteLimit::refusal(std::string_view source) const {
+  return fmt::format("too many writes from {} (limit {:g} per second per source address)", source,
+                     per_second_);
+}
 
 bool WriteLimit::allow(std::string_view source) {
   if (!enabled()) return true;

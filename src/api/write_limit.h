@@ -24,6 +24,8 @@ class WriteLimit {
   // Takes one write from `source`'s bucket; false (and counted) when it is empty.
   bool allow(std::string_view source);
   uint64_t refused() const { return refused_.load(); }
+  // What a refused write from `source` is told, the same on every API.
+  std::string refusal(std::string_view source) const;
 
  private:
   struct Bucket {
