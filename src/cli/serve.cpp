@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <boost/asio.hpp>
+#include <csignal>
 #include <functional>
 #include <memory>
 
@@ -59,6 +60,8 @@ struct ServeFlags {
   size_t replication_queue = 100'000;
   bool self_register = true;
   std::string anti_entropy = "30s";
+  std::string data_dir;
+  std::string fsync_interval = "1s";
 };
 
 std::chrono::nanoseconds duration_flag(std::string_view name, const std::string& text) {
@@ -180,6 +183,11 @@ int run_serve(const ServeFlags& f) {
   o.replication_queue = f.replication_queue;
   o.self_register = f.self_register;
   o.anti_entropy = duration_flag("--anti-entropy", f.anti_entropy);
+  o.data.dir = f.data_dir;
+  o.data.fsync_interval = duration_flag("--fsync-interval", f.fsync_interval);
+  // A file size limit (ulimit -f) must be a write error the data directory reports, not the
+  // signal that would kill the node.
+  if (!f.data_dir.empty()) std::signal(SIGXFSZ, SIG_IGN);
 
   if (!f.tokens.empty()) {
     auto tokens = read_tokens_file(f.tokens);
@@ -212,6 +220,14 @@ int run_serve(const ServeFlags& f) {
   if (const auto* problem = std::get_if<std::string>(&started)) {
     spdlog::error("{}", *problem);
     return 1;
+  }
+  if (!f.data_dir.empty()) {
+    const auto& r = node.restored();
+    spdlog::info("data dir {}: restored {} instances from {} records in {} ms", f.data_dir,
+                 r.instances, r.records, r.took.count());
+    if (!r.problems.empty())
+      spdlog::warn("data dir {}: damaged data skipped, the rest restored: {}", f.data_dir,
+                   r.problems);
   }
   const auto& id = node.identity();
   spdlog::info("muster serve listening on {}, advertised as {} (zone {}, env {}, hostname {})",
@@ -380,6 +396,13 @@ CLI::App& add_serve_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--anti-entropy", f.anti_entropy,
                   "How often to compare app digests with each peer and pull what differs "
                   "(0 = never)")
+      ->capture_default_str();
+  cmd->add_option("--data-dir", f.data_dir,
+                  "Keep the registry in this directory (a journal and snapshots): a restarted "
+                  "node serves what it held at once. None: memory only");
+  cmd->add_option("--fsync-interval", f.fsync_interval,
+                  "How often the data directory's journal is flushed to disk (0s: at every "
+                  "change); a machine crash loses at most this much")
       ->capture_default_str();
   cmd->add_option("--access-log", f.access_log, "Log every request")->capture_default_str();
   cmd->add_option("--log-level", f.log_level, "trace, debug, info, warn, error")

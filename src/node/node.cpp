@@ -59,6 +59,15 @@ std::variant<std::monostate, std::string> Node::start(boost::asio::io_context& m
     server_.reset();
     return std::string(e.what());
   }
+  // What the node held before it stopped is back before it serves or syncs with its peers.
+  if (!options_.data.dir.empty()) {
+    auto opened = store::DataDir::open(options_.data, registry_, restored_);
+    if (auto* problem = std::get_if<std::string>(&opened)) {
+      server_.reset();
+      return *problem;
+    }
+    data_ = std::move(std::get<std::unique_ptr<store::DataDir>>(opened));
+  }
   started_ = true;
   init_protect_ = std::make_unique<api::InitProtect>(clock_, options_.init_protect,
                                                      options_.init_protect_timeout);
@@ -104,6 +113,7 @@ std::variant<std::monostate, std::string> Node::start(boost::asio::io_context& m
   sources.more.push_back([this](metrics::TextWriter& w) { replicator_->write_metrics(w); });
   sources.more.push_back([this](metrics::TextWriter& w) {
     access_.write_metrics(w);
+    if (data_) data_->write_metrics(w);
     w.family("muster_writes_limited_total", "counter",
              "Clients' writes refused because their source address was over "
              "--max-writes-per-source.");
@@ -116,6 +126,7 @@ std::variant<std::monostate, std::string> Node::start(boost::asio::io_context& m
   }
   api::add_metrics_route(router_, std::move(sources));
   server_->start();
+  if (data_) data_->start();
   // Reads open once a peer's state is here (or init-protect times out); then this node
   // registers itself (docs/decisions.md §6.7).
   replicator_->start([this](bool synced) {
@@ -196,6 +207,7 @@ void Node::stop() {
   // What clients wrote last, and this node's cancel, still reach the peers: the queues get a
   // second to drain.
   replicator_->stop(std::chrono::seconds(1));
+  if (data_) data_->close();  // after the last write: the final snapshot holds everything
 }
 
 }  // namespace muster::node

@@ -27,6 +27,7 @@
 #include "common/tls.h"
 #include "http/server.h"
 #include "registry/registry.h"
+#include "store/data_dir.h"
 
 namespace muster::node {
 
@@ -59,6 +60,8 @@ struct NodeOptions {
   tls::ServerFiles tls;
   // CA of the peers' server certificates; empty: the peer CA, else the system's CAs.
   std::string peer_server_ca;
+  // The registry on disk (docs/architecture.md, "The data directory"); empty dir: memory only.
+  store::DataDirOptions data;
 };
 
 class Node {
@@ -77,6 +80,8 @@ class Node {
 
   const std::string& bound() const { return bound_; }  // host:port actually bound
   const api::NodeIdentity& identity() const { return identity_; }
+  // What the data directory held at start (zeros without one).
+  const store::RestoreReport& restored() const { return restored_; }
   registry::Registry& registry() { return registry_; }
   // New tokens (SIGHUP): the next request is checked against them. Peers keep the token they
   // were sent with until the node restarts, so a new peer token goes in beside the old one.
@@ -99,6 +104,7 @@ class Node {
   http::Router router_;
   std::vector<std::unique_ptr<api::Api>> apis_;  // api/all_apis.cpp
   std::unique_ptr<api::RequestMetrics> request_metrics_;
+  std::unique_ptr<store::DataDir> data_;        // null without a data directory
   std::shared_ptr<tls::ServerTls> server_tls_;  // null without TLS
   std::shared_ptr<tls::ClientTls> peer_tls_;
   std::unique_ptr<http::Server> server_;
@@ -108,6 +114,7 @@ class Node {
   std::unique_ptr<cluster::AntiEntropy> anti_entropy_;
   std::unique_ptr<boost::asio::steady_timer> evict_timer_;
   api::NodeIdentity identity_;
+  store::RestoreReport restored_;
   std::string bound_;
   bool was_protecting_ = false;
   bool started_ = false;

@@ -245,6 +245,7 @@ RegisterOutcome Registry::register_instance(const RegisterArgs& args,
   if (inst->lease) lease_append(*inst);
   App& app = *inst->zone->app;
   inst->latest_timestamp = bump(app);
+  if (observer_ != nullptr) observer_->stored(*inst);
   wake(app.env, app.appid);
   on_applied(*inst);
   return RegisterOutcome::kApplied;
@@ -287,6 +288,7 @@ bool Registry::cancel(const InstanceKey& key) {
   // The removal may drop the app: its polls are answered afterwards, by name.
   const OwnedAppKey changed{app.appid, app.env};
   if (inst->lease) guard_.on_cancel();
+  if (observer_ != nullptr) observer_->removed(*inst);
   remove_instance(*inst);
   wake(changed.env, changed.appid);
   return true;
@@ -334,6 +336,7 @@ SetOutcome Registry::set(const SetArgs& args) {
     inst.dirty_timestamp = set_ts;
     toggle_digest(inst);
     inst.latest_timestamp = latest;
+    if (observer_ != nullptr) observer_->stored(inst);
   }
   wake(app->env, app->appid);
   return {"", set_ts};
@@ -531,6 +534,7 @@ void Registry::evict_one(Instance& inst, std::vector<OwnedAppKey>& watched,
       std::none_of(watched.begin(), watched.end(),
                    [&](const OwnedAppKey& k) { return AppKeyEq{}(k, key); }))
     watched.push_back({app.appid, app.env});
+  if (observer_ != nullptr) observer_->removed(inst);
   remove_instance(inst);
   ++report.evicted;
   ++evicted_total_;

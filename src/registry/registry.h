@@ -154,6 +154,19 @@ struct ParkedPoll {
   bool parked = false;
 };
 
+// Told of every change to what an instance stores (the store of --data-dir): after a register or a
+// set, with the instance as it now is; before a cancel or an eviction removes it. Renews are not
+// told (a restored lease starts afresh). Called under the registry lock: it must not call the
+// registry.
+class InstanceObserver {
+ public:
+  virtual void stored(const Instance& instance) = 0;
+  virtual void removed(const Instance& instance) = 0;
+
+ protected:
+  ~InstanceObserver() = default;
+};
+
 class Registry {
  public:
   Registry(const Clock& clock, Options options);
@@ -188,6 +201,12 @@ class Registry {
   // Called with the app's env and appid at every change of an app (register, set, cancel,
   // eviction: each moves its latest_timestamp), under the registry lock: the listener must be
   // quick and must not call the registry. Add listeners before the registry is shared.
+  // One observer at most; set it before the registry is shared, and clear it (nullptr) before the
+  // observer goes.
+  void set_instance_observer(InstanceObserver* observer) {
+    std::lock_guard lock(mu_);
+    observer_ = observer;
+  }
   using ChangeListener = std::function<void(std::string_view env, std::string_view appid)>;
   void add_change_listener(ChangeListener listener) {
     change_listeners_.push_back(std::move(listener));
@@ -293,6 +312,7 @@ class Registry {
   uint64_t evicted_total_ = 0;
   std::atomic<uint64_t> generation_{0};
   std::vector<ChangeListener> change_listeners_;
+  InstanceObserver* observer_ = nullptr;
   int64_t next_expect_reset_mono_;
   std::mt19937_64 rng_;
 };

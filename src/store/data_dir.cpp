@@ -1,0 +1,490 @@
+#include "store/data_dir.h"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/json/parse.hpp>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <unordered_map>
+
+#include "api/render.h"
+#include "cluster/snapshot.h"
+#include "common/json_writer.h"
+#include "store/record.h"
+
+namespace muster::store {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::string_view kSnapshot = "snapshot-", kJournal = "journal-", kTmp = ".tmp";
+// While the disk refuses writes, a snapshot is tried this often.
+constexpr auto kRetryAfterFailure = std::chrono::seconds(5);
+// A snapshot is written in pieces of about this size.
+constexpr size_t kWriteChunk = 1024 * 1024;
+
+std::string seq_name(std::string_view prefix, uint64_t seq) {
+  char digits[24];
+  std::snprintf(digits, sizeof digits, "%020llu", static_cast<unsigned long long>(seq));
+  return std::string(prefix) + digits;
+}
+
+// The sequence of a file called <prefix><20 digits>, if it is one.
+std::optional<uint64_t> seq_of(std::string_view name, std::string_view prefix) {
+  if (!name.starts_with(prefix) || name.size() != prefix.size() + 20) return std::nullopt;
+  uint64_t seq = 0;
+  for (char c : name.substr(prefix.size())) {
+    if (c < '0' || c > '9') return std::nullopt;
+    seq = seq * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return seq;
+}
+
+// 0, or the errno of the write that failed.
+int write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return 0;
+}
+
+void sync_dir(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+std::optional<std::string> read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+std::string key_of(std::string_view zone, std::string_view env, std::string_view appid,
+                   std::string_view hostname) {
+  std::string key;
+  key.reserve(zone.size() + env.size() + appid.size() + hostname.size() + 3);
+  key.append(zone).push_back('\0');
+  key.append(env).push_back('\0');
+  key.append(appid).push_back('\0');
+  key.append(hostname);
+  return key;
+}
+
+// A removal's identity, read back; nullopt when the JSON is not one.
+std::optional<std::string> removed_key(std::string_view payload) {
+  boost::system::error_code ec;
+  const auto v = boost::json::parse(payload, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  const auto& o = v.get_object();
+  std::string_view parts[4];
+  const char* names[] = {"zone", "env", "appid", "hostname"};
+  for (int i = 0; i < 4; ++i) {
+    const auto* p = o.if_contains(names[i]);
+    if (p == nullptr || !p->is_string()) return std::nullopt;
+    parts[i] = p->get_string();
+  }
+  return key_of(parts[0], parts[1], parts[2], parts[3]);
+}
+
+// What the files say, instance by instance: the last word on each key wins.
+class Replay {
+ public:
+  // Reads one file's records; says what was wrong with it in `report`.
+  void read(const fs::path& path, bool snapshot, RestoreReport& report) {
+    const auto data = read_file(path);
+    const std::string name = path.filename().string();
+    if (!data) {
+      note(report, name + ": cannot be read");
+      return;
+    }
+    bool complete = false;
+    size_t unreadable = 0;
+    const ReadReport r = read_records(*data, [&](const Record& rec) {
+      if (rec.type == RecordType::kEnd) {
+        complete = true;
+        return;
+      }
+      if (rec.type == RecordType::kRemoved) {
+        if (auto key = removed_key(rec.payload))
+          state_[*key] = std::nullopt;
+        else
+          ++unreadable;
+        return;
+      }
+      boost::system::error_code ec;
+      const auto v = boost::json::parse(rec.payload, ec);
+      auto args = ec ? std::nullopt : cluster::instance_args(v);
+      if (!args) {
+        ++unreadable;
+        return;
+      }
+      std::string key = key_of(args->zone, args->env, args->appid, args->hostname);
+      state_[std::move(key)] = std::move(*args);
+    });
+    report.records += r.records;
+    report.damaged += r.damaged;
+    report.skipped_bytes += r.skipped_bytes;
+    report.unreadable += unreadable;
+    if (r.damaged > 0)
+      note(report, name + ": " + std::to_string(r.damaged) + " damaged stretch(es), " +
+                       std::to_string(r.skipped_bytes) + " bytes skipped");
+    if (r.truncated) note(report, name + ": ends inside a record (a write cut short)");
+    if (unreadable > 0)
+      note(report, name + ": " + std::to_string(unreadable) + " record(s) not an instance");
+    if (snapshot && !complete) note(report, name + ": no end record (incomplete)");
+  }
+
+  size_t apply(registry::Registry& registry) {
+    size_t n = 0;
+    for (auto& [key, args] : state_) {
+      if (!args) continue;
+      registry.register_instance(*args);
+      ++n;
+    }
+    return n;
+  }
+
+ private:
+  static void note(RestoreReport& report, const std::string& text) {
+    if (!report.problems.empty()) report.problems += "; ";
+    report.problems += text;
+  }
+  std::unordered_map<std::string, std::optional<registry::RegisterArgs>> state_;
+};
+
+std::string cannot(const std::string& what, int error) {
+  return "cannot " + what + ": " + std::strerror(error);
+}
+
+}  // namespace
+
+struct DataDir::File {
+  int fd = -1;
+  ~File() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+DataDir::DataDir(DataDirOptions options, registry::Registry& registry)
+    : options_(std::move(options)), registry_(registry) {}
+
+std::variant<std::unique_ptr<DataDir>, std::string> DataDir::open(DataDirOptions options,
+                                                                  registry::Registry& registry,
+                                                                  RestoreReport& report) {
+  const auto started = Clock::now();
+  const std::string& dir = options.dir;
+  std::error_code fec;
+  fs::create_directories(dir, fec);
+  if (fec) return "data dir " + dir + ": cannot be made: " + fec.message();
+  std::unique_ptr<DataDir> store(new DataDir(options, registry));
+  store->lock_fd_ = ::open((fs::path(dir) / "LOCK").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (store->lock_fd_ < 0)
+    return "data dir " + dir + ": cannot be written: " + std::strerror(errno);
+  if (::flock(store->lock_fd_, LOCK_EX | LOCK_NB) != 0)
+    return "data dir " + dir + " is in use by another muster process";
+
+  std::map<uint64_t, fs::path> snapshots, journals;
+  for (const auto& entry : fs::directory_iterator(dir, fec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.ends_with(kTmp)) {  // a snapshot a crash cut short
+      fs::remove(entry.path(), fec);
+      continue;
+    }
+    if (auto s = seq_of(name, kSnapshot)) snapshots[*s] = entry.path();
+    if (auto s = seq_of(name, kJournal)) journals[*s] = entry.path();
+  }
+  if (fec) return "data dir " + dir + ": cannot be listed: " + fec.message();
+  Replay replay;
+  uint64_t from = 0, last = 0;
+  if (!snapshots.empty()) {
+    from = last = snapshots.rbegin()->first;
+    replay.read(snapshots.rbegin()->second, true, report);
+  }
+  for (const auto& [seq, path] : journals) {
+    last = std::max(last, seq);
+    if (seq >= from) replay.read(path, false, report);
+  }
+  report.instances = replay.apply(registry);
+
+  std::string error;
+  {
+    std::lock_guard lock(store->mu_);
+    store->seq_ = last;
+    store->rotate(error);
+  }
+  if (!error.empty()) return "data dir " + dir + ": " + error;
+  registry.set_instance_observer(store.get());
+  report.took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+  return store;
+}
+
+DataDir::~DataDir() {
+  close();
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+std::shared_ptr<DataDir::File> DataDir::rotate(std::string& error) {
+  const uint64_t seq = seq_ + 1;
+  const std::string path = (fs::path(options_.dir) / seq_name(kJournal, seq)).string();
+  auto file = std::make_shared<File>();
+  file->fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+  if (file->fd < 0) {
+    error = "cannot create " + path + ": " + std::strerror(errno);
+    return nullptr;
+  }
+  sync_dir(options_.dir);
+  seq_ = seq;
+  journal_bytes_ = 0;
+  dirty_ = false;
+  std::swap(file, journal_);
+  return file;
+}
+
+void DataDir::fail(const std::string& what) {
+  ++write_errors_;
+  if (failed_.exchange(true)) return;
+  spdlog::error(
+      "data dir {}: {}; serving from memory, the data directory is behind until a snapshot "
+      "succeeds (tried every {} s)",
+      options_.dir, what, kRetryAfterFailure.count());
+}
+
+void DataDir::append(std::string_view record) {
+  if (const int e = write_all(journal_->fd, record)) {
+    fail(cannot("write the journal", e));
+    return;
+  }
+  journal_bytes_ += record.size();
+  ++records_;
+  if (options_.fsync_interval.count() <= 0) {
+    if (::fdatasync(journal_->fd) != 0) fail(cannot("flush the journal", errno));
+  } else {
+    dirty_ = true;
+  }
+}
+
+void DataDir::stored(const registry::Instance& instance) {
+  std::lock_guard lock(mu_);
+  if (closed_ || failed_ || !journal_) return;
+  payload_.clear();
+  api::append_instance(payload_, instance);
+  buffer_.clear();
+  append_record(buffer_, RecordType::kStored, payload_);
+  append(buffer_);
+}
+
+void DataDir::removed(const registry::Instance& instance) {
+  std::lock_guard lock(mu_);
+  if (closed_ || failed_ || !journal_) return;
+  const registry::Zone& zone = *instance.zone;
+  payload_ = "{\"zone\":";
+  json::append_string(payload_, zone.name);
+  payload_ += ",\"env\":";
+  json::append_string(payload_, zone.app->env);
+  payload_ += ",\"appid\":";
+  json::append_string(payload_, zone.app->appid);
+  payload_ += ",\"hostname\":";
+  json::append_string(payload_, *instance.hostname);
+  payload_.push_back('}');
+  buffer_.clear();
+  append_record(buffer_, RecordType::kRemoved, payload_);
+  append(buffer_);
+}
+
+bool DataDir::write_snapshot(uint64_t seq, size_t& bytes) {
+  const fs::path final_path = fs::path(options_.dir) / seq_name(kSnapshot, seq);
+  const std::string tmp = final_path.string() + std::string(kTmp);
+  File file;
+  file.fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (file.fd < 0) {
+    const int e = errno;
+    std::lock_guard lock(mu_);
+    fail(cannot("create " + tmp, e));
+    return false;
+  }
+  std::string out, json;
+  size_t records = 0;
+  int error = 0;
+  bytes = 0;
+  const auto flush = [&] {
+    if (error == 0) error = write_all(file.fd, out);
+    bytes += out.size();
+    out.clear();
+  };
+  // App by app, each under the registry's lock for as long as it takes to render it.
+  for (const auto& [appid, env] : registry_.app_names()) {
+    registry_.read_app(env, appid, [&](const registry::App& app) {
+      for (const auto& [zone_name, zone] : app.zones) {
+        for (const auto& [host, inst] : zone.instances) {
+          json.clear();
+          api::append_instance(json, inst);
+          append_record(out, RecordType::kStored, json);
+          ++records;
+        }
+      }
+    });
+    if (out.size() >= kWriteChunk) flush();
+    if (error != 0) break;
+  }
+  append_record(out, RecordType::kEnd, "{\"records\":" + std::to_string(records) + "}");
+  flush();
+  if (error == 0 && ::fdatasync(file.fd) != 0) error = errno;
+  if (error == 0 && ::rename(tmp.c_str(), final_path.c_str()) != 0) error = errno;
+  if (error != 0) {
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    std::lock_guard lock(mu_);
+    fail(cannot("write " + final_path.string(), error));
+    return false;
+  }
+  sync_dir(options_.dir);
+  return true;
+}
+
+void DataDir::remove_before(uint64_t seq) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(options_.dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    auto s = seq_of(name, kSnapshot);
+    if (!s) s = seq_of(name, kJournal);
+    if (s && *s < seq) fs::remove(entry.path(), ec);
+  }
+  sync_dir(options_.dir);
+}
+
+bool DataDir::compact() {
+  const auto started = Clock::now();
+  std::string error;
+  std::shared_ptr<File> previous;
+  uint64_t seq = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return false;
+    previous = rotate(error);
+    if (!error.empty()) {
+      fail(error);
+      return false;
+    }
+    seq = seq_;
+    // The new journal is whole from here on: it takes every change again.
+    failed_ = false;
+  }
+  // What the previous journal holds stays needed until the snapshot is on disk.
+  if (previous) ::fdatasync(previous->fd);
+  size_t bytes = 0;
+  if (!write_snapshot(seq, bytes)) return false;
+  remove_before(seq);
+  snapshot_bytes_ = bytes;
+  ++compactions_;
+  spdlog::info(
+      "data dir {}: snapshot {} written ({} bytes) in {} ms", options_.dir, seq, bytes,
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count());
+  return true;
+}
+
+void DataDir::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void DataDir::run() {
+  compact();  // what open() read becomes one snapshot, so the next start reads one file
+  auto last_try = Clock::now();
+  const auto tick =
+      options_.fsync_interval.count() > 0
+          ? std::min<std::chrono::nanoseconds>(options_.fsync_interval, std::chrono::seconds(1))
+          : std::chrono::nanoseconds(std::chrono::seconds(1));
+  for (;;) {
+    std::shared_ptr<File> to_sync;
+    bool compact_now = false;
+    {
+      std::unique_lock lock(mu_);
+      wake_.wait_for(lock, tick, [this] { return stopping_; });
+      if (stopping_) return;
+      if (dirty_ && journal_) {
+        to_sync = journal_;
+        dirty_ = false;
+      }
+      if (failed_)
+        compact_now = Clock::now() - last_try >= kRetryAfterFailure;
+      else
+        compact_now =
+            journal_bytes_ >= options_.compact_min_bytes && journal_bytes_ > snapshot_bytes_.load();
+    }
+    if (to_sync && ::fdatasync(to_sync->fd) != 0) {
+      const int e = errno;
+      std::lock_guard lock(mu_);
+      fail(cannot("flush the journal", e));
+    }
+    if (compact_now) {
+      last_try = Clock::now();
+      compact();
+    }
+  }
+}
+
+void DataDir::close() {
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return;
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  registry_.set_instance_observer(nullptr);
+  uint64_t seq = 0;
+  {
+    std::lock_guard lock(mu_);
+    seq = ++seq_;
+  }
+  // The last word: one snapshot of everything, and nothing before it.
+  size_t bytes = 0;
+  if (write_snapshot(seq, bytes)) {
+    remove_before(seq);
+    snapshot_bytes_ = bytes;
+    spdlog::info("data dir {}: final snapshot {} written ({} bytes)", options_.dir, seq, bytes);
+  }
+  std::lock_guard lock(mu_);
+  closed_ = true;
+  journal_.reset();
+}
+
+void DataDir::write_metrics(metrics::TextWriter& out) const {
+  size_t journal_bytes = 0;
+  {
+    std::lock_guard lock(mu_);
+    journal_bytes = journal_bytes_;
+  }
+  out.family("muster_data_dir_healthy", "gauge",
+             "1 while the data directory takes every change; 0 while the disk refuses writes "
+             "(the node serves from memory).");
+  out.sample("muster_data_dir_healthy", failed_ ? 0 : 1);
+  out.family("muster_data_dir_journal_bytes", "gauge", "Bytes in the current journal.");
+  out.sample("muster_data_dir_journal_bytes", static_cast<double>(journal_bytes));
+  out.family("muster_data_dir_snapshot_bytes", "gauge", "Bytes in the last snapshot written.");
+  out.sample("muster_data_dir_snapshot_bytes", static_cast<double>(snapshot_bytes_.load()));
+  out.family("muster_data_dir_records_total", "counter", "Changes written to the journal.");
+  out.sample("muster_data_dir_records_total", static_cast<double>(records_.load()));
+  out.family("muster_data_dir_write_errors_total", "counter",
+             "Writes and flushes of the data directory that failed.");
+  out.sample("muster_data_dir_write_errors_total", static_cast<double>(write_errors_.load()));
+  out.family("muster_data_dir_compactions_total", "counter", "Snapshots written.");
+  out.sample("muster_data_dir_compactions_total", static_cast<double>(compactions_.load()));
+}
+
+}  // namespace muster::store

@@ -1,0 +1,110 @@
+#pragma once
+// A node's registry on disk (--data-dir; docs/architecture.md, "The data directory"): a journal
+// that receives every change of an instance's stored state as it happens (register, set, cancel,
+// eviction; never a renew), and snapshots of the whole registry into which the journal is
+// compacted. A node restarted after a crash or kill -9 reads the newest snapshot and the journals
+// after it, and serves what they hold at once, every lease starting afresh.
+//
+// Files: snapshot-<seq> (complete: its last record is an end record) and journal-<seq>, where a
+// journal holds what changed since the snapshot of its own sequence began; LOCK keeps a second
+// node out. A compaction starts journal-<n+1>, writes snapshot-<n+1>.tmp, renames it, and only
+// then deletes the files before n+1.
+//
+// Threading: stored() and removed() run on any thread, under the registry's lock (they take the
+// store's own lock inside it); the fsync and compaction thread is the store's own; open(),
+// start() and close() on the owner's thread.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <variant>
+
+#include "common/metrics.h"
+#include "registry/registry.h"
+
+namespace muster::store {
+
+struct DataDirOptions {
+  std::string dir;
+  // How often the journal is flushed to the disk (fdatasync). Every change reaches the kernel
+  // before its request is answered, so a crash of the process loses nothing; a crash of the
+  // machine loses what changed in the last interval. 0: fdatasync after every change.
+  std::chrono::nanoseconds fsync_interval = std::chrono::seconds(1);
+  // The journal is compacted into a snapshot once it holds this much and more than the last
+  // snapshot did: the directory holds about twice the registry's size at most.
+  size_t compact_min_bytes = 16 * 1024 * 1024;
+};
+
+// What a start found in the directory.
+struct RestoreReport {
+  size_t instances = 0;      // restored into the registry
+  size_t records = 0;        // intact records read
+  size_t damaged = 0;        // damaged stretches skipped
+  size_t skipped_bytes = 0;  // their bytes
+  size_t unreadable = 0;     // intact records whose JSON is not an instance
+  std::string problems;      // each damaged or unreadable file, in words; "" when none
+  std::chrono::milliseconds took{0};
+};
+
+class DataDir final : public registry::InstanceObserver {
+ public:
+  // Opens `options.dir` (made if missing), reads what it holds into `registry` and starts a new
+  // journal; the registry then tells the store of every change. An error (nothing read) when the
+  // directory cannot be made, locked or written.
+  static std::variant<std::unique_ptr<DataDir>, std::string> open(DataDirOptions options,
+                                                                  registry::Registry& registry,
+                                                                  RestoreReport& report);
+  ~DataDir();
+  DataDir(const DataDir&) = delete;
+  DataDir& operator=(const DataDir&) = delete;
+
+  // Starts the fsync and compaction thread (which first compacts what open() read).
+  void start();
+  // Stops telling, writes a final snapshot, and stops the thread. Idempotent.
+  void close();
+
+  void stored(const registry::Instance& instance) override;
+  void removed(const registry::Instance& instance) override;
+
+  void write_metrics(metrics::TextWriter& out) const;
+  // False while the disk refuses writes: the node serves from memory, and the store says so and
+  // tries a snapshot every few seconds until one succeeds.
+  bool healthy() const { return !failed_.load(); }
+
+ private:
+  struct File;
+  DataDir(DataDirOptions options, registry::Registry& registry);
+  void append(std::string_view record);  // under mu_
+  // Says once that the disk refused (`what`), and stops the journal until a snapshot. Under mu_.
+  void fail(const std::string& what);
+  // Starts journal-<seq>; the current one is returned for a last fdatasync. Under mu_.
+  std::shared_ptr<File> rotate(std::string& error);
+  bool compact();
+  bool write_snapshot(uint64_t seq, size_t& bytes);
+  void remove_before(uint64_t seq);
+  void run();
+
+  const DataDirOptions options_;
+  registry::Registry& registry_;
+  int lock_fd_ = -1;
+  mutable std::mutex mu_;  // the journal: file, sequence, buffer, counts
+  std::shared_ptr<File> journal_;
+  uint64_t seq_ = 0;
+  std::string buffer_, payload_;
+  bool dirty_ = false;  // written since the last fdatasync
+  size_t journal_bytes_ = 0;
+  std::atomic<bool> failed_{false};
+  bool closed_ = false;
+  std::atomic<size_t> snapshot_bytes_{0};
+  std::atomic<uint64_t> write_errors_{0};
+  std::atomic<uint64_t> compactions_{0};
+  std::atomic<uint64_t> records_{0};
+  std::condition_variable wake_;
+  bool stopping_ = false;  // under mu_
+  std::thread thread_;
+};
+
+}  // namespace muster::store

@@ -1,0 +1,287 @@
+// The data directory (store/data_dir.h) over a real directory: what a registry held comes back in
+// a new registry (removals and sets included, Consul registrations too) after a crash with no
+// final snapshot and after a clean close; compaction keeps one snapshot; a truncated journal, a
+// corrupted snapshot and a snapshot cut short lose only what they touch; a second store is kept
+// out by the lock; a disk that refuses writes leaves the registry serving and says so.
+#include "store/data_dir.h"
+
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <thread>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+
+#include "common/clock.h"
+
+namespace muster::store {
+namespace {
+
+namespace fs = std::filesystem;
+using registry::Registry;
+
+registry::RegisterArgs args(std::string hostname, std::string appid = "app") {
+  registry::RegisterArgs a;
+  a.region = "sh";
+  a.zone = "sh001";
+  a.env = "dev";
+  a.appid = std::move(appid);
+  a.hostname = std::move(hostname);
+  a.addrs = {"http://10.0.0.1:80"};
+  a.metadata = {{"weight", "10"}};
+  a.status = registry::kStatusUp;
+  return a;
+}
+
+std::vector<std::string> hosts(Registry& r, const std::string& appid = "app") {
+  std::vector<std::string> out;
+  r.read_app("dev", appid, [&](const registry::App& app) {
+    for (const auto& [zone, z] : app.zones)
+      for (const auto& [host, inst] : z.instances)
+        out.push_back(host);
+  });
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<fs::path> files(const fs::path& dir, std::string_view prefix) {
+  std::vector<fs::path> out;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.path().filename().string().starts_with(prefix)) out.push_back(e.path());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+class DataDirTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("muster-store-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // A store over `registry`, opened and started; fails the test if it cannot be.
+  std::unique_ptr<DataDir> open(Registry& registry, RestoreReport& report, bool start = true) {
+    DataDirOptions o;
+    o.dir = dir_.string();
+    o.compact_min_bytes = compact_min_;
+    auto opened = DataDir::open(o, registry, report);
+    if (auto* problem = std::get_if<std::string>(&opened)) {
+      ADD_FAILURE() << *problem;
+      return nullptr;
+    }
+    auto store = std::move(std::get<std::unique_ptr<DataDir>>(opened));
+    if (start) store->start();
+    return store;
+  }
+
+  SystemClock clock_;
+  fs::path dir_;
+  size_t compact_min_ = 16 * 1024 * 1024;
+};
+
+// The directory as a crash would leave it: its files as they are now, copied to `to`.
+void crash_copy(const fs::path& from, const fs::path& to) {
+  fs::remove_all(to);
+  fs::copy(from, to, fs::copy_options::recursive);
+}
+
+TEST_F(DataDirTest, ChangesComeBackAfterACrashWithoutAFinalSnapshot) {
+  const fs::path crashed = dir_.string() + "-crashed";
+  {
+    Registry before(clock_, {});
+    RestoreReport report;
+    auto store = open(before, report, /*start=*/false);  // no compaction thread: journal only
+    ASSERT_TRUE(store);
+    for (const char* h : {"h1", "h2", "h3"})
+      before.register_instance(args(h));
+    auto consul = args("c1", "web");
+    consul.lease = false;
+    before.register_instance(consul);
+    before.cancel({"sh001", "dev", "app", "h2"});
+    registry::SetArgs set;
+    set.zone = "sh001";
+    set.env = "dev";
+    set.appid = "app";
+    set.hostnames = {"h3"};
+    set.statuses = {registry::kStatusDown};
+    ASSERT_TRUE(before.set(set).error.empty());
+    crash_copy(dir_, crashed);  // kill -9 here: what the kernel has is what is on disk
+    store->close();
+  }
+  fs::remove_all(dir_);
+  fs::rename(crashed, dir_);
+  Registry after(clock_, {});
+  RestoreReport report;
+  auto store = open(after, report);
+  ASSERT_TRUE(store);
+  EXPECT_EQ(report.instances, 3u);
+  EXPECT_EQ(report.problems, "");
+  EXPECT_EQ(hosts(after), (std::vector<std::string>{"h1", "h3"}));
+  EXPECT_EQ(hosts(after, "web"), (std::vector<std::string>{"c1"}));
+  after.read_app("dev", "app", [](const registry::App& app) {
+    const auto& h3 = app.zones.at("sh001").instances.at("h3");
+    EXPECT_EQ(h3.status, registry::kStatusDown) << "the set came back";
+    EXPECT_EQ(h3.metadata.size(), 2u);
+  });
+  after.read_app("dev", "web", [](const registry::App& app) {
+    EXPECT_FALSE(app.zones.at("sh001").instances.at("c1").lease) << "still without heartbeat";
+  });
+}
+
+TEST_F(DataDirTest, ACleanCloseLeavesOneSnapshotAndNothingElse) {
+  {
+    Registry before(clock_, {});
+    RestoreReport report;
+    auto store = open(before, report);
+    for (int i = 0; i < 100; ++i)
+      before.register_instance(args("h" + std::to_string(i)));
+    store->close();
+  }
+  EXPECT_EQ(files(dir_, "snapshot-").size(), 1u);
+  EXPECT_EQ(files(dir_, "journal-").size(), 0u);
+  Registry after(clock_, {});
+  RestoreReport report;
+  auto store = open(after, report);
+  EXPECT_EQ(report.instances, 100u);
+  EXPECT_EQ(hosts(after).size(), 100u);
+}
+
+TEST_F(DataDirTest, TheJournalIsCompactedIntoASnapshot) {
+  compact_min_ = 4096;
+  Registry registry(clock_, {});
+  RestoreReport report;
+  auto store = open(registry, report);
+  for (int round = 0; round < 20; ++round)
+    for (int i = 0; i < 20; ++i)
+      registry.register_instance(args("h" + std::to_string(i)));  // the same 20, again and again
+  // The thread looks once a second; the journal is far over 4 KiB and over the snapshot.
+  for (int i = 0; i < 50 && files(dir_, "snapshot-").size() + files(dir_, "journal-").size() > 2;
+       ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  for (int i = 0; i < 30; ++i) {
+    if (fs::file_size(files(dir_, "journal-").back()) < 4096) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_LT(fs::file_size(files(dir_, "journal-").back()), 4096u) << "compacted";
+  EXPECT_EQ(files(dir_, "snapshot-").size(), 1u);
+  EXPECT_LT(fs::file_size(files(dir_, "snapshot-").back()), 20u * 1024);
+  store->close();
+}
+
+// Leaves in `dir` what a crash would: a snapshot of h0..h9 and a journal adding h10..h19; returns
+// the two files.
+std::pair<fs::path, fs::path> snapshot_and_journal(const fs::path& dir, const Clock& clock) {
+  DataDirOptions o;
+  o.dir = dir.string();
+  {
+    Registry registry(clock, {});
+    RestoreReport report;
+    auto store = std::move(std::get<std::unique_ptr<DataDir>>(DataDir::open(o, registry, report)));
+    for (int i = 0; i < 10; ++i)
+      registry.register_instance(args("h" + std::to_string(i)));
+    store->close();  // a snapshot of h0..h9
+  }
+  const fs::path crashed = dir.string() + "-crashed";
+  {
+    Registry registry(clock, {});
+    RestoreReport report;
+    auto store = std::move(std::get<std::unique_ptr<DataDir>>(DataDir::open(o, registry, report)));
+    for (int i = 10; i < 20; ++i)
+      registry.register_instance(args("h" + std::to_string(i)));
+    crash_copy(dir, crashed);  // the journal holds h10..h19
+    store->close();
+  }
+  fs::remove_all(dir);
+  fs::rename(crashed, dir);
+  return {files(dir, "snapshot-").back(), files(dir, "journal-").back()};
+}
+
+TEST_F(DataDirTest, ATruncatedJournalLosesOnlyItsLastRecord) {
+  auto [snapshot, journal] = snapshot_and_journal(dir_, clock_);
+  fs::resize_file(journal, fs::file_size(journal) - 10);
+  Registry after(clock_, {});
+  RestoreReport report;
+  auto store = open(after, report);
+  EXPECT_EQ(report.instances, 19u);
+  EXPECT_NE(report.problems.find("ends inside a record"), std::string::npos) << report.problems;
+  EXPECT_EQ(hosts(after).size(), 19u);
+}
+
+TEST_F(DataDirTest, ACorruptedSnapshotLosesOnlyTheRecordsItTouches) {
+  auto [snapshot, journal] = snapshot_and_journal(dir_, clock_);
+  {
+    std::fstream f(snapshot, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(fs::file_size(snapshot) / 2));
+    f.write("\x01\x02\x03\x04", 4);
+  }
+  Registry after(clock_, {});
+  RestoreReport report;
+  auto store = open(after, report);
+  EXPECT_EQ(report.instances, 19u) << "one of the snapshot's ten is lost";
+  EXPECT_EQ(report.damaged, 1u);
+  EXPECT_NE(report.problems.find("damaged"), std::string::npos) << report.problems;
+}
+
+TEST_F(DataDirTest, ASnapshotCutShortIsUsedAndSaidIncomplete) {
+  auto [snapshot, journal] = snapshot_and_journal(dir_, clock_);
+  fs::resize_file(snapshot, fs::file_size(snapshot) / 2);
+  Registry after(clock_, {});
+  RestoreReport report;
+  auto store = open(after, report);
+  EXPECT_GE(report.instances, 10u + 3u) << "the journal's ten and what the half snapshot holds";
+  EXPECT_NE(report.problems.find("no end record"), std::string::npos) << report.problems;
+}
+
+TEST_F(DataDirTest, ASecondStoreIsKeptOut) {
+  Registry one(clock_, {}), two(clock_, {});
+  RestoreReport report;
+  auto store = open(one, report);
+  DataDirOptions o;
+  o.dir = dir_.string();
+  auto second = DataDir::open(o, two, report);
+  ASSERT_TRUE(std::holds_alternative<std::string>(second));
+  EXPECT_NE(std::get<std::string>(second).find("in use by another muster process"),
+            std::string::npos);
+  store->close();
+}
+
+TEST_F(DataDirTest, ADiskThatRefusesWritesLeavesTheRegistryServing) {
+  Registry registry(clock_, {});
+  RestoreReport report;
+  auto store = open(registry, report, /*start=*/false);
+  // A file size limit stands for a full disk: writes past it fail (EFBIG).
+  std::signal(SIGXFSZ, SIG_IGN);
+  rlimit old{};
+  ::getrlimit(RLIMIT_FSIZE, &old);
+  rlimit small = old;
+  small.rlim_cur = 4096;
+  ::setrlimit(RLIMIT_FSIZE, &small);
+  for (int i = 0; i < 100; ++i)
+    registry.register_instance(args("h" + std::to_string(i)));
+  ::setrlimit(RLIMIT_FSIZE, &old);
+  EXPECT_FALSE(store->healthy());
+  EXPECT_EQ(hosts(registry).size(), 100u) << "served from memory";
+  metrics::TextWriter w;
+  store->write_metrics(w);
+  EXPECT_NE(w.take().find("muster_data_dir_healthy 0"), std::string::npos);
+  // With room again, the next snapshot brings the directory up to date.
+  store->start();
+  for (int i = 0; i < 80 && !store->healthy(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_TRUE(store->healthy());
+  store.reset();  // its lock too
+  Registry after(clock_, {});
+  RestoreReport again;
+  auto reopened = open(after, again);
+  EXPECT_EQ(again.instances, 100u);
+}
+
+}  // namespace
+}  // namespace muster::store
