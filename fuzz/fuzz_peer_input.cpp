@@ -1,15 +1,18 @@
-// Fuzzes what a node reads from its peers and its configuration: a fetch/all answer applied to a
-// registry (syncup), a /discovery/digests answer (anti-entropy), and the --nodes and --zones
-// values. Besides crashes and sanitizer reports it checks one property: applying the same
+// Fuzzes what a node reads from its peers, its disk and its configuration: a fetch/all answer
+// applied to a registry (syncup), a /discovery/digests answer (anti-entropy), the records of a
+// data directory's file, and the --nodes and --zones values. The records' framing must give back
+// exactly what it reads once the records are framed again. Besides crashes and sanitizer reports it checks one property: applying the same
 // snapshot twice changes nothing the second time (the dirty rule keeps the copy it has).
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
 #include "cluster/cluster_options.h"
 #include "cluster/snapshot.h"
 #include "common/clock.h"
 #include "registry/registry.h"
+#include "store/record.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace muster;
@@ -17,6 +20,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)cluster::parse_digests(text);
   (void)cluster::parse_nodes(text);
   (void)cluster::parse_zones(text);
+  std::string reframed;
+  size_t records = 0;
+  store::read_records(text, [&](const store::Record& r) {
+    store::append_record(reframed, r.type, r.payload);
+    ++records;
+  });
+  size_t again = 0;
+  const auto second_read = store::read_records(reframed, [&](const store::Record&) { ++again; });
+  if (again != records || second_read.damaged != 0 || second_read.truncated) std::abort();
   FakeClock clock;
   registry::Registry registry(clock, {});
   if (!cluster::apply_snapshot(registry, text)) return 0;

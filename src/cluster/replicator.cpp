@@ -285,6 +285,7 @@ asio::awaitable<void> Replicator::syncup(std::function<void(bool)> synced_once) 
               addr, applied->skipped);
         }
         synced_ = true;
+        if (first_pass && syncup_answer_) syncup_answer_(*got.body);
       } else {
         spdlog::warn("syncup from {} failed: {}; next try in {}", addr,
                      got.body ? "the answer is not a fetch/all document" : got.error,

@@ -39,6 +39,11 @@ class Replicator final : public ReplyHandler {
   // Starts the thread: the links, then the syncup, which calls `synced_once` (on the
   // replicator's thread) after its first pass, `synced` says whether a peer answered.
   void start(std::function<void(bool synced)> synced_once);
+  // Called on the replicator's thread with each fetch/all answer the syncup's first pass applied,
+  // before `synced_once`. Set it before start().
+  void on_syncup_answer(std::function<void(std::string_view body)> fn) {
+    syncup_answer_ = std::move(fn);
+  }
   // Flushes the queues for up to `flush`, then stops the thread.
   void stop(std::chrono::nanoseconds flush);
   boost::asio::io_context& context() { return ioc_; }
@@ -105,6 +110,7 @@ class Replicator final : public ReplyHandler {
   std::mt19937 rng_;
   std::thread thread_;
   std::atomic<bool> synced_{false};
+  std::function<void(std::string_view)> syncup_answer_;
   std::atomic<uint64_t> adopted_{0};
   std::function<void(const std::string&)> on_resync_;
 };

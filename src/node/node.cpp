@@ -127,9 +127,24 @@ std::variant<std::monostate, std::string> Node::start(boost::asio::io_context& m
   api::add_metrics_route(router_, std::move(sources));
   server_->start();
   if (data_) data_->start();
+  // A node that restored instances from its data directory learns from its peers' syncup answers
+  // which of them were cancelled or evicted while it was down.
+  auto peer_keys = std::make_shared<std::unordered_set<std::string>>();
+  if (data_ && restored_.instances > 0) {
+    replicator_->on_syncup_answer([peer_keys](std::string_view body) {
+      store::DataDir::add_instance_keys(body, *peer_keys);
+    });
+  }
   // Reads open once a peer's state is here (or init-protect times out); then this node
   // registers itself (docs/decisions.md §6.7).
-  replicator_->start([this](bool synced) {
+  replicator_->start([this, peer_keys](bool synced) {
+    if (synced && data_ && restored_.instances > 0) {
+      const size_t dropped = data_->drop_unconfirmed(*peer_keys);
+      spdlog::info(
+          "data dir: {} restored instance(s) that no peer holds any more (cancelled or evicted "
+          "while this node was down) removed",
+          dropped);
+    }
     if (synced) init_protect_->end();
     if (self_) self_->start();
     if (anti_entropy_) anti_entropy_->start();

@@ -19,6 +19,7 @@
 #include "cluster/snapshot.h"
 #include "common/json_writer.h"
 #include "store/record.h"
+#include "wire/instance_json.h"
 
 namespace muster::store {
 namespace {
@@ -150,11 +151,13 @@ class Replay {
     if (snapshot && !complete) note(report, name + ": no end record (incomplete)");
   }
 
-  size_t apply(registry::Registry& registry) {
+  // Registers what the files hold; notes each key's dirty_timestamp in `restored`.
+  size_t apply(registry::Registry& registry, std::unordered_map<std::string, int64_t>& restored) {
     size_t n = 0;
     for (auto& [key, args] : state_) {
       if (!args) continue;
       registry.register_instance(*args);
+      restored[key] = args->dirty_timestamp;
       ++n;
     }
     return n;
@@ -220,7 +223,7 @@ std::variant<std::unique_ptr<DataDir>, std::string> DataDir::open(DataDirOptions
     last = std::max(last, seq);
     if (seq >= from) replay.read(path, false, report);
   }
-  report.instances = replay.apply(registry);
+  report.instances = replay.apply(registry, store->restored_);
 
   std::string error;
   {
@@ -462,6 +465,46 @@ void DataDir::close() {
   std::lock_guard lock(mu_);
   closed_ = true;
   journal_.reset();
+}
+
+void DataDir::add_instance_keys(std::string_view fetch_all_body,
+                                std::unordered_set<std::string>& keys) {
+  const auto envelope = wire::read_envelope(fetch_all_body);
+  if (!envelope || envelope->code != 0 || !envelope->data.is_object()) return;
+  for (const auto& [appid, list] : envelope->data.get_object()) {
+    if (!list.is_array()) continue;
+    for (const auto& v : list.get_array()) {
+      if (auto a = cluster::instance_args(v))
+        keys.insert(key_of(a->zone, a->env, a->appid, a->hostname));
+    }
+  }
+}
+
+size_t DataDir::drop_unconfirmed(const std::unordered_set<std::string>& peer_keys) {
+  std::unordered_map<std::string, int64_t> restored;
+  {
+    std::lock_guard lock(restored_mu_);
+    restored.swap(restored_);
+  }
+  size_t dropped = 0;
+  for (const auto& [key, dirty] : restored) {
+    if (peer_keys.contains(key)) continue;
+    // zone, env, appid, hostname, as key_of() joined them.
+    std::string_view parts[4];
+    std::string_view rest = key;
+    for (int i = 0; i < 3; ++i) {
+      const size_t nul = rest.find('\0');
+      parts[i] = rest.substr(0, nul);
+      rest.remove_prefix(nul + 1);
+    }
+    parts[3] = rest;
+    const registry::InstanceKey id{parts[0], parts[1], parts[2], parts[3]};
+    bool untouched = false;
+    registry_.read_instance(
+        id, [&](const registry::Instance& inst) { untouched = inst.dirty_timestamp == dirty; });
+    if (untouched && registry_.cancel(id)) ++dropped;
+  }
+  return dropped;
 }
 
 void DataDir::write_metrics(metrics::TextWriter& out) const {

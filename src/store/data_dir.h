@@ -20,6 +20,8 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
+#include <unordered_set>
 #include <variant>
 
 #include "common/metrics.h"
@@ -69,6 +71,16 @@ class DataDir final : public registry::InstanceObserver {
   void stored(const registry::Instance& instance) override;
   void removed(const registry::Instance& instance) override;
 
+  // After a restart in a cluster: the keys of the instances a peer holds, from its fetch/all
+  // answer (the syncup's). Any thread.
+  static void add_instance_keys(std::string_view fetch_all_body,
+                                std::unordered_set<std::string>& keys);
+  // What happened while the node was down is its peers' to say: a restored instance that no
+  // peer holds (cancelled or evicted meanwhile) and that nothing changed since the restart is
+  // removed, rather than pushed back to the peers by anti-entropy. Call once, with the keys of
+  // every peer that answered the syncup; returns how many were removed. Any thread.
+  size_t drop_unconfirmed(const std::unordered_set<std::string>& peer_keys);
+
   void write_metrics(metrics::TextWriter& out) const;
   // False while the disk refuses writes: the node serves from memory, and the store says so and
   // tries a snapshot every few seconds until one succeeds.
@@ -89,6 +101,9 @@ class DataDir final : public registry::InstanceObserver {
 
   const DataDirOptions options_;
   registry::Registry& registry_;
+  // What open() restored: each instance's key and dirty_timestamp, until drop_unconfirmed().
+  std::unordered_map<std::string, int64_t> restored_;
+  std::mutex restored_mu_;
   int lock_fd_ = -1;
   mutable std::mutex mu_;  // the journal: file, sequence, buffer, counts
   std::shared_ptr<File> journal_;

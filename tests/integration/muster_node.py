@@ -42,9 +42,10 @@ def eventually(check, timeout=10, what="condition", interval=0.05):
 
 class Node:
     def __init__(self, *args, config=None, self_register=False, wrap=(), host="127.0.0.1",
-                 tls=None):
+                 tls=None, preexec=None):
         """`wrap` prefixes the command (e.g. `ip netns exec NS`); `host` is where the test
-        reaches the node; `tls` is the ssl.SSLContext to reach it with (a node serving TLS)."""
+        reaches the node; `tls` is the ssl.SSLContext to reach it with (a node serving TLS);
+        `preexec` runs in the child before muster (resource limits)."""
         self.tls = tls
         # Single-node tests count instances: the node's own infra.discovery registration is
         # left out unless a test asks for it.
@@ -53,7 +54,8 @@ class Node:
         self.host = host
         if config is not None:
             cmd += ["--config", config]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                     preexec_fn=preexec)
         self.port = None
         self.log = []
         deadline = time.monotonic() + 20

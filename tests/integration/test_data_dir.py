@@ -1,0 +1,183 @@
+"""The data directory (issue 19, --data-dir): 100,000 instances back at once after kill -9 with
+fresh leases; Consul registrations (no heartbeat) back too; damaged files skipped and reported; a
+disk that refuses writes (a file size limit) leaves the node serving from memory and saying so;
+and one of three nodes restarted after kill -9, serving from disk and then taking its peers'
+word for what was cancelled while it was down."""
+import json
+import os
+import resource
+import shutil
+import signal
+import socket
+import tempfile
+import threading
+import time
+import unittest
+
+from muster_node import Node, eventually, free_ports
+
+
+def register_many(port, n, appid="bulk", threads=4):
+    """Registers n instances (hostnames h0..h{n-1}) through pipelined keep-alive connections;
+    returns how many were answered code 0."""
+    ok = [0] * threads
+
+    def worker(t):
+        s = socket.create_connection(("127.0.0.1", port))
+        s.settimeout(30)
+        mine = range(t, n, threads)
+        batch = 500
+        for start in range(0, len(mine), batch):
+            chunk = mine[start:start + batch]
+            out = []
+            for i in chunk:
+                body = ("zone=sh001&env=dev&appid=%s&hostname=h%d&status=1"
+                        "&addrs=http://10.0.%d.%d:80" % (appid, i, i // 256 % 256, i % 256))
+                out.append("POST /discovery/register HTTP/1.1\r\nHost: x\r\n"
+                           "Content-Type: application/x-www-form-urlencoded\r\n"
+                           "Content-Length: %d\r\n\r\n%s" % (len(body), body))
+            s.sendall("".join(out).encode())
+            need, data = len(chunk), b""
+            while data.count(b'"code":0') + data.count(b'"code":-') < need:
+                more = s.recv(1 << 16)
+                if not more:
+                    break
+                data += more
+            ok[t] += data.count(b'"code":0')
+        s.close()
+
+    ts = [threading.Thread(target=worker, args=(t,)) for t in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(120)
+    return sum(ok)
+
+
+def count(node, appid="bulk"):
+    r = node.fetch(appid)
+    if r["code"] != 0:
+        return 0
+    return sum(len(z) for z in r["data"]["instances"].values())
+
+
+class DataDirTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="muster-data-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+
+    def start(self, *args, **kw):
+        node = Node("--data-dir", self.dir, *args, **kw)
+        self.addCleanup(lambda: node.alive() and node.stop(signal.SIGKILL))
+        return node
+
+    def test_100k_instances_are_back_at_once_after_kill_9_with_fresh_leases(self):
+        args = ("--evict-after", "4s", "--evict-interval", "1s", "--self-protection", "false")
+        node = self.start(*args)
+        self.assertEqual(register_many(node.port, 100_000), 100_000)
+        node.stop(signal.SIGKILL)
+        time.sleep(5)  # longer than --evict-after: a lease counted from before would be over
+        started = time.monotonic()
+        node = self.start(*args)
+        # The first answer already holds them all: the restore runs before the port opens.
+        self.assertEqual(count(node), 100_000)
+        line = node.wait_for_log("restored 10000")
+        self.assertIn("restored 100000 instances", line)
+        time.sleep(max(0.0, 2.0 - (time.monotonic() - started)))
+        self.assertEqual(count(node), 100_000, "not evicted for the time the node was down")
+        # Their leases are real: nothing renews them, so they go once --evict-after has passed.
+        eventually(lambda: count(node) == 0, timeout=20, what="the unrenewed instances evicted")
+
+    def test_consul_registrations_and_cancels_survive_a_restart(self):
+        node = self.start()
+        status, _, _ = node.request("PUT", "/v1/agent/service/register",
+                                    json.dumps({"Name": "web", "ID": "web-1",
+                                                "Address": "10.0.0.5", "Port": 80}))
+        self.assertEqual(status, 200)
+        node.register("h1", appid="app")
+        node.register("h2", appid="app")
+        node.call("POST", "cancel", [("zone", "sh001"), ("env", "dev"), ("appid", "app"),
+                                     ("hostname", "h1")])
+        node.stop(signal.SIGKILL)
+        node = self.start()
+        self.assertEqual(set(node.instances("app")), {"h2"})
+        _, _, body = node.request("GET", "/v1/agent/services")
+        self.assertIn("web-1", json.loads(body))
+        # SIGTERM leaves one snapshot, read alone at the next start.
+        self.assertEqual(node.stop(), 0)
+        self.assertEqual(sorted(f for f in os.listdir(self.dir) if f != "LOCK")[0][:9],
+                         "snapshot-")
+        self.assertEqual(len(os.listdir(self.dir)), 2)
+        node = self.start()
+        self.assertEqual(set(node.instances("app")), {"h2"})
+
+    def test_damaged_files_are_skipped_and_reported(self):
+        node = self.start()
+        for i in range(20):
+            node.register("h%d" % i, appid="app")
+        node.stop(signal.SIGKILL)
+        journals = sorted(f for f in os.listdir(self.dir) if f.startswith("journal-"))
+        path = os.path.join(self.dir, journals[-1])
+        with open(path, "r+b") as f:  # a flipped stretch in the middle, and a cut-off end
+            size = os.path.getsize(path)
+            f.seek(size // 2)
+            f.write(b"\x00garbage\x00")
+            f.truncate(size - 7)
+        node = self.start()
+        line = node.wait_for_log("damaged data skipped")
+        self.assertIn(journals[-1], line)
+        self.assertIn("ends inside a record", line)
+        n = len(node.instances("app"))
+        self.assertTrue(16 <= n < 20, n)
+        self.assertEqual(node.register("h99", appid="app")["code"], 0, "and it serves on")
+
+    def test_a_disk_that_refuses_writes_leaves_the_node_serving(self):
+        # A file size limit of 64 KiB stands for a full disk: writes past it fail (EFBIG).
+        def limit():
+            resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, resource.RLIM_INFINITY))
+
+        node = Node("--data-dir", self.dir, preexec=limit)
+        self.addCleanup(lambda: node.alive() and node.stop(signal.SIGKILL))
+        self.assertEqual(register_many(node.port, 2000, threads=1), 2000)
+        line = node.wait_for_log("serving from memory")
+        self.assertIn("File too large", line)
+        self.assertEqual(node.metric("muster_data_dir_healthy"), 0)
+        self.assertEqual(count(node), 2000, "everything is served from memory")
+        self.assertTrue(node.alive())
+
+
+class DataDirClusterTest(unittest.TestCase):
+    def test_a_restarted_node_serves_from_disk_then_takes_its_peers_word(self):
+        dirs = [tempfile.mkdtemp(prefix="muster-data-") for _ in range(3)]
+        for d in dirs:
+            self.addCleanup(shutil.rmtree, d, True)
+        ports = free_ports(3)
+        nodes_arg = ",".join("127.0.0.1:%d" % p for p in ports)
+
+        def start(i):
+            n = Node("--listen", "127.0.0.1:%d" % ports[i], "--zone", "sh001", "--nodes",
+                     nodes_arg, "--peer-timeout", "1s", "--anti-entropy", "1s", "--data-dir",
+                     dirs[i], self_register=True)
+            self.addCleanup(lambda: n.alive() and n.stop(signal.SIGKILL))
+            return n
+
+        a, b, c = [start(i) for i in range(3)]
+        for h in ("x", "y"):
+            a.register(h, appid="app")
+        for n in (b, c):
+            eventually(lambda: {"x", "y"} <= set(n.instances("app")), what="replicated")
+        c.stop(signal.SIGKILL)
+        a.call("POST", "cancel", [("zone", "sh001"), ("env", "dev"), ("appid", "app"),
+                                  ("hostname", "x")])
+        a.register("z", appid="app")
+        c = start(2)
+        self.assertIn("y", c.instances("app"), "served from its disk at once")
+        eventually(lambda: set(c.instances("app")) == {"y", "z"}, what="c reconciled")
+        c.wait_for_log("no peer holds any more")
+        time.sleep(3)  # anti-entropy rounds: x must not come back anywhere
+        for n in (a, b, c):
+            self.assertEqual(set(n.instances("app")), {"y", "z"})
+
+
+if __name__ == "__main__":
+    unittest.main()
