@@ -221,9 +221,13 @@ class CliTest(unittest.TestCase):
         r = self.cli("fetch", "demo", "--env", "dev", "--node", "http://%s/" % self.addr)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("h1", r.stdout)
+        # https:// to a plain HTTP node: the handshake fails, and says so.
         r = self.cli("fetch", "demo", "--env", "dev", "--node", "https://%s" % self.addr)
         self.assertEqual(r.returncode, 1)
-        self.assertIn("only http:// is supported", r.stderr)
+        self.assertIn("TLS handshake with 127.0.0.1", r.stderr)
+        r = self.cli("fetch", "demo", "--env", "dev", "--node", "grpc://%s" % self.addr)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("only http:// and https:// are supported", r.stderr)
 
     def test_register_keep_renews_and_cancels_on_sigterm(self):
         k = subprocess.Popen([BIN, "register", *IDENT, "--hostname", "kept", "--addr",

@@ -1,0 +1,643 @@
+"""The soak with faults of issue 19 (`make soak`; not in CI): three nodes of one zone with data
+directories, 50,000 instances renewing through a load generator that behaves as libmuster does
+(a renew answered -404 registers again; a node that fails is left for the next), 2,000 parked
+long polls, Consul registrations, churn (cancels, new instances, sets), and a fault schedule:
+kill -9 and restart of a node, SIGSTOP/SIGCONT (a frozen peer), a partition of one node from its
+peers, slow and lossy links between nodes, and bursts of malformed requests. Then a checker: every
+node must hold exactly the instances whose clients kept renewing and the Consul registrations not
+deregistered, none that was cancelled, within a stated convergence time, and each node's RSS must
+stay bounded. It prints a verdict and the numbers; exit code 0 only for a clean verdict.
+
+Links between nodes go through proxies on loopback (one per direction), which can block, delay
+and drop: the same faults as `ip netns` and `tc netem` make, on any machine (this one's kernel has
+no netem), with every process on 127.0.0.1. Every process it starts is stopped by its PID.
+
+Usage: python3 tests/soak/soak.py BUILD/muster [--minutes 10] [--instances 50000] [--seed N]
+"""
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ZONE, ENV = "sh001", "soak"
+APPS = 100           # the renewing instances are spread over these apps
+POLL_APPS = 20       # quiet apps the parked polls watch (few instances, rare changes)
+RENEW_EVERY = 10.0   # seconds between two renews of one instance
+EVICT_AFTER = "30s"
+CLIENTS = 24         # load generator tasks, each with its own connection and instances
+
+
+def free_ports(n):
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def rss_mib(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+# --- links between nodes ----------------------------------------------------------------------
+class Link:
+    """A one-way proxy on loopback from one node to another: it can be blocked (a partition),
+    slowed and made lossy (a bad link)."""
+
+    def __init__(self, target_port):
+        self.target = target_port
+        self.blocked = False
+        self.delay = 0.0
+        self.loss = 0.0
+        self.conns = set()
+        self.server = None
+
+    async def start(self):
+        self.server = await asyncio.start_server(self.accept, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    def cut(self):
+        self.blocked = True
+        for w in list(self.conns):
+            w.transport.abort()
+
+    async def accept(self, reader, writer):
+        if self.blocked or (self.loss and random.random() < self.loss):
+            writer.transport.abort()
+            return
+        try:
+            ur, uw = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", self.target), 2)
+        except (OSError, asyncio.TimeoutError):
+            writer.transport.abort()
+            return
+        self.conns.update([writer, uw])
+
+        async def pump(src, dst):
+            try:
+                while True:
+                    data = await src.read(65536)
+                    if not data or self.blocked:
+                        break
+                    if self.delay:
+                        await asyncio.sleep(self.delay)
+                    dst.write(data)
+                    await dst.drain()
+            except (OSError, asyncio.CancelledError):
+                pass
+            finally:
+                for w in (writer, uw):
+                    w.transport.abort()
+                    self.conns.discard(w)
+
+        await asyncio.gather(pump(reader, uw), pump(ur, writer))
+
+
+# --- nodes --------------------------------------------------------------------------------------
+class Node:
+    def __init__(self, binary, index, port, peers_arg, data_dir, log_dir):
+        self.binary, self.index, self.port = binary, index, port
+        self.peers_arg, self.data_dir = peers_arg, data_dir
+        self.log = open(os.path.join(log_dir, "node%d.log" % index), "a")
+        self.proc = None
+        self.max_rss = 0.0
+        self.stopped = False  # SIGSTOP
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            [self.binary, "serve", "--listen", "127.0.0.1:%d" % self.port, "--zone", ZONE,
+             "--env", ENV, "--nodes", self.peers_arg, "--self-register", "false",
+             "--data-dir", self.data_dir, "--evict-after", EVICT_AFTER, "--evict-interval", "5s",
+             "--peer-timeout", "2s", "--anti-entropy", "5s", "--poll-hold", "30s",
+             "--max-parked-polls", "10000", "--log-level", "info"],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("node %d did not start" % self.index)
+
+    def signal(self, sig):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+
+    def kill(self):
+        self.signal(signal.SIGKILL)
+        if self.proc:
+            self.proc.wait(10)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def sample_rss(self):
+        if self.proc and self.proc.poll() is None:
+            self.max_rss = max(self.max_rss, rss_mib(self.proc.pid))
+
+
+# --- HTTP on raw connections (pipelined) ------------------------------------------------------
+async def read_response(reader):
+    """(status, body) of one HTTP/1.1 answer with Content-Length."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    body = await reader.readexactly(length) if length else b""
+    return status, body
+
+
+def form_request(route, form):
+    return ("POST /discovery/%s HTTP/1.1\r\nHost: soak\r\nContent-Type: "
+            "application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n%s"
+            % (route, len(form), form)).encode()
+
+
+def code_of(body):
+    try:
+        return json.loads(body)["code"]
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+class Ledger:
+    """Every acknowledged write, with its time; and what the end state must be."""
+
+    def __init__(self):
+        self.acks = {"register": 0, "renew": 0, "cancel": 0, "set": 0, "consul": 0,
+                     "deregister": 0}
+        self.failures = 0
+        self.alive = set()      # (appid, hostname) whose client keeps renewing
+        self.cancelled = {}     # (appid, hostname) -> time the cancel was acknowledged
+        self.consul_alive = set()
+        self.consul_gone = {}
+
+
+class Client:
+    """One load generator task: its instances, its node (moved on failure), its connection."""
+
+    def __init__(self, index, nodes, ledger, stop, quiet):
+        self.index, self.nodes, self.ledger, self.stop = index, nodes, ledger, stop
+        self.quiet = quiet  # set: renew only (the checker is comparing)
+        self.node = index % len(nodes)
+        self.instances = []  # (appid, hostname)
+        self.conn = None
+        self.serial = 0
+
+    async def connect(self):
+        if self.conn:
+            return self.conn
+        for _ in range(len(self.nodes)):
+            port = self.nodes[self.node].port
+            try:
+                self.conn = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 2)
+                return self.conn
+            except (OSError, asyncio.TimeoutError):
+                self.node = (self.node + 1) % len(self.nodes)
+        return None
+
+    def drop(self):
+        if self.conn:
+            self.conn[1].transport.abort()
+        self.conn = None
+        self.node = (self.node + 1) % len(self.nodes)  # as libmuster: the next node
+        self.ledger.failures += 1
+
+    async def exchange(self, requests):
+        """Sends `requests` pipelined; their (status, body), or None after a failure."""
+        for _ in range(4):
+            conn = await self.connect()
+            if conn is None:
+                await asyncio.sleep(0.5)
+                continue
+            reader, writer = conn
+            try:
+                writer.write(b"".join(requests))
+                await writer.drain()
+                out = []
+                for _ in requests:
+                    out.append(await asyncio.wait_for(read_response(reader), 5))
+                return out
+            except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError,
+                    asyncio.LimitOverrunError, ValueError):
+                self.drop()
+        return None
+
+    def register_form(self, appid, host):
+        return ("zone=%s&env=%s&appid=%s&hostname=%s&status=1&addrs=http://10.%d.%d.%d:80"
+                % (ZONE, ENV, appid, host, self.index, len(host) % 256, hash(host) % 256))
+
+    async def register(self, keys):
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            got = await self.exchange([form_request("register", self.register_form(a, h))
+                                       for a, h in chunk])
+            if got is None:
+                continue
+            for key, (status, body) in zip(chunk, got):
+                if code_of(body) == 0:
+                    self.ledger.acks["register"] += 1
+                    self.ledger.alive.add(key)
+
+    async def renew_all(self):
+        lost = []
+        keys = list(self.instances)
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            got = await self.exchange([form_request(
+                "renew", "zone=%s&env=%s&appid=%s&hostname=%s" % (ZONE, ENV, a, h))
+                for a, h in chunk])
+            if got is None:
+                continue
+            for key, (status, body) in zip(chunk, got):
+                c = code_of(body)
+                if c == 0:
+                    self.ledger.acks["renew"] += 1
+                elif c == -404:
+                    lost.append(key)  # as kratos: register again
+        if lost:
+            await self.register(lost)
+
+    async def churn(self, rng):
+        """A few cancels (their clients stop for good), new instances, and a set."""
+        if len(self.instances) > 10:
+            gone = rng.sample(self.instances, 3)
+            got = await self.exchange([form_request(
+                "cancel", "zone=%s&env=%s&appid=%s&hostname=%s" % (ZONE, ENV, a, h))
+                for a, h in gone])
+            for key in gone:
+                self.instances.remove(key)  # the client stops, acknowledged or not
+                self.ledger.alive.discard(key)
+            if got:
+                for key, (status, body) in zip(gone, got):
+                    if code_of(body) in (0, -404):
+                        self.ledger.acks["cancel"] += 1
+                        self.ledger.cancelled[key] = time.monotonic()
+        fresh = []
+        for _ in range(3):
+            self.serial += 1
+            fresh.append(("soak.app%d" % rng.randrange(APPS), "c%d-n%d" % (self.index,
+                                                                           self.serial)))
+        self.instances.extend(fresh)
+        await self.register(fresh)
+        a, h = rng.choice(self.instances)
+        got = await self.exchange([form_request(
+            "set", "zone=%s&env=%s&appid=%s&hostname=%s&status=1&metadata=%s"
+            % (ZONE, ENV, a, h, '{"soak":"%d"}' % self.serial))])
+        if got and code_of(got[0][1]) == 0:
+            self.ledger.acks["set"] += 1
+
+    async def run(self, rng):
+        await self.register(list(self.instances))
+        next_churn = time.monotonic() + rng.uniform(2, 5)
+        while not self.stop.is_set():
+            started = time.monotonic()
+            await self.renew_all()
+            if time.monotonic() >= next_churn and not self.stop.is_set() and not self.quiet.is_set():
+                await self.churn(rng)
+                next_churn = time.monotonic() + rng.uniform(3, 6)
+            rest = RENEW_EVERY - (time.monotonic() - started)
+            try:
+                await asyncio.wait_for(self.stop.wait(), max(0.1, rest))
+            except asyncio.TimeoutError:
+                pass
+
+
+async def poller(nodes, index, stop, counts):
+    """One parked long poll at a time on a quiet app, moved to the next node on failure."""
+    node = index % len(nodes)
+    appid = "soak.quiet%d" % (index % POLL_APPS)
+    latest = 0
+    while not stop.is_set():
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection("127.0.0.1", nodes[node].port), 2)
+        except (OSError, asyncio.TimeoutError):
+            node = (node + 1) % len(nodes)
+            await asyncio.sleep(1)
+            continue
+        try:
+            while not stop.is_set():
+                writer.write(("GET /discovery/polls?env=%s&hostname=p%d&appid=%s"
+                              "&latest_timestamp=%d HTTP/1.1\r\nHost: soak\r\n\r\n"
+                              % (ENV, index, appid, latest)).encode())
+                await writer.drain()
+                status, body = await asyncio.wait_for(read_response(reader), 45)
+                answer = json.loads(body)
+                if answer.get("code") == 0:
+                    latest = answer["data"][appid]["latest_timestamp"]
+                    counts["answers"] += 1
+        except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError,
+                KeyError, TypeError):
+            counts["failures"] += 1
+            node = (node + 1) % len(nodes)
+        finally:
+            writer.transport.abort()
+
+
+async def consul_work(nodes, ledger, stop, quiet, rng):
+    """200 Consul registrations (no heartbeat), then one deregistered every few seconds."""
+    async def put(path, body=b""):
+        for attempt in range(len(nodes)):
+            port = nodes[(attempt + rng.randrange(len(nodes))) % len(nodes)].port
+            try:
+                reader, writer = await asyncio.wait_for(
+                    asyncio.open_connection("127.0.0.1", port), 2)
+                writer.write(("PUT %s HTTP/1.1\r\nHost: soak\r\nContent-Length: %d\r\n\r\n"
+                              % (path, len(body))).encode() + body)
+                await writer.drain()
+                status, _ = await asyncio.wait_for(read_response(reader), 5)
+                writer.transport.abort()
+                if status == 200:
+                    return True
+            except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError):
+                pass
+        return False
+
+    for i in range(200):
+        svc = {"Name": "soak.consul%d" % (i % 10), "ID": "svc-%d" % i, "Address": "10.9.0.%d"
+               % (i % 250), "Port": 80}
+        if await put("/v1/agent/service/register?ns=%s&dc=%s" % (ENV, ZONE),
+                     json.dumps(svc).encode()):
+            ledger.acks["consul"] += 1
+            ledger.consul_alive.add(("soak.consul%d" % (i % 10), "svc-%d" % i))
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), rng.uniform(4, 8))
+        except asyncio.TimeoutError:
+            pass
+        if stop.is_set() or not ledger.consul_alive:
+            break
+        if quiet.is_set():
+            continue
+        key = rng.choice(sorted(ledger.consul_alive))
+        if await put("/v1/agent/service/deregister/%s?ns=%s&dc=%s" % (key[1], ENV, ZONE)):
+            ledger.acks["deregister"] += 1
+            ledger.consul_alive.discard(key)
+            ledger.consul_gone[key] = time.monotonic()
+
+
+MALFORMED = [
+    b"\x16\x03\x01garbage that is not HTTP\r\n\r\n",
+    b"GET /discovery/fetch?appid=" + b"x" * 70000 + b" HTTP/1.1\r\nHost: a\r\n\r\n",
+    b"POST /discovery/register HTTP/1.1\r\nHost: a\r\nContent-Length: 40\r\n\r\n"
+    b"zone=\xff\xfe&env=soak&appid=bad&hostname=h",
+    b"POST /discovery/register HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    b"GET / HTTP/1.1\r\nHost: a\r\n" + b"X: y\r\n" * 5000 + b"\r\n",
+    b"POST /discovery/register HTTP/1.1\r\nHost: a\r\nContent-Length: 999999999\r\n\r\nabc",
+    b"GET /discovery/fetch HTTP/1.1\r\n",  # never finished: a slow client
+]
+
+
+async def malformed_burst(nodes, rng, n=50):
+    sent = 0
+    for _ in range(n):
+        port = rng.choice(nodes).port
+        try:
+            reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 2)
+            writer.write(rng.choice(MALFORMED))
+            await writer.drain()
+            try:
+                await asyncio.wait_for(reader.read(1024), 0.5)
+            except asyncio.TimeoutError:
+                pass
+            writer.transport.abort()
+            sent += 1
+        except (OSError, asyncio.TimeoutError):
+            pass
+    return sent
+
+
+async def snapshot_of(node):
+    """{(appid, hostname)} of the soak's apps on `node` (fetch/all), or None."""
+    try:
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection("127.0.0.1", node.port), 2)
+        writer.write(b"GET /discovery/fetch/all HTTP/1.1\r\nHost: soak\r\n\r\n")
+        await writer.drain()
+        status, body = await asyncio.wait_for(read_response(reader), 20)
+        writer.transport.abort()
+        data = json.loads(body)["data"]
+    except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError, KeyError):
+        return None
+    out = set()
+    for appid, instances in data.items():
+        for inst in instances:
+            if inst.get("env") == ENV:
+                out.add((appid, inst["hostname"]))
+    return out
+
+
+async def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("binary")
+    ap.add_argument("--minutes", type=float, default=10)
+    ap.add_argument("--instances", type=int, default=50_000)
+    ap.add_argument("--polls", type=int, default=2000)
+    ap.add_argument("--seed", type=int, default=int(time.time()))
+    ap.add_argument("--convergence", type=float, default=120,
+                    help="seconds the nodes get to agree after the last fault heals")
+    args = ap.parse_args()
+    rng = random.Random(args.seed)
+    random.seed(args.seed)
+    work = tempfile.mkdtemp(prefix="muster-soak-")
+    print("soak: seed %d, %d instances, %d polls, %.1f minutes, logs in %s"
+          % (args.seed, args.instances, args.polls, args.minutes, work), flush=True)
+    ports = free_ports(3)
+    # links[i][j]: the proxy node i reaches node j through.
+    links = [[None] * 3 for _ in range(3)]
+    for i in range(3):
+        for j in range(3):
+            if i != j:
+                links[i][j] = Link(ports[j])
+                await links[i][j].start()
+    nodes = []
+    for i in range(3):
+        peers = ",".join("127.0.0.1:%d" % (ports[i] if j == i else links[i][j].port)
+                         for j in range(3))
+        nodes.append(Node(args.binary, i, ports[i], peers, os.path.join(work, "data%d" % i),
+                          work))
+    for n in nodes:
+        n.start()
+    ledger = Ledger()
+    stop, quiet = asyncio.Event(), asyncio.Event()
+    clients = [Client(i, nodes, ledger, stop, quiet) for i in range(CLIENTS)]
+    for k in range(args.instances):
+        clients[k % CLIENTS].instances.append(("soak.app%d" % (k % APPS), "h%d" % k))
+    # The quiet apps the polls watch: a few instances each, renewed like the others.
+    for q in range(POLL_APPS):
+        for h in range(3):
+            clients[q % CLIENTS].instances.append(("soak.quiet%d" % q, "q%d-%d" % (q, h)))
+    counts = {"answers": 0, "failures": 0}
+    tasks = [asyncio.create_task(c.run(random.Random(rng.random()))) for c in clients]
+    tasks += [asyncio.create_task(consul_work(nodes, ledger, stop, quiet,
+                                              random.Random(rng.random())))]
+    await asyncio.sleep(RENEW_EVERY)  # every instance registered before polls and faults start
+    tasks += [asyncio.create_task(poller(nodes, i, stop, counts)) for i in range(args.polls)]
+    faults = {"kill -9": 0, "SIGSTOP": 0, "partition": 0, "slow link": 0, "malformed": 0}
+    malformed_sent = 0
+    fault_end = time.monotonic() + max(0.0, args.minutes * 60 - args.convergence - RENEW_EVERY)
+    last_heal = time.monotonic()
+    log = open(os.path.join(work, "faults.log"), "w")
+
+    def say(text):
+        line = "%8.1fs %s" % (time.monotonic() - begun, text)
+        log.write(line + "\n")
+        log.flush()
+        print(line, flush=True)
+
+    begun = time.monotonic()
+    while time.monotonic() < fault_end:
+        for n in nodes:
+            n.sample_rss()
+        kind = rng.choice(list(faults))
+        victim = rng.randrange(3)
+        n = nodes[victim]
+        faults[kind] += 1
+        if kind == "kill -9":
+            say("kill -9 node %d" % victim)
+            n.kill()
+            await asyncio.sleep(rng.uniform(3, 8))
+            n.start()
+            say("node %d restarted" % victim)
+        elif kind == "SIGSTOP":
+            say("SIGSTOP node %d" % victim)
+            n.signal(signal.SIGSTOP)
+            await asyncio.sleep(rng.uniform(5, 12))
+            n.signal(signal.SIGCONT)
+            say("SIGCONT node %d" % victim)
+        elif kind == "partition":
+            say("partition node %d from its peers" % victim)
+            for j in range(3):
+                if j != victim:
+                    links[victim][j].cut()
+                    links[j][victim].cut()
+            await asyncio.sleep(rng.uniform(10, 20))
+            for j in range(3):
+                if j != victim:
+                    links[victim][j].blocked = links[j][victim].blocked = False
+            say("partition of node %d healed" % victim)
+        elif kind == "slow link":
+            say("slow, lossy links to and from node %d" % victim)
+            for j in range(3):
+                if j != victim:
+                    for l in (links[victim][j], links[j][victim]):
+                        l.delay, l.loss = 0.2, 0.1
+            await asyncio.sleep(rng.uniform(10, 20))
+            for j in range(3):
+                if j != victim:
+                    for l in (links[victim][j], links[j][victim]):
+                        l.delay, l.loss = 0.0, 0.0
+            say("links of node %d well again" % victim)
+        else:
+            malformed_sent += await malformed_burst(nodes, rng)
+            say("malformed requests sent (%d so far)" % malformed_sent)
+        last_heal = time.monotonic()
+        await asyncio.sleep(rng.uniform(3, 8))
+    quiet.set()  # no more churn: the clients only renew while the checker compares
+    say("faults over; the checker waits up to %.0f s for the nodes to agree" % args.convergence)
+    # The clients keep renewing: the end state is theirs. Cancelled instances may come back for a
+    # while through anti-entropy from a node that missed the cancel; they lapse (no renews).
+    expected_native = None
+    converged_at = None
+    last_diff = None
+    deadline = last_heal + args.convergence
+    while time.monotonic() < deadline:
+        for n in nodes:
+            n.sample_rss()
+        expected = set(ledger.alive) | set(ledger.consul_alive)
+        states = [await snapshot_of(n) for n in nodes]
+        diffs = []
+        for i, st in enumerate(states):
+            if st is None:
+                diffs.append((i, None, None))
+                continue
+            diffs.append((i, len(expected - st), len(st - expected)))
+        last_diff = diffs
+        if all(m == 0 and e == 0 for _, m, e in diffs):
+            converged_at = time.monotonic()
+            expected_native = expected
+            break
+        await asyncio.sleep(2)
+    stop.set()
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    states = [await snapshot_of(n) for n in nodes]
+    expected = set(ledger.alive) | set(ledger.consul_alive)
+    for n in nodes:
+        n.sample_rss()
+    rss_final = [rss_mib(n.proc.pid) for n in nodes]
+    for n in nodes:
+        n.stop()
+    for row in links:
+        for l in row:
+            if l:
+                l.server.close()
+    print("\n--- soak verdict (seed %d) ---" % args.seed)
+    print("writes acknowledged: %s; client-side failures (moved node): %d"
+          % (", ".join("%s %d" % kv for kv in ledger.acks.items()), ledger.failures))
+    print("faults injected: %s; malformed requests %d"
+          % (", ".join("%s %d" % kv for kv in faults.items()), malformed_sent))
+    print("polls answered %d, poll connections lost %d" % (counts["answers"], counts["failures"]))
+    cancelled = set(ledger.cancelled) | set(ledger.consul_gone)
+    clean = converged_at is not None
+    for i, st in enumerate(states):
+        if st is None:
+            print("node %d: no answer at the end" % i)
+            clean = False
+            continue
+        missing, extra = expected - st, st - expected
+        zombies = st & cancelled
+        print("node %d: %d instances, missing %d, extra %d (cancelled still there: %d); RSS max "
+              "%.0f MiB, final %.0f MiB" % (i, len(st), len(missing), len(extra), len(zombies),
+                                            nodes[i].max_rss, rss_final[i]))
+        if missing or extra:
+            clean = False
+            print("  e.g. missing %s, extra %s" % (sorted(missing)[:5], sorted(extra)[:5]))
+    if converged_at is not None:
+        print("converged %.1f s after the last fault healed (bound %.0f s)"
+              % (converged_at - last_heal, args.convergence))
+    else:
+        print("did not converge within %.0f s of the last fault: %s" % (args.convergence,
+                                                                        last_diff))
+    bound = 2048
+    if any(r > bound for r in [n.max_rss for n in nodes]):
+        clean = False
+        print("RSS over %d MiB" % bound)
+    print("VERDICT: %s" % ("CLEAN" if clean else "FAILED"))
+    if clean:
+        shutil.rmtree(work, ignore_errors=True)
+    else:
+        print("logs kept in %s" % work)
+    return 0 if clean else 1
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
