@@ -175,7 +175,16 @@ http::Outcome NativeApi::handle_cancel(const http::Request& request) {
   const auto& r = std::get<InstanceRequest>(bound);
   const auto origin = cluster::origin_of(r.replication, r.from_zone);
   if (auto no = refused_write(request, origin, Need::kWrite, r.key().appid)) return std::move(*no);
-  if (!writes_.cancel(r.key(), origin)) return envelope(kNotFound, "instance not found");
+  // A peer's cancel removes only a copy that is not newer than the cancel (docs/decisions.md
+  // §6.4): a registration that crossed it on the way stays.
+  std::optional<int64_t> if_not_newer_than;
+  if (origin != cluster::Origin::kClient && r.latest_timestamp > 0) {
+    if (auto err = check_timestamp("latest_timestamp", r.latest_timestamp))
+      return bad_request(*err);
+    if_not_newer_than = r.latest_timestamp;
+  }
+  if (!writes_.cancel(r.key(), origin, if_not_newer_than))
+    return envelope(kNotFound, "instance not found");
   return ok();
 }
 

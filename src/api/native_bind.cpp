@@ -210,7 +210,7 @@ std::variant<InstanceRequest, std::string> bind_instance(const http::Params& par
   if (renew)
     r.dirty_timestamp = b.integer("dirty_timestamp");
   else
-    b.integer("latest_timestamp");
+    r.latest_timestamp = b.integer("latest_timestamp");
   if (!b.ok()) return b.error();
   return r;
 }

@@ -61,6 +61,9 @@ struct InstanceRequest {  // renew and cancel
   bool replication = false;
   bool from_zone = false;
   int64_t dirty_timestamp = 0;
+  // A cancel's: when it was made, as the original's peers send it (ours, when a peer sends it:
+  // an instance changed after it is kept).
+  int64_t latest_timestamp = 0;
   registry::InstanceKey key() const { return {zone, env, appid, hostname}; }
 };
 std::variant<InstanceRequest, std::string> bind_instance(const http::Params& params, bool renew);

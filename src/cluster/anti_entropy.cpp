@@ -94,6 +94,7 @@ void AntiEntropy::pull(const std::string& addr, std::string_view app,
   if (zones == nullptr || !zones->is_object()) return;
   size_t pulled = 0;
   size_t skipped = 0;
+  size_t cancels_sent = 0;
   for (const auto& [zone, list] : zones->get_object()) {
     if (!list.is_array()) continue;
     for (const auto& inst : list.get_array()) {
@@ -103,6 +104,14 @@ void AntiEntropy::pull(const std::string& addr, std::string_view app,
         continue;
       }
       at_peer[{args->zone, args->hostname}] = args->dirty_timestamp;
+      // A copy this node cancelled since: the peer missed the cancel. It gets the cancel, rather
+      // than this node the copy back.
+      const registry::InstanceKey key{args->zone, args->env, args->appid, args->hostname};
+      if (const auto cancelled = registry_.cancelled_at(key);
+          cancelled && *cancelled >= args->dirty_timestamp) {
+        if (replicator_.send_cancel(addr, key, *cancelled)) ++cancels_sent;
+        continue;
+      }
       bool newer = true;
       registry_.read_instance({args->zone, args->env, args->appid, args->hostname},
                               [&](const registry::Instance& local) {
@@ -118,6 +127,10 @@ void AntiEntropy::pull(const std::string& addr, std::string_view app,
   if (pulled > 0) {
     spdlog::info("anti-entropy: {} instances pulled from {}", pulled, addr);
     instances_pulled_ += pulled;
+  }
+  if (cancels_sent > 0) {
+    spdlog::info("anti-entropy: {} cancels {} missed sent to it", cancels_sent, addr);
+    cancels_sent_ += cancels_sent;
   }
 }
 
@@ -155,6 +168,9 @@ void AntiEntropy::write_metrics(metrics::TextWriter& out) const {
           instances_pulled_.load());
   counter("muster_anti_entropy_instances_pushed_total",
           "Instances sent to a peer that held an older copy or none", instances_pushed_.load());
+  counter("muster_anti_entropy_cancels_sent_total",
+          "Cancels made here sent to a peer that still held the instance (it missed them)",
+          cancels_sent_.load());
 }
 
 }  // namespace muster::cluster

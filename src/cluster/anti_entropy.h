@@ -50,6 +50,7 @@ class AntiEntropy {
   std::atomic<uint64_t> failures_{0};
   std::atomic<uint64_t> apps_differing_{0};
   std::atomic<uint64_t> instances_pulled_{0};
+  std::atomic<uint64_t> cancels_sent_{0};
   std::atomic<uint64_t> instances_pushed_{0};
 };
 

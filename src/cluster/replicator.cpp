@@ -192,16 +192,30 @@ void Replicator::on_back(PeerLink& link) {
   if (on_resync_) on_resync_(link.addr());
 }
 
-bool Replicator::send_register(const std::string& addr, const registry::Instance& inst) {
-  const auto set = peers();
+PeerLink* Replicator::link_to(const std::string& addr, const PeerSet& set) {
   PeerLink* target = nullptr;
-  for (PeerLink* l : set->same_zone)
+  for (PeerLink* l : set.same_zone)
     if (l->addr() == addr) target = l;
-  for (const auto& zone : set->other_zones)
+  for (const auto& zone : set.other_zones)
     for (PeerLink* l : zone)
       if (l->addr() == addr) target = l;
+  return target;
+}
+
+bool Replicator::send_register(const std::string& addr, const registry::Instance& inst) {
+  const auto set = peers();
+  PeerLink* target = link_to(addr, *set);
   if (target == nullptr) return false;
   return target->enqueue({WriteKind::kRegister, register_form(inst), true, std::nullopt});
+}
+
+bool Replicator::send_cancel(const std::string& addr, const registry::InstanceKey& key,
+                             int64_t cancelled_at) {
+  const auto set = peers();
+  PeerLink* target = link_to(addr, *set);
+  if (target == nullptr) return false;
+  return target->enqueue(
+      {WriteKind::kCancel, cancel_form(options_.region, key, cancelled_at), true, std::nullopt});
 }
 
 std::vector<std::string> Replicator::peer_addrs() {

@@ -59,6 +59,9 @@ class Replicator final : public ReplyHandler {
   void renewed(const registry::Instance& inst, bool from_zone);
   void cancelled(const registry::InstanceKey& key, bool from_zone);
   void set(const registry::SetArgs& args, int64_t set_timestamp, bool from_zone);
+  // Anti-entropy's: tells the peer at `addr` of a cancel made here at `cancelled_at`, which it
+  // missed (its copy is not newer). False when the peer is unknown or its queue is full.
+  bool send_cancel(const std::string& addr, const registry::InstanceKey& key, int64_t cancelled_at);
 
   // Whom to read state from (syncup, anti-entropy): every same-zone peer and one random node of
   // each other zone.
@@ -85,6 +88,8 @@ class Replicator final : public ReplyHandler {
     std::vector<std::vector<PeerLink*>> other_zones;  // one list per zone
   };
   std::shared_ptr<const PeerSet> peers() const;
+  // The link to `addr` in `set`, or null.
+  static PeerLink* link_to(const std::string& addr, const PeerSet& set);
   // Rebuilds the peer set from the configured nodes and `found`; replicator thread (or before
   // start()).
   void use_peers(const std::vector<std::string>& found_nodes, const ZoneNodes& found_zones);

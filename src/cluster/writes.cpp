@@ -42,8 +42,9 @@ registry::RenewOutcome Writes::renew(
                          });
 }
 
-bool Writes::cancel(const registry::InstanceKey& key, Origin origin) {
-  if (!registry_.cancel(key)) return false;
+bool Writes::cancel(const registry::InstanceKey& key, Origin origin,
+                    std::optional<int64_t> if_not_newer_than) {
+  if (!registry_.cancel(key, if_not_newer_than)) return false;
   if (replicator_ != nullptr && replicated(origin)) replicator_->cancelled(key, from_zone(origin));
   return true;
 }

@@ -35,7 +35,8 @@ class Writes {
   registry::RenewOutcome renew(
       const registry::InstanceKey& key, Origin origin, int64_t peer_dirty,
       FunctionRef<void(registry::RenewOutcome, const registry::Instance&)> on_instance);
-  bool cancel(const registry::InstanceKey& key, Origin origin);
+  bool cancel(const registry::InstanceKey& key, Origin origin,
+              std::optional<int64_t> if_not_newer_than = std::nullopt);
   // A client's set_timestamp is ignored, as for register.
   registry::SetOutcome set(registry::SetArgs args, Origin origin);
 

@@ -51,6 +51,7 @@ Registry::Registry(const Clock& clock, Options options)
     : clock_(clock),
       options_(options),
       tombstones_(options.max_tombstones, options.max_tombstone_bytes),
+      cancel_marks_(options.max_tombstones, options.max_tombstone_bytes),
       guard_(options.self_protection, options.protect_ratio, options.protect_min_instances),
       next_expect_reset_mono_(clock.mono_ns() + options.expect_reset_interval.count()),
       rng_(options.random_seed != 0 ? options.random_seed : std::random_device{}()) {}
@@ -90,6 +91,25 @@ App& Registry::app_for_write(std::string_view env, std::string_view appid) {
   apps_.emplace(AppKey{ref.appid, ref.env}, std::move(app));
   return ref;
 }
+
+namespace {
+
+// An instance's name among the cancel marks: zone, appid and hostname with their lengths, so that
+// no two identities share one (the env is the marks' second part).
+std::string cancel_mark_name(std::string_view zone, std::string_view appid,
+                             std::string_view hostname) {
+  std::string out;
+  out.reserve(zone.size() + appid.size() + hostname.size() + 8);
+  for (std::string_view part : {zone, appid}) {
+    out += std::to_string(part.size());
+    out.push_back(':');
+    out.append(part);
+  }
+  out.append(hostname);
+  return out;
+}
+
+}  // namespace
 
 int64_t Registry::bump(App& app) {
   app.latest_timestamp = std::max(clock_.wall_ns(), after(app.latest_timestamp));
@@ -193,6 +213,16 @@ RegisterOutcome Registry::register_instance(const RegisterArgs& args,
   const int64_t now = clock_.wall_ns();
   const InstanceKey key{args.zone, args.env, args.appid, args.hostname};
   Instance* inst = find_instance(key);
+  if (inst == nullptr) {
+    // A peer's copy (it carries its dirty_timestamp) from before a cancel here stays cancelled;
+    // a client's register, or a newer copy, replaces the mark.
+    const std::string mark = cancel_mark_name(args.zone, args.appid, args.hostname);
+    if (const auto at = cancel_marks_.find(mark, args.env)) {
+      if (args.dirty_timestamp > 0 && args.dirty_timestamp <= *at)
+        return RegisterOutcome::kIgnoredOlder;
+      cancel_marks_.take(mark, args.env);
+    }
+  }
   if (inst != nullptr) {
     const int64_t dirty = args.dirty_timestamp > 0 ? args.dirty_timestamp
                                                    : std::max(now, after(inst->dirty_timestamp));
@@ -279,10 +309,20 @@ RenewOutcome Registry::renew(const InstanceKey& key, std::optional<int64_t> repl
   return RenewOutcome::kOk;
 }
 
-bool Registry::cancel(const InstanceKey& key) {
+std::optional<int64_t> Registry::cancelled_at(const InstanceKey& key) const {
+  std::lock_guard lock(mu_);
+  return cancel_marks_.find(cancel_mark_name(key.zone, key.appid, key.hostname), key.env);
+}
+
+bool Registry::cancel(const InstanceKey& key, std::optional<int64_t> if_not_newer_than) {
   std::lock_guard lock(mu_);
   Instance* inst = find_instance(key);
   if (inst == nullptr) return false;
+  if (if_not_newer_than && inst->dirty_timestamp > *if_not_newer_than) return false;
+  cancel_marks_.add(cancel_mark_name(key.zone, key.appid, key.hostname), key.env,
+                    if_not_newer_than ? *if_not_newer_than
+                                      : std::max(clock_.wall_ns(), after(inst->dirty_timestamp)),
+                    clock_.mono_ns());
   App& app = *inst->zone->app;
   bump(app);
   // The removal may drop the app: its polls are answered afterwards, by name.
@@ -493,6 +533,7 @@ Registry::EvictionPlan Registry::plan_eviction(EvictionReport& report) {
     next_expect_reset_mono_ = plan.now_mono + options_.expect_reset_interval.count();
   }
   tombstones_.expire_before(plan.now_mono - options_.tombstone_ttl.count());
+  cancel_marks_.expire_before(plan.now_mono - options_.tombstone_ttl.count());
   report.protecting = plan.protecting = guard_.protecting(leased_count_);
   // Without the guard nothing caps eviction: the expired prefix of the lease list is simply
   // removed (evict_expired_prefix). With it, the prefix is read to choose the victims when there

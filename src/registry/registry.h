@@ -181,7 +181,13 @@ class Registry {
   // outcome and the instance whenever it is found (kOk, kPeerOlder, kPeerNewer).
   RenewOutcome renew(const InstanceKey& key, std::optional<int64_t> replicated_dirty,
                      FunctionRef<void(RenewOutcome, const Instance&)> on_instance);
-  bool cancel(const InstanceKey& key);
+  // Removes the instance and remembers when (its cancel mark, kept as long as app tombstones):
+  // a copy from a peer that is not newer than the mark is not taken back (register_instance
+  // ignores it), so that anti-entropy cannot bring back what a client cancelled. With
+  // `if_not_newer_than` (a peer's cancel, at that time), an instance changed since is kept.
+  bool cancel(const InstanceKey& key, std::optional<int64_t> if_not_newer_than = std::nullopt);
+  // When the instance was cancelled here, if that is remembered.
+  std::optional<int64_t> cancelled_at(const InstanceKey& key) const;
   // All-or-nothing: validated fully before anything changes.
   SetOutcome set(const SetArgs& args);
 
@@ -299,6 +305,8 @@ class Registry {
   mutable std::mutex mu_;
   std::unordered_map<AppKey, std::unique_ptr<App>, AppKeyHash> apps_;  // keys view the App
   Tombstones tombstones_;
+  // Cancel marks by instance: the "appid" is zone, appid and hostname joined (cancel_mark_name()).
+  Tombstones cancel_marks_;
   std::unordered_map<OwnedAppKey, std::unordered_set<ParkedPoll*>, AppKeyHash, AppKeyEq> watchers_;
   Guard guard_;
   Instance* lease_head_ = nullptr;  // least recently renewed

@@ -46,6 +46,12 @@ std::optional<int64_t> Tombstones::take(std::string_view appid, std::string_view
   return latest;
 }
 
+std::optional<int64_t> Tombstones::find(std::string_view appid, std::string_view env) const {
+  const auto it = entries_.find(key(appid, env));
+  if (it == entries_.end()) return std::nullopt;
+  return it->second.latest;
+}
+
 void Tombstones::expire_before(int64_t mono) {
   while (!order_.empty()) {
     const auto it = entries_.find(*order_.front());

@@ -24,6 +24,8 @@ class Tombstones {
   void add(std::string_view appid, std::string_view env, int64_t latest, int64_t mono);
   // The app's last version, forgotten as it is read; nullopt when none is kept.
   std::optional<int64_t> take(std::string_view appid, std::string_view env);
+  // The same, kept.
+  std::optional<int64_t> find(std::string_view appid, std::string_view env) const;
   // Forgets every tombstone deleted before `mono`.
   void expire_before(int64_t mono);
 

@@ -37,6 +37,28 @@ TEST_F(AntiEntropyTest, ARoundPullsNewerCopiesAndPushesWhatThePeerLacks) {
   EXPECT_TRUE(fetched_web);
 }
 
+// Found by the soak (issue 19): a node that cancelled an instance while partitioned from its peer
+// pulled the peer's older copy back, and for a Consul registration (no lease) it stayed forever.
+TEST_F(AntiEntropyTest, ACancelThePeerMissedIsSentToItNotPulledBack) {
+  registry_.register_instance(args("web", "h1", 100));
+  ASSERT_TRUE(registry_.cancel({"sh001", "dev", "web", "h1"}));
+  const auto cancelled = registry_.cancelled_at({"sh001", "dev", "web", "h1"});
+  ASSERT_TRUE(cancelled);
+  peer_.answer("/discovery/digests", 0,
+               R"([{"appid":"web","env":"dev","digest":"1","instances":1}])");
+  peer_.answer("/discovery/fetch", 0,
+               R"({"instances":{"sh001":[)" + rendered("web", "h1", 100, "v1") + "]}}");
+  AntiEntropy ae(registry_, *replicator_, std::chrono::hours(1), std::chrono::seconds(2));
+  ae.resync(peer_.addr());
+  ASSERT_TRUE(eventually([&] { return peer_.writes_to("/discovery/cancel").size() == 1; }));
+  const auto& cancel = peer_.writes_to("/discovery/cancel").front();
+  EXPECT_EQ(cancel.field("hostname"), "h1");
+  EXPECT_EQ(cancel.field("replication"), "true");
+  EXPECT_EQ(cancel.field("latest_timestamp"), std::to_string(*cancelled));
+  EXPECT_EQ(local("web", "h1").second, -1) << "not pulled back";
+  EXPECT_TRUE(peer_.writes_to("/discovery/register").empty());
+}
+
 TEST_F(AntiEntropyTest, EqualDigestsFetchNothing) {
   registry_.register_instance(args("web", "h1", 100));
   std::string digests = "[";

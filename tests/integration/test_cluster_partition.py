@@ -164,6 +164,46 @@ class ProxyPartitionTest(unittest.TestCase):
             to_b.close()
 
 
+class CancelDuringPartitionTest(unittest.TestCase):
+    """Found by the soak (issue 19): a Consul registration deregistered at a while b could not
+    hear it came back to a through anti-entropy once the partition healed, for good (it has no
+    lease to lapse). Now b is told of the cancel instead."""
+
+    def test_a_cancel_made_during_a_partition_reaches_the_other_side(self):
+        pa, pb = free_ports(2)
+        to_a, to_b = BlockingProxy(pa), BlockingProxy(pb)
+        a = Node("--listen", addr(pa), "--nodes", addr(pa) + "," + addr(to_b.port), *COMMON)
+        b = Node("--listen", addr(pb), "--nodes", addr(pb) + "," + addr(to_a.port), *COMMON)
+        try:
+            for n in (a, b):
+                self.addCleanup(n.stop)
+            svc = '{"Name":"web","ID":"web-1","Address":"10.0.0.5","Port":80}'
+            status, _, _ = a.request("PUT", "/v1/agent/service/register?dc=sh001", svc)
+            self.assertEqual(status, 200)
+            a.register("h1")  # a native one as well, cancelled the same way
+            eventually(lambda: "web-1" in b.instances("web") and "h1" in b.instances(),
+                       what="both on b")
+            to_a.block()
+            to_b.block()
+            status, _, _ = a.request("PUT", "/v1/agent/service/deregister/web-1?dc=sh001")
+            self.assertEqual(status, 200)
+            a.call("POST", "cancel", [("zone", "sh001"), ("env", "dev"), ("appid", "provider"),
+                                      ("hostname", "h1")])
+            self.assertIn("web-1", b.instances("web"), "b cannot hear of it")
+            to_a.heal()
+            to_b.heal()
+            eventually(lambda: "web-1" not in b.instances("web"), what="the cancel reaches b")
+            eventually(lambda: "h1" not in b.instances(), what="and the native one's")
+            time.sleep(2)  # anti-entropy rounds (500 ms): nothing comes back
+            for n in (a, b):
+                self.assertNotIn("web-1", n.instances("web"))
+                self.assertNotIn("h1", n.instances())
+            self.assertGreater(a.metric("muster_anti_entropy_cancels_sent_total"), 0)
+        finally:
+            to_a.close()
+            to_b.close()
+
+
 def ip(*args):
     subprocess.run(["ip", *args], check=True, capture_output=True, timeout=10)
 

@@ -27,6 +27,37 @@ TEST_F(RegistryTest, RegisterStoresEveryFieldAndTimestamps) {
   EXPECT_GE(latest(), now);
 }
 
+TEST_F(RegistryTest, ACancelKeepsOlderCopiesFromPeersOut) {
+  auto a = args("h1");
+  registry_.register_instance(a);
+  const int64_t dirty = find("h1")->dirty_timestamp;
+  clock_.advance(1s);
+  ASSERT_TRUE(registry_.cancel(key("h1")));
+  const auto mark = registry_.cancelled_at(key("h1"));
+  ASSERT_TRUE(mark);
+  EXPECT_GT(*mark, dirty);
+  auto from_peer = a;
+  from_peer.dirty_timestamp = dirty;  // the copy a peer that missed the cancel still holds
+  EXPECT_EQ(registry_.register_instance(from_peer), RegisterOutcome::kIgnoredOlder);
+  EXPECT_FALSE(find("h1"));
+  from_peer.dirty_timestamp = *mark + 1;  // registered again after the cancel, elsewhere
+  EXPECT_EQ(registry_.register_instance(from_peer), RegisterOutcome::kApplied);
+  EXPECT_FALSE(registry_.cancelled_at(key("h1"))) << "the mark goes with a newer copy";
+  // A peer's cancel at a time before the copy here changed keeps the copy.
+  EXPECT_FALSE(registry_.cancel(key("h1"), *mark));
+  EXPECT_TRUE(find("h1"));
+  EXPECT_TRUE(registry_.cancel(key("h1"), *mark + 1));
+  EXPECT_EQ(registry_.cancelled_at(key("h1")), *mark + 1);
+  // A client's register (no dirty_timestamp of its own) always wins over a mark.
+  EXPECT_EQ(registry_.register_instance(a), RegisterOutcome::kApplied);
+  EXPECT_FALSE(registry_.cancelled_at(key("h1")));
+  // Marks expire with the app tombstones.
+  registry_.cancel(key("h1"));
+  clock_.advance(2h);
+  registry_.tick();
+  EXPECT_FALSE(registry_.cancelled_at(key("h1")));
+}
+
 TEST_F(RegistryTest, UnleasedAppsAreListedWhileTheyHoldAnInstanceWithoutLease) {
   registry_.register_instance(args("native"));
   EXPECT_TRUE(registry_.unleased_app_names().empty());
