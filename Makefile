@@ -6,7 +6,7 @@ FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all setup build examples build-asan build-tsan build-fuzz run test test-unit test-asan test-tsan fuzz bench format clean
+.PHONY: all setup build examples build-asan build-tsan build-fuzz run test test-unit test-asan test-tsan fuzz bench soak format clean
 
 all: build
 
@@ -70,6 +70,11 @@ bench: build
 	./$(BUILD)/bench/balancer_bench
 	./$(BUILD)/bench/watch_latency
 	python3 bench/sd_latency.py $(BUILD)/muster 20
+
+# The soak with faults of issue 19 (about 10 minutes; not part of `make test`): prints the
+# checker's verdict and numbers, exit code 0 only when clean.
+soak: build
+	python3 tests/soak/soak.py $(BUILD)/muster --minutes 10
 
 format:
 	git ls-files '*.cpp' '*.h' | xargs clang-format -i

@@ -32,6 +32,9 @@ APPS = 100           # the renewing instances are spread over these apps
 POLL_APPS = 20       # quiet apps the parked polls watch (few instances, rare changes)
 RENEW_EVERY = 10.0   # seconds between two renews of one instance
 EVICT_AFTER = "30s"
+# The guard expects two renews per instance per interval (Bilibili's 30 s renews, 60 s ticks):
+# twice the renew period keeps its arithmetic true, so that it protects only when renews fail.
+EVICT_INTERVAL = "20s"
 CLIENTS = 24         # load generator tasks, each with its own connection and instances
 
 
@@ -106,7 +109,10 @@ class Link:
                     w.transport.abort()
                     self.conns.discard(w)
 
-        await asyncio.gather(pump(reader, uw), pump(ur, writer))
+        try:
+            await asyncio.gather(pump(reader, uw), pump(ur, writer))
+        except asyncio.CancelledError:
+            pass
 
 
 # --- nodes --------------------------------------------------------------------------------------
@@ -123,7 +129,7 @@ class Node:
         self.proc = subprocess.Popen(
             [self.binary, "serve", "--listen", "127.0.0.1:%d" % self.port, "--zone", ZONE,
              "--env", ENV, "--nodes", self.peers_arg, "--self-register", "false",
-             "--data-dir", self.data_dir, "--evict-after", EVICT_AFTER, "--evict-interval", "5s",
+             "--data-dir", self.data_dir, "--evict-after", EVICT_AFTER, "--evict-interval", EVICT_INTERVAL,
              "--peer-timeout", "2s", "--anti-entropy", "5s", "--poll-hold", "30s",
              "--max-parked-polls", "10000", "--log-level", "info"],
             stdout=self.log, stderr=subprocess.STDOUT)
