@@ -8,7 +8,7 @@ packages=(
   # build
   build-essential cmake pkg-config clang-14 clang-format libclang-rt-14-dev
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev libc-ares-dev libssl-dev
+  libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev libc-ares-dev libssl-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # integration tests
   python3 curl procps openssl

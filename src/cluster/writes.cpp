@@ -23,10 +23,13 @@ bool from_zone(Origin origin) {
 
 registry::RegisterOutcome Writes::register_instance(registry::RegisterArgs args, Origin origin) {
   if (origin == Origin::kClient) args.dirty_timestamp = 0;
-  if (replicator_ == nullptr || !replicated(origin)) return registry_.register_instance(args);
-  return registry_.register_instance(args, [&](const registry::Instance& inst) {
-    replicator_->registered(inst, from_zone(origin));
-  });
+  const auto outcome = replicator_ == nullptr || !replicated(origin)
+                           ? registry_.register_instance(args)
+                           : registry_.register_instance(args, [&](const registry::Instance& inst) {
+                               replicator_->registered(inst, from_zone(origin));
+                             });
+  written();
+  return outcome;
 }
 
 registry::RenewOutcome Writes::renew(
@@ -45,6 +48,7 @@ registry::RenewOutcome Writes::renew(
 bool Writes::cancel(const registry::InstanceKey& key, Origin origin,
                     std::optional<int64_t> if_not_newer_than) {
   if (!registry_.cancel(key, if_not_newer_than)) return false;
+  written();
   if (replicator_ != nullptr && replicated(origin)) replicator_->cancelled(key, from_zone(origin));
   return true;
 }
@@ -52,6 +56,7 @@ bool Writes::cancel(const registry::InstanceKey& key, Origin origin,
 registry::SetOutcome Writes::set(registry::SetArgs args, Origin origin) {
   if (origin == Origin::kClient) args.set_timestamp = 0;
   auto outcome = registry_.set(args);
+  written();
   if (outcome.error.empty() && replicator_ != nullptr && replicated(origin))
     replicator_->set(args, outcome.set_timestamp, from_zone(origin));
   return outcome;

@@ -5,6 +5,7 @@
 // (docs/decisions.md §6.1). Handlers only bind, call and render.
 // Threading: any thread; the replication hooks run inside the registry's visitors and only queue.
 #include <cstdint>
+#include <functional>
 
 #include "common/function_ref.h"
 #include "registry/registry.h"
@@ -27,6 +28,10 @@ class Writes {
   explicit Writes(registry::Registry& registry) : registry_(registry) {}
   // Set before the first write; null (no peers) is allowed.
   void set_replicator(Replicator* replicator) { replicator_ = replicator; }
+  // Called after every write, outside the registry's lock and before the write returns (so
+  // before its request is answered): the data directory writes what the write changed. Set
+  // before the first write; unset: nothing.
+  void set_after_write(std::function<void()> after_write) { after_write_ = std::move(after_write); }
 
   // A client's dirty_timestamp is ignored: this node stamps the write (issue 15.4).
   registry::RegisterOutcome register_instance(registry::RegisterArgs args, Origin origin);
@@ -41,8 +46,12 @@ class Writes {
   registry::SetOutcome set(registry::SetArgs args, Origin origin);
 
  private:
+  void written() const {
+    if (after_write_) after_write_();
+  }
   registry::Registry& registry_;
   Replicator* replicator_ = nullptr;
+  std::function<void()> after_write_;
 };
 
 }  // namespace muster::cluster

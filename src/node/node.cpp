@@ -67,6 +67,7 @@ std::variant<std::monostate, std::string> Node::start(boost::asio::io_context& m
       return *problem;
     }
     data_ = std::move(std::get<std::unique_ptr<store::DataDir>>(opened));
+    writes_.set_after_write([data = data_.get()] { data->flush(); });
   }
   started_ = true;
   init_protect_ = std::make_unique<api::InitProtect>(clock_, options_.init_protect,
@@ -222,7 +223,10 @@ void Node::stop() {
   // What clients wrote last, and this node's cancel, still reach the peers: the queues get a
   // second to drain.
   replicator_->stop(std::chrono::seconds(1));
-  if (data_) data_->close();  // after the last write: the final snapshot holds everything
+  if (data_) {
+    data_->close();  // after the last write: the final snapshot holds everything
+    writes_.set_after_write(nullptr);
+  }
 }
 
 }  // namespace muster::node

@@ -30,6 +30,8 @@ using Clock = std::chrono::steady_clock;
 constexpr std::string_view kSnapshot = "snapshot-", kJournal = "journal-", kTmp = ".tmp";
 // While the disk refuses writes, a snapshot is tried this often.
 constexpr auto kRetryAfterFailure = std::chrono::seconds(5);
+// How often the store's thread writes what changed without a request to write it.
+constexpr auto kFlushEvery = std::chrono::milliseconds(100);
 // A snapshot is written in pieces of about this size.
 constexpr size_t kWriteChunk = 1024 * 1024;
 
@@ -243,6 +245,7 @@ DataDir::~DataDir() {
 }
 
 std::shared_ptr<DataDir::File> DataDir::rotate(std::string& error) {
+  write_pending();  // what changed before the new journal belongs to the old one
   const uint64_t seq = seq_ + 1;
   const std::string path = (fs::path(options_.dir) / seq_name(kJournal, seq)).string();
   auto file = std::make_shared<File>();
@@ -268,13 +271,17 @@ void DataDir::fail(const std::string& what) {
       options_.dir, what, kRetryAfterFailure.count());
 }
 
-void DataDir::append(std::string_view record) {
-  if (const int e = write_all(journal_->fd, record)) {
+void DataDir::write_pending() {
+  if (pending_.empty() || !journal_) return;
+  const int e = failed_ ? 0 : write_all(journal_->fd, pending_);
+  const size_t bytes = pending_.size();
+  pending_.clear();
+  if (failed_) return;
+  if (e != 0) {
     fail(cannot("write the journal", e));
     return;
   }
-  journal_bytes_ += record.size();
-  ++records_;
+  journal_bytes_ += bytes;
   if (options_.fsync_interval.count() <= 0) {
     if (::fdatasync(journal_->fd) != 0) fail(cannot("flush the journal", errno));
   } else {
@@ -282,14 +289,18 @@ void DataDir::append(std::string_view record) {
   }
 }
 
+void DataDir::flush() {
+  std::lock_guard lock(mu_);
+  write_pending();
+}
+
 void DataDir::stored(const registry::Instance& instance) {
   std::lock_guard lock(mu_);
   if (closed_ || failed_ || !journal_) return;
   payload_.clear();
   api::append_instance(payload_, instance);
-  buffer_.clear();
-  append_record(buffer_, RecordType::kStored, payload_);
-  append(buffer_);
+  append_record(pending_, RecordType::kStored, payload_);
+  ++records_;
 }
 
 void DataDir::removed(const registry::Instance& instance) {
@@ -305,9 +316,8 @@ void DataDir::removed(const registry::Instance& instance) {
   payload_ += ",\"hostname\":";
   json::append_string(payload_, *instance.hostname);
   payload_.push_back('}');
-  buffer_.clear();
-  append_record(buffer_, RecordType::kRemoved, payload_);
-  append(buffer_);
+  append_record(pending_, RecordType::kRemoved, payload_);
+  ++records_;
 }
 
 bool DataDir::write_snapshot(uint64_t seq, size_t& bytes) {
@@ -408,20 +418,19 @@ void DataDir::start() {
 void DataDir::run() {
   compact();  // what open() read becomes one snapshot, so the next start reads one file
   auto last_try = Clock::now();
-  const auto tick =
-      options_.fsync_interval.count() > 0
-          ? std::min<std::chrono::nanoseconds>(options_.fsync_interval, std::chrono::seconds(1))
-          : std::chrono::nanoseconds(std::chrono::seconds(1));
+  auto next_sync = Clock::now() + options_.fsync_interval;
   for (;;) {
     std::shared_ptr<File> to_sync;
     bool compact_now = false;
     {
       std::unique_lock lock(mu_);
-      wake_.wait_for(lock, tick, [this] { return stopping_; });
+      wake_.wait_for(lock, kFlushEvery, [this] { return stopping_; });
       if (stopping_) return;
-      if (dirty_ && journal_) {
+      write_pending();  // changes no request wrote: evictions, syncup, anti-entropy
+      if (dirty_ && journal_ && Clock::now() >= next_sync) {
         to_sync = journal_;
         dirty_ = false;
+        next_sync = Clock::now() + options_.fsync_interval;
       }
       if (failed_)
         compact_now = Clock::now() - last_try >= kRetryAfterFailure;
@@ -450,6 +459,7 @@ void DataDir::close() {
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
   registry_.set_instance_observer(nullptr);
+  flush();  // in the journal, should the final snapshot fail
   uint64_t seq = 0;
   {
     std::lock_guard lock(mu_);

@@ -68,8 +68,13 @@ class DataDir final : public registry::InstanceObserver {
   // Stops telling, writes a final snapshot, and stops the thread. Idempotent.
   void close();
 
+  // Under the registry's lock: the change is framed into the pending records, not written.
   void stored(const registry::Instance& instance) override;
   void removed(const registry::Instance& instance) override;
+  // Writes the pending records of every thread to the journal (one write(2) for all: a group
+  // commit), outside the registry's lock. The write path calls it before answering; the store's
+  // thread every 100 ms for what changed without a request (eviction, syncup, anti-entropy).
+  void flush();
 
   // After a restart in a cluster: the keys of the instances a peer holds, from its fetch/all
   // answer (the syncup's). Any thread.
@@ -89,7 +94,7 @@ class DataDir final : public registry::InstanceObserver {
  private:
   struct File;
   DataDir(DataDirOptions options, registry::Registry& registry);
-  void append(std::string_view record);  // under mu_
+  void write_pending();  // under mu_
   // Says once that the disk refused (`what`), and stops the journal until a snapshot. Under mu_.
   void fail(const std::string& what);
   // Starts journal-<seq>; the current one is returned for a last fdatasync. Under mu_.
@@ -108,7 +113,8 @@ class DataDir final : public registry::InstanceObserver {
   mutable std::mutex mu_;  // the journal: file, sequence, buffer, counts
   std::shared_ptr<File> journal_;
   uint64_t seq_ = 0;
-  std::string buffer_, payload_;
+  std::string pending_;  // framed records not written yet
+  std::string payload_;
   bool dirty_ = false;  // written since the last fdatasync
   size_t journal_bytes_ = 0;
   std::atomic<bool> failed_{false};

@@ -1,6 +1,7 @@
 #include "store/record.h"
 
-#include <boost/crc.hpp>
+#include <zlib.h>
+
 #include <cstdint>
 #include <cstring>
 
@@ -22,11 +23,13 @@ uint32_t get_u32(const char* p) {
   return v;
 }
 
+// zlib's CRC-32 (the common polynomial): several times faster than Boost.CRC's byte table, which
+// was 7 % of a registration's time with a data directory (perf).
 uint32_t crc_of(char type, std::string_view payload) {
-  boost::crc_32_type crc;
-  crc.process_byte(static_cast<unsigned char>(type));
-  crc.process_bytes(payload.data(), payload.size());
-  return crc.checksum();
+  const auto t = static_cast<unsigned char>(type);
+  uLong crc = crc32(0L, &t, 1);
+  crc = crc32_z(crc, reinterpret_cast<const Bytef*>(payload.data()), payload.size());
+  return static_cast<uint32_t>(crc);
 }
 
 bool known_type(char t) {

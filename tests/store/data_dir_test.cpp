@@ -112,6 +112,7 @@ TEST_F(DataDirTest, ChangesComeBackAfterACrashWithoutAFinalSnapshot) {
     set.hostnames = {"h3"};
     set.statuses = {registry::kStatusDown};
     ASSERT_TRUE(before.set(set).error.empty());
+    store->flush();             // as the write path does before it answers
     crash_copy(dir_, crashed);  // kill -9 here: what the kernel has is what is on disk
     store->close();
   }
@@ -153,25 +154,34 @@ TEST_F(DataDirTest, ACleanCloseLeavesOneSnapshotAndNothingElse) {
   EXPECT_EQ(hosts(after).size(), 100u);
 }
 
+// The sequence of the newest snapshot in `dir`, 0 when there is none.
+uint64_t newest_snapshot(const fs::path& dir) {
+  const auto all = files(dir, "snapshot-");
+  return all.empty() ? 0 : std::stoull(all.back().filename().string().substr(9));
+}
+
 TEST_F(DataDirTest, TheJournalIsCompactedIntoASnapshot) {
   compact_min_ = 4096;
   Registry registry(clock_, {});
   RestoreReport report;
   auto store = open(registry, report);
-  for (int round = 0; round < 20; ++round)
+  // The start's own compaction: journal-2 and snapshot-2.
+  for (int i = 0; i < 50 && newest_snapshot(dir_) < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_EQ(newest_snapshot(dir_), 2u);
+  for (int round = 0; round < 20; ++round) {
     for (int i = 0; i < 20; ++i)
       registry.register_instance(args("h" + std::to_string(i)));  // the same 20, again and again
-  // The thread looks once a second; the journal is far over 4 KiB and over the snapshot.
-  for (int i = 0; i < 50 && files(dir_, "snapshot-").size() + files(dir_, "journal-").size() > 2;
-       ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  for (int i = 0; i < 30; ++i) {
-    if (fs::file_size(files(dir_, "journal-").back()) < 4096) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    store->flush();
   }
-  EXPECT_LT(fs::file_size(files(dir_, "journal-").back()), 4096u) << "compacted";
-  EXPECT_EQ(files(dir_, "snapshot-").size(), 1u);
-  EXPECT_LT(fs::file_size(files(dir_, "snapshot-").back()), 20u * 1024);
+  // The journal is far over 4 KiB and over the snapshot: the thread compacts it into snapshot-3.
+  for (int i = 0; i < 50 && newest_snapshot(dir_) < 3; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(newest_snapshot(dir_), 3u);
+  EXPECT_EQ(files(dir_, "snapshot-").size(), 1u) << "the older one is gone";
+  ASSERT_EQ(files(dir_, "journal-").size(), 1u);
+  EXPECT_LT(fs::file_size(files(dir_, "journal-").back()), 4096u);
+  EXPECT_LT(fs::file_size(files(dir_, "snapshot-").back()), 20u * 1024) << "20 instances";
   store->close();
 }
 
@@ -195,6 +205,7 @@ std::pair<fs::path, fs::path> snapshot_and_journal(const fs::path& dir, const Cl
     auto store = std::move(std::get<std::unique_ptr<DataDir>>(DataDir::open(o, registry, report)));
     for (int i = 10; i < 20; ++i)
       registry.register_instance(args("h" + std::to_string(i)));
+    store->flush();
     crash_copy(dir, crashed);  // the journal holds h10..h19
     store->close();
   }
@@ -263,8 +274,10 @@ TEST_F(DataDirTest, ADiskThatRefusesWritesLeavesTheRegistryServing) {
   rlimit small = old;
   small.rlim_cur = 4096;
   ::setrlimit(RLIMIT_FSIZE, &small);
-  for (int i = 0; i < 100; ++i)
+  for (int i = 0; i < 100; ++i) {
     registry.register_instance(args("h" + std::to_string(i)));
+    store->flush();
+  }
   ::setrlimit(RLIMIT_FSIZE, &old);
   EXPECT_FALSE(store->healthy());
   EXPECT_EQ(hosts(registry).size(), 100u) << "served from memory";
