@@ -147,13 +147,18 @@ def partition_scenario(test, a, b, cut, heal):
         stop.set()
 
 
+def proxied_pair():
+    """Two nodes that reach each other only through a BlockingProxy each: (a, b, to_a, to_b)."""
+    pa, pb = free_ports(2)
+    to_a, to_b = BlockingProxy(pa), BlockingProxy(pb)
+    a = Node("--listen", addr(pa), "--nodes", addr(pa) + "," + addr(to_b.port), *COMMON)
+    b = Node("--listen", addr(pb), "--nodes", addr(pb) + "," + addr(to_a.port), *COMMON)
+    return a, b, to_a, to_b
+
+
 class ProxyPartitionTest(unittest.TestCase):
     def test_guard_keeps_instances_and_anti_entropy_converges(self):
-        pa, pb = free_ports(2)
-        to_a, to_b = BlockingProxy(pa), BlockingProxy(pb)
-        # Each node reaches the other only through its proxy.
-        a = Node("--listen", addr(pa), "--nodes", addr(pa) + "," + addr(to_b.port), *COMMON)
-        b = Node("--listen", addr(pb), "--nodes", addr(pb) + "," + addr(to_a.port), *COMMON)
+        a, b, to_a, to_b = proxied_pair()
         try:
             partition_scenario(self, a, b, cut=lambda: (to_a.block(), to_b.block()),
                                heal=lambda: (to_a.heal(), to_b.heal()))
@@ -170,10 +175,7 @@ class CancelDuringPartitionTest(unittest.TestCase):
     lease to lapse). Now b is told of the cancel instead."""
 
     def test_a_cancel_made_during_a_partition_reaches_the_other_side(self):
-        pa, pb = free_ports(2)
-        to_a, to_b = BlockingProxy(pa), BlockingProxy(pb)
-        a = Node("--listen", addr(pa), "--nodes", addr(pa) + "," + addr(to_b.port), *COMMON)
-        b = Node("--listen", addr(pb), "--nodes", addr(pb) + "," + addr(to_a.port), *COMMON)
+        a, b, to_a, to_b = proxied_pair()
         try:
             for n in (a, b):
                 self.addCleanup(n.stop)

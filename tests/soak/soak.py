@@ -27,6 +27,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from muster_node import free_ports  # noqa: E402
+
 ZONE, ENV = "sh001", "soak"
 APPS = 100           # the renewing instances are spread over these apps
 POLL_APPS = 20       # quiet apps the parked polls watch (few instances, rare changes)
@@ -36,16 +39,6 @@ EVICT_AFTER = "30s"
 # twice the renew period keeps its arithmetic true, so that it protects only when renews fail.
 EVICT_INTERVAL = "20s"
 CLIENTS = 24         # load generator tasks, each with its own connection and instances
-
-
-def free_ports(n):
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 def rss_mib(pid):
