@@ -235,6 +235,7 @@ std::variant<std::unique_ptr<DataDir>, std::string> DataDir::open(DataDirOptions
   }
   if (!error.empty()) return "data dir " + dir + ": " + error;
   registry.set_instance_observer(store.get());
+  store->opened_ = true;
   report.took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
   return store;
 }
@@ -453,7 +454,8 @@ void DataDir::run() {
 void DataDir::close() {
   {
     std::lock_guard lock(mu_);
-    if (closed_) return;
+    // A store that did not open (another process holds the directory) writes nothing.
+    if (closed_ || !opened_) return;
     stopping_ = true;
   }
   wake_.notify_all();

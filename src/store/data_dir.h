@@ -119,6 +119,7 @@ class DataDir final : public registry::InstanceObserver {
   size_t journal_bytes_ = 0;
   std::atomic<bool> failed_{false};
   bool closed_ = false;
+  bool opened_ = false;  // open() finished: only then does close() write
   std::atomic<size_t> snapshot_bytes_{0};
   std::atomic<uint64_t> write_errors_{0};
   std::atomic<uint64_t> compactions_{0};
