@@ -132,9 +132,13 @@ std::variant<std::monostate, std::string> Node::start(boost::asio::io_context& m
   // which of them were cancelled or evicted while it was down.
   auto peer_keys = std::make_shared<std::unordered_set<std::string>>();
   if (data_ && restored_.instances > 0) {
-    replicator_->on_syncup_answer([peer_keys](std::string_view body) {
-      store::DataDir::add_instance_keys(body, *peer_keys);
-    });
+    if (replicator_->peer_addrs().empty()) {
+      data_->drop_unconfirmed_never();  // no peer to ask: what the disk held stands
+    } else {
+      replicator_->on_syncup_answer([peer_keys](std::string_view body) {
+        store::DataDir::add_instance_keys(body, *peer_keys);
+      });
+    }
   }
   // Reads open once a peer's state is here (or init-protect times out); then this node
   // registers itself (docs/decisions.md §6.7).

@@ -85,6 +85,11 @@ class DataDir final : public registry::InstanceObserver {
   // removed, rather than pushed back to the peers by anti-entropy. Call once, with the keys of
   // every peer that answered the syncup; returns how many were removed. Any thread.
   size_t drop_unconfirmed(const std::unordered_set<std::string>& peer_keys);
+  // A node without peers: forgets what open() restored (drop_unconfirmed() will not be called).
+  void drop_unconfirmed_never() {
+    std::lock_guard lock(restored_mu_);
+    restored_ = {};
+  }
 
   void write_metrics(metrics::TextWriter& out) const;
   // False while the disk refuses writes: the node serves from memory, and the store says so and

@@ -88,6 +88,16 @@ class DataDirTest(unittest.TestCase):
         # Their leases are real: nothing renews them, so they go once --evict-after has passed.
         eventually(lambda: count(node) == 0, timeout=20, what="the unrenewed instances evicted")
 
+    def test_the_guard_counts_restored_instances_and_starts_protecting(self):
+        node = self.start("--protect-min-instances", "20")
+        self.assertEqual(register_many(node.port, 50, appid="app"), 50)
+        node.stop(signal.SIGKILL)
+        node = self.start("--protect-min-instances", "20")
+        self.assertEqual(count(node, "app"), 50)
+        # Nothing renews yet: the guard expects the restored instances' renews, and protects.
+        self.assertEqual(node.metric("muster_protect_mode"), 1)
+        self.assertEqual(node.metric("muster_expected_renews"), 100)
+
     def test_consul_registrations_and_cancels_survive_a_restart(self):
         node = self.start()
         status, _, _ = node.request("PUT", "/v1/agent/service/register",
