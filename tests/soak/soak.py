@@ -8,9 +8,14 @@ node must hold exactly the instances whose clients kept renewing and the Consul 
 deregistered, none that was cancelled, within a stated convergence time, and each node's RSS must
 stay bounded. It prints a verdict and the numbers; exit code 0 only for a clean verdict.
 
-Links between nodes go through proxies on loopback (one per direction), which can block, delay
-and drop: the same faults as `ip netns` and `tc netem` make, on any machine (this one's kernel has
-no netem), with every process on 127.0.0.1. Every process it starts is stopped by its PID.
+Where the machine allows network namespaces (root, iproute2), each node runs in a namespace of
+its own on a bridge, and a partition is a blackhole route between a node and its peers (its
+clients still reach it); slow, lossy links use `tc netem` there when the kernel has it. Elsewhere
+(or with --loopback) links between nodes go through proxies on loopback, one per direction, which
+block, delay and drop. After each fault heals the checker measures how long the nodes take to
+agree again (on what no client touched in the last few seconds), and at the end, with churn
+stopped, that every node holds exactly what it must. Every process it starts is stopped by its
+PID; the namespaces it made are deleted.
 
 Usage: python3 tests/soak/soak.py BUILD/muster [--minutes 10] [--instances 50000] [--seed N]
 """
@@ -108,11 +113,139 @@ class Link:
             pass
 
 
+class ProxyTopology:
+    """Three nodes on loopback, each reaching the others through a Link per direction."""
+    name = "loopback with a proxy per link"
+    can_slow = True
+
+    async def setup(self, n):
+        self.ports = free_ports(n)
+        self.hosts = ["127.0.0.1"] * n
+        self.wraps = [()] * n
+        # links[i][j]: the proxy node i reaches node j through.
+        self.links = [[None] * n for _ in range(n)]
+        for i in range(n):
+            for j in range(n):
+                if i != j:
+                    self.links[i][j] = Link(self.ports[j])
+                    await self.links[i][j].start()
+        self.peers_args = [",".join("127.0.0.1:%d" % (self.ports[i] if j == i else
+                                                       self.links[i][j].port)
+                                    for j in range(n)) for i in range(n)]
+
+    def pairs(self, i):
+        for j in range(len(self.ports)):
+            if j != i:
+                yield self.links[i][j]
+                yield self.links[j][i]
+
+    def partition(self, i, on):
+        for link in self.pairs(i):
+            if on:
+                link.cut()
+            else:
+                link.blocked = False
+
+    def slow(self, i, on):
+        for link in self.pairs(i):
+            link.delay, link.loss = (0.2, 0.1) if on else (0.0, 0.0)
+
+    def close(self):
+        for row in self.links:
+            for link in row:
+                if link:
+                    link.server.close()
+
+
+def ip(*args, check=True):
+    return subprocess.run(["ip", *args], check=check, capture_output=True, timeout=10)
+
+
+class NetnsTopology:
+    """Each node in a network namespace of its own, on a bridge in a hub namespace that the
+    load generator reaches through one more veth. A partition is a blackhole route each way
+    between a node and its peers: their packets vanish, its clients still reach it."""
+    name = "network namespaces on a bridge"
+
+    async def setup(self, n):
+        tag = str(os.getpid() % 100000)
+        self.hub = "msoakhub" + tag
+        self.ns = ["msoak%d_%s" % (i, tag) for i in range(n)]
+        self.made = []
+        ip("netns", "add", self.hub)
+        self.made.append(self.hub)
+        ip("-n", self.hub, "link", "add", "br0", "type", "bridge")
+        ip("-n", self.hub, "link", "set", "br0", "up")
+        self.hosts = ["10.215.0.%d" % (i + 1) for i in range(n)]
+        self.ports = [7171] * n
+        for i, ns in enumerate(self.ns):
+            ip("netns", "add", ns)
+            self.made.append(ns)
+            ip("-n", ns, "link", "set", "lo", "up")
+            ip("-n", ns, "link", "add", "eth0", "type", "veth", "peer", "name", "h%d" % i,
+               "netns", self.hub)
+            ip("-n", ns, "addr", "add", self.hosts[i] + "/24", "dev", "eth0")
+            ip("-n", ns, "link", "set", "eth0", "up")
+            ip("-n", self.hub, "link", "set", "h%d" % i, "master", "br0")
+            ip("-n", self.hub, "link", "set", "h%d" % i, "up")
+        # The load generator's way in, from the root namespace.
+        self.root_if = "msk" + tag
+        ip("link", "add", self.root_if, "type", "veth", "peer", "name", "hroot", "netns",
+           self.hub)
+        ip("addr", "add", "10.215.0.100/24", "dev", self.root_if)
+        ip("link", "set", self.root_if, "up")
+        ip("-n", self.hub, "link", "set", "hroot", "master", "br0")
+        ip("-n", self.hub, "link", "set", "hroot", "up")
+        self.wraps = [("ip", "netns", "exec", ns) for ns in self.ns]
+        self.peers_args = [",".join("%s:7171" % h for h in self.hosts)] * n
+        # netem where the kernel has it: a slow, lossy link is then one a node's eth0 gets.
+        probe = ip("-n", self.ns[0], "qdisc", "add", "dev", "eth0", "root", "netem", "delay",
+                   "1ms", check=False)
+        self.can_slow = probe.returncode == 0
+        if self.can_slow:
+            ip("-n", self.ns[0], "qdisc", "del", "dev", "eth0", "root", check=False)
+
+    def partition(self, i, on):
+        verb = "add" if on else "del"
+        for j, host in enumerate(self.hosts):
+            if j == i:
+                continue
+            ip("-n", self.ns[i], "route", verb, "blackhole", host + "/32", check=False)
+            ip("-n", self.ns[j], "route", verb, "blackhole", self.hosts[i] + "/32", check=False)
+
+    def slow(self, i, on):
+        if on:
+            ip("-n", self.ns[i], "qdisc", "add", "dev", "eth0", "root", "netem", "delay",
+               "200ms", "loss", "5%", check=False)
+        else:
+            ip("-n", self.ns[i], "qdisc", "del", "dev", "eth0", "root", check=False)
+
+    def close(self):
+        for ns in self.made:
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=10)
+        subprocess.run(["ip", "link", "del", self.root_if], capture_output=True, timeout=10)
+
+
+async def make_topology(loopback):
+    if not loopback and shutil.which("ip") and os.geteuid() == 0:
+        topology = NetnsTopology()
+        try:
+            await topology.setup(3)
+            return topology
+        except (OSError, subprocess.CalledProcessError) as e:
+            print("soak: network namespaces are not allowed here (%s); proxies on loopback"
+                  % (e.stderr.decode().strip() if hasattr(e, "stderr") and e.stderr else e))
+            topology.close()
+    topology = ProxyTopology()
+    await topology.setup(3)
+    return topology
+
+
 # --- nodes --------------------------------------------------------------------------------------
 class Node:
-    def __init__(self, binary, index, port, peers_arg, data_dir, log_dir):
-        self.binary, self.index, self.port = binary, index, port
-        self.peers_arg, self.data_dir = peers_arg, data_dir
+    def __init__(self, binary, index, host, port, peers_arg, data_dir, log_dir, wrap=()):
+        self.binary, self.index, self.host, self.port = binary, index, host, port
+        self.peers_arg, self.data_dir, self.wrap = peers_arg, data_dir, list(wrap)
         self.log = open(os.path.join(log_dir, "node%d.log" % index), "a")
         self.proc = None
         self.max_rss = 0.0
@@ -120,7 +253,8 @@ class Node:
 
     def start(self):
         self.proc = subprocess.Popen(
-            [self.binary, "serve", "--listen", "127.0.0.1:%d" % self.port, "--zone", ZONE,
+            self.wrap + [self.binary, "serve", "--listen", "%s:%d" % (self.host, self.port),
+             "--zone", ZONE,
              "--env", ENV, "--nodes", self.peers_arg, "--self-register", "false",
              "--data-dir", self.data_dir, "--evict-after", EVICT_AFTER, "--evict-interval", EVICT_INTERVAL,
              "--peer-timeout", "2s", "--anti-entropy", "5s", "--poll-hold", "30s",
@@ -129,7 +263,7 @@ class Node:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                socket.create_connection((self.host, self.port), timeout=1).close()
                 return
             except OSError:
                 time.sleep(0.05)
@@ -196,6 +330,7 @@ class Ledger:
         self.cancelled = {}     # (appid, hostname) -> time the cancel was acknowledged
         self.consul_alive = set()
         self.consul_gone = {}
+        self.touched = {}       # (appid, hostname) -> when a write about it was last made
 
 
 class Client:
@@ -213,9 +348,9 @@ class Client:
         if self.conn:
             return self.conn
         for _ in range(len(self.nodes)):
-            port = self.nodes[self.node].port
+            n = self.nodes[self.node]
             try:
-                self.conn = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 2)
+                self.conn = await asyncio.wait_for(asyncio.open_connection(n.host, n.port), 2)
                 return self.conn
             except (OSError, asyncio.TimeoutError):
                 self.node = (self.node + 1) % len(self.nodes)
@@ -259,7 +394,9 @@ class Client:
                                        for a, h in chunk])
             if got is None:
                 continue
+            now = time.monotonic()
             for key, (status, body) in zip(chunk, got):
+                self.ledger.touched[key] = now
                 if code_of(body) == 0:
                     self.ledger.acks["register"] += 1
                     self.ledger.alive.add(key)
@@ -293,6 +430,7 @@ class Client:
             for key in gone:
                 self.instances.remove(key)  # the client stops, acknowledged or not
                 self.ledger.alive.discard(key)
+                self.ledger.touched[key] = time.monotonic()
             if got:
                 for key, (status, body) in zip(gone, got):
                     if code_of(body) in (0, -404):
@@ -336,7 +474,7 @@ async def poller(nodes, index, stop, counts):
     while not stop.is_set():
         try:
             reader, writer = await asyncio.wait_for(
-                asyncio.open_connection("127.0.0.1", nodes[node].port), 2)
+                asyncio.open_connection(nodes[node].host, nodes[node].port), 2)
         except (OSError, asyncio.TimeoutError):
             node = (node + 1) % len(nodes)
             await asyncio.sleep(1)
@@ -364,10 +502,10 @@ async def consul_work(nodes, ledger, stop, quiet, rng):
     """200 Consul registrations (no heartbeat), then one deregistered every few seconds."""
     async def put(path, body=b""):
         for attempt in range(len(nodes)):
-            port = nodes[(attempt + rng.randrange(len(nodes))) % len(nodes)].port
+            n = nodes[(attempt + rng.randrange(len(nodes))) % len(nodes)]
             try:
                 reader, writer = await asyncio.wait_for(
-                    asyncio.open_connection("127.0.0.1", port), 2)
+                    asyncio.open_connection(n.host, n.port), 2)
                 writer.write(("PUT %s HTTP/1.1\r\nHost: soak\r\nContent-Length: %d\r\n\r\n"
                               % (path, len(body))).encode() + body)
                 await writer.drain()
@@ -382,10 +520,12 @@ async def consul_work(nodes, ledger, stop, quiet, rng):
     for i in range(200):
         svc = {"Name": "soak.consul%d" % (i % 10), "ID": "svc-%d" % i, "Address": "10.9.0.%d"
                % (i % 250), "Port": 80}
+        key = ("soak.consul%d" % (i % 10), "svc-%d" % i)
+        ledger.touched[key] = time.monotonic()
         if await put("/v1/agent/service/register?ns=%s&dc=%s" % (ENV, ZONE),
                      json.dumps(svc).encode()):
             ledger.acks["consul"] += 1
-            ledger.consul_alive.add(("soak.consul%d" % (i % 10), "svc-%d" % i))
+            ledger.consul_alive.add(key)
     while not stop.is_set():
         try:
             await asyncio.wait_for(stop.wait(), rng.uniform(4, 8))
@@ -396,6 +536,7 @@ async def consul_work(nodes, ledger, stop, quiet, rng):
         if quiet.is_set():
             continue
         key = rng.choice(sorted(ledger.consul_alive))
+        ledger.touched[key] = time.monotonic()
         if await put("/v1/agent/service/deregister/%s?ns=%s&dc=%s" % (key[1], ENV, ZONE)):
             ledger.acks["deregister"] += 1
             ledger.consul_alive.discard(key)
@@ -417,9 +558,9 @@ MALFORMED = [
 async def malformed_burst(nodes, rng, n=50):
     sent = 0
     for _ in range(n):
-        port = rng.choice(nodes).port
+        n = rng.choice(nodes)
         try:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 2)
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(n.host, n.port), 2)
             writer.write(rng.choice(MALFORMED))
             await writer.drain()
             try:
@@ -437,7 +578,7 @@ async def snapshot_of(node):
     """{(appid, hostname)} of the soak's apps on `node` (fetch/all), or None."""
     try:
         reader, writer = await asyncio.wait_for(
-            asyncio.open_connection("127.0.0.1", node.port), 2)
+            asyncio.open_connection(node.host, node.port), 2)
         writer.write(b"GET /discovery/fetch/all HTTP/1.1\r\nHost: soak\r\n\r\n")
         await writer.drain()
         status, body = await asyncio.wait_for(read_response(reader), 20)
@@ -453,6 +594,27 @@ async def snapshot_of(node):
     return out
 
 
+async def agreement_after(nodes, ledger, window=5.0, limit=60.0):
+    """Seconds until every node holds what the clients left registered, leaving out what they
+    touched in the last `window` seconds (in flight, legitimately different); None when that
+    takes longer than `limit`."""
+    start = time.monotonic()
+    while time.monotonic() - start < limit:
+        now = time.monotonic()
+        recent = {k for k, t in ledger.touched.items() if now - t < window}
+        expected = (set(ledger.alive) | set(ledger.consul_alive)) - recent
+        agree = True
+        for n in nodes:
+            st = await snapshot_of(n)
+            if st is None or st - recent != expected:
+                agree = False
+                break
+        if agree:
+            return time.monotonic() - start
+        await asyncio.sleep(1)
+    return None
+
+
 async def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("binary")
@@ -462,26 +624,28 @@ async def main():
     ap.add_argument("--seed", type=int, default=int(time.time()))
     ap.add_argument("--convergence", type=float, default=120,
                     help="seconds the nodes get to agree after the last fault heals")
+    ap.add_argument("--loopback", action="store_true",
+                    help="proxies on loopback even where network namespaces are allowed")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     random.seed(args.seed)
     work = tempfile.mkdtemp(prefix="muster-soak-")
     print("soak: seed %d, %d instances, %d polls, %.1f minutes, logs in %s"
           % (args.seed, args.instances, args.polls, args.minutes, work), flush=True)
-    ports = free_ports(3)
-    # links[i][j]: the proxy node i reaches node j through.
-    links = [[None] * 3 for _ in range(3)]
-    for i in range(3):
-        for j in range(3):
-            if i != j:
-                links[i][j] = Link(ports[j])
-                await links[i][j].start()
-    nodes = []
-    for i in range(3):
-        peers = ",".join("127.0.0.1:%d" % (ports[i] if j == i else links[i][j].port)
-                         for j in range(3))
-        nodes.append(Node(args.binary, i, ports[i], peers, os.path.join(work, "data%d" % i),
-                          work))
+    topology = await make_topology(args.loopback)
+    print("soak: %s%s" % (topology.name, "" if topology.can_slow else
+                          " (no slow links: this kernel has no netem)"), flush=True)
+    nodes = [Node(args.binary, i, topology.hosts[i], topology.ports[i], topology.peers_args[i],
+                  os.path.join(work, "data%d" % i), work, topology.wraps[i]) for i in range(3)]
+    try:
+        return await soak(args, rng, work, topology, nodes)
+    finally:
+        for n in nodes:
+            n.stop()
+        topology.close()
+
+
+async def soak(args, rng, work, topology, nodes):
     for n in nodes:
         n.start()
     ledger = Ledger()
@@ -499,8 +663,11 @@ async def main():
                                               random.Random(rng.random())))]
     await asyncio.sleep(RENEW_EVERY)  # every instance registered before polls and faults start
     tasks += [asyncio.create_task(poller(nodes, i, stop, counts)) for i in range(args.polls)]
-    faults = {"kill -9": 0, "SIGSTOP": 0, "partition": 0, "slow link": 0, "malformed": 0}
+    faults = {"kill -9": 0, "SIGSTOP": 0, "partition": 0, "malformed": 0}
+    if topology.can_slow:
+        faults["slow link"] = 0
     malformed_sent = 0
+    agreements = []  # (fault, seconds until the nodes agreed after it healed, or None)
     fault_end = time.monotonic() + max(0.0, args.minutes * 60 - args.convergence - RENEW_EVERY)
     last_heal = time.monotonic()
     log = open(os.path.join(work, "faults.log"), "w")
@@ -533,31 +700,25 @@ async def main():
             say("SIGCONT node %d" % victim)
         elif kind == "partition":
             say("partition node %d from its peers" % victim)
-            for j in range(3):
-                if j != victim:
-                    links[victim][j].cut()
-                    links[j][victim].cut()
+            topology.partition(victim, True)
             await asyncio.sleep(rng.uniform(10, 20))
-            for j in range(3):
-                if j != victim:
-                    links[victim][j].blocked = links[j][victim].blocked = False
+            topology.partition(victim, False)
             say("partition of node %d healed" % victim)
         elif kind == "slow link":
             say("slow, lossy links to and from node %d" % victim)
-            for j in range(3):
-                if j != victim:
-                    for l in (links[victim][j], links[j][victim]):
-                        l.delay, l.loss = 0.2, 0.1
+            topology.slow(victim, True)
             await asyncio.sleep(rng.uniform(10, 20))
-            for j in range(3):
-                if j != victim:
-                    for l in (links[victim][j], links[j][victim]):
-                        l.delay, l.loss = 0.0, 0.0
+            topology.slow(victim, False)
             say("links of node %d well again" % victim)
         else:
             malformed_sent += await malformed_burst(nodes, rng)
             say("malformed requests sent (%d so far)" % malformed_sent)
         last_heal = time.monotonic()
+        if kind != "malformed":
+            took = await agreement_after(nodes, ledger)
+            agreements.append((kind, took))
+            say("nodes agree %s" % ("%.1f s after the heal" % took if took is not None else
+                                     "NOT within 60 s of the heal"))
         await asyncio.sleep(rng.uniform(3, 8))
     quiet.set()  # no more churn: the clients only renew while the checker compares
     say("faults over; the checker waits up to %.0f s for the nodes to agree" % args.convergence)
@@ -595,10 +756,6 @@ async def main():
     rss_final = [rss_mib(n.proc.pid) for n in nodes]
     for n in nodes:
         n.stop()
-    for row in links:
-        for l in row:
-            if l:
-                l.server.close()
     print("\n--- soak verdict (seed %d) ---" % args.seed)
     print("writes acknowledged: %s; client-side failures (moved node): %d"
           % (", ".join("%s %d" % kv for kv in ledger.acks.items()), ledger.failures))
@@ -620,6 +777,16 @@ async def main():
         if missing or extra:
             clean = False
             print("  e.g. missing %s, extra %s" % (sorted(missing)[:5], sorted(extra)[:5]))
+    timed = [t for _, t in agreements if t is not None]
+    late = [k for k, t in agreements if t is None]
+    if agreements:
+        print("after each fault healed, the nodes agreed within %.1f s at worst (median %.1f s, "
+              "%d faults)%s" % (max(timed) if timed else float("nan"),
+                                sorted(timed)[len(timed) // 2] if timed else float("nan"),
+                                len(agreements),
+                                "; not within 60 s after: " + ", ".join(late) if late else ""))
+        if late:
+            clean = False
     if converged_at is not None:
         print("converged %.1f s after the last fault healed (bound %.0f s)"
               % (converged_at - last_heal, args.convergence))
