@@ -9,6 +9,7 @@ import resource
 import shutil
 import signal
 import socket
+import subprocess
 import tempfile
 import threading
 import time
@@ -154,6 +155,27 @@ class DataDirTest(unittest.TestCase):
         self.assertEqual(node.metric("muster_data_dir_healthy"), 0)
         self.assertEqual(count(node), 2000, "everything is served from memory")
         self.assertTrue(node.alive())
+
+
+    def test_a_full_disk_leaves_the_node_serving(self):
+        # A real full filesystem: a 64 KiB tmpfs mounted for the node alone, in a mount
+        # namespace of its own (where the machine allows it).
+        probe = subprocess.run(["unshare", "-m", "--", "sh", "-c",
+                                'mount -t tmpfs -o size=64k tmpfs "$0"', self.dir],
+                               capture_output=True, text=True, timeout=10)
+        if probe.returncode != 0:
+            self.skipTest("no mount namespace here (%s); the file size limit test stands in"
+                          % probe.stderr.strip())
+        mount = ["unshare", "-m", "--", "sh", "-c",
+                 'mount -t tmpfs -o size=64k tmpfs "$0" && exec "$@"', self.dir]
+        node = Node("--data-dir", self.dir, wrap=mount)
+        self.addCleanup(lambda: node.alive() and node.stop(signal.SIGKILL))
+        self.assertEqual(register_many(node.port, 2000, threads=1), 2000)
+        line = node.wait_for_log("serving from memory")
+        self.assertIn("No space left on device", line)
+        self.assertEqual(node.metric("muster_data_dir_healthy"), 0)
+        self.assertEqual(count(node), 2000)
+        self.assertEqual(node.stop(), 0, "and it stops cleanly, its last snapshot refused")
 
 
 class DataDirClusterTest(unittest.TestCase):
