@@ -331,6 +331,7 @@ class Ledger:
         self.consul_alive = set()
         self.consul_gone = {}
         self.touched = {}       # (appid, hostname) -> when a write about it was last made
+        self.sets = {}          # (appid, hostname) -> the "soak" metadata its last set gave it
 
 
 class Client:
@@ -400,6 +401,7 @@ class Client:
                 if code_of(body) == 0:
                     self.ledger.acks["register"] += 1
                     self.ledger.alive.add(key)
+                    self.ledger.sets.pop(key, None)  # a register replaces the metadata
 
     async def renew_all(self):
         lost = []
@@ -449,6 +451,8 @@ class Client:
             % (ZONE, ENV, a, h, '{"soak":"%d"}' % self.serial))])
         if got and code_of(got[0][1]) == 0:
             self.ledger.acks["set"] += 1
+            self.ledger.sets[(a, h)] = str(self.serial)
+            self.ledger.touched[(a, h)] = time.monotonic()
 
     async def run(self, rng):
         await self.register(list(self.instances))
@@ -574,8 +578,9 @@ async def malformed_burst(nodes, rng, n=50):
     return sent
 
 
-async def snapshot_of(node):
-    """{(appid, hostname)} of the soak's apps on `node` (fetch/all), or None."""
+async def snapshot_of(node, metadata=None):
+    """{(appid, hostname)} of the soak's apps on `node` (fetch/all), or None; with `metadata` (a
+    dict), each instance's "soak" metadata goes there too."""
     try:
         reader, writer = await asyncio.wait_for(
             asyncio.open_connection(node.host, node.port), 2)
@@ -591,6 +596,8 @@ async def snapshot_of(node):
         for inst in instances:
             if inst.get("env") == ENV:
                 out.add((appid, inst["hostname"]))
+                if metadata is not None:
+                    metadata[(appid, inst["hostname"])] = (inst.get("metadata") or {}).get("soak")
     return out
 
 
@@ -749,7 +756,8 @@ async def soak(args, rng, work, topology, nodes):
     for t in tasks:
         t.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    states = [await snapshot_of(n) for n in nodes]
+    metas = [{} for _ in nodes]
+    states = [await snapshot_of(n, m) for n, m in zip(nodes, metas)]
     expected = set(ledger.alive) | set(ledger.consul_alive)
     for n in nodes:
         n.sample_rss()
@@ -762,6 +770,7 @@ async def soak(args, rng, work, topology, nodes):
     print("faults injected: %s; malformed requests %d"
           % (", ".join("%s %d" % kv for kv in faults.items()), malformed_sent))
     print("polls answered %d, poll connections lost %d" % (counts["answers"], counts["failures"]))
+    print("sets whose metadata every node must show: %d" % len(ledger.sets))
     cancelled = set(ledger.cancelled) | set(ledger.consul_gone)
     clean = converged_at is not None
     for i, st in enumerate(states):
@@ -777,6 +786,11 @@ async def soak(args, rng, work, topology, nodes):
         if missing or extra:
             clean = False
             print("  e.g. missing %s, extra %s" % (sorted(missing)[:5], sorted(extra)[:5]))
+        wrong_sets = [k for k, v in ledger.sets.items() if k in st and metas[i].get(k) != v]
+        if wrong_sets:
+            clean = False
+            print("  %d of %d sets not seen, e.g. %s" % (len(wrong_sets), len(ledger.sets),
+                                                       wrong_sets[:3]))
     timed = [t for _, t in agreements if t is not None]
     late = [k for k, t in agreements if t is None]
     if agreements:
