@@ -51,7 +51,7 @@ TEST_F(AntiEntropyTest, ACancelThePeerMissedIsSentToItNotPulledBack) {
   AntiEntropy ae(registry_, *replicator_, std::chrono::hours(1), std::chrono::seconds(2));
   ae.resync(peer_.addr());
   ASSERT_TRUE(eventually([&] { return peer_.writes_to("/discovery/cancel").size() == 1; }));
-  const auto& cancel = peer_.writes_to("/discovery/cancel").front();
+  const auto cancel = peer_.writes_to("/discovery/cancel").front();  // a copy: it returns one
   EXPECT_EQ(cancel.field("hostname"), "h1");
   EXPECT_EQ(cancel.field("replication"), "true");
   EXPECT_EQ(cancel.field("latest_timestamp"), std::to_string(*cancelled));

@@ -200,7 +200,9 @@ class CancelDuringPartitionTest(unittest.TestCase):
             for n in (a, b):
                 self.assertNotIn("web-1", n.instances("web"))
                 self.assertNotIn("h1", n.instances())
-            self.assertGreater(a.metric("muster_anti_entropy_cancels_sent_total"), 0)
+            # The cancel reached b either way: by a's replication queue, when the link kept it
+            # through the partition, or by anti-entropy, when the batch it was in was lost (the
+            # case the fix is for; AntiEntropyTest covers it deterministically).
         finally:
             to_a.close()
             to_b.close()
