@@ -1,7 +1,5 @@
 #include "sd/providers/tls_config.h"
 
-#include "common/tls.h"
-
 namespace muster::sd {
 
 TlsConfig TlsConfig::parse(MapReader& entry) {
@@ -16,11 +14,6 @@ TlsConfig TlsConfig::parse(MapReader& entry) {
   if (c.cert_file.empty() != c.key_file.empty())
     fail(n, "\"tls_config\": a client certificate needs both cert_file and key_file");
   return c;
-}
-
-std::variant<std::shared_ptr<boost::asio::ssl::context>, std::string> tls_context(
-    const TlsConfig& config) {
-  return tls::client_context({config.ca_file, config.cert_file, config.key_file});
 }
 
 }  // namespace muster::sd
