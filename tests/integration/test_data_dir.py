@@ -17,6 +17,10 @@ import unittest
 
 from muster_node import Node, eventually, free_ports
 
+# Under the sanitizers (make test sets their options) the node is several times slower: the
+# 100,000 of the restart test are a release-build figure, 20,000 there.
+SANITIZED = "ASAN_OPTIONS" in os.environ or "TSAN_OPTIONS" in os.environ
+
 
 def register_many(port, n, appid="bulk", threads=4):
     """Registers n instances (hostnames h0..h{n-1}) through pipelined keep-alive connections;
@@ -25,7 +29,7 @@ def register_many(port, n, appid="bulk", threads=4):
 
     def worker(t):
         s = socket.create_connection(("127.0.0.1", port))
-        s.settimeout(30)
+        s.settimeout(120)
         mine = range(t, n, threads)
         batch = 500
         for start in range(0, len(mine), batch):
@@ -74,18 +78,19 @@ class DataDirTest(unittest.TestCase):
 
     def test_100k_instances_are_back_at_once_after_kill_9_with_fresh_leases(self):
         args = ("--evict-after", "4s", "--evict-interval", "1s", "--self-protection", "false")
+        n = 20_000 if SANITIZED else 100_000
         node = self.start(*args)
-        self.assertEqual(register_many(node.port, 100_000), 100_000)
+        self.assertEqual(register_many(node.port, n), n)
         node.stop(signal.SIGKILL)
         time.sleep(5)  # longer than --evict-after: a lease counted from before would be over
         started = time.monotonic()
         node = self.start(*args)
         # The first answer already holds them all: the restore runs before the port opens.
-        self.assertEqual(count(node), 100_000)
-        line = node.wait_for_log("restored 10000")
-        self.assertIn("restored 100000 instances", line)
+        self.assertEqual(count(node), n)
+        line = node.wait_for_log("restored %d" % n)
+        self.assertIn("restored %d instances" % n, line)
         time.sleep(max(0.0, 2.0 - (time.monotonic() - started)))
-        self.assertEqual(count(node), 100_000, "not evicted for the time the node was down")
+        self.assertEqual(count(node), n, "not evicted for the time the node was down")
         # Their leases are real: nothing renews them, so they go once --evict-after has passed.
         eventually(lambda: count(node) == 0, timeout=20, what="the unrenewed instances evicted")
 
