@@ -1,8 +1,9 @@
 // Fuzzes what a node reads from its peers, its disk and its configuration: a fetch/all answer
 // applied to a registry (syncup), a /discovery/digests answer (anti-entropy), the records of a
 // data directory's file, and the --nodes and --zones values. The records' framing must give back
-// exactly what it reads once the records are framed again. Besides crashes and sanitizer reports it checks one property: applying the same
-// snapshot twice changes nothing the second time (the dirty rule keeps the copy it has).
+// exactly what it reads once the records are framed again. Besides crashes and sanitizer reports it
+// checks one property: applying the same snapshot twice changes nothing the second time (the dirty
+// rule keeps the copy it has).
 #include <cstdint>
 #include <cstdlib>
 #include <string>
