@@ -154,13 +154,17 @@ class DataDirTest(unittest.TestCase):
 
         node = Node("--data-dir", self.dir, preexec=limit)
         self.addCleanup(lambda: node.alive() and node.stop(signal.SIGKILL))
-        self.assertEqual(register_many(node.port, 2000, threads=1), 2000)
-        line = node.wait_for_log("serving from memory")
-        self.assertIn("File too large", line)
-        self.assertEqual(node.metric("muster_data_dir_healthy"), 0)
-        self.assertEqual(count(node), 2000, "everything is served from memory")
+        self.fill_and_serve_from_memory(node, "File too large")
         self.assertTrue(node.alive())
 
+    def fill_and_serve_from_memory(self, node, reason):
+        """Registers 2,000 instances on a node whose disk refuses them: it says why (`reason`),
+        reports the directory unhealthy, and serves them all from memory."""
+        self.assertEqual(register_many(node.port, 2000, threads=1), 2000)
+        line = node.wait_for_log("serving from memory")
+        self.assertIn(reason, line)
+        self.assertEqual(node.metric("muster_data_dir_healthy"), 0)
+        self.assertEqual(count(node), 2000, "everything is served from memory")
 
     def test_a_full_disk_leaves_the_node_serving(self):
         # A real full filesystem: a 64 KiB tmpfs mounted for the node alone, in a mount
@@ -175,11 +179,7 @@ class DataDirTest(unittest.TestCase):
                  'mount -t tmpfs -o size=64k tmpfs "$0" && exec "$@"', self.dir]
         node = Node("--data-dir", self.dir, wrap=mount)
         self.addCleanup(lambda: node.alive() and node.stop(signal.SIGKILL))
-        self.assertEqual(register_many(node.port, 2000, threads=1), 2000)
-        line = node.wait_for_log("serving from memory")
-        self.assertIn("No space left on device", line)
-        self.assertEqual(node.metric("muster_data_dir_healthy"), 0)
-        self.assertEqual(count(node), 2000)
+        self.fill_and_serve_from_memory(node, "No space left on device")
         self.assertEqual(node.stop(), 0, "and it stops cleanly, its last snapshot refused")
 
 
