@@ -1,11 +1,14 @@
 // What muster sd reads from outside: target group documents (file_sd, http_sd, exec output) in
-// JSON and YAML, and its configuration file. None may crash or hang; a document that parses
-// renders to one that parses again.
+// JSON and YAML, and its configuration file; a job_discovery source's groups split into jobs, and a
+// template of the Prometheus configuration it writes. None may crash or hang; a document that
+// parses renders to one that parses again.
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
 
 #include "sd/config.h"
+#include "sd/job_split.h"
+#include "sd/prometheus_config.h"
 #include "sd/target_group.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -14,7 +17,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (auto* groups = std::get_if<muster::sd::Groups>(&json)) {
     auto again = muster::sd::parse_groups_json(muster::sd::render_groups_json(*groups));
     if (!std::holds_alternative<muster::sd::Groups>(again)) std::abort();
+    const auto split = muster::sd::split_by_job(*groups, "job");
+    (void)muster::sd::render_prometheus_config("", split.settings, {}, "/tmp");
   }
+  (void)muster::sd::render_prometheus_config(text, {}, {}, "/tmp");
+  (void)muster::sd::parse_prometheus_duration(text);
   (void)muster::sd::parse_groups_yaml(text);
   (void)muster::sd::parse_sd_config(text, "fuzz.yml");
   return 0;

@@ -9,18 +9,18 @@
 
 #include "sd/config_reader.h"
 #include "sd/providers/all_providers.h"
+#include "sd/target_group.h"
 
 namespace muster::sd {
 
-namespace {
-
-// ^[A-Za-z0-9_][A-Za-z0-9_.-]*$ (it names the output file).
-bool valid_job_name(const std::string& name) {
-  if (name.empty() || name[0] == '.' || name[0] == '-') return false;
+bool valid_job_name(std::string_view name) {
+  if (name.empty() || name.size() > 128 || name[0] == '.' || name[0] == '-') return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
   });
 }
+
+namespace {
 
 // The entries of one mechanism's list (its settings' yaml_key) into `out`: one config per entry,
 // or one for all entries when the mechanism merges them (static_configs).
@@ -65,6 +65,66 @@ JobConfig job_config(const YAML::Node& n) {
   return job;
 }
 
+JobSourceConfig job_source_config(const YAML::Node& n) {
+  MapReader r(n, "job_discovery entry");
+  JobSourceConfig source;
+  const YAML::Node name = r.required("name");
+  source.name = scalar(name, "name");
+  if (!valid_job_name(source.name))
+    fail(name, "name \"" + source.name + "\" must be letters, digits, '_', '.' or '-'");
+  const YAML::Node label = r.required("job_label");
+  source.job_label = scalar(label, "job_label");
+  if (!valid_label_name(source.job_label))
+    fail(label, "job_label \"" + source.job_label + "\" is not a label name");
+  r.optional("forget_removed_after", source.forget_removed_after, true);
+  read_providers(AllProviders{}, r, source.providers);
+  if (source.providers.empty())
+    fail(n, "job_discovery entry \"" + source.name + "\" has no *_sd_configs");
+  r.done();
+  return source;
+}
+
+// http[s]://host[:port] with nothing after it but an optional path.
+bool http_url(const std::string& url) {
+  const size_t rest = url.starts_with("https://") ? 8 : url.starts_with("http://") ? 7 : 0;
+  return rest != 0 && url.size() > rest && url[rest] != '/';
+}
+
+PrometheusConfigOutput prometheus_config_output(const YAML::Node& n, const OutputConfig& output) {
+  MapReader r(n, "prometheus_config");
+  PrometheusConfigOutput p;
+  p.file = scalar(r.required("file"), "file");
+  r.optional("template", p.template_file);
+  std::string targets = "http_sd";
+  const YAML::Node targets_node = r["targets"];
+  if (targets_node.IsDefined()) targets = scalar(targets_node, "targets");
+  if (targets != "http_sd" && targets != "file_sd")
+    fail(targets_node, "\"targets\" must be http_sd or file_sd");
+  p.file_sd = targets == "file_sd";
+  if (p.file_sd && output.file_sd_dir.empty())
+    fail(n, "prometheus_config with targets: file_sd needs output.file_sd_dir");
+  const YAML::Node sd_url = r["sd_url"];
+  if (sd_url.IsDefined()) {
+    p.sd_url = scalar(sd_url, "sd_url");
+    if (!http_url(p.sd_url)) fail(sd_url, "\"sd_url\" must be http[s]://host[:port]");
+    while (p.sd_url.ends_with('/'))
+      p.sd_url.pop_back();
+  } else if (!p.file_sd) {
+    if (output.listen.empty())
+      fail(n, "prometheus_config with targets: http_sd needs output.listen or sd_url");
+    p.sd_url = "http://" + output.listen;
+  }
+  r.optional("refresh_interval", p.refresh_interval);
+  const YAML::Node reload = r["reload_url"];
+  if (reload.IsDefined()) {
+    p.reload_url = scalar(reload, "reload_url");
+    if (!http_url(p.reload_url)) fail(reload, "\"reload_url\" must be http[s]://host[:port]/path");
+  }
+  r.optional("min_interval", p.min_interval, true);
+  r.done();
+  return p;
+}
+
 }  // namespace
 
 std::variant<SdConfig, std::string> parse_sd_config(std::string_view yaml,
@@ -85,6 +145,8 @@ std::variant<SdConfig, std::string> parse_sd_config(std::string_view yaml,
         if (!host_port(config.output.listen))
           fail(l, "\"listen\": \"" + config.output.listen + "\" is not host:port");
       }
+      if (auto p = o["prometheus_config"]; p.IsDefined() && !p.IsNull())
+        config.output.prometheus_config = prometheus_config_output(p, config.output);
       o.done();
     }
     // "scrape_configs" as in prometheus.yml, or the shorter "jobs".
@@ -101,6 +163,16 @@ std::variant<SdConfig, std::string> parse_sd_config(std::string_view yaml,
         JobConfig job = job_config(j);
         if (!names.insert(job.name).second) fail(j, "job_name \"" + job.name + "\" is used twice");
         config.jobs.push_back(std::move(job));
+      }
+    }
+    if (auto sources = r["job_discovery"]; sources.IsDefined() && !sources.IsNull()) {
+      if (!sources.IsSequence()) fail(sources, "\"job_discovery\" must be a list");
+      std::set<std::string> names;
+      for (const auto& s : sources) {
+        JobSourceConfig source = job_source_config(s);
+        if (!names.insert(source.name).second)
+          fail(s, "job_discovery name \"" + source.name + "\" is used twice");
+        config.job_sources.push_back(std::move(source));
       }
     }
     r.done();

@@ -21,9 +21,33 @@ struct JobConfig {
   std::vector<ProviderConfig> providers;  // in all_providers.h's order, each list's in its order
 };
 
+// A source of jobs (issue 20): its providers' targets are split by the value of `job_label`
+// (a target's own label, else its group's) into one job per value, published like configured jobs.
+struct JobSourceConfig {
+  std::string name;       // names the source in the log and /metrics (a job name's characters)
+  std::string job_label;  // the label whose value names a target's job
+  // A job gone from the source answers [] (its file too) for this long, then is forgotten.
+  milliseconds forget_removed_after{std::chrono::minutes(10)};
+  std::vector<ProviderConfig> providers;
+};
+
+// The Prometheus scrape configuration muster sd writes for the discovered jobs.
+struct PrometheusConfigOutput {
+  std::string file;           // written atomically; empty: no such output
+  std::string template_file;  // global settings and hand-written jobs; empty: none
+  bool file_sd = false;  // jobs read their <file_sd_dir>/<job>.json, else GET <sd_url>/sd/<job>
+  std::string sd_url;    // http://host:port muster sd is reached at; default http://<listen>
+  milliseconds refresh_interval{std::chrono::seconds(30)};  // of the written http_sd_configs
+  std::string reload_url;  // POSTed after each write (Prometheus's /-/reload); empty: no reload
+  // At most one write per interval; a job must be gone this long before it leaves the file.
+  milliseconds min_interval{std::chrono::seconds(30)};
+  bool operator==(const PrometheusConfigOutput&) const = default;
+};
+
 struct OutputConfig {
   std::string file_sd_dir;  // one <job>.json per job; empty: no files
   std::string listen;       // host:port of GET /sd/<job>, GET /sd, /metrics, POST /-/reload
+  PrometheusConfigOutput prometheus_config;
 };
 
 struct SdConfig {
@@ -35,7 +59,11 @@ struct SdConfig {
   milliseconds first_update_timeout{std::chrono::seconds(30)};
   OutputConfig output;
   std::vector<JobConfig> jobs;
+  std::vector<JobSourceConfig> job_sources;  // `job_discovery`
 };
+
+// ^[A-Za-z0-9_][A-Za-z0-9_.-]*$, at most 128 bytes: a job's name names its output file.
+bool valid_job_name(std::string_view name);
 
 // The configuration, or what is wrong ("line N: ..."); `origin` prefixes messages (a file name).
 std::variant<SdConfig, std::string> parse_sd_config(std::string_view yaml,

@@ -1,5 +1,7 @@
 #include "sd/file_output.h"
 
+#include "common/atomic_file.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -42,19 +44,7 @@ std::string FileOutput::save_manifest() const {
   std::string text;
   for (const auto& job : owned_)
     text += job + "\n";
-  const std::string path = directory_ + "/" + kManifest;
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out.flush()) return "cannot write " + tmp;
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    ::unlink(tmp.c_str());
-    return "cannot rename " + tmp + " to " + path + ": " + why;
-  }
-  return {};
+  return replace_file(directory_ + "/" + kManifest, text);
 }
 
 std::string FileOutput::write(
@@ -81,6 +71,19 @@ std::string FileOutput::write(
   return errors;
 }
 
+std::string FileOutput::forget(const std::string& job) {
+  if (!owned_.contains(job)) return {};
+  const std::string path = directory_ + "/" + job + ".json";
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    failures.inc();
+    return "cannot remove " + path + ": " + std::strerror(errno);
+  }
+  written_.erase(job);
+  owned_.erase(job);
+  // (A manifest that still lists it is harmless: a listed job without a file is written anew.)
+  return save_manifest();
+}
+
 std::string FileOutput::write_file(const std::string& job,
                                    std::shared_ptr<const std::string> content) {
   const std::string path = directory_ + "/" + job + ".json";
@@ -97,31 +100,8 @@ std::string FileOutput::write_file(const std::string& job,
       return problem;
     }
   }
-  const std::string tmp = path + ".tmp";  // does not match *.json: file_sd ignores it
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return "cannot create " + tmp + ": " + std::strerror(errno);
-  size_t done = 0;
-  while (done < content->size()) {
-    const ssize_t n = ::write(fd, content->data() + done, content->size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const std::string why = std::strerror(errno);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return "cannot write " + tmp + ": " + why;
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::close(fd) != 0) {
-    const std::string why = std::strerror(errno);
-    ::unlink(tmp.c_str());
-    return "cannot write " + tmp + ": " + why;
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    ::unlink(tmp.c_str());
-    return "cannot rename " + tmp + " to " + path + ": " + why;
-  }
+  // (Its temporary, <job>.json.tmp, does not match *.json: file_sd ignores it.)
+  if (auto problem = replace_file(path, *content); !problem.empty()) return problem;
   written_[job] = std::move(content);
   writes.inc();
   return {};

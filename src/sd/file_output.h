@@ -25,7 +25,12 @@ class FileOutput {
   // as they are. Returns the errors, if any.
   std::string write(const std::map<std::string, std::shared_ptr<const std::string>>& documents,
                     const std::set<std::string>& held = {});
+  // Removes `job`'s file, if muster sd wrote it, and its line in the manifest: a discovered job
+  // gone long enough (sd/discovered_jobs.h). Returns the error, if any.
+  std::string forget(const std::string& job);
   const std::string& directory() const { return directory_; }
+  // The jobs whose files muster sd wrote, this run or an earlier one.
+  const std::set<std::string>& owned() const { return owned_; }
 
   metrics::Counter writes;    // files replaced
   metrics::Counter failures;  // files that could not be written

@@ -32,8 +32,12 @@ void add_sd_routes(http::Router& router, Service& service) {
   router.add("GET", "/sd", [&service](const http::Request&) -> http::Outcome {
     const auto published = service.published();
     json::array jobs;
-    for (const auto& [job, n] : published->targets)
-      jobs.push_back(json::object{{"job", job}, {"targets", n}, {"path", "/sd/" + job}});
+    for (const auto& [job, n] : published->targets) {
+      json::object entry{{"job", job}, {"targets", n}, {"path", "/sd/" + job}};
+      if (auto it = published->discovered.find(job); it != published->discovered.end())
+        entry["source"] = it->second;
+      jobs.push_back(std::move(entry));
+    }
     for (const auto& job : published->held)
       if (!published->targets.contains(job))
         jobs.push_back(json::object{{"job", job}, {"held", true}, {"path", "/sd/" + job}});

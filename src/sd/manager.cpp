@@ -180,6 +180,7 @@ void Manager::send() {
   std::optional<std::chrono::steady_clock::time_point> next_release;
   delta.held = held_jobs(now, next_release);
   for (const auto& e : providers_) {
+    if (!e->heard) delta.waiting.insert(e->subs.begin(), e->subs.end());
     for (const auto& sub : e->subs) {
       delta.jobs.insert(sub);
       if (!dirty_.contains(sub) || delta.held.contains(sub)) continue;

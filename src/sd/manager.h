@@ -40,6 +40,9 @@ struct Delta {
   Snapshot changed;
   std::set<std::string> jobs;
   std::set<std::string> held;  // configured jobs whose changes wait for a provider's first update
+  // Jobs with a provider that has sent nothing yet, held or not (its first run failed, or the
+  // hold timed out): what they have is not yet what their sources say.
+  std::set<std::string> waiting;
 };
 
 class Manager {

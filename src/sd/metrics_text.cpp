@@ -50,6 +50,39 @@ std::string render_sd_metrics(const Published& p, const ServiceCounters& c) {
       static_cast<double>(c.file_writes));
   one("muster_sd_file_write_failures_total", "counter", "file_sd output files not written.",
       static_cast<double>(c.file_failures));
+  auto per_source = [&](std::string_view name, std::string_view help, auto value) {
+    w.family(name, "gauge", help);
+    for (const auto& [source, stats] : p.sources)
+      w.sample(name, {{"source", source}}, static_cast<double>(value(stats)));
+  };
+  using SourceStats = DiscoveredJobs::SourceStats;
+  per_source("muster_sd_discovered_jobs", "Jobs a job_discovery source yields.",
+             [](const SourceStats& s) { return s.jobs; });
+  per_source("muster_sd_discovery_skipped_targets",
+             "Targets of a job_discovery source left out (no job label, a bad job name or scrape "
+             "setting).",
+             [](const SourceStats& s) { return s.skipped; });
+  per_source("muster_sd_discovery_job_clashes",
+             "Job names of a job_discovery source lost to a configured job or an earlier source.",
+             [](const SourceStats& s) { return s.clashes; });
+  if (const PrometheusOutput* out = c.prometheus_output) {
+    one("muster_sd_prometheus_config_writes_total", "counter",
+        "Prometheus configuration files written.", static_cast<double>(out->writes.value()));
+    one("muster_sd_prometheus_config_write_failures_total", "counter",
+        "Prometheus configuration files not written (template or disk).",
+        static_cast<double>(out->write_failures.value()));
+    one("muster_sd_prometheus_config_jobs", "gauge",
+        "Discovered jobs in the Prometheus configuration file.",
+        static_cast<double>(out->jobs.value()));
+    one("muster_sd_prometheus_config_skipped_jobs", "gauge",
+        "Discovered jobs left out of the Prometheus configuration file.",
+        static_cast<double>(out->skipped_jobs.value()));
+    one("muster_sd_prometheus_reloads_total", "counter", "Reloads Prometheus accepted.",
+        static_cast<double>(out->reloads.value()));
+    one("muster_sd_prometheus_reload_failures_total", "counter",
+        "Reloads of Prometheus given up after their retries.",
+        static_cast<double>(out->reload_failures.value()));
+  }
   one("muster_sd_reloads_total", "counter", "Configuration reloads asked for.",
       static_cast<double>(c.reloads));
   one("muster_sd_reload_failures_total", "counter", "Reloads refused for a bad configuration.",

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "sd/prometheus_output.h"
 #include "sd/published.h"
 
 namespace muster::sd {
@@ -16,6 +17,7 @@ struct ServiceCounters {
   uint64_t received_updates, updates;
   int64_t failed_configs;
   uint64_t file_writes, file_failures;
+  const PrometheusOutput* prometheus_output;  // null without output.prometheus_config
 };
 
 std::string render_sd_metrics(const Published& published, const ServiceCounters& counters);

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "sd/discovered_jobs.h"
 #include "sd/manager.h"
 
 namespace muster::sd {
@@ -19,6 +20,8 @@ struct Published {
   std::map<std::string, size_t> targets;  // job -> targets
   std::set<std::string> removed;          // jobs configured before, answered with []
   std::set<std::string> held;             // configured, waiting for a provider's first update
+  std::map<std::string, std::string> discovered;  // discovered job -> its job_discovery source
+  std::map<std::string, DiscoveredJobs::SourceStats> sources;  // per job_discovery source
   std::vector<Manager::ProviderView> providers;
 };
 

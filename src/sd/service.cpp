@@ -38,6 +38,25 @@ auto on_thread(asio::io_context& io, Fn fn) {
   return result.get();
 }
 
+// A job_discovery source's job in the manager. ('/' is not allowed in a configured job's name.)
+constexpr std::string_view kSourcePrefix = "job_discovery/";
+
+std::string source_job(const std::string& source) {
+  return std::string(kSourcePrefix) + source;
+}
+
+// The source a manager's job stands for, or "" for a configured job.
+std::string source_of(const std::string& job) {
+  return job.starts_with(kSourcePrefix) ? job.substr(kSourcePrefix.size()) : std::string();
+}
+
+size_t target_count(const Groups& groups) {
+  size_t n = 0;
+  for (const auto& g : groups)
+    n += g.targets.size();
+  return n;
+}
+
 }  // namespace
 
 std::variant<std::unique_ptr<Service>, std::string> Service::start(std::string config_path) {
@@ -60,8 +79,17 @@ Service::Service(std::string config_path, SdConfig config)
   last_reload_ok_.set(1);
   manager_ =
       std::make_unique<Manager>(io_, initial_.throttle, [this](const Delta& d) { on_delta(d); });
-  if (!initial_.output.file_sd_dir.empty())
+  if (!initial_.output.file_sd_dir.empty()) {
     file_output_ = std::make_unique<FileOutput>(initial_.output.file_sd_dir);
+    previous_run_jobs_ = file_output_->owned();
+  }
+  if (!initial_.output.prometheus_config.file.empty()) {
+    std::error_code ec;
+    const auto dir = std::filesystem::absolute(initial_.output.file_sd_dir, ec);
+    prometheus_output_ = std::make_unique<PrometheusOutput>(
+        io_, initial_.output.prometheus_config, ec ? initial_.output.file_sd_dir : dir.string());
+  }
+  expiry_timer_ = std::make_unique<asio::steady_timer>(io_);
   published_ = std::make_shared<Published>();
   thread_ = std::thread([this] {
     auto work = asio::make_work_guard(io_);
@@ -78,11 +106,15 @@ void Service::stop() {
   stopped_ = true;
   on_thread(io_, [this] {
     manager_->stop();
+    if (prometheus_output_) prometheus_output_->stop();
+    expiry_timer_->cancel();
     return 0;
   });
   io_.stop();
   if (thread_.joinable()) thread_.join();
   manager_.reset();
+  prometheus_output_.reset();
+  expiry_timer_.reset();
 }
 
 void Service::apply_and_publish(const SdConfig& config) {
@@ -96,9 +128,18 @@ void Service::apply_and_publish(const SdConfig& config) {
 std::string Service::apply(const SdConfig& config) {
   manager_->set_throttle(config.throttle);
   manager_->set_first_update_timeout(config.first_update_timeout);
-  for (const auto& job : config.jobs)
+  configured_.clear();
+  for (const auto& job : config.jobs) {
     ever_.insert(job.name);
-  const auto failures = manager_->apply(config.jobs);
+    configured_.insert(job.name);
+  }
+  for (auto it = previous_run_jobs_.begin(); it != previous_run_jobs_.end();)
+    it = configured_.contains(*it) ? previous_run_jobs_.erase(it) : std::next(it);
+  discovered_.configure(config.job_sources, configured_);
+  std::vector<JobConfig> jobs = config.jobs;
+  for (const auto& source : config.job_sources)
+    jobs.push_back(JobConfig{source_job(source.name), source.providers});
+  const auto failures = manager_->apply(jobs);
   auto next = std::make_shared<Published>(*published());
   next->providers = manager_->providers();
   // A job new to the outputs is held until a send carries it (the next one may wait for the
@@ -108,6 +149,7 @@ std::string Service::apply(const SdConfig& config) {
     if (!next->documents.contains(job.name)) next->held.insert(job.name);
   }
   publish(std::move(next));
+  if (prometheus_output_) prometheus_output_->refresh();  // its template may have changed
   std::string out;
   for (const auto& f : failures)
     out += (out.empty() ? "" : "; ") + f;
@@ -137,26 +179,100 @@ std::string Service::reload() {
 void Service::on_delta(const Delta& delta) {
   auto next = std::make_shared<Published>(*published());
   for (const auto& [job, groups] : delta.changed) {
+    if (const std::string source = source_of(job); !source.empty()) {
+      discovered_.update(source, groups);
+      continue;
+    }
     next->documents[job] = std::make_shared<const std::string>(render_groups_json(groups));
-    size_t n = 0;
-    for (const auto& g : groups)
-      n += g.targets.size();
-    next->targets[job] = n;
+    next->targets[job] = target_count(groups);
   }
+  // Configured jobs that left; the discovered ones are settled below.
+  auto stays = [&](const std::string& job) {
+    return delta.jobs.contains(job) || discovered_.owners().contains(job);
+  };
   for (auto it = next->documents.begin(); it != next->documents.end();)
-    it = delta.jobs.contains(it->first) ? std::next(it) : next->documents.erase(it);
+    it = stays(it->first) ? std::next(it) : next->documents.erase(it);
   for (auto it = next->targets.begin(); it != next->targets.end();)
-    it = delta.jobs.contains(it->first) ? std::next(it) : next->targets.erase(it);
-  next->held = delta.held;
+    it = stays(it->first) ? std::next(it) : next->targets.erase(it);
+  next->held.clear();
+  for (const auto& job : delta.held)
+    if (source_of(job).empty()) next->held.insert(job);
   next->removed.clear();
   for (const auto& job : ever_)
     if (!delta.jobs.contains(job)) next->removed.insert(job);
+  discovered_delta(delta, *next);
   next->providers = manager_->providers();
-  if (file_output_) {
-    if (auto problem = file_output_->write(next->documents, next->held); !problem.empty())
-      spdlog::error("sd: file_sd output: {}", problem);
-  }
+  write_files(*next);
   publish(std::move(next));
+}
+
+void Service::discovered_delta(const Delta& delta, Published& next) {
+  const auto settled = discovered_.settle(std::chrono::steady_clock::now());
+  for (const auto& job : settled.gone) {
+    if (configured_.contains(job)) continue;  // a configured job took the name: its own now
+    next.documents.erase(job);
+    next.targets.erase(job);
+  }
+  for (const auto& job : settled.changed) {
+    const Groups& groups = discovered_.groups(job);
+    next.documents[job] = std::make_shared<const std::string>(render_groups_json(groups));
+    next.targets[job] = target_count(groups);
+  }
+  for (const auto& [job, until] : discovered_.gone())
+    if (!configured_.contains(job)) next.removed.insert(job);
+  next.discovered = discovered_.owners();
+  next.sources = discovered_.stats();
+  for (const auto& [source, stats] : next.sources) {
+    if (!delta.changed.contains(source_job(source)) || stats.skipped == 0) continue;
+    std::string problems;
+    for (const auto& p : stats.problems)
+      problems += (problems.empty() ? "" : "; ") + p;
+    spdlog::warn("sd: job_discovery {}: {} targets left out: {}", source, stats.skipped, problems);
+  }
+  // Until every source has answered once, the jobs a previous run wrote files for are held, and
+  // the Prometheus configuration keeps what it has.
+  bool waiting = false;
+  for (const auto& job : delta.waiting)
+    waiting = waiting || !source_of(job).empty();
+  if (waiting) {
+    for (const auto& job : previous_run_jobs_)
+      if (!next.documents.contains(job)) next.held.insert(job);
+  } else {
+    previous_run_jobs_.clear();
+    if (prometheus_output_) prometheus_output_->update(discovered_.settings());
+  }
+  arm_expiry();
+}
+
+void Service::write_files(Published& next) {
+  if (!file_output_) return;
+  if (auto problem = file_output_->write(next.documents, next.held); !problem.empty())
+    spdlog::error("sd: file_sd output: {}", problem);
+}
+
+void Service::arm_expiry() {
+  const auto at = discovered_.next_expiry();
+  if (!at) {
+    expiry_timer_->cancel();
+    return;
+  }
+  expiry_timer_->expires_at(*at);
+  expiry_timer_->async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    const auto forgotten = discovered_.expire(std::chrono::steady_clock::now());
+    if (!forgotten.empty()) {
+      auto next = std::make_shared<Published>(*published());
+      for (const auto& job : forgotten) {
+        if (configured_.contains(job) || discovered_.owners().contains(job)) continue;
+        next->removed.erase(job);
+        if (!file_output_) continue;
+        if (auto problem = file_output_->forget(job); !problem.empty())
+          spdlog::error("sd: file_sd output: {}", problem);
+      }
+      publish(std::move(next));
+    }
+    arm_expiry();
+  });
 }
 
 void Service::publish(std::shared_ptr<Published> next) {
@@ -177,7 +293,8 @@ std::string Service::metrics_text() const {
                     manager_->updates.value(),
                     manager_->failed_configs.value(),
                     file_output_ ? file_output_->writes.value() : 0,
-                    file_output_ ? file_output_->failures.value() : 0};
+                    file_output_ ? file_output_->failures.value() : 0,
+                    prometheus_output_.get()};
   return render_sd_metrics(*published(), c);
 }
 

@@ -160,5 +160,70 @@ TEST(SdConfig, EqualConfigsCompareEqual) {
   EXPECT_TRUE(c.jobs[0].providers[0] == c.jobs[1].providers[0]);
 }
 
+TEST(SdConfig, JobDiscoveryAndThePrometheusConfigOutput) {
+  const SdConfig c = config_of(R"(
+output:
+  listen: 127.0.0.1:7272
+  prometheus_config:
+    file: /etc/prometheus/prometheus.yml
+    template: /etc/prometheus/base.yml
+    reload_url: http://127.0.0.1:9090/-/reload
+    min_interval: 10s
+job_discovery:
+  - name: cmdb
+    job_label: cmdb_group
+    forget_removed_after: 1h
+    exec_sd_configs: [{command: [/bin/cmdb]}]
+    file_sd_configs: [{files: [/etc/groups/*.json]}]
+)");
+  const auto& p = c.output.prometheus_config;
+  EXPECT_EQ(p.file, "/etc/prometheus/prometheus.yml");
+  EXPECT_EQ(p.template_file, "/etc/prometheus/base.yml");
+  EXPECT_FALSE(p.file_sd);
+  EXPECT_EQ(p.sd_url, "http://127.0.0.1:7272") << "by default, where muster sd listens";
+  EXPECT_EQ(p.refresh_interval, std::chrono::seconds(30));
+  EXPECT_EQ(p.reload_url, "http://127.0.0.1:9090/-/reload");
+  EXPECT_EQ(p.min_interval, std::chrono::seconds(10));
+  ASSERT_EQ(c.job_sources.size(), 1u);
+  EXPECT_EQ(c.job_sources[0].name, "cmdb");
+  EXPECT_EQ(c.job_sources[0].job_label, "cmdb_group");
+  EXPECT_EQ(c.job_sources[0].forget_removed_after, std::chrono::hours(1));
+  EXPECT_EQ(c.job_sources[0].providers.size(), 2u);
+  EXPECT_TRUE(c.jobs.empty());
+}
+
+TEST(SdConfig, JobDiscoveryErrorsNameWhatIsWrong) {
+  const std::string source = "job_discovery:\n  - {name: cmdb, job_label: g, ";
+  EXPECT_EQ(error_of(source + "static_configs: [{targets: ['a:1']}]}"), "");
+  EXPECT_NE(error_of("job_discovery:\n  - {name: cmdb, static_configs: [{targets: [a:1]}]}")
+                .find("needs \"job_label\""),
+            std::string::npos);
+  EXPECT_NE(error_of("job_discovery:\n  - {name: cmdb, job_label: g}").find("has no *_sd_configs"),
+            std::string::npos);
+  EXPECT_NE(error_of("job_discovery:\n  - {name: 'a b', job_label: g, static_configs: [{}]}")
+                .find("name \"a b\" must be"),
+            std::string::npos);
+  EXPECT_NE(error_of("job_discovery:\n  - {name: c, job_label: 'a-b', static_configs: [{}]}")
+                .find("job_label \"a-b\" is not a label name"),
+            std::string::npos);
+  EXPECT_NE(error_of("job_discovery:\n  - {name: c, job_label: g, static_configs: [{}]}\n"
+                     "  - {name: c, job_label: h, static_configs: [{}]}")
+                .find("job_discovery name \"c\" is used twice"),
+            std::string::npos);
+  EXPECT_NE(error_of("output:\n  prometheus_config: {file: /p.yml}").find("needs output.listen"),
+            std::string::npos);
+  EXPECT_NE(error_of("output:\n  prometheus_config: {file: /p.yml, targets: file_sd}")
+                .find("needs output.file_sd_dir"),
+            std::string::npos);
+  EXPECT_NE(error_of("output:\n  prometheus_config: {file: /p.yml, sd_url: 'ftp://x', "
+                     "targets: http_sd}")
+                .find("sd_url"),
+            std::string::npos);
+  EXPECT_NE(error_of("output:\n  listen: 127.0.0.1:1\n  prometheus_config: {file: /p.yml, "
+                     "reload_url: localhost}")
+                .find("reload_url"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace muster::sd

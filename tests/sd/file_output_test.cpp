@@ -73,9 +73,26 @@ TEST_F(SdFileOutput, FilesItDidNotWriteAreNeverTouched) {
 TEST_F(SdFileOutput, AnUnwritableDirectoryIsAnErrorThatSaysWhere) {
   FileOutput out((dir_ / "missing").string());
   const std::string problem = out.write({{"a", doc("[]")}});
-  EXPECT_NE(problem.find("cannot write"), std::string::npos) << problem;
-  EXPECT_NE(problem.find("missing/.muster-sd-files.tmp"), std::string::npos) << problem;
+  EXPECT_NE(problem.find("cannot create"), std::string::npos) << problem;
+  EXPECT_NE(problem.find("missing/.muster-sd-files.tmp: No such file or directory"),
+            std::string::npos)
+      << problem;
   EXPECT_EQ(out.failures.value(), 1u);
+}
+
+// A discovered job gone long enough: its file and its manifest line go; others' files stay.
+TEST_F(SdFileOutput, AForgottenJobsFileIsRemovedOnlyIfItsOwn) {
+  put("foreign.json", "[9]");
+  FileOutput out(dir_.string());
+  EXPECT_EQ(out.write({{"a", doc("[1]")}}), "");
+  EXPECT_EQ(out.write({}), "");
+  EXPECT_EQ(read("a.json"), "[]");
+  EXPECT_EQ(out.forget("a"), "");
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "a.json"));
+  EXPECT_FALSE(out.owned().contains("a"));
+  EXPECT_EQ(read(".muster-sd-files"), "");
+  EXPECT_EQ(out.forget("foreign"), "");
+  EXPECT_EQ(read("foreign.json"), "[9]");
 }
 
 }  // namespace
