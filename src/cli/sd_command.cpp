@@ -46,9 +46,18 @@ int run_sd(const std::string& config_path, const std::string& log_level) {
       return 1;
     }
   }
-  spdlog::info("muster sd running: {} job{} from {}{}{}", service->initial_config().jobs.size(),
-               service->initial_config().jobs.size() == 1 ? "" : "s", config_path,
+  const auto& initial = service->initial_config();
+  spdlog::info("muster sd running: {} job{}{} from {}{}{}{}", initial.jobs.size(),
+               initial.jobs.size() == 1 ? "" : "s",
+               initial.job_sources.empty()
+                   ? ""
+                   : " and " + std::to_string(initial.job_sources.size()) +
+                         " job_discovery source" + (initial.job_sources.size() == 1 ? "" : "s"),
+               config_path,
                output.file_sd_dir.empty() ? "" : ", file_sd output in " + output.file_sd_dir,
+               output.prometheus_config.file.empty()
+                   ? ""
+                   : ", Prometheus configuration in " + output.prometheus_config.file,
                output.listen.empty()
                    ? ""
                    : ", http on " + server->bound_host() + ":" + std::to_string(server->port()));

@@ -59,15 +59,12 @@ void emit_job(YAML::Emitter& e, const std::string& job, const ScrapeSettings& s,
 
 }  // namespace
 
-std::variant<RenderedPrometheusConfig, std::string> render_prometheus_config(
-    std::string_view template_text, const DiscoveredSettings& jobs,
-    const PrometheusConfigOutput& output, const std::string& file_sd_dir) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(template_text));
-  } catch (const YAML::Exception& e) {
-    return "line " + std::to_string(e.mark.line + 1) + ": " + e.msg;
-  }
+namespace {
+
+std::variant<RenderedPrometheusConfig, std::string> render(const YAML::Node& root,
+                                                           const DiscoveredSettings& jobs,
+                                                           const PrometheusConfigOutput& output,
+                                                           const std::string& file_sd_dir) {
   if (root.IsDefined() && !root.IsNull() && !root.IsMap()) return "the template is not a map";
   const YAML::Node global = root.IsMap() ? root["global"] : YAML::Node();
   const auto interval = global_duration(global, "scrape_interval", std::chrono::minutes(1));
@@ -121,6 +118,47 @@ std::variant<RenderedPrometheusConfig, std::string> render_prometheus_config(
   e << YAML::EndSeq << YAML::EndMap;
   if (!e.good()) return "cannot write the configuration: " + e.GetLastError();
   out.text = std::string(e.c_str()) + "\n";
+  return out;
+}
+
+}  // namespace
+
+std::variant<RenderedPrometheusConfig, std::string> render_prometheus_config(
+    std::string_view template_text, const DiscoveredSettings& jobs,
+    const PrometheusConfigOutput& output, const std::string& file_sd_dir) {
+  try {
+    return render(YAML::Load(std::string(template_text)), jobs, output, file_sd_dir);
+  } catch (const YAML::Exception& e) {
+    // A syntax error, or a part of the wrong kind (a map where a list must be).
+    return "line " + std::to_string(e.mark.line + 1) + ": " + e.msg;
+  }
+}
+
+std::set<std::string> jobs_written_in(std::string_view text, const PrometheusConfigOutput& output,
+                                      const std::string& file_sd_dir) {
+  std::set<std::string> out;
+  try {
+    const YAML::Node root = YAML::Load(std::string(text));
+    // (A missing key gives a node that throws on all but IsDefined.)
+    auto defined = [](const YAML::Node& n) { return n.IsDefined() && !n.IsNull(); };
+    const YAML::Node jobs = root.IsMap() ? root["scrape_configs"] : YAML::Node();
+    if (!defined(jobs) || !jobs.IsSequence()) return out;
+    for (const auto& job : jobs) {
+      if (!job.IsMap() || !defined(job["job_name"]) || !job["job_name"].IsScalar()) continue;
+      const std::string name = job["job_name"].Scalar();
+      const YAML::Node sd = job[output.file_sd ? "file_sd_configs" : "http_sd_configs"];
+      if (!defined(sd) || !sd.IsSequence() || sd.size() != 1 || !sd[0].IsMap()) continue;
+      const YAML::Node given = sd[0][output.file_sd ? "files" : "url"];
+      YAML::Node where = given;
+      if (output.file_sd && defined(given) && given.IsSequence() && given.size() == 1)
+        where.reset(given[0]);  // (not =, which would write into the document)
+      const std::string ours =
+          output.file_sd ? file_sd_dir + "/" + name + ".json" : output.sd_url + "/sd/" + name;
+      if (defined(where) && where.IsScalar() && where.Scalar() == ours) out.insert(name);
+    }
+  } catch (const YAML::Exception&) {
+    // Not a file of ours: nothing to hold back.
+  }
   return out;
 }
 

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -30,6 +31,11 @@ struct RenderedPrometheusConfig {
 std::variant<RenderedPrometheusConfig, std::string> render_prometheus_config(
     std::string_view template_text, const DiscoveredSettings& jobs,
     const PrometheusConfigOutput& output, const std::string& file_sd_dir);
+
+// The discovered jobs a file written by render_prometheus_config holds (the jobs that read their
+// targets from this muster sd): what a restarted muster sd holds back until its sources answer.
+std::set<std::string> jobs_written_in(std::string_view text, const PrometheusConfigOutput& output,
+                                      const std::string& file_sd_dir);
 
 // When to write: at most once per `min_interval` (the first change after a quiet interval at
 // once, later ones together at the end of the interval), and a job that leaves is kept in the

@@ -71,7 +71,10 @@ PrometheusOutput::PrometheusOutput(asio::io_context& io, PrometheusConfigOutput 
       timer_(io) {
   // What the file holds now counts as written: a restart that finds the same jobs writes nothing
   // and does not make Prometheus reload.
-  if (auto text = read_text(config_.file); text.index() == 0) last_text_ = std::get<0>(text);
+  if (auto text = read_text(config_.file); text.index() == 0) {
+    last_text_ = std::get<0>(text);
+    jobs_at_start_ = jobs_written_in(last_text_, config_, file_sd_dir_);
+  }
 }
 
 PrometheusOutput::~PrometheusOutput() {

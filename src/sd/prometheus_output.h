@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "common/metrics.h"
@@ -32,6 +33,8 @@ class PrometheusOutput {
   // muster sd was reloaded: the template may have changed; the file is rendered again.
   void refresh();
   void stop();
+  // The discovered jobs of the file found at start (an earlier run's).
+  const std::set<std::string>& jobs_at_start() const { return jobs_at_start_; }
 
   metrics::Counter writes;           // files written
   metrics::Counter write_failures;   // renders or writes that failed (template, disk)
@@ -55,6 +58,7 @@ class PrometheusOutput {
   std::optional<JobSetDamper::Clock::time_point> retry_at_;
   bool started_ = false;   // update() has been called: the jobs are known
   std::string last_text_;  // what the file holds (read at start)
+  std::set<std::string> jobs_at_start_;
   uint64_t reload_generation_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -88,6 +88,8 @@ Service::Service(std::string config_path, SdConfig config)
     const auto dir = std::filesystem::absolute(initial_.output.file_sd_dir, ec);
     prometheus_output_ = std::make_unique<PrometheusOutput>(
         io_, initial_.output.prometheus_config, ec ? initial_.output.file_sd_dir : dir.string());
+    previous_run_jobs_.insert(prometheus_output_->jobs_at_start().begin(),
+                              prometheus_output_->jobs_at_start().end());
   }
   expiry_timer_ = std::make_unique<asio::steady_timer>(io_);
   published_ = std::make_shared<Published>();

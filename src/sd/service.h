@@ -62,8 +62,8 @@ class Service {
   std::set<std::string> ever_;        // every job configured since start
   std::set<std::string> configured_;  // the jobs of the configuration applied
   DiscoveredJobs discovered_;
-  // Files of a previous run that are not configured jobs: discovered ones, kept (held) until
-  // every source has answered once.
+  // Jobs an earlier run published that are not configured (its files, the discovered jobs of its
+  // Prometheus configuration): held (503, files kept) until every source has answered once.
   std::set<std::string> previous_run_jobs_;
   std::unique_ptr<boost::asio::steady_timer> expiry_timer_;
   mutable std::mutex mutex_;

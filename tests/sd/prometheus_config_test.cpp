@@ -97,10 +97,28 @@ TEST(PrometheusConfig, AHandWrittenJobWinsAndRefusedSettingsAreLeftOut) {
 
 TEST(PrometheusConfig, ATemplateThatCannotBeUsedIsAnError) {
   for (const char* bad : {"[1, 2]", "scrape_configs: {a: 1}", "scrape_configs: [{static: 1}]",
-                          "global: {scrape_interval: soon}", "a: [unclosed"}) {
+                          "global: {scrape_interval: soon}", "a: [unclosed", "global: 5",
+                          "global: {scrape_interval: [1]}"}) {
     auto r = render_prometheus_config(bad, {}, http_output(), "/var/sd");
     EXPECT_TRUE(std::holds_alternative<std::string>(r)) << bad;
   }
+}
+
+TEST(PrometheusConfig, TheJobsAnEarlierRunWroteAreFoundInItsFile) {
+  const PrometheusConfigOutput o = http_output();
+  auto r = render_prometheus_config(
+      "scrape_configs:\n  - job_name: hand\n    http_sd_configs: [{url: 'http://x:1/sd/hand'}]\n",
+      {{"web", ScrapeSettings{}}, {"db", ScrapeSettings{}}}, o, "/var/sd");
+  const std::string text = std::get<RenderedPrometheusConfig>(r).text;
+  EXPECT_EQ(jobs_written_in(text, o, "/var/sd"), (std::set<std::string>{"db", "web"}));
+  PrometheusConfigOutput files = o;
+  files.file_sd = true;
+  auto f = render_prometheus_config("", {{"web", ScrapeSettings{}}}, files, "/var/sd");
+  EXPECT_EQ(jobs_written_in(std::get<RenderedPrometheusConfig>(f).text, files, "/var/sd"),
+            (std::set<std::string>{"web"}));
+  EXPECT_TRUE(jobs_written_in(text, files, "/var/sd").empty());
+  EXPECT_TRUE(jobs_written_in("[: not yaml", o, "/var/sd").empty());
+  EXPECT_TRUE(jobs_written_in("scrape_configs: [{job_name: a}, 3]", o, "/var/sd").empty());
 }
 
 TEST(JobSetDamper, TheFirstChangeAtOnceLaterOnesOncePerInterval) {

@@ -1,0 +1,235 @@
+"""Jobs discovered from a CMDB (issue 20): muster sd splits a source's groups by a label into jobs,
+writes a real Prometheus 2.42's configuration from a template and reloads it. Prometheus, muster
+sd and the exporters (a Python HTTP server) all run on loopback in temporary directories."""
+import http.server
+import json
+import os
+import shutil
+import tempfile
+import threading
+import time
+import unittest
+import urllib.request
+
+from test_sd import PROMETHEUS, Process, Sd, eventually, free_port, write_atomically
+
+
+class Exporters:
+    """One HTTP server answering every path that ends in /metrics; counts the paths asked."""
+
+    def __init__(self):
+        hits = self.hits = {}
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                path = self.path.split("?")[0]
+                hits[path] = hits.get(path, 0) + 1
+                body = b"muster_test_up 1\n"
+                self.send_response(200 if path.endswith("/metrics") else 404)
+                self.send_header("Content-Type", "text/plain; version=0.0.4")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Prometheus(Process):
+    """A Prometheus on muster sd's file, with /-/reload enabled."""
+
+    def __init__(self, directory, config, port):
+        self.port = port
+        super().__init__([PROMETHEUS, "--config.file=" + config, "--web.enable-lifecycle",
+                          "--storage.tsdb.path=" + os.path.join(directory, "tsdb"),
+                          "--web.listen-address=127.0.0.1:%d" % port, "--log.level=warn"])
+        eventually(self.ready, timeout=30, what="prometheus ready")
+
+    def ready(self):
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:%d/-/ready" % self.port, timeout=2) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    def jobs(self):
+        """{job: [active targets]}"""
+        with urllib.request.urlopen(
+                "http://127.0.0.1:%d/api/v1/targets?state=active" % self.port, timeout=5) as r:
+            data = json.load(r)["data"]["activeTargets"]
+        out = {}
+        for t in data:
+            out.setdefault(t["scrapePool"], []).append(t)
+        return out
+
+
+def group(job, addrs, path=None, interval=None, **labels):
+    labels["cmdb_group"] = job
+    if path:
+        labels["__metrics_path__"] = path
+    if interval:
+        labels["__scrape_interval__"] = interval
+    return {"targets": addrs, "labels": labels}
+
+
+@unittest.skipIf(PROMETHEUS is None, "prometheus is not installed (scripts/setup.sh installs it)")
+class CmdbJobsInPrometheusTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="muster-sd-jobs-")
+        self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
+        self.exporters = Exporters()
+        self.addCleanup(self.exporters.stop)
+        self.target = "127.0.0.1:%d" % self.exporters.port
+        self.cmdb = os.path.join(self.dir, "cmdb.json")
+        self.prom_port = free_port()
+        self.prom_file = os.path.join(self.dir, "prometheus.yml")
+        template = os.path.join(self.dir, "base.yml")
+        with open(template, "w") as f:
+            f.write("global:\n  scrape_interval: 1m\n  external_labels: {dc: test}\n"
+                    "scrape_configs:\n  - job_name: handwritten\n    metrics_path: /hand/metrics\n"
+                    "    scrape_interval: 1s\n    static_configs: [{targets: ['%s']}]\n"
+                    % self.target)
+        self.sd_config = os.path.join(self.dir, "sd.yml")
+        with open(self.sd_config, "w") as f:
+            f.write("""throttle: 100ms
+first_update_timeout: 1s
+output:
+  listen: 127.0.0.1:%d
+  prometheus_config:
+    file: %s
+    template: %s
+    reload_url: http://127.0.0.1:%d/-/reload
+    refresh_interval: 1s
+    min_interval: 1s
+job_discovery:
+  - name: cmdb
+    job_label: cmdb_group
+    exec_sd_configs:
+      - command: [cat, %s]
+        refresh_interval: 200ms
+""" % (free_port(), self.prom_file, template, self.prom_port, self.cmdb))
+        self.procs = []
+        self.addCleanup(self.stop_all)
+
+    def stop_all(self):
+        for p in reversed(self.procs):
+            p.stop()
+
+    def start_sd(self):
+        sd = Sd(self.sd_config)
+        self.procs.append(sd)
+        return sd
+
+    def set_cmdb(self, groups):
+        write_atomically(self.cmdb, json.dumps(groups))
+
+    def scrape_pools(self, prom):
+        return set(prom.jobs())
+
+    def test_cmdb_groups_become_prometheus_jobs_with_their_own_settings(self):
+        t = self.target
+        three = [group("storage", [t], "/storage/metrics", "1s", team="st"),
+                 group("payments", [t], "/payments/metrics", "2s"),
+                 group("web", [t])]
+        self.set_cmdb(three)
+        sd = self.start_sd()
+        eventually(lambda: os.path.exists(self.prom_file), what="prometheus.yml written")
+        prom = Prometheus(self.dir, self.prom_file, self.prom_port)
+        self.procs.append(prom)
+
+        jobs = eventually(lambda: (lambda j: j if {"storage", "payments", "web", "handwritten"}
+                                   <= set(j) else None)(prom.jobs()),
+                          what="the three jobs and the hand-written one in prometheus")
+        storage = jobs["storage"][0]
+        self.assertEqual(storage["scrapeUrl"], "http://%s/storage/metrics" % t)
+        self.assertEqual(storage["scrapeInterval"], "1s")
+        self.assertEqual(storage["labels"]["job"], "storage")
+        self.assertEqual(storage["labels"]["team"], "st")
+        self.assertEqual(storage["labels"]["cmdb_group"], "storage")
+        self.assertEqual(jobs["payments"][0]["scrapeUrl"], "http://%s/payments/metrics" % t)
+        self.assertEqual(jobs["payments"][0]["scrapeInterval"], "2s")
+        self.assertEqual(jobs["web"][0]["scrapeUrl"], "http://%s/metrics" % t)
+        self.assertEqual(jobs["web"][0]["scrapeInterval"], "1m")
+        # Each job is scraped on its own path (the exporter saw them).
+        eventually(lambda: {"/storage/metrics", "/payments/metrics", "/hand/metrics"}
+                   <= set(self.exporters.hits), what="scrapes on each job's path")
+        self.assertEqual(sd.get("/sd/storage")[0], 200)
+        reloads = sd.metric("muster_sd_prometheus_reloads_total")
+
+        # A fourth group appears: a new job after a reload.
+        self.set_cmdb(three + [group("search", [t], "/search/metrics", "1s")])
+        jobs = eventually(lambda: (lambda j: j if "search" in j else None)(prom.jobs()),
+                          what="the new job in prometheus")
+        self.assertEqual(jobs["search"][0]["scrapeUrl"], "http://%s/search/metrics" % t)
+        eventually(lambda: sd.metric("muster_sd_prometheus_reloads_total") > reloads,
+                   what="a reload counted")
+        self.assertEqual(sd.metric("muster_sd_prometheus_reload_failures_total"), 0)
+
+        # A group removed: its job leaves Prometheus.
+        self.set_cmdb([three[0], three[1], group("search", [t], "/search/metrics", "1s")])
+        eventually(lambda: "web" not in prom.jobs(), what="web gone from prometheus")
+        self.assertEqual(self.scrape_pools(prom), {"storage", "payments", "search", "handwritten"})
+        self.assertEqual(sd.get("/sd/web"), (200, "application/json; charset=utf-8", "[]"))
+
+        # A broken source keeps the last good jobs: no write, no reload.
+        with open(self.prom_file) as f:
+            written = f.read()
+        writes = sd.metric("muster_sd_prometheus_config_writes_total")
+        failures = sd.metric("muster_sd_refresh_failures_total",
+                             '{provider="exec/0",mechanism="exec",jobs="job_discovery/cmdb"}')
+        write_atomically(self.cmdb, "[{not json")
+        eventually(lambda: sd.metric(
+            "muster_sd_refresh_failures_total",
+            '{provider="exec/0",mechanism="exec",jobs="job_discovery/cmdb"}') >= failures + 3,
+            what="the source failing")
+        time.sleep(1.5)  # longer than min_interval: a removal would have been written by now
+        with open(self.prom_file) as f:
+            self.assertEqual(f.read(), written)
+        self.assertEqual(sd.metric("muster_sd_prometheus_config_writes_total"), writes)
+        self.assertEqual(self.scrape_pools(prom), {"storage", "payments", "search", "handwritten"})
+
+        # Restarted while the source is broken: the file stays as it is.
+        sd.stop()
+        self.procs.remove(sd)
+        sd = self.start_sd()
+        time.sleep(2)  # past first_update_timeout (1s)
+        with open(self.prom_file) as f:
+            self.assertEqual(f.read(), written)
+        self.assertEqual(sd.get("/sd/storage")[0], 503, "held, not [] that would drop targets")
+        # Mended: the same jobs, so no write and no reload.
+        self.set_cmdb([three[0], three[1], group("search", [t], "/search/metrics", "1s")])
+        eventually(lambda: sd.get("/sd/storage")[0] == 200, what="the source answering again")
+        self.assertEqual(sd.metric("muster_sd_prometheus_config_writes_total"), 0)
+        self.assertIn("handwritten", self.scrape_pools(prom))
+
+    def test_a_flapping_group_does_not_reload_prometheus_over_and_over(self):
+        t = self.target
+        stable = [group("storage", [t], "/storage/metrics")]
+        self.set_cmdb(stable)
+        sd = self.start_sd()  # min_interval: 1s
+        eventually(lambda: sd.metric("muster_sd_prometheus_config_writes_total") == 1,
+                   what="the first write")
+        prom = Prometheus(self.dir, self.prom_file, self.prom_port)
+        self.procs.append(prom)
+        # "flappy" comes and goes every 300 ms for 6 s: across six intervals, never gone for one.
+        for i in range(20):
+            self.set_cmdb(stable + ([group("flappy", [t])] if i % 2 == 0 else []))
+            time.sleep(0.3)
+        self.set_cmdb(stable + [group("flappy", [t])])
+        eventually(lambda: "flappy" in prom.jobs(), what="flappy in prometheus")
+        time.sleep(1.5)
+        # One write added it; it never left.
+        self.assertEqual(sd.metric("muster_sd_prometheus_config_writes_total"), 2)
+        self.assertEqual(sd.metric("muster_sd_prometheus_reloads_total"), 1)
+
+
+if __name__ == "__main__":
+    unittest.main()
