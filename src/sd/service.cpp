@@ -68,6 +68,12 @@ std::variant<std::unique_ptr<Service>, std::string> Service::start(std::string c
     std::filesystem::create_directories(config.output.file_sd_dir, ec);
     if (ec) return "cannot create file_sd_dir " + config.output.file_sd_dir + ": " + ec.message();
   }
+  if (const auto& file = config.output.prometheus_config.file; !file.empty()) {
+    std::error_code ec;
+    const auto dir = std::filesystem::path(file).parent_path();
+    if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+    if (ec) return "cannot create the directory of " + file + ": " + ec.message();
+  }
   std::unique_ptr<Service> service(new Service(std::move(config_path), config));
   // Provider failures are not fatal (the job stays, empty); they are logged and counted.
   service->apply_and_publish(service->initial_);

@@ -231,5 +231,51 @@ job_discovery:
         self.assertEqual(sd.metric("muster_sd_prometheus_reloads_total"), 1)
 
 
+@unittest.skipIf(PROMETHEUS is None, "prometheus is not installed (scripts/setup.sh installs it)")
+class WorkedExampleTest(unittest.TestCase):
+    """examples/sd/jobs.yml as the README runs it, on free ports and a temporary directory."""
+
+    def test_a_new_cmdb_group_becomes_a_prometheus_job_with_its_own_path(self):
+        examples = os.path.abspath(os.path.join(os.path.dirname(__file__), "../../examples/sd"))
+        directory = tempfile.mkdtemp(prefix="muster-sd-example-")
+        self.addCleanup(shutil.rmtree, directory, ignore_errors=True)
+        prom_port = free_port()
+        with open(os.path.join(examples, "jobs.yml")) as f:
+            config = f.read()
+        config = (config.replace("127.0.0.1:7273", "127.0.0.1:%d" % free_port())
+                  .replace("127.0.0.1:9091", "127.0.0.1:%d" % prom_port)
+                  .replace("/tmp/muster-sd-jobs", directory)
+                  .replace("examples/sd/", examples + "/")
+                  .replace("refresh_interval: 10s", "refresh_interval: 300ms")
+                  .replace("min_interval: 5s", "min_interval: 1s"))
+        with open(os.path.join(directory, "jobs.yml"), "w") as f:
+            f.write(config)
+        groups = os.path.join(directory, "cmdb.json")
+        shutil.copy(os.path.join(examples, "cmdb_groups.json"), groups)
+        os.environ["CMDB_GROUPS"] = groups  # muster sd's children (the hook) inherit it
+        self.addCleanup(os.environ.pop, "CMDB_GROUPS")
+        sd = Sd(os.path.join(directory, "jobs.yml"))
+        self.addCleanup(sd.stop)
+        prom_file = os.path.join(directory, "prometheus.yml")
+        eventually(lambda: os.path.exists(prom_file), what="prometheus.yml written")
+        prom = Prometheus(directory, prom_file, prom_port)
+        self.addCleanup(prom.stop)
+        jobs = eventually(lambda: (lambda j: j if len(j) == 4 else None)(prom.jobs()),
+                          what="three CMDB jobs and the template's in prometheus")
+        self.assertEqual(set(jobs), {"prometheus", "storage", "payments", "edge-proxies"})
+        self.assertEqual(jobs["payments"][0]["scrapeUrl"], "http://127.0.0.1:9103/internal/metrics")
+        self.assertEqual(jobs["payments"][0]["scrapeInterval"], "30s")
+        self.assertEqual(jobs["payments"][0]["labels"]["team"], "payments")
+        with open(groups) as f:
+            records = json.load(f)
+        records.append({"group": "search", "team": "search", "metrics_path": "/search/metrics",
+                        "interval": "10s", "hosts": ["127.0.0.1:9105"]})
+        write_atomically(groups, json.dumps(records))
+        jobs = eventually(lambda: (lambda j: j if "search" in j else None)(prom.jobs()),
+                          what="the new group as a job in prometheus")
+        self.assertEqual(jobs["search"][0]["scrapeUrl"], "http://127.0.0.1:9105/search/metrics")
+        self.assertEqual(jobs["search"][0]["scrapeInterval"], "10s")
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -127,5 +127,48 @@ TEST_F(SdService, ABadFileSaysWhy) {
   EXPECT_NE(std::get<std::string>(started).find("cannot read"), std::string::npos);
 }
 
+// A job_discovery source end to end in one process: its jobs published and written like
+// configured ones, a configured job winning its name, a job gone answered [] and then forgotten.
+TEST_F(SdService, DiscoveredJobsArePublishedAndForgottenAfterTheyGo) {
+  const auto path = (dir_ / "sd.yml").string();
+  auto write = [&](const std::string& groups) {
+    std::ofstream(path) << "throttle: 0s\noutput:\n  file_sd_dir: " << (dir_ / "out").string()
+                        << "\nscrape_configs:\n  - job_name: web\n    static_configs: "
+                           "[{targets: ['w:1']}]\njob_discovery:\n  - name: cmdb\n"
+                           "    job_label: grp\n    forget_removed_after: 300ms\n"
+                           "    static_configs:\n"
+                        << groups;
+  };
+  write(
+      "      - {targets: ['a:1'], labels: {grp: db}}\n"
+      "      - {targets: ['b:1'], labels: {grp: web}}\n"
+      "      - {targets: ['c:1'], labels: {grp: cache}}\n");
+  auto started = start(path);
+  ASSERT_TRUE(started);
+  auto& service = *started;
+  auto published = service.published();
+  EXPECT_EQ(published->discovered,
+            (std::map<std::string, std::string>{{"cache", "cmdb"}, {"db", "cmdb"}}));
+  EXPECT_EQ(*published->documents.at("web"), R"([{"targets":["w:1"],"labels":{}}])")
+      << "the configured job keeps its name";
+  EXPECT_EQ(*published->documents.at("db"), R"([{"targets":["a:1"],"labels":{"grp":"db"}}])");
+  EXPECT_EQ(published->sources.at("cmdb").clashes, 1u);
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "out" / "db.json"));
+  // cache goes: [] at once, then forgotten (its file removed) after forget_removed_after.
+  write("      - {targets: ['a:1'], labels: {grp: db}}\n");
+  EXPECT_EQ(service.reload(), "");
+  published = service.published();
+  EXPECT_TRUE(published->removed.contains("cache"));
+  EXPECT_FALSE(published->documents.contains("cache"));
+  std::ifstream cache(dir_ / "out" / "cache.json");
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(cache), {}), "[]");
+  for (int i = 0; i < 100 && std::filesystem::exists(dir_ / "out" / "cache.json"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "out" / "cache.json"));
+  EXPECT_FALSE(service.published()->removed.contains("cache"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "out" / "db.json"));
+  service.stop();
+}
+
 }  // namespace
 }  // namespace muster::sd
