@@ -70,6 +70,7 @@ bench: build
 	./$(BUILD)/bench/balancer_bench
 	./$(BUILD)/bench/watch_latency
 	python3 bench/sd_latency.py $(BUILD)/muster 20
+	python3 bench/sd_jobs.py $(BUILD)/muster 5
 
 # The soak with faults of issue 19 (about 10 minutes; not part of `make test`): prints the
 # checker's verdict and numbers, exit code 0 only when clean.
