@@ -17,10 +17,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (auto* groups = std::get_if<muster::sd::Groups>(&json)) {
     auto again = muster::sd::parse_groups_json(muster::sd::render_groups_json(*groups));
     if (!std::holds_alternative<muster::sd::Groups>(again)) std::abort();
+    // The settings a source's targets carry become a configuration Prometheus can read back.
     const auto split = muster::sd::split_by_job(*groups, "job");
-    (void)muster::sd::render_prometheus_config("", split.settings, {}, "/tmp");
+    muster::sd::PrometheusConfigOutput output;
+    output.sd_url = "http://127.0.0.1:7272";
+    auto rendered = muster::sd::render_prometheus_config("", split.settings, output, "/tmp");
+    const auto* config = std::get_if<muster::sd::RenderedPrometheusConfig>(&rendered);
+    if (!config) std::abort();
+    if (muster::sd::jobs_written_in(config->text, output, "/tmp").size() +
+            config->skipped.size() != split.jobs.size())
+      std::abort();
   }
   (void)muster::sd::render_prometheus_config(text, {}, {}, "/tmp");
+  (void)muster::sd::jobs_written_in(text, {}, "/tmp");
   (void)muster::sd::parse_prometheus_duration(text);
   (void)muster::sd::parse_groups_yaml(text);
   (void)muster::sd::parse_sd_config(text, "fuzz.yml");
