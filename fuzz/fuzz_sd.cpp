@@ -24,8 +24,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto rendered = muster::sd::render_prometheus_config("", split.settings, output, "/tmp");
     const auto* config = std::get_if<muster::sd::RenderedPrometheusConfig>(&rendered);
     if (!config) std::abort();
-    if (muster::sd::jobs_written_in(config->text, output, "/tmp").size() +
-            config->skipped.size() != split.jobs.size())
+    if (muster::sd::jobs_written_in(config->text, output, "/tmp").size() + config->skipped.size() !=
+        split.jobs.size())
       std::abort();
   }
   (void)muster::sd::render_prometheus_config(text, {}, {}, "/tmp");
