@@ -210,6 +210,35 @@ job_discovery:
         self.assertEqual(sd.metric("muster_sd_prometheus_config_writes_total"), 0)
         self.assertIn("handwritten", self.scrape_pools(prom))
 
+    def test_settings_the_targets_of_a_job_disagree_on_stay_per_target(self):
+        """What docs call honoured per target by Prometheus 2.42: interval, timeout, path,
+        scheme and parameters as target labels, with nothing lifted into the job."""
+        t = self.target
+        self.set_cmdb([
+            group("mixed", [t], "/a/metrics", "2s", __scrape_timeout__="1s",
+                  __param_module="one", __scheme__="http"),
+            group("mixed", ["127.0.0.2:%d" % self.exporters.port], "/b/metrics", "3s",
+                  __scrape_timeout__="2s", __param_module="two")])
+        self.start_sd()
+        eventually(lambda: os.path.exists(self.prom_file), what="prometheus.yml written")
+        with open(self.prom_file) as f:
+            written = f.read()
+        job = written[written.index('job_name: "mixed"'):]
+        for setting in ("scrape_interval", "scrape_timeout", "metrics_path", "params"):
+            self.assertNotIn(setting, job)
+        prom = Prometheus(self.dir, self.prom_file, self.prom_port)
+        self.procs.append(prom)
+        targets = eventually(lambda: (lambda j: j.get("mixed") if len(j.get("mixed", [])) == 2
+                                      else None)(prom.jobs()), what="both targets of mixed")
+        by_url = {x["scrapeUrl"]: x for x in targets}
+        self.assertEqual(set(by_url), {"http://%s/a/metrics?module=one" % t,
+                                       "http://127.0.0.2:%d/b/metrics?module=two"
+                                       % self.exporters.port})
+        a = by_url["http://%s/a/metrics?module=one" % t]
+        self.assertEqual((a["scrapeInterval"], a["scrapeTimeout"]), ("2s", "1s"))
+        b = by_url["http://127.0.0.2:%d/b/metrics?module=two" % self.exporters.port]
+        self.assertEqual((b["scrapeInterval"], b["scrapeTimeout"]), ("3s", "2s"))
+
     def test_a_flapping_group_does_not_reload_prometheus_over_and_over(self):
         t = self.target
         stable = [group("storage", [t], "/storage/metrics")]
