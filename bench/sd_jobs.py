@@ -14,7 +14,6 @@ Usage: sd_jobs.py MUSTER_BIN [CHANGES]"""
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -22,46 +21,17 @@ import tempfile
 import time
 import urllib.request
 
+from bench_util import free_port, pct, rss_mib, wait_for, write_atomically
+
 BIN = sys.argv[1]
 CHANGES = int(sys.argv[2]) if len(sys.argv) > 2 else 5
 JOBS, TARGETS = 500, 40
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def write_atomically(path, text):
-    with open(path + ".tmp", "w") as f:
-        f.write(text)
-    os.replace(path + ".tmp", path)
 
 
 def group(j):
     return {"targets": ["127.%d.%d.%d:9100" % (1 + j // 250, j % 250, i) for i in range(TARGETS)],
             "labels": {"cmdb_group": "group-%d" % j, "__metrics_path__": "/m/%d" % j,
                        "team": "t%d" % (j % 7)}}
-
-
-def wait_for(check, timeout, step=0.01):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(step)
-    return False
-
-
-def rss_mib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0
 
 
 def established(port):
@@ -73,11 +43,6 @@ def established(port):
             if fields[1].endswith(":%04X" % port) and fields[3] == "01":
                 n += 1
     return n
-
-
-def pct(values, p):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
 def main():
@@ -114,7 +79,7 @@ job_discovery:
         sd = subprocess.Popen([BIN, "sd", "--config", config], stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
         procs.append(sd)
-        if not wait_for(lambda: os.path.exists(prom_file), 30):
+        if not wait_for(lambda: os.path.exists(prom_file), 30, 0.01):
             raise SystemExit("muster sd wrote no prometheus configuration")
         log = open(os.path.join(d, "prom.log"), "w")
         prom = subprocess.Popen(["prometheus", "--config.file=" + prom_file,

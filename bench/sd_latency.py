@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -22,29 +21,17 @@ import tempfile
 import time
 import urllib.request
 
+from bench_util import free_port, pct, rss_mib, wait_for, write_atomically
+
 BIN = sys.argv[1]
 CHANGES = int(sys.argv[2]) if len(sys.argv) > 2 else 20
 JOBS_PER_KIND, TARGETS = 100, 100
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def write_atomically(path, text):
-    with open(path + ".tmp", "w") as f:
-        f.write(text)
-    os.replace(path + ".tmp", path)
-
-
 def targets_doc(job, gen):
     base = 10000 + (job * TARGETS) % 50000
-    return json.dumps([{"targets": ["10.%d.%d.%d:%d" % (job // 250, job % 250, i, base + gen)
+    return json.dumps([{"targets": ["127.%d.%d.%d:%d" % (1 + job // 250, job % 250, i, base + gen)
                                     for i in range(TARGETS)],
                         "labels": {"team": "t%d" % (job % 7), "gen": str(gen)}}])
 
@@ -55,34 +42,12 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
-def rss_mib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0
-
-
-def wait_for(check, timeout, step=0.0005):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(step)
-    return False
-
-
 def output_has(path, marker):
     try:
         with open(path) as f:
             return marker in f.read()
     except OSError:
         return False
-
-
-def pct(values, p):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
 def main():
@@ -113,7 +78,7 @@ def main():
                               stderr=subprocess.DEVNULL)
         procs.append(sd)
         last = os.path.join(out, "job%d.json" % (2 * JOBS_PER_KIND - 1))
-        if not wait_for(lambda: output_has(last, "10."), 60, 0.05):
+        if not wait_for(lambda: output_has(last, "127."), 60, 0.05):
             raise SystemExit("muster sd did not write its outputs")
         time.sleep(2)
 
@@ -141,7 +106,7 @@ def main():
                                      "--log.level=error"],
                                     stdout=subprocess.DEVNULL, stderr=open(os.path.join(d, "prom.log"), "w"))
             procs.append(prom)
-            first = "10.0.0.0:%d" % (10000)
+            first = "127.1.0.0:%d" % (10000)
             if not wait_for(lambda: prom_has(0, first), 90, 0.2):
                 with open(os.path.join(d, "prom.log")) as log:
                     raise SystemExit("prometheus did not discover its targets:\n" + log.read()[-2000:])
@@ -162,7 +127,7 @@ def main():
             if wait_for(lambda: output_has(os.path.join(out, "job%d.json" % job), marker), 30):
                 file_lat.append(time.monotonic() - began)
             if prom is not None:
-                address = "10.%d.%d.0:%d" % (job // 250, job % 250, 10000 + (job * TARGETS) % 50000 + n)
+                address = "127.%d.%d.0:%d" % (1 + job // 250, job % 250, 10000 + (job * TARGETS) % 50000 + n)
                 if wait_for(lambda: prom_has(job, address), 60, 0.05):
                     prom_lat.append(time.monotonic() - began)
         cpu_used = cpu_seconds(sd.pid) - cpu0 - idle_rate * (time.monotonic() - w0)

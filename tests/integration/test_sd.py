@@ -104,15 +104,20 @@ class Sd(Process):
 
 
 class Prometheus(Process):
-    def __init__(self, directory, scrape_configs):
-        self.port = free_port()
-        config = os.path.join(directory, "prometheus.yml")
-        with open(config, "w") as f:
-            f.write("global:\n  scrape_interval: 1m\n  scrape_timeout: 10s\nscrape_configs:\n")
-            f.write(scrape_configs)
+    """Prometheus 2.42 on `scrape_configs` (written under a 1m global), or on `config_file` as it
+    is; `port` when the caller must know it before the start, `extra_args` for its flags."""
+
+    def __init__(self, directory, scrape_configs=None, config_file=None, port=None, extra_args=()):
+        self.port = port or free_port()
+        config = config_file or os.path.join(directory, "prometheus.yml")
+        if scrape_configs is not None:
+            with open(config, "w") as f:
+                f.write("global:\n  scrape_interval: 1m\n  scrape_timeout: 10s\nscrape_configs:\n")
+                f.write(scrape_configs)
         super().__init__([PROMETHEUS, "--config.file=" + config,
                           "--storage.tsdb.path=" + os.path.join(directory, "tsdb"),
-                          "--web.listen-address=127.0.0.1:%d" % self.port, "--log.level=warn"])
+                          "--web.listen-address=127.0.0.1:%d" % self.port, "--log.level=warn"]
+                         + list(extra_args))
         eventually(self.ready, timeout=30, what="prometheus ready")
 
     def ready(self):

@@ -11,7 +11,8 @@ import time
 import unittest
 import urllib.request
 
-from test_sd import PROMETHEUS, Process, Sd, eventually, free_port, write_atomically
+import test_sd
+from test_sd import PROMETHEUS, Sd, eventually, free_port, write_atomically
 
 
 class Exporters:
@@ -43,22 +44,12 @@ class Exporters:
         self.server.server_close()
 
 
-class Prometheus(Process):
+class Prometheus(test_sd.Prometheus):
     """A Prometheus on muster sd's file, with /-/reload enabled."""
 
     def __init__(self, directory, config, port):
-        self.port = port
-        super().__init__([PROMETHEUS, "--config.file=" + config, "--web.enable-lifecycle",
-                          "--storage.tsdb.path=" + os.path.join(directory, "tsdb"),
-                          "--web.listen-address=127.0.0.1:%d" % port, "--log.level=warn"])
-        eventually(self.ready, timeout=30, what="prometheus ready")
-
-    def ready(self):
-        try:
-            with urllib.request.urlopen("http://127.0.0.1:%d/-/ready" % self.port, timeout=2) as r:
-                return r.status == 200
-        except OSError:
-            return False
+        super().__init__(directory, config_file=config, port=port,
+                         extra_args=["--web.enable-lifecycle"])
 
     def jobs(self):
         """{job: [active targets]}"""
