@@ -119,13 +119,16 @@ void PrometheusOutput::schedule() {
 void PrometheusOutput::write() {
   const auto now = Clock::now();
   const auto due = damper_.due();
+  const bool damper_due = due && *due <= now;
   const bool retrying = retry_at_ && *retry_at_ <= now;
-  if (!retrying && (!due || *due > now)) {
+  if (!retrying && !damper_due) {
     schedule();
     return;
   }
   retry_at_.reset();
-  const DiscoveredSettings& discovered = damper_.take(now);
+  // A retry or a new template renders what was last taken: it is no change of the jobs, and
+  // does not restart the damper's interval.
+  const DiscoveredSettings& discovered = damper_due ? damper_.take(now) : damper_.written();
   auto fail = [&](const std::string& problem) {
     write_failures.inc();
     spdlog::error("sd: prometheus_config {} not written: {}", config_.file, problem);

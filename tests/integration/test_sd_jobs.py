@@ -230,6 +230,30 @@ job_discovery:
         b = by_url["http://127.0.0.2:%d/b/metrics?module=two" % self.exporters.port]
         self.assertEqual((b["scrapeInterval"], b["scrapeTimeout"]), ("3s", "2s"))
 
+    def test_a_new_template_at_reload_and_a_prometheus_that_never_answers(self):
+        self.set_cmdb([group("storage", [self.target])])
+        sd = self.start_sd()  # no Prometheus listens on reload_url's port
+        eventually(lambda: os.path.exists(self.prom_file), what="prometheus.yml written")
+        # Five attempts (1, 2, 4 and 8 s apart), then given up and counted.
+        eventually(lambda: sd.metric("muster_sd_prometheus_reload_failures_total") == 1,
+                   timeout=40, what="the reload given up")
+        self.assertEqual(sd.metric("muster_sd_prometheus_reloads_total"), 0)
+        template = os.path.join(self.dir, "base.yml")
+        with open(template, "a") as f:
+            f.write("  - job_name: added\n    static_configs: [{targets: ['127.0.0.1:1']}]\n")
+        self.assertEqual(sd.post("/-/reload")[0], 200)
+        eventually(lambda: "job_name: added" in open(self.prom_file).read(),
+                   what="the template's new job written")
+        self.assertIn('job_name: "storage"', open(self.prom_file).read())
+        # A template that is not YAML keeps the file and is counted.
+        written = open(self.prom_file).read()
+        with open(template, "w") as f:
+            f.write("scrape_configs: [unclosed\n")
+        self.assertEqual(sd.post("/-/reload")[0], 200)
+        eventually(lambda: sd.metric("muster_sd_prometheus_config_write_failures_total") == 1,
+                   what="the bad template counted")
+        self.assertEqual(open(self.prom_file).read(), written)
+
     def test_a_flapping_group_does_not_reload_prometheus_over_and_over(self):
         t = self.target
         stable = [group("storage", [t], "/storage/metrics")]
