@@ -229,6 +229,8 @@ void Service::discovered_delta(const Delta& delta, Published& next) {
   for (const auto& [job, until] : discovered_.gone())
     if (!configured_.contains(job)) next.removed.insert(job);
   next.discovered = discovered_.owners();
+  for (const auto& [job, source] : next.discovered)
+    next.removed.erase(job);  // a job configured once, discovered now
   next.sources = discovered_.stats();
   for (const auto& [source, stats] : next.sources) {
     if (!delta.changed.contains(source_job(source)) || stats.skipped == 0) continue;
