@@ -254,6 +254,32 @@ job_discovery:
                    what="the bad template counted")
         self.assertEqual(open(self.prom_file).read(), written)
 
+    def test_jobs_read_by_file_sd(self):
+        out = os.path.join(self.dir, "out")
+        with open(self.sd_config) as f:
+            config = f.read()
+        with open(self.sd_config, "w") as f:
+            f.write(config.replace("output:\n", "output:\n  file_sd_dir: %s\n" % out)
+                    .replace("    refresh_interval: 1s\n", "    targets: file_sd\n"))
+        t = self.target
+        self.set_cmdb([group("storage", [t], "/storage/metrics", "1s"), group("web", [t])])
+        self.start_sd()
+        eventually(lambda: os.path.exists(self.prom_file), what="prometheus.yml written")
+        with open(self.prom_file) as f:
+            self.assertIn(os.path.join(out, "storage.json"), f.read())
+        prom = Prometheus(self.dir, self.prom_file, self.prom_port)
+        self.procs.append(prom)
+        jobs = eventually(lambda: (lambda j: j if {"storage", "web"} <= set(j) else None)(
+            prom.jobs()), what="the jobs through file_sd")
+        self.assertEqual(jobs["storage"][0]["scrapeUrl"], "http://%s/storage/metrics" % t)
+        self.assertEqual(jobs["storage"][0]["discoveredLabels"]["__meta_filepath"],
+                         os.path.join(out, "storage.json"))
+        # web leaves: its file becomes [] and its job leaves Prometheus's configuration.
+        self.set_cmdb([group("storage", [t], "/storage/metrics", "1s")])
+        eventually(lambda: "web" not in prom.jobs(), what="web gone from prometheus")
+        with open(os.path.join(out, "web.json")) as f:
+            self.assertEqual(f.read(), "[]")
+
     def test_a_flapping_group_does_not_reload_prometheus_over_and_over(self):
         t = self.target
         stable = [group("storage", [t], "/storage/metrics")]
