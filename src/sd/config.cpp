@@ -77,6 +77,13 @@ JobSourceConfig job_source_config(const YAML::Node& n) {
   if (!valid_label_name(source.job_label))
     fail(label, "job_label \"" + source.job_label + "\" is not a label name");
   r.optional("forget_removed_after", source.forget_removed_after, true);
+  if (const YAML::Node max = r["max_jobs"]; max.IsDefined()) {
+    const std::string text = scalar(max, "max_jobs");
+    if (text.empty() || text.size() > 7 ||
+        text.find_first_not_of("0123456789") != std::string::npos || std::stoul(text) == 0)
+      fail(max, "\"max_jobs\" must be a number from 1 to 9999999");
+    source.max_jobs = std::stoul(text);
+  }
   read_providers(AllProviders{}, r, source.providers);
   if (source.providers.empty())
     fail(n, "job_discovery entry \"" + source.name + "\" has no *_sd_configs");

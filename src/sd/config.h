@@ -28,6 +28,9 @@ struct JobSourceConfig {
   std::string job_label;  // the label whose value names a target's job
   // A job gone from the source answers [] (its file too) for this long, then is forgotten.
   milliseconds forget_removed_after{std::chrono::minutes(10)};
+  // At most this many jobs: a CMDB record gone wrong (a label unique per host) must not make
+  // thousands of jobs, files and scrape_configs; targets of jobs past it are left out.
+  size_t max_jobs = 10'000;
   std::vector<ProviderConfig> providers;
 };
 

@@ -28,7 +28,7 @@ void DiscoveredJobs::update(const std::string& name, const Groups& groups) {
   const auto it = sources_.find(name);
   if (it == sources_.end()) return;
   Source& source = it->second;
-  SplitJobs split = split_by_job(groups, source.config.job_label);
+  SplitJobs split = split_by_job(groups, source.config.job_label, source.config.max_jobs);
   for (const auto& [job, job_groups] : split.jobs) {
     const auto old = source.split.jobs.find(job);
     if (old == source.split.jobs.end() || old->second != job_groups) source.changed.insert(job);

@@ -136,7 +136,7 @@ std::optional<std::chrono::milliseconds> parse_prometheus_duration(std::string_v
   return milliseconds(total);
 }
 
-SplitJobs split_by_job(const Groups& groups, const std::string& job_label) {
+SplitJobs split_by_job(const Groups& groups, const std::string& job_label, size_t max_jobs) {
   SplitJobs out;
   std::map<std::string, Agreement> agreement;
   auto skip = [&](const TargetGroup& g, const LabelSet& target, const std::string& why) {
@@ -159,6 +159,10 @@ SplitJobs split_by_job(const Groups& groups, const std::string& job_label) {
         skip(g, target,
              job_label + " \"" + *job +
                  "\" is not a job name (letters, digits, '_', '.' or '-', at most 128)");
+        continue;
+      }
+      if (out.jobs.size() >= max_jobs && !out.jobs.contains(*job)) {
+        skip(g, target, "job \"" + *job + "\" is past max_jobs (" + std::to_string(max_jobs) + ")");
         continue;
       }
       ScrapeSettings settings;

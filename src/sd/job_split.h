@@ -43,7 +43,9 @@ struct SplitJobs {
   std::vector<std::string> problems;   // why, the first few ("group <source>: target ...: ...")
 };
 
-// Splits `groups` by `job_label`.
-SplitJobs split_by_job(const Groups& groups, const std::string& job_label);
+// Splits `groups` by `job_label` into at most `max_jobs` jobs (the first names met; the targets
+// of any later name are left out and reported).
+SplitJobs split_by_job(const Groups& groups, const std::string& job_label,
+                       size_t max_jobs = 10'000);
 
 }  // namespace muster::sd

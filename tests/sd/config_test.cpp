@@ -173,6 +173,7 @@ job_discovery:
   - name: cmdb
     job_label: cmdb_group
     forget_removed_after: 1h
+    max_jobs: 500
     exec_sd_configs: [{command: [/bin/cmdb]}]
     file_sd_configs: [{files: [/etc/groups/*.json]}]
 )");
@@ -188,6 +189,7 @@ job_discovery:
   EXPECT_EQ(c.job_sources[0].name, "cmdb");
   EXPECT_EQ(c.job_sources[0].job_label, "cmdb_group");
   EXPECT_EQ(c.job_sources[0].forget_removed_after, std::chrono::hours(1));
+  EXPECT_EQ(c.job_sources[0].max_jobs, 500u);
   EXPECT_EQ(c.job_sources[0].providers.size(), 2u);
   EXPECT_TRUE(c.jobs.empty());
 }
@@ -210,6 +212,12 @@ TEST(SdConfig, JobDiscoveryErrorsNameWhatIsWrong) {
                      "  - {name: c, job_label: h, static_configs: [{}]}")
                 .find("job_discovery name \"c\" is used twice"),
             std::string::npos);
+  for (const char* bad : {"0", "-1", "x", "99999999"}) {
+    EXPECT_NE(error_of(source + "max_jobs: '" + bad + "', static_configs: [{}]}")
+                  .find("\"max_jobs\" must be a number from 1 to 9999999"),
+              std::string::npos)
+        << bad;
+  }
   EXPECT_NE(error_of("output:\n  prometheus_config: {file: /p.yml}").find("needs output.listen"),
             std::string::npos);
   EXPECT_NE(error_of("output:\n  prometheus_config: {file: /p.yml, targets: file_sd}")

@@ -65,6 +65,20 @@ TEST(JobSplit, TargetsWithoutAJobOrWithABadNameAreSkippedAndTold) {
   EXPECT_NE(split.problems[1].find("\"no spaces\" is not a job name"), std::string::npos);
 }
 
+TEST(JobSplit, JobsPastMaxJobsAreLeftOutAndTold) {
+  Groups groups;
+  for (int i = 0; i < 5; ++i)
+    groups.push_back(
+        group({"h:" + std::to_string(i)}, {{"grp", "host-" + std::to_string(i)}}, "s"));
+  groups.push_back(group({"h:9"}, {{"grp", "host-0"}}, "s"));  // a job already taken: kept
+  const SplitJobs split = split_by_job(groups, "grp", 3);
+  EXPECT_EQ(split.jobs.size(), 3u);
+  EXPECT_EQ(split.jobs.at("host-0").size(), 2u);
+  EXPECT_EQ(split.skipped, 2u);
+  ASSERT_FALSE(split.problems.empty());
+  EXPECT_EQ(split.problems[0], "group s: target h:3: job \"host-3\" is past max_jobs (3)");
+}
+
 TEST(JobSplit, ScrapeSettingsPrometheusWouldRefuseSkipTheTarget) {
   const std::vector<std::pair<LabelSet, std::string>> bad{
       {{{"__scheme__", "ftp"}}, "__scheme__ \"ftp\" is neither http nor https"},
