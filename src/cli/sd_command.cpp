@@ -6,6 +6,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <memory>
 
+#include "cli/fd_limit.h"
 #include "http/server.h"
 #include "sd/http_api.h"
 #include "sd/service.h"
@@ -38,6 +39,9 @@ int run_sd(const std::string& config_path, const std::string& log_level) {
     options.host = output.listen.substr(0, colon);
     options.port = static_cast<uint16_t>(std::stoul(output.listen.substr(colon + 1)));
     options.threads = 2;
+    // Prometheus opens one http_sd connection per job, and each of its reloads leaves the old
+    // ones idle until the idle timeout: a fleet's jobs need more than the default 1,024.
+    options.max_connections = connection_limit(options.max_connections, raise_fd_limit());
     server = std::make_unique<http::Server>(options, router);
     try {
       server->start();

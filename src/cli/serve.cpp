@@ -2,7 +2,6 @@
 
 #include <malloc.h>
 #include <spdlog/spdlog.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <boost/asio.hpp>
@@ -10,6 +9,7 @@
 #include <functional>
 #include <memory>
 
+#include "cli/fd_limit.h"
 #include "cli/tokens_file.h"
 #include "cluster/cluster_options.h"
 #include "common/duration.h"
@@ -92,28 +92,6 @@ std::pair<std::string, uint16_t> split_host_port(std::string_view name, const st
     throw CLI::ValidationError(std::string(name), "\"" + text + "\" has no valid port");
   }
   return {host, static_cast<uint16_t>(port)};
-}
-
-// Raises the soft file-descriptor limit to the hard one; returns the limit now in force.
-uint64_t raise_fd_limit() {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
-  if (limit.rlim_cur < limit.rlim_max) {
-    rlimit raised = limit;
-    raised.rlim_cur = limit.rlim_max;
-    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
-  }
-  return limit.rlim_cur == RLIM_INFINITY ? 0 : static_cast<uint64_t>(limit.rlim_cur);
-}
-
-// Client connections this process can really hold: below the descriptor limit, with room left
-// for peers, syncup, files and the listener (a tenth, at least 64), so that one connection too
-// many is answered 503 instead of failing accept() (issue 15.5).
-size_t connection_limit(size_t wanted, uint64_t fd_limit) {
-  if (fd_limit == 0) return wanted;
-  const uint64_t reserve = std::max<uint64_t>(64, fd_limit / 10);
-  const uint64_t room = fd_limit > reserve ? fd_limit - reserve : 1;
-  return static_cast<size_t>(std::min<uint64_t>(wanted, room));
 }
 
 int run_serve(const ServeFlags& f) {

@@ -73,8 +73,10 @@ class Process:
 
 
 class Sd(Process):
-    def __init__(self, config_path):
-        super().__init__([BIN, "sd", "--config", config_path], r"http on 127\.0\.0\.1:(\d+)")
+    def __init__(self, config_path, prefix=()):
+        """`prefix`: a command to run muster sd under (prlimit, for one)."""
+        super().__init__(list(prefix) + [BIN, "sd", "--config", config_path],
+                         r"http on 127\.0\.0\.1:(\d+)")
         self.port = int(self.match.group(1))
 
     def get(self, path):

@@ -1,6 +1,7 @@
 """Jobs discovered from a CMDB (issue 20): muster sd splits a source's groups by a label into jobs,
 writes a real Prometheus 2.42's configuration from a template and reloads it. Prometheus, muster
 sd and the exporters (a Python HTTP server) all run on loopback in temporary directories."""
+import http.client
 import http.server
 import json
 import os
@@ -299,6 +300,32 @@ job_discovery:
         # One write added it; it never left.
         self.assertEqual(sd.metric("muster_sd_prometheus_config_writes_total"), 2)
         self.assertEqual(sd.metric("muster_sd_prometheus_reloads_total"), 1)
+
+
+class ConnectionsTest(unittest.TestCase):
+    @unittest.skipIf(shutil.which("prlimit") is None, "no prlimit")
+    def test_more_connections_than_the_soft_descriptor_limit(self):
+        """Prometheus keeps one http_sd connection per job (and its reloads leave the old ones
+        idle): muster sd raises its soft descriptor limit as muster serve does, rather than
+        stop accepting at Debian's default 1,024 (here 256)."""
+        directory = tempfile.mkdtemp(prefix="muster-sd-fds-")
+        self.addCleanup(shutil.rmtree, directory, ignore_errors=True)
+        config = os.path.join(directory, "sd.yml")
+        with open(config, "w") as f:
+            f.write("output:\n  listen: 127.0.0.1:%d\nscrape_configs:\n  - job_name: web\n"
+                    "    static_configs: [{targets: ['127.0.0.1:1']}]\n" % free_port())
+        sd = Sd(config, prefix=["prlimit", "--nofile=256:"])
+        self.addCleanup(sd.stop)
+        conns = []
+        self.addCleanup(lambda: [c.close() for c in conns])
+        for _ in range(400):
+            c = http.client.HTTPConnection("127.0.0.1", sd.port, timeout=10)
+            c.request("GET", "/sd/web")
+            r = c.getresponse()
+            self.assertEqual(r.status, 200)
+            r.read()
+            conns.append(c)
+        self.assertEqual(sd.get("/sd/web")[0], 200)
 
 
 @unittest.skipIf(PROMETHEUS is None, "prometheus is not installed (scripts/setup.sh installs it)")

@@ -1,0 +1,27 @@
+#include "cli/fd_limit.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+
+namespace muster::cli {
+
+uint64_t raise_fd_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  return limit.rlim_cur == RLIM_INFINITY ? 0 : static_cast<uint64_t>(limit.rlim_cur);
+}
+
+size_t connection_limit(size_t wanted, uint64_t fd_limit) {
+  if (fd_limit == 0) return wanted;
+  const uint64_t reserve = std::max<uint64_t>(64, fd_limit / 10);
+  const uint64_t room = fd_limit > reserve ? fd_limit - reserve : 1;
+  return static_cast<size_t>(std::min<uint64_t>(wanted, room));
+}
+
+}  // namespace muster::cli
