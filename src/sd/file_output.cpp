@@ -1,16 +1,14 @@
 #include "sd/file_output.h"
 
-#include "common/atomic_file.h"
-
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include "common/atomic_file.h"
 
 namespace muster::sd {
 
