@@ -8,6 +8,7 @@
 #include <fstream>
 #include <future>
 #include <sstream>
+#include <vector>
 
 #include "sd/metrics_text.h"
 
@@ -272,14 +273,19 @@ void Service::arm_expiry() {
     const auto forgotten = discovered_.expire(std::chrono::steady_clock::now());
     if (!forgotten.empty()) {
       auto next = std::make_shared<Published>(*published());
+      std::vector<std::string> files;
       for (const auto& job : forgotten) {
         if (configured_.contains(job) || discovered_.owners().contains(job)) continue;
         next->removed.erase(job);
-        if (!file_output_) continue;
+        files.push_back(job);
+      }
+      // Published first, then the files: whoever sees a file gone sees the job gone from /sd.
+      publish(std::move(next));
+      for (const auto& job : files) {
+        if (!file_output_) break;
         if (auto problem = file_output_->forget(job); !problem.empty())
           spdlog::error("sd: file_sd output: {}", problem);
       }
-      publish(std::move(next));
     }
     arm_expiry();
   });
