@@ -82,6 +82,9 @@ bool Access::open() const {
 
 Verdict Access::check(std::string_view token, Need need, std::string_view appid,
                       bool certified_peer) const {
+  // Membership is a privilege (issue 27.1): an infra.discovery entry makes its address a peer,
+  // so writing one takes a peer's or an admin's rights, never a client's.
+  if (need == Need::kWrite && appid == kMembershipAppid) need = Need::kPeerOrAdmin;
   const bool peer_need = need == Need::kPeer || need == Need::kPeerOrAdmin;
   if (certified_peer && (peer_need || need == Need::kRead)) return Verdict::kAllowed;
   const auto t = tokens();

@@ -35,6 +35,10 @@ struct Tokens {
   bool empty() const { return admin.empty() && read.empty() && peer.empty() && write.empty(); }
 };
 
+// The appid whose instances are a node's peers (cluster::kSelfAppid, docs/decisions.md §6.7):
+// a write to it needs kPeerOrAdmin, whatever route or API it comes through.
+inline constexpr std::string_view kMembershipAppid = "infra.discovery";
+
 // What a request needs.
 enum class Need { kRead, kWrite, kAdmin, kPeer, kPeerOrAdmin };
 enum class Verdict { kAllowed, kMissing, kUnknown, kForbidden };

@@ -129,8 +129,11 @@ http::Outcome NativeApi::handle_register(const http::Request& request) {
   if (origin != cluster::Origin::kClient) {
     if (auto err = check_timestamp("dirty_timestamp", r.args.dirty_timestamp))
       return bad_request(*err);
+    if (r.args.lease_age_ns && *r.args.lease_age_ns < 0)
+      return bad_request("renew_age must not be negative");
   } else {
     r.args.lease = true;  // only a peer carries an instance without heartbeat (the Consul API's)
+    r.args.lease_age_ns.reset();  // nor a lease other than a fresh one
   }
   writes_.register_instance(std::move(r.args), origin);
   return ok();
@@ -220,7 +223,7 @@ http::Outcome NativeApi::handle_fetch(const http::Request& request) {
   });
   if (!found) return envelope(kNotFound, f.appids[0] + " not found in env " + f.env);
   if (zone_missing) return envelope(kNotFound, "zone " + f.zone + " not found", data);
-  return ok(data);
+  return with_clock(ok(data), clock_.wall_ns());
 }
 
 http::Outcome NativeApi::handle_fetchs(const http::Request& request) {
@@ -282,8 +285,16 @@ void NativeApi::on_tick() {
     fetch_all_.reset();  // answers still sending it keep their reference
 }
 
+// A peer measures the leases in a fetch answer against the clock that rendered it (syncup and
+// anti-entropy carry them, docs/decisions.md §5.7), whatever the skew between the two clocks.
+http::Response NativeApi::with_clock(http::Response r, int64_t rendered_at) {
+  r.headers.push_back({"X-Muster-Clock", std::to_string(rendered_at)});
+  return r;
+}
+
 http::Outcome NativeApi::handle_fetch_all(const http::Request&) {
   std::shared_ptr<const std::string> body;
+  int64_t rendered_at = 0;
   {
     // One rendering serves every fetch/all until the registry changes or a second passes (renew
     // timestamps in it may be that old): many clients, slow readers among them, share its bytes,
@@ -297,13 +308,15 @@ http::Outcome NativeApi::handle_fetch_all(const http::Request&) {
       fetch_all_ = render_fetch_all();
       fetch_all_generation_ = generation;
       fetch_all_mono_ = now;
+      fetch_all_wall_ = clock_.wall_ns();
     }
     body = fetch_all_;
+    rendered_at = fetch_all_wall_;
   }
   http::Response r = ok();
   r.body.clear();
   r.shared_body = std::move(body);
-  return r;
+  return with_clock(std::move(r), rendered_at);
 }
 
 std::chrono::steady_clock::time_point NativeApi::poll_deadline(const http::Request& request) const {

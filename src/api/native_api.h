@@ -56,6 +56,7 @@ class NativeApi final : public Api {
   http::Response too_many_appids(size_t n) const;
   // The whole fetch/all answer (envelope included), rendered app by app.
   std::shared_ptr<const std::string> render_fetch_all() const;
+  static http::Response with_clock(http::Response r, int64_t rendered_at);
   // Why a timestamp from a request is out of range (negative, or far ahead of this node's clock).
   std::optional<std::string> check_timestamp(std::string_view name, int64_t value) const;
 
@@ -83,6 +84,7 @@ class NativeApi final : public Api {
   std::shared_ptr<const std::string> fetch_all_;
   uint64_t fetch_all_generation_ = 0;
   int64_t fetch_all_mono_ = 0;
+  int64_t fetch_all_wall_ = 0;  // the wall clock its renew_timestamps are measured against
 };
 
 }  // namespace muster::api

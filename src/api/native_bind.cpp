@@ -185,6 +185,9 @@ std::variant<RegisterRequest, std::string> bind_register(const http::Params& par
   r.replication = b.boolean("replication");
   r.from_zone = b.boolean("from_zone");
   a.dirty_timestamp = b.integer("dirty_timestamp");
+  // muster's own: how long ago the copy's lease was renewed at the sending peer (§5.7). Absent
+  // (a client, a Bilibili node): renewed now.
+  if (params.first("renew_age")) a.lease_age_ns = b.integer("renew_age");
   // muster's own: a peer replicating an instance without heartbeat (a Consul registration).
   a.lease = params.first("lease") != std::optional<std::string_view>("false");
   // Accepted and ignored (docs/decisions.md §3), but must be an integer.

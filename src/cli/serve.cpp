@@ -58,6 +58,7 @@ struct ServeFlags {
   std::string zones;
   std::string peer_timeout = "3s";
   size_t replication_queue = 100'000;
+  size_t max_discovered_peers = 64;
   bool self_register = true;
   std::string anti_entropy = "30s";
   std::string data_dir;
@@ -159,6 +160,7 @@ int run_serve(const ServeFlags& f) {
   o.advertise = f.advertise;
   o.peer_timeout = duration_flag("--peer-timeout", f.peer_timeout);
   o.replication_queue = f.replication_queue;
+  o.max_discovered_peers = f.max_discovered_peers;
   o.self_register = f.self_register;
   o.anti_entropy = duration_flag("--anti-entropy", f.anti_entropy);
   o.data.dir = f.data_dir;
@@ -363,6 +365,9 @@ CLI::App& add_serve_command(CLI::App& app, int& exit_code) {
                   "goes to one node of each");
   cmd->add_option("--peer-timeout", f.peer_timeout,
                   "A peer that does not connect or answer a batch within this is marked lost")
+      ->capture_default_str();
+  cmd->add_option("--max-discovered-peers", f.max_discovered_peers,
+                  "Peers taken from infra.discovery per zone at most, beside --nodes and --zones")
       ->capture_default_str();
   cmd->add_option("--replication-queue", f.replication_queue,
                   "Writes queued per peer at most; more are dropped and counted")

@@ -16,8 +16,18 @@ namespace asio = boost::asio;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
 AntiEntropy::AntiEntropy(registry::Registry& registry, Replicator& replicator,
-                         std::chrono::nanoseconds interval, std::chrono::nanoseconds timeout)
-    : registry_(registry), replicator_(replicator), interval_(interval), timeout_(timeout) {}
+                         std::chrono::nanoseconds interval, std::chrono::nanoseconds timeout,
+                         Fetch fetch)
+    : registry_(registry),
+      replicator_(replicator),
+      interval_(interval),
+      timeout_(timeout),
+      fetch_(fetch ? std::move(fetch)
+                   : [this](std::string addr, std::string target) -> asio::awaitable<GetResult> {
+        // Named, not a temporary in the co_await: GCC 12 frees such temporaries twice.
+        const PeerCredentials credentials = replicator_.credentials_for(addr);
+        co_return co_await http_get(replicator_.context(), addr, target, timeout_, credentials);
+      }) {}
 
 void AntiEntropy::start() {
   asio::co_spawn(replicator_.context(), run(), log_failure("anti-entropy"));
@@ -29,8 +39,15 @@ asio::awaitable<void> AntiEntropy::run() {
     timer.expires_after(interval_);
     auto [ec] = co_await timer.async_wait(kNoThrow);
     if (ec) co_return;
-    for (const std::string& addr : replicator_.peer_addrs())
-      co_await compare_with(addr);
+    for (const std::string& addr : replicator_.peer_addrs()) {
+      // One peer's answer that breaks something costs that comparison, not the loop.
+      try {
+        co_await compare_with(addr);
+      } catch (const std::exception& e) {
+        ++failures_;
+        spdlog::error("anti-entropy with {} failed: {}", addr, e.what());
+      }
+    }
     ++rounds_;
   }
 }
@@ -40,8 +57,8 @@ void AntiEntropy::resync(const std::string& addr) {
 }
 
 asio::awaitable<void> AntiEntropy::compare_with(std::string addr) {
-  const auto got = co_await http_get(replicator_.context(), addr, "/discovery/digests", timeout_,
-                                     replicator_.peer());
+  const std::string digests = "/discovery/digests";  // named: see GCC 12 above
+  const auto got = co_await fetch_(addr, digests);
   const auto theirs = got.body ? parse_digests(*got.body) : std::nullopt;
   if (!theirs) {
     ++failures_;
@@ -73,19 +90,19 @@ asio::awaitable<void> AntiEntropy::compare_with(std::string addr) {
       wire::append_field(query, "env", env);
       wire::append_field(query, "status", 3);
       const std::string target = "/discovery/fetch?" + query;
-      const auto app =
-          co_await http_get(replicator_.context(), addr, target, timeout_, replicator_.peer());
+      const auto app = co_await fetch_(addr, target);
       if (!app.body) {
         ++failures_;
         continue;
       }
-      pull(addr, *app.body, at_peer);
+      pull(addr, *app.body, app.sender_clock, at_peer);
     }
     push(addr, env, appid, at_peer);
   }
 }
 
 void AntiEntropy::pull(const std::string& addr, std::string_view app,
+                       std::optional<int64_t> sender_clock,
                        std::map<std::pair<std::string, std::string>, int64_t>& at_peer) {
   // fetch's answer holds the instances by zone; the registry keeps whichever copy is newer.
   const auto envelope = wire::read_envelope(app);
@@ -95,10 +112,11 @@ void AntiEntropy::pull(const std::string& addr, std::string_view app,
   size_t pulled = 0;
   size_t skipped = 0;
   size_t cancels_sent = 0;
+  size_t lapsed = 0;
   for (const auto& [zone, list] : zones->get_object()) {
     if (!list.is_array()) continue;
     for (const auto& inst : list.get_array()) {
-      auto args = instance_args(inst);
+      auto args = instance_args(inst, sender_clock);
       if (!args) {
         ++skipped;  // one unreadable instance costs only itself
         continue;
@@ -118,8 +136,11 @@ void AntiEntropy::pull(const std::string& addr, std::string_view app,
                                 newer = args->dirty_timestamp > local.dirty_timestamp;
                               });
       if (!newer) continue;
-      registry_.register_instance(*args);
-      ++pulled;
+      // With the lease it has at the peer: a copy that stopped renewing is not brought back.
+      if (registry_.register_instance(*args) == registry::RegisterOutcome::kIgnoredLapsed)
+        ++lapsed;
+      else
+        ++pulled;
     }
   }
   if (skipped > 0)
@@ -127,6 +148,11 @@ void AntiEntropy::pull(const std::string& addr, std::string_view app,
   if (pulled > 0) {
     spdlog::info("anti-entropy: {} instances pulled from {}", pulled, addr);
     instances_pulled_ += pulled;
+  }
+  if (lapsed > 0) {
+    spdlog::debug("anti-entropy: {} instances of {} not taken: their lease had lapsed", lapsed,
+                  addr);
+    lapsed_ += lapsed;
   }
   if (cancels_sent > 0) {
     spdlog::info("anti-entropy: {} cancels {} missed sent to it", cancels_sent, addr);
@@ -168,6 +194,9 @@ void AntiEntropy::write_metrics(metrics::TextWriter& out) const {
           instances_pulled_.load());
   counter("muster_anti_entropy_instances_pushed_total",
           "Instances sent to a peer that held an older copy or none", instances_pushed_.load());
+  counter("muster_anti_entropy_lapsed_total",
+          "Copies a peer held whose lease had lapsed (not renewed for --evict-after): not taken",
+          lapsed_.load());
   counter("muster_anti_entropy_cancels_sent_total",
           "Cancels made here sent to a peer that still held the instance (it missed them)",
           cancels_sent_.load());

@@ -12,8 +12,10 @@
 #include <boost/asio.hpp>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 
+#include "cluster/http_get.h"
 #include "cluster/replicator.h"
 #include "common/metrics.h"
 #include "registry/registry.h"
@@ -22,21 +24,28 @@ namespace muster::cluster {
 
 class AntiEntropy {
  public:
+  // How a round reads a peer: GET `target` from `addr`. By default http_get with the peer's
+  // credentials; the cluster simulation (tests/sim/) answers from its own nodes instead.
+  using Fetch =
+      std::function<boost::asio::awaitable<GetResult>(std::string addr, std::string target)>;
   AntiEntropy(registry::Registry& registry, Replicator& replicator,
-              std::chrono::nanoseconds interval, std::chrono::nanoseconds timeout);
+              std::chrono::nanoseconds interval, std::chrono::nanoseconds timeout,
+              Fetch fetch = {});
   // Starts the periodic comparison on the replicator's io_context.
   void start();
   // One round with `addr` now: for a peer that answers again after being lost. Any thread.
   void resync(const std::string& addr);
   void write_metrics(metrics::TextWriter& out) const;
+  // One comparison with `addr` (what every round does with each peer). `addr` by value: a
+  // resync runs after the caller's string is gone.
+  boost::asio::awaitable<void> compare_with(std::string addr);
 
  private:
   boost::asio::awaitable<void> run();
-  // `addr` by value: a resync runs after the caller's string is gone.
-  boost::asio::awaitable<void> compare_with(std::string addr);
   // Applies the peer's newer copies from its fetch answer `app`; fills `at_peer` with the peer's
   // (zone, hostname) -> dirty_timestamp.
-  void pull(const std::string& addr, std::string_view app,
+  // `sender_clock`: the peer's clock when it rendered `app`, which its leases are measured by.
+  void pull(const std::string& addr, std::string_view app, std::optional<int64_t> sender_clock,
             std::map<std::pair<std::string, std::string>, int64_t>& at_peer);
   // Sends the peer our copies of the app that it holds older or not at all.
   void push(const std::string& addr, const std::string& env, const std::string& appid,
@@ -46,11 +55,13 @@ class AntiEntropy {
   Replicator& replicator_;
   const std::chrono::nanoseconds interval_;
   const std::chrono::nanoseconds timeout_;
+  const Fetch fetch_;
   std::atomic<uint64_t> rounds_{0};
   std::atomic<uint64_t> failures_{0};
   std::atomic<uint64_t> apps_differing_{0};
   std::atomic<uint64_t> instances_pulled_{0};
   std::atomic<uint64_t> cancels_sent_{0};
+  std::atomic<uint64_t> lapsed_{0};
   std::atomic<uint64_t> instances_pushed_{0};
 };
 

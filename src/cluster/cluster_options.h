@@ -2,6 +2,7 @@
 // Where a node's peers are (docs/decisions.md §6): the same-zone nodes and other zones' nodes, as
 // given by --nodes and --zones. Threading: plain values.
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -37,6 +38,18 @@ struct ClusterOptions {
   std::chrono::nanoseconds peer_timeout = std::chrono::seconds(3);
   std::chrono::nanoseconds syncup_retry = std::chrono::seconds(5);
   PeerCredentials peer;
+  // Membership by rule (issue 27.1, docs/security.md "Trust boundaries"). A discovered node (an
+  // infra.discovery entry not in `nodes`/`zones`) becomes a peer only once it answered
+  // GET /discovery/nodes listing itself, unless `trust_discovered` (the node is secured: only a
+  // peer or an admin can write such an entry), and at most `max_discovered_peers` per zone.
+  bool trust_discovered = false;
+  size_t max_discovered_peers = 64;
+  // Whether `peer.token` goes to discovered peers too: only over TLS whose server certificates
+  // the peer CA checks. Otherwise the peer secret goes to the configured nodes alone.
+  bool token_to_discovered = false;
+  // Which node of another zone gets a write; 0 = seeded from std::random_device. The cluster
+  // simulation sets it, so that a seed replays the same run.
+  uint32_t random_seed = 0;
 };
 
 // "host:port,host:port" → the addresses, or a message naming the bad part.

@@ -1,6 +1,9 @@
 #include "cluster/http_get.h"
 
-#include <limits>
+#include <time.h>
+
+#include <charconv>
+#include <exception>
 
 #include "common/http_exchange.h"
 #include "common/tls.h"
@@ -12,23 +15,53 @@ std::string bearer_lines(std::string_view token) {
   return "Authorization: Bearer " + std::string(token) + "\r\n";
 }
 
+std::optional<int64_t> sender_clock_of(std::string_view muster_clock, std::string_view date) {
+  int64_t ns = 0;
+  const char* end = muster_clock.data() + muster_clock.size();
+  if (!muster_clock.empty()) {
+    const auto [p, ec] = std::from_chars(muster_clock.data(), end, ns);
+    if (ec == std::errc() && p == end && ns > 0) return ns;
+  }
+  // RFC 9110's IMF-fixdate, what Go's net/http sends: "Sun, 06 Nov 1994 08:49:37 GMT".
+  if (date.empty() || date.size() > 64) return std::nullopt;
+  const std::string text(date);
+  struct tm tm {};
+  const char* rest = strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (rest == nullptr || *rest != '\0') return std::nullopt;
+  const time_t seconds = timegm(&tm);
+  if (seconds <= 0) return std::nullopt;
+  return static_cast<int64_t>(seconds) * 1'000'000'000;
+}
+
 boost::asio::awaitable<GetResult> http_get(boost::asio::io_context& ioc, const std::string& addr,
                                            std::string_view target,
                                            std::chrono::nanoseconds timeout,
                                            const PeerCredentials& peer) {
-  boost::asio::ip::tcp::socket socket(ioc);
-  // Copies before the first suspension: the caller's strings need not outlive it.
-  // (Built outside the co_await: see ClientCore::request on GCC 12's temporaries.)
-  std::string request = http_request_bytes("GET", target, addr, bearer_lines(peer.token));
-  const auto tls = peer.tls ? peer.tls->current() : nullptr;
-  auto response = co_await http_exchange(socket, addr, std::move(request), timeout,
-                                         std::numeric_limits<uint64_t>::max(),
-                                         tls ? tls->context.get() : nullptr);
-  if (!response)
-    co_return GetResult{std::nullopt, "no answer (connection refused, reset or timed out)"};
-  if (response->result_int() != 200)
-    co_return GetResult{std::nullopt, "HTTP " + std::to_string(response->result_int())};
-  co_return GetResult{std::move(response->body()), {}};
+  // A peer's answer is input like any other: whatever it does (a huge declared length, memory
+  // running out) costs this read, never the node (issue 27.1).
+  try {
+    boost::asio::ip::tcp::socket socket(ioc);
+    // Copies before the first suspension: the caller's strings need not outlive it.
+    // (Built outside the co_await: see ClientCore::request on GCC 12's temporaries.)
+    std::string request = http_request_bytes("GET", target, addr, bearer_lines(peer.token));
+    const auto tls = peer.tls ? peer.tls->current() : nullptr;
+    auto response = co_await http_exchange(socket, addr, std::move(request), timeout,
+                                           kPeerAnswerLimit, tls ? tls->context.get() : nullptr);
+    if (!response)
+      co_return GetResult{std::nullopt,
+                          "no answer (connection refused, reset, timed out, or over the " +
+                              std::to_string(kPeerAnswerLimit >> 20) + " MiB a peer may send)",
+                          std::nullopt};
+    if (response->result_int() != 200)
+      co_return GetResult{std::nullopt, "HTTP " + std::to_string(response->result_int()),
+                          std::nullopt};
+    const auto clock = sender_clock_of((*response)["X-Muster-Clock"],
+                                       (*response)[boost::beast::http::field::date]);
+    co_return GetResult{std::move(response->body()), {}, clock};
+  } catch (const std::exception& e) {
+    co_return GetResult{std::nullopt, std::string("reading the answer failed: ") + e.what(),
+                        std::nullopt};
+  }
 }
 
 }  // namespace muster::cluster

@@ -14,10 +14,23 @@ namespace muster::cluster {
 struct GetResult {
   std::optional<std::string> body;  // of a 200 answer
   std::string error;                // why there is none, for the log
+  // The peer's wall clock (Unix ns) when it rendered the answer: its X-Muster-Clock header, else
+  // its Date header (a Bilibili node's, to the second). What the leases in it are measured
+  // against (docs/decisions.md §5.7).
+  std::optional<int64_t> sender_clock;
 };
 
+// The sender's clock from an answer's X-Muster-Clock or Date header values (either may be empty);
+// nullopt when neither is readable.
+std::optional<int64_t> sender_clock_of(std::string_view muster_clock, std::string_view date);
+
+// The most a peer's answer may hold (a fetch/all of a million instances is about 400 MB): a
+// larger one, or one that says it will be, is refused before anything is allocated for it.
+constexpr uint64_t kPeerAnswerLimit = 1ull << 30;
+
 // GET `target` from `addr` (host:port) with Connection: close; the body of a 200 answer, or why
-// not (no answer within `timeout`, or another HTTP status). With `peer`'s token and TLS.
+// not (no answer within `timeout`, another HTTP status, or more than `body_limit` bytes). With
+// `peer`'s token and TLS. Never throws.
 boost::asio::awaitable<GetResult> http_get(boost::asio::io_context& ioc, const std::string& addr,
                                            std::string_view target,
                                            std::chrono::nanoseconds timeout,

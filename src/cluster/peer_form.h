@@ -13,7 +13,10 @@ namespace muster::cluster {
 // The always-sent fields: region, zone, env, appid, hostname, from_zone=true.
 void append_identity(std::string& out, std::string_view region, const registry::InstanceKey& key);
 
-std::string register_form(const registry::Instance& inst);
+// `now_wall`: this node's wall clock now, against which the instance's lease is sent as its age
+// (`renew_age`, ns since its last renew here; docs/decisions.md §5.7). Bilibili's nodes ignore
+// the field, as they ignore any they do not know.
+std::string register_form(const registry::Instance& inst, int64_t now_wall);
 std::string renew_form(const registry::Instance& inst);
 std::string cancel_form(std::string_view region, const registry::InstanceKey& key,
                         int64_t latest_timestamp);

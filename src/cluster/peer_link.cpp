@@ -20,6 +20,10 @@ constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 // Items per pipelined batch: enough to amortise a round trip, few enough that a failure loses
 // little.
 constexpr size_t kBatch = 256;
+
+std::string_view replication_flag(const PeerItem& item) {
+  return item.replication ? "&replication=true" : "&replication=false";
+}
 // A connection unused for this long is replaced before the next batch (peers close idle ones).
 constexpr auto kIdleReconnect = std::chrono::seconds(20);
 // An idle link asks its peer this often whether it is alive (issue 14.7).
@@ -101,6 +105,37 @@ void PeerLink::mark(PeerStatus s) {
   if (s == PeerStatus::kUp && lost_writes_.exchange(false)) handler_.on_back(*this);
 }
 
+std::vector<PeerItem> PeerLink::take() {
+  std::vector<Queued> batch;
+  take_batch(batch);
+  std::vector<PeerItem> out;
+  out.reserve(batch.size());
+  for (Queued& q : batch)
+    out.push_back(std::move(q.item));
+  return out;
+}
+
+void PeerLink::answered(const PeerItem& item, const std::string& answer_body) {
+  ++counters_.items_sent;
+  boost::json::value data;
+  const int code = note_reply(answer_body, data);
+  if (code == -500) {
+    ++counters_.failures;
+    lost_writes_ = true;
+  }
+  handler_.on_reply(*this, item, code, data);
+}
+
+void PeerLink::failed_batch(size_t items) {
+  counters_.failures += items;
+  lost_writes_ = true;
+  mark(PeerStatus::kLost);
+}
+
+std::string PeerLink::form_of(const PeerItem& item) {
+  return item.body + std::string(replication_flag(item));
+}
+
 void PeerLink::take_batch(std::vector<Queued>& batch) {
   batch.clear();
   std::lock_guard lock(mu_);
@@ -150,7 +185,7 @@ asio::awaitable<bool> PeerLink::send_batch(tcp::socket& socket, ClientStream& st
   out.reserve(batch.size() * 400);
   for (const Queued& q : batch) {
     const PeerItem& item = q.item;
-    const std::string_view flag = item.replication ? "&replication=true" : "&replication=false";
+    const std::string_view flag = replication_flag(item);
     out += "POST ";
     out += route_of(item.kind);
     out += " HTTP/1.1\r\nHost: ";
@@ -173,14 +208,7 @@ asio::awaitable<bool> PeerLink::send_batch(tcp::socket& socket, ClientStream& st
     parser.body_limit(64 * 1024 * 1024);
     auto [rec, n] = co_await bhttp::async_read(stream, buffer, parser, kNoThrow);
     if (rec) co_return false;
-    ++counters_.items_sent;
-    boost::json::value data;
-    const int code = note_reply(parser.get().body(), data);
-    if (code == -500) {
-      ++counters_.failures;
-      lost_writes_ = true;
-    }
-    handler_.on_reply(*this, q.item, code, data);
+    answered(q.item, parser.get().body());
   }
   const auto lag = std::chrono::steady_clock::now() - batch.front().queued_at;
   last_lag_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(lag).count();
@@ -271,10 +299,8 @@ asio::awaitable<void> PeerLink::run() {
       if (!sent) {
         // Each item gets one attempt (docs/decisions.md §6.2); renews and anti-entropy repair what
         // is lost. What the batch left unsent is discarded with a reset, never delivered late.
-        counters_.failures += batch.size();
-        lost_writes_ = true;
+        failed_batch(batch.size());
         batch.clear();
-        mark(PeerStatus::kLost);
         failed = true;
         break;
       }

@@ -96,6 +96,17 @@ class PeerLink {
   }
   size_t queue_depth() const;
   const PeerCounters& counters() const { return counters_; }
+
+  // The transport seam of the cluster simulation (tests/sim/), which stands in for run() and
+  // its socket, on one thread: take() removes the next batch from the queue as run() does;
+  // answered() is the peer's answer to one item of it, handled as run() handles it (the status,
+  // then the owner's on_reply); failed_batch() is a batch of `items` that got no answer (the
+  // connection broke): lost, and the peer marked lost.
+  std::vector<PeerItem> take();
+  void answered(const PeerItem& item, const std::string& answer_body);
+  void failed_batch(size_t items);
+  // The form body posted for `item`: its body and its `replication` flag.
+  static std::string form_of(const PeerItem& item);
   // Wall-clock time (ns) of the oldest item sent in the last good batch, when it was queued.
   int64_t last_lag_ns() const { return last_lag_ns_.load(); }
 

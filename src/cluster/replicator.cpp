@@ -11,14 +11,31 @@
 #include "cluster/peer_form.h"
 #include "cluster/snapshot.h"
 #include "common/duration.h"
+#include "wire/instance_json.h"
 
 namespace muster::cluster {
+
+namespace {
+
+// This node's wall clock, as the registry's SystemClock reads it: what forms measure leases by.
+// In Replicator::unverified_: a check of the node is under way.
+constexpr auto kChecking = std::chrono::steady_clock::time_point::max();
+
+int64_t wall_now() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
 
 namespace asio = boost::asio;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
 Replicator::Replicator(registry::Registry& registry, ClusterOptions options)
-    : registry_(registry), options_(std::move(options)), rng_(std::random_device{}()) {
+    : registry_(registry),
+      options_(std::move(options)),
+      rng_(options_.random_seed != 0 ? options_.random_seed : std::random_device{}()) {
   use_peers({}, {});
 }
 
@@ -36,7 +53,7 @@ PeerLink& Replicator::link_for(const std::string& addr) {
   if (slot && slot->stopped()) retired_.push_back(std::move(slot));
   if (!slot) {
     slot = std::make_unique<PeerLink>(ioc_, addr, options_.queue_capacity, options_.peer_timeout,
-                                      *this, options_.peer);
+                                      *this, credentials_for(addr));
     if (running_) {
       spawn(*slot);
       // A node discovered while running: make each side hold what the other holds.
@@ -50,14 +67,115 @@ void Replicator::spawn(PeerLink& link) {
   asio::co_spawn(ioc_, link.run(), log_failure("replication to " + link.addr()));
 }
 
+bool Replicator::configured(const std::string& addr) const {
+  if (std::find(options_.nodes.begin(), options_.nodes.end(), addr) != options_.nodes.end())
+    return true;
+  for (const auto& [zone, addrs] : options_.zones)
+    if (std::find(addrs.begin(), addrs.end(), addr) != addrs.end()) return true;
+  return false;
+}
+
+PeerCredentials Replicator::credentials_for(const std::string& addr) const {
+  if (options_.token_to_discovered || configured(addr)) return options_.peer;
+  return PeerCredentials{{}, options_.peer.tls};
+}
+
+std::vector<std::string> Replicator::admitted(const std::vector<std::string>& found,
+                                              std::string_view zone) {
+  constexpr size_t kChecksInFlight = 16;
+  std::vector<std::string> out;
+  size_t discovered = 0;
+  const auto now = std::chrono::steady_clock::now();
+  for (const std::string& addr : found) {
+    if (addr == options_.self || configured(addr)) {
+      out.push_back(addr);
+      continue;
+    }
+    if (!options_.trust_discovered && !verified_.contains(addr)) {
+      const auto it = unverified_.find(addr);
+      const bool due = it == unverified_.end() || (it->second != kChecking && it->second <= now);
+      const auto checking =
+          static_cast<size_t>(std::count_if(unverified_.begin(), unverified_.end(),
+                                            [](const auto& u) { return u.second == kChecking; }));
+      if (due && checking < kChecksInFlight) {
+        unverified_[addr] = kChecking;
+        asio::co_spawn(ioc_, verify(addr), log_failure("checking " + addr));
+      }
+      continue;
+    }
+    if (discovered >= options_.max_discovered_peers) {
+      ++over_cap_count_;
+      if (over_cap_warned_.insert(addr).second)
+        spdlog::warn(
+            "infra.discovery lists more than {} discovered nodes in zone {}: {} is not made a "
+            "peer (--max-discovered-peers)",
+            options_.max_discovered_peers, zone, addr);
+      continue;
+    }
+    ++discovered;
+    out.push_back(addr);
+  }
+  return out;
+}
+
+asio::awaitable<void> Replicator::verify(std::string addr) {
+  // No token: the peer secret goes only to nodes proven as peers (credentials_for). (Named, not
+  // a temporary in the co_await: GCC 12 frees such temporaries twice.)
+  const PeerCredentials anonymous{{}, options_.peer.tls};
+  const auto got =
+      co_await http_get(ioc_, addr, "/discovery/nodes", options_.peer_timeout, anonymous);
+  std::string why = got.error;
+  bool lists_itself = false;
+  if (got.body) {
+    const auto envelope = wire::read_envelope(*got.body);
+    if (envelope && envelope->code == 0 && envelope->data.is_array()) {
+      for (const auto& node : envelope->data.get_array())
+        if (node.is_object() && wire::json_string(node.get_object(), "addr") == addr)
+          lists_itself = true;
+      why = "its node list does not name it";
+    } else {
+      why = envelope ? "it answered code " + std::to_string(envelope->code)
+                     : "its answer is not a discovery envelope";
+    }
+  }
+  if (!lists_itself) {
+    ++unverified_count_;
+    unverified_[addr] = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    spdlog::warn(
+        "infra.discovery entry {} is not made a peer: it did not answer as a discovery node "
+        "({}); asking again in 30s",
+        addr, why);
+    co_return;
+  }
+  spdlog::info("infra.discovery entry {} answered as a discovery node: it is a peer now", addr);
+  unverified_.erase(addr);
+  verified_.insert(addr);
+  const auto nodes = found_nodes_;
+  const auto zones = found_zones_;
+  use_peers(nodes, zones);
+}
+
 void Replicator::use_peers(const std::vector<std::string>& found_nodes,
                            const ZoneNodes& found_zones) {
+  if (&found_nodes != &found_nodes_) found_nodes_ = found_nodes;
+  if (&found_zones != &found_zones_) found_zones_ = found_zones;
+  // Forget the checks of nodes no longer listed, so that the map stays as small as the app.
+  for (auto it = unverified_.begin(); it != unverified_.end();) {
+    bool listed = std::find(found_nodes.begin(), found_nodes.end(), it->first) != found_nodes.end();
+    for (const auto& [zone, addrs] : found_zones)
+      listed = listed || std::find(addrs.begin(), addrs.end(), it->first) != addrs.end();
+    it = listed || it->second == kChecking ? std::next(it) : unverified_.erase(it);
+  }
   std::vector<std::string> same(options_.nodes);
-  same.insert(same.end(), found_nodes.begin(), found_nodes.end());
+  const auto admitted_here = admitted(found_nodes, options_.zone);
+  same.insert(same.end(), admitted_here.begin(), admitted_here.end());
   std::map<std::string, std::vector<std::string>> zones;
-  for (const auto* list : {&options_.zones, &found_zones})
-    for (const auto& [zone, addrs] : *list)
-      zones[zone].insert(zones[zone].end(), addrs.begin(), addrs.end());
+  for (const auto& [zone, addrs] : options_.zones)
+    zones[zone].insert(zones[zone].end(), addrs.begin(), addrs.end());
+  for (const auto& [zone, addrs] : found_zones) {
+    const auto admitted_there = admitted(addrs, zone);
+    zones[zone].insert(zones[zone].end(), admitted_there.begin(), admitted_there.end());
+  }
   auto set = std::make_shared<PeerSet>();
   std::set<std::string> used;
   const auto take = [&](const std::string& addr) -> PeerLink* {
@@ -149,7 +267,7 @@ void Replicator::fan_out(WriteKind kind, const std::string& body,
 // as without a replicator.
 void Replicator::registered(const registry::Instance& inst, bool from_zone) {
   if (!has_peers_.load(std::memory_order_relaxed)) return;
-  fan_out(WriteKind::kRegister, register_form(inst), std::nullopt, from_zone);
+  fan_out(WriteKind::kRegister, register_form(inst, wall_now()), std::nullopt, from_zone);
 }
 
 void Replicator::renewed(const registry::Instance& inst, bool from_zone) {
@@ -159,11 +277,8 @@ void Replicator::renewed(const registry::Instance& inst, bool from_zone) {
 
 void Replicator::cancelled(const registry::InstanceKey& key, bool from_zone) {
   if (!has_peers_.load(std::memory_order_relaxed)) return;
-  const auto now = std::chrono::system_clock::now().time_since_epoch();
-  fan_out(WriteKind::kCancel,
-          cancel_form(options_.region, key,
-                      std::chrono::duration_cast<std::chrono::nanoseconds>(now).count()),
-          std::nullopt, from_zone);
+  fan_out(WriteKind::kCancel, cancel_form(options_.region, key, wall_now()), std::nullopt,
+          from_zone);
 }
 
 void Replicator::set(const registry::SetArgs& args, int64_t set_timestamp, bool from_zone) {
@@ -177,7 +292,8 @@ void Replicator::on_reply(PeerLink& link, const PeerItem& item, int code,
   if (code == -404) {
     // The peer lacks the instance, or holds an older copy: send it ours in full.
     registry_.read_instance(item.renew_of->view(), [&](const registry::Instance& inst) {
-      link.enqueue({WriteKind::kRegister, register_form(inst), item.replication, std::nullopt});
+      link.enqueue(
+          {WriteKind::kRegister, register_form(inst, wall_now()), item.replication, std::nullopt});
     });
   } else if (code == -409) {
     // The peer's copy is newer: adopt it here, without fanning it out again.
@@ -206,7 +322,8 @@ bool Replicator::send_register(const std::string& addr, const registry::Instance
   const auto set = peers();
   PeerLink* target = link_to(addr, *set);
   if (target == nullptr) return false;
-  return target->enqueue({WriteKind::kRegister, register_form(inst), true, std::nullopt});
+  return target->enqueue(
+      {WriteKind::kRegister, register_form(inst, wall_now()), true, std::nullopt});
 }
 
 bool Replicator::send_cancel(const std::string& addr, const registry::InstanceKey& key,
@@ -275,6 +392,12 @@ void Replicator::write_metrics(metrics::TextWriter& out) const {
   out.family("muster_replication_adopted_total", "counter",
              "Instances adopted from a peer that answered -409 with a newer copy");
   out.sample("muster_replication_adopted_total", static_cast<double>(adopted_.load()));
+  out.family("muster_membership_unverified_total", "counter",
+             "infra.discovery entries not made peers: they did not answer as discovery nodes");
+  out.sample("muster_membership_unverified_total", static_cast<double>(unverified_count_.load()));
+  out.family("muster_membership_over_cap_total", "counter",
+             "infra.discovery entries not made peers: past --max-discovered-peers in their zone");
+  out.sample("muster_membership_over_cap_total", static_cast<double>(over_cap_count_.load()));
 }
 
 asio::awaitable<void> Replicator::syncup(std::function<void(bool)> synced_once) {
@@ -287,11 +410,17 @@ asio::awaitable<void> Replicator::syncup(std::function<void(bool)> synced_once) 
   // the retries are a minute apart.
   for (int round = 0; round < 1000 && !targets.empty(); ++round) {
     for (const std::string& addr : targets) {
+      const PeerCredentials credentials = credentials_for(addr);
       auto got = co_await http_get(ioc_, addr, "/discovery/fetch/all", std::chrono::seconds(30),
-                                   options_.peer);
-      const auto applied = got.body ? apply_snapshot(registry_, *got.body) : std::nullopt;
+                                   credentials);
+      const auto applied =
+          got.body ? apply_snapshot(registry_, *got.body, got.sender_clock) : std::nullopt;
       if (applied) {
-        spdlog::info("syncup from {}: {} instances", addr, applied->applied);
+        spdlog::info("syncup from {}: {} instances{}", addr, applied->applied,
+                     applied->lapsed > 0 ? fmt::format(", {} not taken: their lease had lapsed "
+                                                       "there (not renewed for --evict-after)",
+                                                       applied->lapsed)
+                                         : std::string());
         if (applied->skipped > 0) {
           spdlog::warn(
               "syncup from {}: skipped {} unreadable entries (not valid UTF-8, or "

@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -47,8 +48,9 @@ class Replicator final : public ReplyHandler {
   // Flushes the queues for up to `flush`, then stops the thread.
   void stop(std::chrono::nanoseconds flush);
   boost::asio::io_context& context() { return ioc_; }
-  // What this node sends its peers as its bearer token ("" none).
-  const PeerCredentials& peer() const { return options_.peer; }
+  // How this node speaks to the peer at `addr`: its token goes only to configured nodes, and
+  // to discovered ones when ClusterOptions::token_to_discovered. Any thread.
+  PeerCredentials credentials_for(const std::string& addr) const;
 
   // The nodes now registered as infra.discovery, this one's zone and others. Any thread; applied
   // before it returns when called on the replicator's thread.
@@ -99,6 +101,12 @@ class Replicator final : public ReplyHandler {
   void fan_out(WriteKind kind, const std::string& body, const std::optional<InstanceId>& renew_of,
                bool from_zone);
   boost::asio::awaitable<void> syncup(std::function<void(bool)> synced_once);
+  bool configured(const std::string& addr) const;
+  // The discovered nodes that may be peers now: verified (or trusted), at most
+  // max_discovered_peers per zone; starts the verification of the others. Replicator thread.
+  std::vector<std::string> admitted(const std::vector<std::string>& found, std::string_view zone);
+  // GET /discovery/nodes at `addr`, without the peer token: a discovery node lists itself.
+  boost::asio::awaitable<void> verify(std::string addr);
 
   registry::Registry& registry_;
   const ClusterOptions options_;
@@ -118,6 +126,15 @@ class Replicator final : public ReplyHandler {
   std::function<void(std::string_view)> syncup_answer_;
   std::atomic<uint64_t> adopted_{0};
   std::function<void(const std::string&)> on_resync_;
+  // Membership (replicator thread): discovered nodes that answered as discovery nodes, those
+  // being checked or that failed (the time after which to try again), the last lists found.
+  std::set<std::string> verified_;
+  std::map<std::string, std::chrono::steady_clock::time_point> unverified_;
+  std::vector<std::string> found_nodes_;
+  ZoneNodes found_zones_;
+  std::set<std::string> over_cap_warned_;
+  std::atomic<uint64_t> unverified_count_{0};
+  std::atomic<uint64_t> over_cap_count_{0};
 };
 
 }  // namespace muster::cluster

@@ -9,7 +9,8 @@ namespace muster::cluster {
 
 // An instance as rendered by fetch/all or a -409 answer, as a replicated register: the peer's
 // dirty_timestamp decides which copy wins.
-std::optional<registry::RegisterArgs> instance_args(const boost::json::value& v) {
+std::optional<registry::RegisterArgs> instance_args(const boost::json::value& v,
+                                                    std::optional<int64_t> sender_clock) {
   if (!v.is_object()) return std::nullopt;
   wire::InstanceRecord r = wire::read_instance(v.get_object());
   if (r.zone.empty() || r.env.empty() || r.appid.empty() || r.hostname.empty()) return std::nullopt;
@@ -20,10 +21,13 @@ std::optional<registry::RegisterArgs> instance_args(const boost::json::value& v)
   a.status = r.status == registry::kStatusDown ? registry::kStatusDown : registry::kStatusUp;
   a.dirty_timestamp = r.dirty_timestamp;
   a.lease = r.lease;
+  if (sender_clock && r.renew_timestamp > 0)
+    a.lease_age_ns = std::max<int64_t>(0, *sender_clock - r.renew_timestamp);
   return a;
 }
 
-std::optional<SnapshotCounts> apply_snapshot(registry::Registry& registry, std::string_view body) {
+std::optional<SnapshotCounts> apply_snapshot(registry::Registry& registry, std::string_view body,
+                                             std::optional<int64_t> sender_clock) {
   const auto envelope = wire::read_envelope(body);
   if (!envelope || envelope->code != 0 || !envelope->data.is_object()) return std::nullopt;
   SnapshotCounts counts;
@@ -33,9 +37,11 @@ std::optional<SnapshotCounts> apply_snapshot(registry::Registry& registry, std::
       continue;
     }
     for (const auto& inst : list.get_array()) {
-      if (auto args = instance_args(inst)) {
-        registry.register_instance(*args);
-        ++counts.applied;
+      if (auto args = instance_args(inst, sender_clock)) {
+        if (registry.register_instance(*args) == registry::RegisterOutcome::kIgnoredLapsed)
+          ++counts.lapsed;
+        else
+          ++counts.applied;
       } else {
         ++counts.skipped;
       }

@@ -22,7 +22,10 @@ bool from_zone(Origin origin) {
 }  // namespace
 
 registry::RegisterOutcome Writes::register_instance(registry::RegisterArgs args, Origin origin) {
-  if (origin == Origin::kClient) args.dirty_timestamp = 0;
+  if (origin == Origin::kClient) {
+    args.dirty_timestamp = 0;
+    args.lease_age_ns.reset();  // a client's register is a renew (docs/decisions.md §5.7)
+  }
   const auto outcome = replicator_ == nullptr || !replicated(origin)
                            ? registry_.register_instance(args)
                            : registry_.register_instance(args, [&](const registry::Instance& inst) {

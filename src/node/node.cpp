@@ -7,6 +7,9 @@
 
 #include "cluster/self_address.h"
 
+static_assert(muster::api::kMembershipAppid == muster::cluster::kSelfAppid,
+              "the appid a write of which needs a peer is the one peers are read from");
+
 namespace muster::node {
 
 Node::Node(NodeOptions options, const Clock& clock)
@@ -170,6 +173,14 @@ void Node::build_cluster(const std::vector<std::string>& nodes_not_self) {
   copts.queue_capacity = options_.replication_queue;
   if (!options_.tokens.peer.empty()) copts.peer.token = options_.tokens.peer.front();
   copts.peer.tls = peer_tls_;
+  // Membership by rule (docs/security.md, "Trust boundaries"): on a secured node only a peer or
+  // an admin writes infra.discovery, so its entries are taken as they are; on an open node a
+  // discovered node is first asked whether it is one. The peer token goes to discovered nodes
+  // only when the peer CA checks their server certificates.
+  copts.trust_discovered = !options_.tokens.empty() || !options_.tls.peer_ca.empty();
+  copts.token_to_discovered =
+      peer_tls_ != nullptr && options_.peer_server_ca.empty() && !options_.tls.peer_ca.empty();
+  copts.max_discovered_peers = options_.max_discovered_peers;
   replicator_ = std::make_unique<cluster::Replicator>(registry_, std::move(copts));
   writes_.set_replicator(replicator_.get());
   if (options_.self_register) {

@@ -146,6 +146,13 @@ void Registry::wake(std::string_view env, std::string_view appid) {
 }
 
 void Registry::lease_append(Instance& inst) {
+  if (lease_tail_ != nullptr && inst.renew_mono < lease_tail_->renew_mono) {
+    // A lease carried in from a peer or the disk, older than the newest here: the list must stay
+    // in renew order, so it waits in the ordered set until its next renew.
+    inst.carried = true;
+    carried_leases_.emplace(inst.renew_mono, &inst);
+    return;
+  }
   inst.lease_prev = lease_tail_;
   inst.lease_next = nullptr;
   if (lease_tail_ != nullptr)
@@ -157,6 +164,11 @@ void Registry::lease_append(Instance& inst) {
 
 void Registry::lease_unlink(Instance& inst) {
   if (!inst.lease) return;  // never linked
+  if (inst.carried) {
+    carried_leases_.erase({inst.renew_mono, &inst});
+    inst.carried = false;
+    return;
+  }
   if (inst.lease_prev != nullptr)
     inst.lease_prev->lease_next = inst.lease_next;
   else
@@ -166,6 +178,13 @@ void Registry::lease_unlink(Instance& inst) {
   else
     lease_tail_ = inst.lease_prev;
   inst.lease_prev = inst.lease_next = nullptr;
+}
+
+Instance* Registry::oldest_lease() const {
+  if (carried_leases_.empty()) return lease_head_;
+  Instance* carried = carried_leases_.begin()->second;
+  return lease_head_ == nullptr || carried->renew_mono < lease_head_->renew_mono ? carried
+                                                                                 : lease_head_;
 }
 
 void Registry::toggle_digest(const Instance& inst) {
@@ -211,8 +230,20 @@ RegisterOutcome Registry::register_instance(const RegisterArgs& args,
                                             FunctionRef<void(const Instance&)> on_applied) {
   std::lock_guard lock(mu_);
   const int64_t now = clock_.wall_ns();
+  const int64_t now_mono = clock_.mono_ns();
   const InstanceKey key{args.zone, args.env, args.appid, args.hostname};
   Instance* inst = find_instance(key);
+  // The lease this write leaves: renewed now, or the one the copy carries, which never shortens
+  // a lease renewed here since (docs/decisions.md §5.7).
+  int64_t renew_mono = now_mono;
+  if (args.lease_age_ns) {
+    const int64_t cap = 2 * options_.evict_ceiling.count();  // no overflow, whatever a peer says
+    renew_mono = now_mono - std::clamp<int64_t>(*args.lease_age_ns, 0, cap);
+    if (inst != nullptr && inst->lease) renew_mono = std::max(renew_mono, inst->renew_mono);
+    if (args.lease && !args.keep_lapsed && now_mono - renew_mono > options_.evict_after.count() &&
+        !guard_.protecting(leased_count_))
+      return RegisterOutcome::kIgnoredLapsed;
+  }
   if (inst == nullptr) {
     // A peer's copy (it carries its dirty_timestamp) from before a cancel here stays cancelled;
     // a client's register, or a newer copy, replaces the mark.
@@ -270,8 +301,8 @@ RegisterOutcome Registry::register_instance(const RegisterArgs& args,
   inst->metadata = pack_metadata(args.metadata);
   inst->status = args.status;
   inst->reg_timestamp = now;
-  inst->renew_timestamp = now;
-  inst->renew_mono = clock_.mono_ns();
+  inst->renew_timestamp = now - (now_mono - renew_mono);
+  inst->renew_mono = renew_mono;
   if (inst->lease) lease_append(*inst);
   App& app = *inst->zone->app;
   inst->latest_timestamp = bump(app);
@@ -286,15 +317,13 @@ RenewOutcome Registry::renew(const InstanceKey& key, std::optional<int64_t> repl
   std::lock_guard lock(mu_);
   Instance* inst = find_instance(key);
   if (inst == nullptr) return RenewOutcome::kNotFound;
+  // Out of the list (or the carried set) by its old renew time, back in at the tail.
+  const bool move = inst->lease && inst != lease_tail_;
+  if (move) lease_unlink(*inst);
   inst->renew_timestamp = clock_.wall_ns();
   inst->renew_mono = clock_.mono_ns();
-  if (inst->lease) {
-    if (inst != lease_tail_) {
-      lease_unlink(*inst);
-      lease_append(*inst);
-    }
-    guard_.on_renew();
-  }
+  if (move) lease_append(*inst);
+  if (inst->lease) guard_.on_renew();
   if (replicated_dirty) {
     if (*replicated_dirty > inst->dirty_timestamp) {
       on_instance(RenewOutcome::kPeerNewer, *inst);  // Bilibili's -404 carries our copy
@@ -539,10 +568,14 @@ Registry::EvictionPlan Registry::plan_eviction(EvictionReport& report) {
   // removed (evict_expired_prefix). With it, the prefix is read to choose the victims when there
   // are more than the cap.
   if (!options_.self_protection) return plan;
-  // The lease list is in renew order, so the expired instances are a prefix of it.
+  // The lease list and the carried set are each in renew order: their expired prefixes.
   std::vector<Instance*> expired_now;
   for (Instance* inst = lease_head_;
        inst != nullptr && expired(*inst, plan.now_mono, plan.protecting); inst = inst->lease_next) {
+    expired_now.push_back(inst);
+  }
+  for (const auto& [mono, inst] : carried_leases_) {
+    if (!expired(*inst, plan.now_mono, plan.protecting)) break;
     expired_now.push_back(inst);
   }
   report.expired = expired_now.size();
@@ -594,7 +627,7 @@ void Registry::evict_expired_prefix(const EvictionPlan& plan, EvictionReport& re
   for (bool more = true; more;) {
     std::lock_guard lock(mu_);
     for (size_t i = 0; i < options_.evict_chunk; ++i) {
-      Instance* inst = lease_head_;
+      Instance* inst = oldest_lease();
       if (inst == nullptr || !expired(*inst, plan.now_mono, plan.protecting)) {
         more = false;
         break;

@@ -54,9 +54,20 @@ struct RegisterArgs {
   int status = kStatusUp;
   bool lease = true;            // false: an instance without heartbeat (Instance::lease)
   int64_t dirty_timestamp = 0;  // > 0 when a peer sends its copy's version
+  // A lease is a fact that travels (docs/decisions.md §5.7): a copy from a peer or from the disk
+  // carries how long ago it was last renewed where it comes from, and arrives with that lease,
+  // never a fresh one; only a renew extends a lease. nullopt: renewed now (a client's register,
+  // or a peer that does not say, as Bilibili's nodes for their clients' registers).
+  std::optional<int64_t> lease_age_ns;
+  // A restore from this node's own data directory: a lapsed lease is kept, for eviction and the
+  // guard to decide as for any instance here. A peer's lapsed copy is refused instead (unless
+  // this node protects), so that no path brings back what stopped renewing.
+  bool keep_lapsed = false;
 };
 
-enum class RegisterOutcome { kApplied, kIgnoredOlder };
+// kIgnoredLapsed: a peer's copy whose lease had already lapsed (older than evict_after), while
+// this node does not protect: taking it would revive what its peers evicted.
+enum class RegisterOutcome { kApplied, kIgnoredOlder, kIgnoredLapsed };
 
 enum class RenewOutcome {
   kOk,
@@ -233,6 +244,8 @@ class Registry {
   EvictionReport tick();
 
   Stats stats() const;
+  // The clock the registry measures by (a restore measures the files' leases with it).
+  const Clock& clock() const { return clock_; }
 
  private:
   struct AppKey {
@@ -311,6 +324,11 @@ class Registry {
   Guard guard_;
   Instance* lease_head_ = nullptr;  // least recently renewed
   Instance* lease_tail_ = nullptr;
+  // Leases carried in older than the list's tail (Instance::carried), by renew_mono: eviction
+  // reads the expired prefix of both. A carried instance moves to the list at its next renew.
+  std::set<std::pair<int64_t, Instance*>> carried_leases_;
+  // The least recently renewed instance of the list and the carried set; nullptr when none.
+  Instance* oldest_lease() const;
   int64_t instance_count_ = 0;
   int64_t leased_count_ = 0;  // instances with a lease: what the guard expects renews from
   // Apps with App::unleased_count > 0, by (appid, env).

@@ -41,6 +41,10 @@ struct Instance {
   // Lease bookkeeping: the monotonic time of the last renew seen here, and the links of the list
   // that keeps instances in renew order, so that eviction reads only the expired ones.
   int64_t renew_mono = 0;
+  // The lease came from a peer or the disk older than the newest lease here, so it is kept in the
+  // registry's set of carried leases (ordered by renew_mono) rather than in the list, until its
+  // next renew.
+  bool carried = false;
   Instance* lease_prev = nullptr;
   Instance* lease_next = nullptr;
   Zone* zone = nullptr;                   // owner

@@ -108,6 +108,8 @@ std::optional<std::string> removed_key(std::string_view payload) {
 // What the files say, instance by instance: the last word on each key wins.
 class Replay {
  public:
+  // `now_wall`: the registry's clock at the restore, which the files' leases are measured by.
+  explicit Replay(int64_t now_wall) : restore_clock_(now_wall) {}
   // Reads one file's records; says what was wrong with it in `report`.
   void read(const fs::path& path, bool snapshot, RestoreReport& report) {
     const auto data = read_file(path);
@@ -132,7 +134,10 @@ class Replay {
       }
       boost::system::error_code ec;
       const auto v = boost::json::parse(rec.payload, ec);
-      auto args = ec ? std::nullopt : cluster::instance_args(v);
+      // Each copy keeps the lease it had when written (its renew_timestamp there, by this
+      // node's clock), never a fresh one (docs/decisions.md §5.7); renews are not journaled,
+      // so a live instance's lease may look older than it was, and its next renew mends it.
+      auto args = ec ? std::nullopt : cluster::instance_args(v, restore_clock_);
       if (!args) {
         ++unreadable;
         return;
@@ -158,6 +163,7 @@ class Replay {
     size_t n = 0;
     for (auto& [key, args] : state_) {
       if (!args) continue;
+      args->keep_lapsed = true;  // this node's own: eviction and the guard decide, as before
       registry.register_instance(*args);
       restored[key] = args->dirty_timestamp;
       ++n;
@@ -171,6 +177,7 @@ class Replay {
     report.problems += text;
   }
   std::unordered_map<std::string, std::optional<registry::RegisterArgs>> state_;
+  int64_t restore_clock_;
 };
 
 std::string cannot(const std::string& what, int error) {
@@ -215,7 +222,7 @@ std::variant<std::unique_ptr<DataDir>, std::string> DataDir::open(DataDirOptions
     if (auto s = seq_of(name, kJournal)) journals[*s] = entry.path();
   }
   if (fec) return "data dir " + dir + ": cannot be listed: " + fec.message();
-  Replay replay;
+  Replay replay(registry.clock().wall_ns());
   uint64_t from = 0, last = 0;
   if (!snapshots.empty()) {
     from = last = snapshots.rbegin()->first;

@@ -53,6 +53,7 @@ InstanceRecord read_instance(const json::object& o) {
   r.status = json_int(o, "status");
   r.latest_timestamp = json_int(o, "latest_timestamp");
   r.dirty_timestamp = json_int(o, "dirty_timestamp");
+  r.renew_timestamp = json_int(o, "renew_timestamp");
   if (const json::value* lease = o.if_contains("lease"); lease != nullptr && lease->is_bool())
     r.lease = lease->get_bool();
   return r;

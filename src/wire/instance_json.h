@@ -24,7 +24,7 @@ struct InstanceRecord {
   std::vector<std::string> addrs;  // the strings of "addrs", in order
   // Sorted by key. A value that is not a JSON string is kept as its JSON text.
   std::vector<std::pair<std::string, std::string>> metadata;
-  int64_t status = 0, latest_timestamp = 0, dirty_timestamp = 0;
+  int64_t status = 0, latest_timestamp = 0, dirty_timestamp = 0, renew_timestamp = 0;
   bool lease = true;  // "lease":false marks an instance without heartbeat (muster's own field)
 
   // Every text is valid UTF-8 (issue 15.1: one instance that is not costs only itself).

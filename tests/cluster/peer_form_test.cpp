@@ -28,8 +28,9 @@ class PeerFormTest : public ::testing::Test {
   }
   std::string form(std::string_view hostname) {
     std::string out;
-    registry_.read_instance({"sh001", "dev", "provider", hostname},
-                            [&](const registry::Instance& i) { out = register_form(i); });
+    registry_.read_instance(
+        {"sh001", "dev", "provider", hostname},
+        [&](const registry::Instance& i) { out = register_form(i, i.renew_timestamp); });
     return out;
   }
   FakeClock clock_;

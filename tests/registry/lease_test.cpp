@@ -1,0 +1,115 @@
+// A lease is a fact that travels (docs/decisions.md §5.7): a copy from a peer or the disk arrives
+// with the lease it had, and only a renew extends it. On a fake clock.
+#include "registry/registry_fixture.h"
+
+namespace muster::registry::testing {
+namespace {
+
+Options unprotected() {
+  Options o;
+  o.self_protection = false;
+  return o;
+}
+
+class LeaseTest : public RegistryTest {
+ protected:
+  LeaseTest() : RegistryTest(unprotected()) {}
+  // A peer's copy of `hostname`, last renewed `age` ago where it comes from.
+  RegisterOutcome carried(std::string hostname, std::chrono::nanoseconds age,
+                          int64_t dirty = 1'600'000'000'000'000'000) {
+    RegisterArgs a = args(std::move(hostname));
+    a.dirty_timestamp = dirty;
+    a.lease_age_ns = age.count();
+    return registry_.register_instance(a);
+  }
+};
+
+TEST_F(LeaseTest, ACopyArrivesWithTheLeaseItHadNotAFreshOne) {
+  ASSERT_EQ(carried("h0", 60s), RegisterOutcome::kApplied);
+  const auto inst = find("h0");
+  ASSERT_TRUE(inst);
+  EXPECT_EQ(inst->renew_timestamp, clock_.wall_ns() - std::chrono::nanoseconds(60s).count());
+  // 31 s later the lease is 91 s old: past evict_after (90 s), it goes at the next tick.
+  clock_.advance(31s);
+  EXPECT_EQ(registry_.tick().evicted, 1u);
+  EXPECT_FALSE(find("h0"));
+}
+
+TEST_F(LeaseTest, ACopyWhoseLeaseLapsedIsNotTakenBack) {
+  // What the resurrection bug (issue 26) did: anti-entropy sent an evicted instance back with a
+  // fresh lease, and it came back forever. A lapsed copy is refused.
+  EXPECT_EQ(carried("h0", 91s), RegisterOutcome::kIgnoredLapsed);
+  EXPECT_FALSE(find("h0"));
+  EXPECT_EQ(registry_.stats().instances, 0);
+}
+
+TEST_F(LeaseTest, ARestoreKeepsALapsedLeaseForEvictionToDecide) {
+  RegisterArgs a = args("h0");
+  a.dirty_timestamp = 1;
+  a.lease_age_ns = std::chrono::nanoseconds(300s).count();
+  a.keep_lapsed = true;
+  ASSERT_EQ(registry_.register_instance(a), RegisterOutcome::kApplied);
+  EXPECT_TRUE(find("h0"));
+  EXPECT_EQ(registry_.tick().evicted, 1u);
+}
+
+TEST_F(LeaseTest, AnOlderCarriedLeaseNeverShortensOneRenewedHere) {
+  registry_.register_instance(args("h0"));
+  clock_.advance(80s);
+  renew("h0");  // renewed here just now
+  // A newer copy (a set at a peer) whose lease there is 80 s old: the copy wins, the lease here
+  // stays the one renewed now.
+  ASSERT_EQ(carried("h0", 80s, clock_.wall_ns()), RegisterOutcome::kApplied);
+  clock_.advance(60s);
+  EXPECT_EQ(registry_.tick().evicted, 0u);
+  EXPECT_TRUE(find("h0"));
+}
+
+TEST_F(LeaseTest, CarriedLeasesExpireInTheirOrderBesideTheListAndARenewMovesThem) {
+  registry_.register_instance(args("fresh"));                 // in the list, renewed now
+  ASSERT_EQ(carried("old", 80s), RegisterOutcome::kApplied);  // carried, older than the tail
+  ASSERT_EQ(carried("older", 85s), RegisterOutcome::kApplied);
+  ASSERT_EQ(carried("kept", 70s), RegisterOutcome::kApplied);
+  clock_.advance(6s);
+  renew("kept");  // moves from the carried set to the list's tail
+  const auto report = registry_.tick();
+  EXPECT_EQ(report.evicted, 1u);  // older: 91 s
+  EXPECT_FALSE(find("older"));
+  clock_.advance(5s);
+  EXPECT_EQ(registry_.tick().evicted, 1u);  // old: 91 s
+  EXPECT_FALSE(find("old"));
+  EXPECT_TRUE(find("fresh"));
+  EXPECT_TRUE(find("kept"));
+  clock_.advance(80s);  // fresh 91 s, kept 85 s
+  EXPECT_EQ(registry_.tick().evicted, 1u);
+  EXPECT_FALSE(find("fresh"));
+  EXPECT_TRUE(find("kept"));
+}
+
+TEST_F(LeaseTest, AnInstanceWithoutLeaseIgnoresTheAge) {
+  RegisterArgs a = args("consul");
+  a.lease = false;
+  a.dirty_timestamp = 1;
+  a.lease_age_ns = std::chrono::nanoseconds(3000s).count();
+  ASSERT_EQ(registry_.register_instance(a), RegisterOutcome::kApplied);
+  clock_.advance(7200s);
+  registry_.tick();
+  EXPECT_TRUE(find("consul"));
+}
+
+class ProtectedLeaseTest : public RegistryTest {};
+
+TEST_F(ProtectedLeaseTest, ANodeThatProtectsTakesALapsedCopyRatherThanLoseWhatItsPeersKeep) {
+  // 20 instances that stop renewing: the next tick finds no renews and protects.
+  for (int i = 0; i < 20; ++i)
+    registry_.register_instance(args("h" + std::to_string(i)));
+  clock_.advance(60s);
+  ASSERT_TRUE(registry_.tick().protecting);
+  RegisterArgs a = args("peer-kept");
+  a.dirty_timestamp = 1;
+  a.lease_age_ns = std::chrono::nanoseconds(200s).count();
+  EXPECT_EQ(registry_.register_instance(a), RegisterOutcome::kApplied);
+}
+
+}  // namespace
+}  // namespace muster::registry::testing
