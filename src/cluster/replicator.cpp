@@ -17,17 +17,22 @@ namespace muster::cluster {
 
 namespace {
 
-// This node's wall clock, as the registry's SystemClock reads it: what forms measure leases by.
 // In Replicator::unverified_: a check of the node is under way.
 constexpr auto kChecking = std::chrono::steady_clock::time_point::max();
 
-int64_t wall_now() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+}  // namespace
+
+int64_t Replicator::wall_now() const {
+  return registry_.clock().wall_ns();
 }
 
-}  // namespace
+std::vector<PeerLink*> Replicator::current_links() const {
+  const auto set = peers();
+  std::vector<PeerLink*> out(set->same_zone);
+  for (const auto& zone : set->other_zones)
+    out.insert(out.end(), zone.begin(), zone.end());
+  return out;
+}
 
 namespace asio = boost::asio;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);

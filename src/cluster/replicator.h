@@ -83,6 +83,9 @@ class Replicator final : public ReplyHandler {
   // answers again after writes to it were lost, or it was just discovered (it may lack what
   // this node holds, infra.discovery included, and this node what it holds). Set before start().
   void on_resync(std::function<void(const std::string& addr)> fn) { on_resync_ = std::move(fn); }
+  // The links of the current peers, for the cluster simulation's transport (tests/sim/), which
+  // drives them instead of start(). Replicator thread.
+  std::vector<PeerLink*> current_links() const;
 
  private:
   struct PeerSet {
@@ -102,6 +105,8 @@ class Replicator final : public ReplyHandler {
                bool from_zone);
   boost::asio::awaitable<void> syncup(std::function<void(bool)> synced_once);
   bool configured(const std::string& addr) const;
+  // The registry's wall clock: what forms measure leases and cancels by.
+  int64_t wall_now() const;
   // The discovered nodes that may be peers now: verified (or trusted), at most
   // max_discovered_peers per zone; starts the verification of the others. Replicator thread.
   std::vector<std::string> admitted(const std::vector<std::string>& found, std::string_view zone);

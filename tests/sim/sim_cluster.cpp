@@ -1,0 +1,677 @@
+#include "sim/sim_cluster.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio.hpp>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <set>
+
+#include "api/api.h"
+#include "api/native_api.h"
+#include "cluster/anti_entropy.h"
+#include "cluster/http_get.h"
+#include "cluster/peer_link.h"
+#include "cluster/replicator.h"
+#include "cluster/snapshot.h"
+#include "cluster/writes.h"
+#include "common/clock.h"
+#include "http/router.h"
+#include "registry/registry.h"
+#include "wire/form.h"
+#include "wire/instance_json.h"
+
+namespace muster::sim {
+namespace {
+
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+
+// The cluster's timers, scaled down so that a run of two simulated minutes holds many leases.
+constexpr int64_t kStep = std::chrono::nanoseconds(100ms).count();
+constexpr auto kEvictAfter = 6s;
+constexpr int64_t kEvictInterval = std::chrono::nanoseconds(1s).count();
+constexpr int64_t kAntiEntropy = std::chrono::nanoseconds(2s).count();
+constexpr int64_t kRenewEvery = std::chrono::nanoseconds(2s).count();
+constexpr int64_t kSecond = std::chrono::nanoseconds(1s).count();
+// How long after its last renew (or cancel) an instance may still be held somewhere: eviction's
+// bound, one anti-entropy round for a copy adopted just before it lapsed, and a step of slack.
+constexpr int64_t kGoneBound =
+    std::chrono::nanoseconds(kEvictAfter).count() + kEvictInterval + kAntiEntropy + kSecond;
+// A quiet point: every node up and reachable for this long (three anti-entropy rounds and more).
+constexpr int64_t kSettle = 4 * kAntiEntropy + kSecond;
+// Faults strike in the first half of every epoch; the second half is quiet.
+constexpr int64_t kEpoch = std::chrono::nanoseconds(24s).count();
+
+constexpr std::string_view kEnv = "dev";
+constexpr std::string_view kApp = "sim";
+
+struct NodeSpec {
+  const char* addr;
+  const char* zone;
+};
+// Two zones: z1 with two nodes, z2 with one (each write reaches z2 through one node).
+constexpr NodeSpec kNodes[] = {
+    {"10.0.0.1:7171", "z1"}, {"10.0.0.2:7171", "z1"}, {"10.0.0.3:7171", "z2"}};
+constexpr int kNodeCount = 3;
+
+// An HTTP answer as the simulated network carries it.
+struct Answer {
+  int status = 0;
+  std::string body;
+  std::optional<int64_t> clock;  // X-Muster-Clock
+};
+
+// Runs a coroutine whose awaits all complete at once (the simulated fetches) to its end.
+void run_now(asio::awaitable<void> work) {
+  asio::io_context ioc;
+  asio::co_spawn(ioc, std::move(work), [](std::exception_ptr e) {
+    if (e) std::rethrow_exception(e);
+  });
+  ioc.run();
+}
+
+// One node: the production objects, built afresh at a restart (without a data directory).
+class SimNode {
+ public:
+  SimNode(int index, uint64_t seed, int64_t wall_start, int64_t mono_start)
+      : index_(index), clock_(wall_start, mono_start), seed_(seed) {
+    identity_.region = "sim";
+    identity_.zone = kNodes[index].zone;
+    identity_.env = std::string(kEnv);
+    identity_.hostname = kNodes[index].addr;
+    identity_.advertise_addr = kNodes[index].addr;
+  }
+
+  // (Re)builds the node empty. `fetch` is the simulated network's GET for anti-entropy.
+  void build(cluster::AntiEntropy::Fetch fetch) {
+    apis_.clear();
+    router_ = std::make_unique<http::Router>();
+    anti_entropy_.reset();
+    replicator_.reset();
+    writes_.reset();
+    registry_.reset();
+    registry::Options ro;
+    ro.evict_after = kEvictAfter;
+    ro.self_protection = false;  // the bounds below hold for nodes that do not protect
+    ro.random_seed = seed_ * 7 + static_cast<uint64_t>(index_) + 1;
+    registry_ = std::make_unique<registry::Registry>(clock_, ro);
+    writes_ = std::make_unique<cluster::Writes>(*registry_);
+    cluster::ClusterOptions co;
+    co.self = kNodes[index_].addr;
+    co.region = "sim";
+    co.zone = kNodes[index_].zone;
+    std::map<std::string, std::vector<std::string>> zones;
+    for (const NodeSpec& n : kNodes) {
+      if (n.addr == co.self) continue;
+      if (co.zone == n.zone)
+        co.nodes.emplace_back(n.addr);
+      else
+        zones[n.zone].emplace_back(n.addr);
+    }
+    co.zones.assign(zones.begin(), zones.end());
+    co.random_seed = static_cast<uint32_t>(seed_ * 13 + static_cast<uint64_t>(index_) + 1);
+    replicator_ = std::make_unique<cluster::Replicator>(*registry_, co);
+    writes_->set_replicator(replicator_.get());
+    anti_entropy_ = std::make_unique<cluster::AntiEntropy>(
+        *registry_, *replicator_, std::chrono::nanoseconds(kAntiEntropy), 1s, std::move(fetch));
+    replicator_->on_resync([this](const std::string& addr) { resyncs_.push_back(addr); });
+    access_ = std::make_unique<api::Access>();
+    write_limit_ = std::make_unique<api::WriteLimit>(clock_, 0);
+    init_protect_ = std::make_unique<api::InitProtect>(clock_, false, 0s);
+    const api::ApiContext context{*registry_,     *writes_,          clock_,   identity_,
+                                  *init_protect_, replicator_.get(), *access_, *write_limit_};
+    apis_.push_back(std::make_unique<api::NativeApi>(context, api::NativeOptions{}));
+    for (const auto& api : apis_)
+      api->add_routes(*router_);
+    resyncs_.clear();
+  }
+
+  Answer call(std::string_view method, std::string_view target, std::string_view body) const {
+    http::Request r;
+    r.method = method;
+    const size_t q = target.find('?');
+    r.path = target.substr(0, q);
+    r.query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+    r.body = body;
+    if (!body.empty()) r.content_type = "application/x-www-form-urlencoded";
+    r.remote = "10.9.9.9";
+    r.header_fn = [](const void*, std::string_view) { return std::string_view(); };
+    http::Outcome outcome = router_->dispatch(r);
+    if (!outcome.response) return {500, "a parked request", std::nullopt};
+    Answer a{outcome.response->status, std::string(outcome.response->payload()), std::nullopt};
+    for (const auto& h : outcome.response->headers)
+      if (h.name == "X-Muster-Clock") a.clock = cluster::sender_clock_of(h.value, {});
+    return a;
+  }
+
+  // (zone, hostname) -> dirty_timestamp of what this node holds of the simulated app.
+  std::map<std::pair<std::string, std::string>, int64_t> holds() const {
+    std::map<std::pair<std::string, std::string>, int64_t> out;
+    registry_->read_app(kEnv, kApp, [&](const registry::App& app) {
+      for (const auto& [zone, z] : app.zones)
+        for (const auto& [host, inst] : z.instances)
+          out[{zone, host}] = inst.dirty_timestamp;
+    });
+    return out;
+  }
+
+  int index() const { return index_; }
+  const std::string addr() const { return kNodes[index_].addr; }
+  FakeClock& clock() { return clock_; }
+  registry::Registry& registry() { return *registry_; }
+  cluster::Writes& writes() { return *writes_; }
+  cluster::Replicator& replicator() { return *replicator_; }
+  cluster::AntiEntropy& anti_entropy() { return *anti_entropy_; }
+  std::vector<std::string>& resyncs() { return resyncs_; }
+
+  bool up = true;
+  bool syncing = false;  // restarted, no peer has answered its syncup yet
+  int64_t next_tick = 0, next_anti_entropy = 0;
+
+ private:
+  int index_;
+  FakeClock clock_;
+  uint64_t seed_;
+  api::NodeIdentity identity_;
+  std::unique_ptr<registry::Registry> registry_;
+  std::unique_ptr<cluster::Writes> writes_;
+  std::unique_ptr<cluster::Replicator> replicator_;
+  std::unique_ptr<cluster::AntiEntropy> anti_entropy_;
+  std::unique_ptr<api::Access> access_;
+  std::unique_ptr<api::WriteLimit> write_limit_;
+  std::unique_ptr<api::InitProtect> init_protect_;
+  std::vector<std::unique_ptr<api::Api>> apis_;
+  std::unique_ptr<http::Router> router_;
+  std::vector<std::string> resyncs_;
+};
+
+// What a client believes of its instance: the model the invariants compare the nodes with.
+struct Client {
+  // kLost: a deregistration acknowledged only by a node that died without its data directory
+  // before passing it on: the cluster cannot know of it (docs/architecture.md, data dir), so the
+  // model no longer says where the instance must be.
+  enum class State { kRenewing, kStopped, kCancelled, kLost };
+  std::string hostname;
+  std::string zone;
+  bool consul = false;  // a Consul registration: no lease, goes only when deregistered
+  State state = State::kRenewing;
+  int home = 0;
+  int64_t next_renew = 0;
+  int64_t last_ack = 0;  // of its last register or renew: where its lease starts
+  int64_t registered_at = 0;
+  int64_t gone_by = 0;  // stopped or cancelled: absent from every node from then on
+  int64_t cancelled_at = 0;
+  int64_t last_write = 0;  // register, set or cancel: until it has travelled, nodes may differ
+};
+
+class Simulation {
+ public:
+  explicit Simulation(const SimOptions& options) : options_(options), rng_(options.seed) {
+    const int64_t wall = 1'700'000'000'000'000'000;
+    for (int i = 0; i < kNodeCount; ++i) {
+      nodes_.push_back(std::make_unique<SimNode>(i, options.seed, wall, kSecond));
+      SimNode& n = *nodes_.back();
+      n.build(fetch_for(i));
+      n.next_tick = kEvictInterval * (i + 1) / (kNodeCount + 1);  // out of step
+      n.next_anti_entropy = kAntiEntropy * (i + 1) / (kNodeCount + 1);
+    }
+  }
+
+  SimResult run() {
+    const int64_t end = options_.duration.count();
+    for (now_ = 0; now_ < end && result_.ok; now_ += kStep) {
+      for (auto& n : nodes_)
+        n->clock().advance(std::chrono::nanoseconds(kStep));
+      faults();
+      clients();
+      network();
+      timers();
+      check_gone();
+      if (quiet_since_ >= 0 && now_ - quiet_since_ >= kSettle &&
+          now_ - last_quiet_check_ >= kSecond)
+        check_quiet();
+    }
+    return std::move(result_);
+  }
+
+ private:
+  // ---- the schedule ----
+  bool chance(double p) { return std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
+  int pick(int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng_); }
+  int64_t between(int64_t lo, int64_t hi) {
+    return std::uniform_int_distribution<int64_t>(lo, hi)(rng_);
+  }
+  void note(const std::string& what) {
+    char t[32];
+    std::snprintf(t, sizeof t, "%8.1fs ", static_cast<double>(now_) / 1e9);
+    result_.schedule.push_back(t + what);
+    if (options_.verbose) std::printf("%s\n", result_.schedule.back().c_str());
+  }
+  void fail(const std::string& why) {
+    if (!result_.ok) return;
+    result_.ok = false;
+    char t[32];
+    std::snprintf(t, sizeof t, "at %.1fs: ", static_cast<double>(now_) / 1e9);
+    result_.failure = t + why;
+  }
+
+  // ---- the network ----
+  bool reachable(int from, int to) const {
+    if (!nodes_[from]->up || !nodes_[to]->up) return false;
+    return from == to || (isolated_ != from && isolated_ != to);
+  }
+  int index_of(const std::string& addr) const {
+    for (int i = 0; i < kNodeCount; ++i)
+      if (addr == kNodes[i].addr) return i;
+    return -1;
+  }
+
+  cluster::AntiEntropy::Fetch fetch_for(int from) {
+    return
+        [this, from](std::string addr, std::string target) -> asio::awaitable<cluster::GetResult> {
+          const int to = index_of(addr);
+          if (to < 0 || !reachable(from, to))
+            co_return cluster::GetResult{std::nullopt, "unreachable", std::nullopt};
+          ++result_.messages;
+          Answer a = nodes_[to]->call("GET", target, {});
+          if (a.status != 200)
+            co_return cluster::GetResult{std::nullopt, "HTTP " + std::to_string(a.status),
+                                         std::nullopt};
+          co_return cluster::GetResult{
+              std::move(a.body), {}, options_.fresh_leases ? std::nullopt : a.clock};
+        };
+  }
+
+  // A form as the wire carries it; with fresh_leases, without the lease it carries.
+  std::string on_the_wire(std::string form) const {
+    if (!options_.fresh_leases) return form;
+    const size_t at = form.find("&renew_age=");
+    if (at == std::string::npos) return form;
+    const size_t end = form.find('&', at + 1);
+    return form.erase(at, end == std::string::npos ? std::string::npos : end - at);
+  }
+
+  void network() {
+    // Messages are lost, duplicated and reordered in the fault windows only: a quiet point means
+    // no fault of any kind for kSettle.
+    const bool faulty = fault_window();
+    for (auto& from : nodes_) {
+      if (!from->up) continue;
+      for (cluster::PeerLink* link : from->replicator().current_links()) {
+        if (link->queue_depth() == 0 || chance(0.3)) continue;  // delayed this step
+        const int to = index_of(link->addr());
+        std::vector<cluster::PeerItem> batch = link->take();
+        if (to < 0 || !reachable(from->index(), to)) {
+          link->failed_batch(batch.size());
+          continue;
+        }
+        if (faulty && batch.size() > 1 && chance(0.05)) {
+          std::shuffle(batch.begin(), batch.end(), rng_);
+          note(from->addr() + " -> " + link->addr() + ": batch reordered");
+        }
+        size_t cut = batch.size();
+        if (faulty && chance(0.03)) {
+          cut = static_cast<size_t>(pick(static_cast<int>(batch.size())));
+          note(from->addr() + " -> " + link->addr() + ": connection broken after " +
+               std::to_string(cut) + " of " + std::to_string(batch.size()));
+        }
+        for (size_t i = 0; i < cut; ++i) {
+          const cluster::PeerItem& item = batch[i];
+          const std::string form = on_the_wire(cluster::PeerLink::form_of(item));
+          const int copies = faulty && chance(0.03) ? 2 : 1;  // a duplicate
+          for (int c = 0; c < copies; ++c) {
+            ++result_.messages;
+            const Answer a = nodes_[to]->call("POST", cluster::route_of(item.kind), form);
+            link->answered(item, a.body);
+          }
+        }
+        if (cut < batch.size()) link->failed_batch(batch.size() - cut);
+      }
+    }
+  }
+
+  // ---- eviction, anti-entropy, syncup ----
+  void timers() {
+    for (auto& n : nodes_) {
+      if (!n->up) continue;
+      if (n->syncing) syncup(*n);
+      if (now_ >= n->next_tick) {
+        n->registry().tick();
+        n->next_tick += kEvictInterval;
+      }
+      std::vector<std::string> peers;
+      if (now_ >= n->next_anti_entropy) {
+        peers = n->replicator().peer_addrs();
+        n->next_anti_entropy += kAntiEntropy;
+      }
+      // Peers that answer again after writes to them were lost get a round at once (on_back).
+      peers.insert(peers.end(), n->resyncs().begin(), n->resyncs().end());
+      n->resyncs().clear();
+      for (const std::string& addr : peers)
+        run_now(n->anti_entropy().compare_with(addr));
+    }
+  }
+
+  // The production syncup's work (Replicator::syncup): fetch/all from each peer it reads from,
+  // applied with the leases it carries; until one answered.
+  void syncup(SimNode& n) {
+    for (const std::string& addr : n.replicator().peer_addrs()) {
+      const int to = index_of(addr);
+      if (to < 0 || !reachable(n.index(), to)) continue;
+      ++result_.messages;
+      const Answer a = nodes_[to]->call("GET", "/discovery/fetch/all", {});
+      if (a.status != 200) continue;
+      const auto clock = options_.fresh_leases ? std::nullopt : a.clock;
+      if (cluster::apply_snapshot(n.registry(), a.body, clock)) n.syncing = false;
+    }
+    if (!n.syncing) note(n.addr() + " synced from its peers");
+  }
+
+  // ---- faults ----
+  bool fault_window() const { return now_ % kEpoch < kEpoch / 2; }
+
+  void faults() {
+    // Heal what is due.
+    if (isolated_ >= 0 && now_ >= heal_at_) {
+      note("partition healed: " + nodes_[isolated_]->addr() + " reachable again");
+      isolated_ = -1;
+    }
+    for (auto& n : nodes_) {
+      if (!n->up && now_ >= restart_at_[n->index()]) {
+        n->build(fetch_for(n->index()));
+        n->up = true;
+        n->syncing = true;
+        n->next_tick = now_ + kEvictInterval;
+        n->next_anti_entropy = now_ + kAntiEntropy;
+        note(n->addr() + " restarted without its data directory");
+      }
+    }
+    const bool all_well = isolated_ < 0 && std::all_of(nodes_.begin(), nodes_.end(), [](auto& n) {
+                            return n->up && !n->syncing;
+                          });
+    if (!all_well || fault_window()) quiet_since_ = -1;
+    if (all_well && !fault_window() && quiet_since_ < 0) quiet_since_ = now_;
+    if (!fault_window()) return;
+    if (isolated_ < 0 && chance(0.004)) {
+      isolated_ = pick(kNodeCount);
+      heal_at_ = now_ + between(kSecond, 12 * kSecond);
+      note("partition: " + nodes_[isolated_]->addr() + " cut off from its peers");
+      ++result_.faults;
+      quiet_since_ = -1;
+    }
+    if (chance(0.002)) {
+      SimNode& n = *nodes_[pick(kNodeCount)];
+      if (n.up) {
+        forget_what_only(n);
+        n.up = false;
+        restart_at_[n.index()] = now_ + between(kStep, 8 * kSecond);
+        note(n.addr() + " killed");
+        ++result_.faults;
+        quiet_since_ = -1;
+      }
+    }
+    if (options_.max_skew.count() > 0 && chance(0.002)) {
+      SimNode& n = *nodes_[pick(kNodeCount)];
+      const int64_t step = between(-options_.max_skew.count(), options_.max_skew.count());
+      n.clock().step_wall(std::chrono::nanoseconds(step));
+      note(n.addr() + " wall clock stepped by " + std::to_string(step / 1'000'000) + " ms");
+      ++result_.faults;
+    }
+  }
+
+  // A node dies without its data directory: what only it knew dies with it. A Consul client
+  // does not register again, as a native one does at its next renew: its registration is lost
+  // when no other live node holds it, its deregistration when no other live node remembers it
+  // (a cancel mark; marks travel neither in a syncup nor in the data directory, so a node that
+  // synced after the cancel lacks the instance without knowing why, and takes it back from a
+  // node that missed the cancel).
+  void forget_what_only(SimNode& dying) {
+    for (Client& c : clients_) {
+      if (!c.consul) continue;
+      const bool registered = c.state == Client::State::kRenewing;
+      const bool deregistered = c.state == Client::State::kCancelled && c.gone_by < 0;
+      if (!registered && !deregistered) continue;
+      bool kept = false;
+      for (const auto& n : nodes_) {
+        if (n.get() == &dying || !n->up) continue;  // a node that is down restarts empty
+        const registry::InstanceKey key{c.zone, kEnv, kApp, c.hostname};
+        kept = kept || (registered ? n->registry().read_instance(key, [](const auto&) {})
+                                   : n->registry().cancelled_at(key).has_value());
+      }
+      if (kept) continue;
+      c.state = Client::State::kLost;
+      note(std::string("the ") + (registered ? "registration" : "deregistration") + " of " +
+           c.hostname + " dies with " + dying.addr() + ": no other live node keeps it");
+    }
+  }
+
+  // ---- clients ----
+  int live_node(int preferred) {
+    if (nodes_[preferred]->up) return preferred;
+    for (int i = 0; i < kNodeCount; ++i)
+      if (nodes_[i]->up) return i;
+    return -1;
+  }
+  std::string identity(const Client& c) const {
+    std::string out;
+    wire::append_field(out, "zone", c.zone);
+    wire::append_field(out, "env", kEnv);
+    wire::append_field(out, "appid", kApp);
+    wire::append_field(out, "hostname", c.hostname);
+    return out;
+  }
+  bool client_register(Client& c, int node) {
+    std::string form = identity(c);
+    wire::append_field(form, "status", 1);
+    wire::append_field(form, "addrs", "http://" + c.hostname + ":80");
+    ++result_.client_ops;
+    c.last_write = now_;
+    const Answer a = nodes_[node]->call("POST", "/discovery/register", form);
+    return a.body.find("\"code\":0") != std::string::npos;
+  }
+  // Registers (or deregisters) a Consul service at `node`, as the Consul API does: through the
+  // write path, with no lease.
+  void consul_register(Client& c, int node) {
+    registry::RegisterArgs args;
+    args.region = "sim";
+    args.zone = c.zone;
+    args.env = std::string(kEnv);
+    args.appid = std::string(kApp);
+    args.hostname = c.hostname;
+    args.addrs = {"http://" + c.hostname + ":80"};
+    args.lease = false;
+    ++result_.client_ops;
+    c.last_write = now_;
+    nodes_[node]->writes().register_instance(std::move(args), cluster::Origin::kClient);
+  }
+
+  void clients() {
+    if (static_cast<int>(clients_.size()) < options_.clients && chance(0.05)) {
+      const int node = live_node(pick(kNodeCount));
+      if (node >= 0) {
+        Client c;
+        c.hostname = "i" + std::to_string(clients_.size());
+        c.zone = kNodes[pick(kNodeCount)].zone;
+        c.consul = chance(0.25);
+        c.home = node;
+        c.registered_at = c.last_ack = now_;
+        c.next_renew = now_ + kRenewEvery;
+        if (c.consul) {
+          consul_register(c, node);
+          note("consul register " + c.hostname + " at " + nodes_[node]->addr());
+          clients_.push_back(std::move(c));
+        } else if (client_register(c, node)) {
+          note("register " + c.hostname + " at " + nodes_[node]->addr());
+          clients_.push_back(std::move(c));
+        }
+      }
+    }
+    for (Client& c : clients_) {
+      if (c.state != Client::State::kRenewing) continue;
+      const int node = live_node(c.home);
+      if (node < 0) continue;
+      c.home = node;
+      if (c.consul) {
+        if (chance(0.002)) {
+          ++result_.client_ops;
+          const registry::InstanceKey key{c.zone, kEnv, kApp, c.hostname};
+          // A node that does not hold it (yet) answers 404, as Consul does: the client tries
+          // again later.
+          if (!nodes_[node]->writes().cancel(key, cluster::Origin::kClient)) continue;
+          c.last_write = now_;
+          c.state = Client::State::kCancelled;
+          c.cancelled_at = now_;
+          c.gone_by = -1;  // no lease: gone once a quiet point has passed (check_quiet)
+          note("consul deregister " + c.hostname + " at " + nodes_[node]->addr());
+        }
+        continue;
+      }
+      if (chance(0.002)) {
+        c.state = Client::State::kStopped;
+        c.gone_by = c.last_ack + kGoneBound;
+        note(c.hostname + " stops renewing (dies without a cancel)");
+        continue;
+      }
+      if (chance(0.002)) {
+        ++result_.client_ops;
+        nodes_[node]->call("POST", "/discovery/cancel", identity(c));
+        c.last_write = now_;
+        c.state = Client::State::kCancelled;
+        c.gone_by = now_ + kGoneBound;
+        note("cancel " + c.hostname + " at " + nodes_[node]->addr());
+        continue;
+      }
+      if (chance(0.003)) {
+        std::string form = identity(c);
+        wire::append_field(form, "status", chance(0.5) ? 1 : 2);
+        ++result_.client_ops;
+        nodes_[node]->call("POST", "/discovery/set", form);
+        c.last_write = now_;
+        note("set " + c.hostname + " at " + nodes_[node]->addr());
+      }
+      if (now_ < c.next_renew) continue;
+      c.next_renew = now_ + kRenewEvery + between(-kStep * 3, kStep * 3);
+      ++result_.client_ops;
+      const Answer a = nodes_[node]->call("POST", "/discovery/renew", identity(c));
+      if (a.body.find("\"code\":0") != std::string::npos) {
+        c.last_ack = now_;
+      } else if (a.body.find("\"code\":-404") != std::string::npos) {
+        // libmuster's registrar: an unknown instance registers again.
+        if (client_register(c, node)) c.last_ack = now_;
+      }
+    }
+  }
+
+  // ---- invariants ----
+  // A stopped or cancelled instance is absent from every node once its bound passed, and never
+  // comes back.
+  void check_gone() {
+    for (const Client& c : clients_) {
+      if (c.state == Client::State::kRenewing || c.state == Client::State::kLost || c.gone_by < 0 ||
+          now_ < c.gone_by)
+        continue;
+      for (const auto& n : nodes_) {
+        if (!n->up) continue;
+        const bool held = n->registry().read_instance({c.zone, kEnv, kApp, c.hostname},
+                                                      [](const registry::Instance&) {});
+        if (held) {
+          fail(c.hostname + " is held by " + n->addr() + " after its bound: " +
+               (c.state == Client::State::kStopped ? "it stopped renewing" : "it was cancelled") +
+               " and its last renew was acknowledged at " +
+               std::to_string(static_cast<double>(c.last_ack) / 1e9) + "s");
+          return;
+        }
+      }
+    }
+  }
+
+  static std::string holders(
+      const std::pair<std::string, std::string>& key,
+      const std::vector<std::map<std::pair<std::string, std::string>, int64_t>>& held) {
+    std::string out;
+    for (int i = 0; i < kNodeCount; ++i)
+      if (held[i].contains(key)) out += std::string(out.empty() ? "" : ", ") + kNodes[i].addr;
+    return out.empty() ? "none" : out;
+  }
+
+  // At a quiet point: the nodes agree, every renewing instance and every live Consul
+  // registration is on all of them, and a deregistered Consul service is on none.
+  void check_quiet() {
+    last_quiet_check_ = now_;
+    ++result_.quiet_checks;
+    std::vector<std::map<std::pair<std::string, std::string>, int64_t>> held;
+    for (const auto& n : nodes_)
+      held.push_back(n->holds());
+    std::set<std::pair<std::string, std::string>> in_flux;  // lapsing: allowed to differ
+    for (Client& c : clients_) {
+      const std::pair<std::string, std::string> key{c.zone, c.hostname};
+      // A write travels by replication within a step or two, else by the next anti-entropy
+      // rounds: until then the nodes may differ on it.
+      if (now_ - c.last_write < 2 * kAntiEntropy + kSecond) in_flux.insert(key);
+      if (c.state == Client::State::kRenewing) {
+        if (c.registered_at >= quiet_since_) continue;  // registered since the quiet began
+        for (int i = 0; i < kNodeCount; ++i) {
+          if (!held[i].contains(key)) {
+            fail(c.hostname + " renews (last acknowledged at " +
+                 std::to_string(static_cast<double>(c.last_ack) / 1e9) + "s at " +
+                 nodes_[c.home]->addr() + ") but " + nodes_[i]->addr() +
+                 " does not hold it at a quiet point; held by " + holders(key, held));
+            return;
+          }
+        }
+      } else if (c.state == Client::State::kLost) {
+        continue;
+      } else if (c.gone_by < 0) {
+        // A deregistered Consul service (no lease): gone once a quiet point settled after it.
+        if (c.cancelled_at < quiet_since_) c.gone_by = now_;
+      } else if (now_ < c.gone_by) {
+        in_flux.insert(key);
+      }
+    }
+    for (int i = 1; i < kNodeCount; ++i) {
+      std::set<std::pair<std::string, std::string>> keys;
+      for (const auto* m : {&held[0], &held[i]})
+        for (const auto& [k, v] : *m)
+          if (!in_flux.contains(k)) keys.insert(k);
+      for (const auto& k : keys) {
+        const auto a = held[0].find(k);
+        const auto b = held[i].find(k);
+        if (a == held[0].end() || b == held[i].end() || a->second != b->second) {
+          fail("at a quiet point " + nodes_[0]->addr() + " and " + nodes_[i]->addr() +
+               " disagree on " + k.second + " (zone " + k.first +
+               "): " + (a == held[0].end() ? "absent" : "dirty " + std::to_string(a->second)) +
+               " vs " + (b == held[i].end() ? "absent" : "dirty " + std::to_string(b->second)));
+          return;
+        }
+      }
+    }
+  }
+
+  SimOptions options_;
+  std::mt19937_64 rng_;
+  std::vector<std::unique_ptr<SimNode>> nodes_;
+  std::vector<Client> clients_;
+  int64_t now_ = 0;
+  int isolated_ = -1;  // the node cut off from its peers, if any
+  int64_t heal_at_ = 0;
+  int64_t restart_at_[kNodeCount] = {};
+  int64_t quiet_since_ = -1;
+  int64_t last_quiet_check_ = 0;
+  SimResult result_;
+};
+
+}  // namespace
+
+SimResult run_simulation(const SimOptions& options) {
+  spdlog::set_level(options.verbose ? spdlog::level::debug : spdlog::level::off);
+  spdlog::set_pattern("           node: %v");  // in order with the schedule's lines
+  Simulation sim(options);
+  return sim.run();
+}
+
+}  // namespace muster::sim
