@@ -50,7 +50,12 @@ export DEBIAN_FRONTEND=noninteractive
 "${sudo_cmd[@]}" apt-get update -qq
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 # The Debian packages start services we do not want running; tests start their own on loopback.
-for svc in nginx etcd prometheus; do
+# Only a service whose package this run installed is stopped: one that was there before (a
+# monitoring host's own Prometheus, say) is never touched.
+declare -A service_of=([nginx-light]=nginx [etcd-server]=etcd [prometheus]=prometheus)
+for p in "${missing[@]}"; do
+  svc="${service_of[$p]:-}"
+  [ -n "$svc" ] || continue
   if command -v systemctl >/dev/null 2>&1; then "${sudo_cmd[@]}" systemctl disable --now "$svc" >/dev/null 2>&1 || true; fi
 done
 install_npm_packages

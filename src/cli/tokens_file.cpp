@@ -73,7 +73,13 @@ std::variant<api::Tokens, std::string> read_tokens_file(const std::string& path)
   } catch (const YAML::Exception& e) {
     return path + ": " + e.what();
   }
-  if (root.IsNull()) return api::Tokens{};
+  // Fail closed (issue 27.4): a file without a single token would switch authentication off, and
+  // a tool that truncates the file before writing it, racing a SIGHUP, must not do that.
+  const std::string no_token =
+      path +
+      ": holds no token; an empty tokens file would turn authentication off (to run "
+      "open, start without --tokens)";
+  if (root.IsNull()) return no_token;
   if (!root.IsMap()) return path + ": the file must be a map of admin, write, read and peer";
   try {
     api::Tokens t;
@@ -91,6 +97,7 @@ std::variant<api::Tokens, std::string> read_tokens_file(const std::string& path)
         throw Bad{"unknown key \"" + key + "\"" + at(kv.first)};
       }
     }
+    if (t.empty()) return no_token;
     return t;
   } catch (const Bad& bad) {
     return path + ": " + bad.message;

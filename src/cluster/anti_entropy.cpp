@@ -137,14 +137,20 @@ void AntiEntropy::pull(const std::string& addr, std::string_view app,
                               });
       if (!newer) continue;
       // With the lease it has at the peer: a copy that stopped renewing is not brought back.
-      if (registry_.register_instance(*args) == registry::RegisterOutcome::kIgnoredLapsed)
+      const auto outcome = registry_.register_instance(*args);
+      if (outcome == registry::RegisterOutcome::kIgnoredLapsed)
         ++lapsed;
+      else if (outcome == registry::RegisterOutcome::kRefusedAhead)
+        ++skipped;
       else
         ++pulled;
     }
   }
   if (skipped > 0)
-    spdlog::warn("anti-entropy: skipped {} unreadable instances from {}", skipped, addr);
+    spdlog::warn(
+        "anti-entropy: skipped {} instances from {} (unreadable, or dirty_timestamp more than "
+        "1h ahead of this node)",
+        skipped, addr);
   if (pulled > 0) {
     spdlog::info("anti-entropy: {} instances pulled from {}", pulled, addr);
     instances_pulled_ += pulled;

@@ -38,8 +38,11 @@ std::optional<SnapshotCounts> apply_snapshot(registry::Registry& registry, std::
     }
     for (const auto& inst : list.get_array()) {
       if (auto args = instance_args(inst, sender_clock)) {
-        if (registry.register_instance(*args) == registry::RegisterOutcome::kIgnoredLapsed)
+        const auto outcome = registry.register_instance(*args);
+        if (outcome == registry::RegisterOutcome::kIgnoredLapsed)
           ++counts.lapsed;
+        else if (outcome == registry::RegisterOutcome::kRefusedAhead)
+          ++counts.skipped;
         else
           ++counts.applied;
       } else {

@@ -231,6 +231,8 @@ RegisterOutcome Registry::register_instance(const RegisterArgs& args,
   std::lock_guard lock(mu_);
   const int64_t now = clock_.wall_ns();
   const int64_t now_mono = clock_.mono_ns();
+  if (args.dirty_timestamp > 0 && args.dirty_timestamp - now > options_.max_clock_ahead.count())
+    return RegisterOutcome::kRefusedAhead;
   const InstanceKey key{args.zone, args.env, args.appid, args.hostname};
   Instance* inst = find_instance(key);
   // The lease this write leaves: renewed now, or the one the copy carries, which never shortens

@@ -35,8 +35,9 @@ struct Options {
   std::chrono::nanoseconds evict_ceiling = 3600s;
   std::chrono::nanoseconds expect_reset_interval = 15min;
   std::chrono::nanoseconds tombstone_ttl = 3600s;
-  size_t max_tombstones = 100'000;                // then the oldest are forgotten early
-  size_t max_tombstone_bytes = 16 * 1024 * 1024;  // (see tombstones.h for what that costs)
+  std::chrono::nanoseconds max_clock_ahead = 3600s;  // of a peer's dirty_timestamp
+  size_t max_tombstones = 100'000;                   // then the oldest are forgotten early
+  size_t max_tombstone_bytes = 16 * 1024 * 1024;     // (see tombstones.h for what that costs)
   bool self_protection = true;
   double protect_ratio = 0.85;
   // The guard engages only with at least this many instances registered (issue 14.6).
@@ -66,8 +67,11 @@ struct RegisterArgs {
 };
 
 // kIgnoredLapsed: a peer's copy whose lease had already lapsed (older than evict_after), while
-// this node does not protect: taking it would revive what its peers evicted.
-enum class RegisterOutcome { kApplied, kIgnoredOlder, kIgnoredLapsed };
+// this node does not protect: taking it would revive what its peers evicted. kRefusedAhead: a
+// copy whose dirty_timestamp is more than max_clock_ahead past this node's clock, whatever path
+// it came by (a route answers -400 first; syncup and anti-entropy skip it): it would pin the
+// instance against its owner's writes (issue 15.4, 27.2).
+enum class RegisterOutcome { kApplied, kIgnoredOlder, kIgnoredLapsed, kRefusedAhead };
 
 enum class RenewOutcome {
   kOk,

@@ -105,18 +105,28 @@ std::optional<std::string> removed_key(std::string_view payload) {
   return key_of(parts[0], parts[1], parts[2], parts[3]);
 }
 
+// Adds what one read found to the report of the restore.
+void merge(RestoreReport& into, const RestoreReport& from) {
+  into.records += from.records;
+  into.damaged += from.damaged;
+  into.skipped_bytes += from.skipped_bytes;
+  into.unreadable += from.unreadable;
+  if (!from.problems.empty()) into.problems += (into.problems.empty() ? "" : "; ") + from.problems;
+}
+
 // What the files say, instance by instance: the last word on each key wins.
 class Replay {
  public:
   // `now_wall`: the registry's clock at the restore, which the files' leases are measured by.
   explicit Replay(int64_t now_wall) : restore_clock_(now_wall) {}
-  // Reads one file's records; says what was wrong with it in `report`.
-  void read(const fs::path& path, bool snapshot, RestoreReport& report) {
+  // Reads one file's records; says what was wrong with it in `report`. True when the file was
+  // whole: readable, nothing damaged or unreadable, and (a snapshot) ending in its end record.
+  bool read(const fs::path& path, bool snapshot, RestoreReport& report) {
     const auto data = read_file(path);
     const std::string name = path.filename().string();
     if (!data) {
       note(report, name + ": cannot be read");
-      return;
+      return false;
     }
     bool complete = false;
     size_t unreadable = 0;
@@ -156,6 +166,7 @@ class Replay {
     if (unreadable > 0)
       note(report, name + ": " + std::to_string(unreadable) + " record(s) not an instance");
     if (snapshot && !complete) note(report, name + ": no end record (incomplete)");
+    return r.damaged == 0 && !r.truncated && unreadable == 0 && (complete || !snapshot);
   }
 
   // Registers what the files hold; notes each key's dirty_timestamp in `restored`.
@@ -225,8 +236,31 @@ std::variant<std::unique_ptr<DataDir>, std::string> DataDir::open(DataDirOptions
   Replay replay(registry.clock().wall_ns());
   uint64_t from = 0, last = 0;
   if (!snapshots.empty()) {
-    from = last = snapshots.rbegin()->first;
-    replay.read(snapshots.rbegin()->second, true, report);
+    // The newest snapshot, or, when it is damaged, the one before it with every journal after
+    // that: compaction keeps both generations for this (issue 26).
+    const auto newest = snapshots.rbegin();
+    from = last = newest->first;
+    RestoreReport newest_report;
+    const bool whole = replay.read(newest->second, true, newest_report);
+    const auto previous = std::next(newest);
+    if (!whole && previous != snapshots.rend()) {
+      Replay fallback(registry.clock().wall_ns());
+      RestoreReport previous_report;
+      if (fallback.read(previous->second, true, previous_report)) {
+        replay = std::move(fallback);
+        from = previous->first;
+        merge(report, previous_report);
+        report.problems = newest_report.problems + "; restored from " +
+                          previous->second.filename().string() +
+                          " and the journals after it instead";
+        store->kept_snapshot_ = previous->first;
+      } else {
+        merge(report, newest_report);
+      }
+    } else {
+      merge(report, newest_report);
+      if (whole) store->kept_snapshot_ = newest->first;
+    }
   }
   for (const auto& [seq, path] : journals) {
     last = std::max(last, seq);
@@ -389,6 +423,24 @@ void DataDir::remove_before(uint64_t seq) {
   sync_dir(options_.dir);
 }
 
+bool DataDir::keep_verified(uint64_t seq) {
+  // Read back before anything older goes: a snapshot is trusted once it reads whole.
+  const fs::path written = fs::path(options_.dir) / seq_name(kSnapshot, seq);
+  RestoreReport check;
+  if (!Replay(0).read(written, true, check)) {
+    std::error_code ignored;
+    fs::remove(written, ignored);
+    std::lock_guard lock(mu_);
+    fail("snapshot " + std::to_string(seq) + " did not read back whole (" + check.problems + ")");
+    return false;
+  }
+  // Two generations stay: the previous snapshot and every journal after it, so that a newest
+  // snapshot damaged later costs nothing (open() falls back to them).
+  if (kept_snapshot_ > 0) remove_before(kept_snapshot_);
+  kept_snapshot_ = seq;
+  return true;
+}
+
 bool DataDir::compact() {
   const auto started = Clock::now();
   std::string error;
@@ -409,8 +461,7 @@ bool DataDir::compact() {
   // What the previous journal holds stays needed until the snapshot is on disk.
   if (previous) ::fdatasync(previous->fd);
   size_t bytes = 0;
-  if (!write_snapshot(seq, bytes)) return false;
-  remove_before(seq);
+  if (!write_snapshot(seq, bytes) || !keep_verified(seq)) return false;
   snapshot_bytes_ = bytes;
   ++compactions_;
   spdlog::info(
@@ -474,10 +525,9 @@ void DataDir::close() {
     std::lock_guard lock(mu_);
     seq = ++seq_;
   }
-  // The last word: one snapshot of everything, and nothing before it.
+  // The last word: one snapshot of everything, and the generation before it.
   size_t bytes = 0;
-  if (write_snapshot(seq, bytes)) {
-    remove_before(seq);
+  if (write_snapshot(seq, bytes) && keep_verified(seq)) {
     snapshot_bytes_ = bytes;
     spdlog::info("data dir {}: final snapshot {} written ({} bytes)", options_.dir, seq, bytes);
   }

@@ -107,6 +107,12 @@ class DataDir final : public registry::InstanceObserver {
   bool compact();
   bool write_snapshot(uint64_t seq, size_t& bytes);
   void remove_before(uint64_t seq);
+  // Reads snapshot `seq` back; whole, it becomes the kept one and what came before the previous
+  // kept one goes. Not whole: removed, and the store says it failed.
+  bool keep_verified(uint64_t seq);
+  // The newest snapshot known whole (read at open, or read back after compaction); the one
+  // before it is kept until a newer one is. 0: none. The compaction thread's, after open().
+  uint64_t kept_snapshot_ = 0;
   void run();
 
   const DataDirOptions options_;

@@ -125,11 +125,12 @@ class DataDirTest(unittest.TestCase):
         self.assertEqual(set(node.instances("app")), {"h2"})
         _, _, body = node.request("GET", "/v1/agent/services")
         self.assertIn("web-1", json.loads(body))
-        # SIGTERM leaves one snapshot, read alone at the next start.
+        # SIGTERM leaves a final snapshot, read alone at the next start, and the generation
+        # before it (a snapshot and its journal), kept in case the final one is damaged later.
         self.assertEqual(node.stop(), 0)
-        self.assertEqual(sorted(f for f in os.listdir(self.dir) if f != "LOCK")[0][:9],
-                         "snapshot-")
-        self.assertEqual(len(os.listdir(self.dir)), 2)
+        names = sorted(f for f in os.listdir(self.dir) if f != "LOCK")
+        self.assertEqual(names[-1][:9], "snapshot-", names)
+        self.assertLessEqual(len([n for n in names if n.startswith("snapshot-")]), 2, names)
         node = self.start()
         self.assertEqual(set(node.instances("app")), {"h2"})
 
@@ -209,6 +210,15 @@ class DataDirClusterTest(unittest.TestCase):
             a.register(h, appid="app")
         for n in (b, c):
             eventually(lambda: {"x", "y"} <= set(n.instances("app")), what="replicated")
+
+        def on_disk(d, hostname):
+            needle = ('"hostname":"%s"' % hostname).encode()
+            return any(needle in open(os.path.join(d, f), "rb").read() for f in os.listdir(d)
+                       if f.startswith(("journal", "snapshot")))
+
+        # A copy that came by syncup or anti-entropy rather than a replicated request reaches
+        # the journal at the store's next pass (docs/architecture.md, data dir): wait for it.
+        eventually(lambda: on_disk(dirs[2], "x") and on_disk(dirs[2], "y"), what="c's journal")
         c.stop(signal.SIGKILL)
         a.call("POST", "cancel", [("zone", "sh001"), ("env", "dev"), ("appid", "app"),
                                   ("hostname", "x")])

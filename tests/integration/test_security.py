@@ -187,6 +187,24 @@ class TokensTest(unittest.TestCase):
         self.assertIn('unknown key "bogus"', line)
         self.assertEqual(self.read("rd-2"), -404, "the old tokens stay")
 
+    def test_a_tokens_file_without_a_token_fails_closed(self):
+        # Issue 27.4: an emptied file (a tool that truncates before it writes, racing a SIGHUP)
+        # switched authentication off. Now it keeps the tokens in force, and stops a start.
+        for text in ("", "# nothing yet\n", "~\n", "admin: []\nwrite: []\n"):
+            with open(self.path, "w") as f:
+                f.write(text)
+            self.node.proc.send_signal(signal.SIGHUP)
+            line = self.node.wait_for_log("tokens not reloaded")
+            self.assertIn("holds no token", line)
+            self.node.log.clear()
+            self.assertEqual(native(self.node, "POST", "register", instance("pay.api"))[0], -401,
+                             "still secured after %r" % text)
+            path = write_yaml(self, text)
+            run = subprocess.run([BIN, "serve", "--listen", "127.0.0.1:0", "--tokens", path],
+                                 capture_output=True, text=True, timeout=30)
+            self.assertEqual(run.returncode, 2, text)
+            self.assertIn("holds no token", run.stdout + run.stderr)
+
     def test_a_bad_tokens_file_stops_the_start(self):
         path = write_yaml(self, "write:\n  - token: 'has space'\n    appids: ['']\n")
         run = subprocess.run([BIN, "serve", "--listen", "127.0.0.1:0", "--tokens", path],

@@ -1,5 +1,7 @@
 // A lease is a fact that travels (docs/decisions.md §5.7): a copy from a peer or the disk arrives
 // with the lease it had, and only a renew extends it. On a fake clock.
+#include <limits>
+
 #include "registry/registry_fixture.h"
 
 namespace muster::registry::testing {
@@ -108,6 +110,25 @@ TEST_F(ProtectedLeaseTest, ANodeThatProtectsTakesALapsedCopyRatherThanLoseWhatIt
   RegisterArgs a = args("peer-kept");
   a.dirty_timestamp = 1;
   a.lease_age_ns = std::chrono::nanoseconds(200s).count();
+  EXPECT_EQ(registry_.register_instance(a), RegisterOutcome::kApplied);
+}
+
+}  // namespace
+}  // namespace muster::registry::testing
+
+namespace muster::registry::testing {
+namespace {
+
+TEST_F(LeaseTest, ACopyFromMoreThanAnHourAheadIsRefusedOnEveryPath) {
+  // Issue 27.2: anti-entropy once took an instance with dirty_timestamp 2^63-1 from a fake peer.
+  RegisterArgs a = args("future");
+  a.dirty_timestamp = std::numeric_limits<int64_t>::max();
+  a.lease_age_ns = 0;
+  EXPECT_EQ(registry_.register_instance(a), RegisterOutcome::kRefusedAhead);
+  a.dirty_timestamp = clock_.wall_ns() + std::chrono::nanoseconds(3601s).count();
+  EXPECT_EQ(registry_.register_instance(a), RegisterOutcome::kRefusedAhead);
+  EXPECT_FALSE(find("future"));
+  a.dirty_timestamp = clock_.wall_ns() + std::chrono::nanoseconds(3599s).count();
   EXPECT_EQ(registry_.register_instance(a), RegisterOutcome::kApplied);
 }
 

@@ -1,6 +1,7 @@
 // The data directory (store/data_dir.h) over a real directory: what a registry held comes back in
 // a new registry (removals and sets included, Consul registrations too) after a crash with no
-// final snapshot and after a clean close; compaction keeps one snapshot; a truncated journal, a
+// final snapshot and after a clean close; compaction keeps two generations, and a damaged newest
+// snapshot falls back to the previous one and its journals; a truncated journal, a
 // corrupted snapshot and a snapshot cut short lose only what they touch; a second store is kept
 // out by the lock; a disk that refuses writes leaves the registry serving and says so.
 #include "store/data_dir.h"
@@ -136,28 +137,65 @@ TEST_F(DataDirTest, ChangesComeBackAfterACrashWithoutAFinalSnapshot) {
   });
 }
 
-TEST_F(DataDirTest, ACleanCloseLeavesOneSnapshotAndNothingElse) {
-  {
-    Registry before(clock_, {});
-    RestoreReport report;
-    auto store = open(before, report);
-    for (int i = 0; i < 100; ++i)
-      before.register_instance(args("h" + std::to_string(i)));
-    store->close();
-  }
-  EXPECT_EQ(files(dir_, "snapshot-").size(), 1u);
-  EXPECT_EQ(files(dir_, "journal-").size(), 0u);
-  Registry after(clock_, {});
-  RestoreReport report;
-  auto store = open(after, report);
-  EXPECT_EQ(report.instances, 100u);
-  EXPECT_EQ(hosts(after).size(), 100u);
-}
-
 // The sequence of the newest snapshot in `dir`, 0 when there is none.
 uint64_t newest_snapshot(const fs::path& dir) {
   const auto all = files(dir, "snapshot-");
   return all.empty() ? 0 : std::stoull(all.back().filename().string().substr(9));
+}
+
+// Waits (bounded) for the start's own compaction, snapshot-2, so that what follows is ordered.
+void wait_for_the_start_snapshot(const fs::path& dir) {
+  for (int i = 0; i < 100 && newest_snapshot(dir) < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_EQ(newest_snapshot(dir), 2u);
+}
+
+TEST_F(DataDirTest, ACleanCloseLeavesTheFinalSnapshotAndThePreviousGeneration) {
+  {
+    Registry before(clock_, {});
+    RestoreReport report;
+    auto store = open(before, report);
+    wait_for_the_start_snapshot(dir_);
+    for (int i = 0; i < 100; ++i)
+      before.register_instance(args("h" + std::to_string(i)));
+    store->close();
+  }
+  // The start's compaction (snapshot-2) and the final snapshot, with the journal between them:
+  // a final snapshot damaged later falls back to them (issue 26).
+  EXPECT_EQ(files(dir_, "snapshot-").size(), 2u);
+  EXPECT_LE(files(dir_, "journal-").size(), 1u);
+  Registry after(clock_, {});
+  RestoreReport report;
+  auto store = open(after, report);
+  EXPECT_EQ(report.instances, 100u);
+  EXPECT_EQ(report.problems, "");
+  EXPECT_EQ(hosts(after).size(), 100u);
+}
+
+TEST_F(DataDirTest, ADamagedNewestSnapshotFallsBackToThePreviousOneAndItsJournals) {
+  // Issue 26: halving the newest snapshot of a 99,999-instance node served 50,002 at restart.
+  {
+    Registry before(clock_, {});
+    RestoreReport report;
+    auto store = open(before, report);
+    wait_for_the_start_snapshot(dir_);
+    for (int i = 0; i < 200; ++i)
+      before.register_instance(args("h" + std::to_string(i)));
+    before.cancel({"sh001", "dev", "app", "h7"});
+    store->close();
+  }
+  const auto snapshots = files(dir_, "snapshot-");
+  ASSERT_EQ(snapshots.size(), 2u);
+  fs::resize_file(snapshots.back(), fs::file_size(snapshots.back()) / 2);
+  Registry after(clock_, {});
+  RestoreReport report;
+  auto store = open(after, report);
+  EXPECT_EQ(report.instances, 199u);
+  EXPECT_EQ(hosts(after).size(), 199u);
+  EXPECT_NE(report.problems.find("no end record"), std::string::npos) << report.problems;
+  EXPECT_NE(report.problems.find("restored from " + snapshots.front().filename().string()),
+            std::string::npos)
+      << report.problems;
 }
 
 TEST_F(DataDirTest, TheJournalIsCompactedIntoASnapshot) {
@@ -176,11 +214,13 @@ TEST_F(DataDirTest, TheJournalIsCompactedIntoASnapshot) {
   }
   // The journal is far over 4 KiB and over the snapshot (about 7 KiB): the thread compacts it,
   // once or more (a compaction may start between two rounds), until what the store promises
-  // holds: one snapshot, one journal, and the journal under 4 KiB or no larger than the snapshot.
+  // holds: two snapshots, the journals from the older on, and the newest journal under 4 KiB or no
+  // larger than the snapshot.
   const auto settled = [&] {
     const auto snapshots = files(dir_, "snapshot-");
     const auto journals = files(dir_, "journal-");
-    if (snapshots.size() != 1 || journals.size() != 1 || newest_snapshot(dir_) < 3) return false;
+    // Two generations: the previous snapshot and its journal, the newest and its own.
+    if (snapshots.size() != 2 || journals.size() > 2 || newest_snapshot(dir_) < 3) return false;
     std::error_code ec1, ec2;
     const auto journal = fs::file_size(journals.back(), ec1);
     const auto snapshot = fs::file_size(snapshots.back(), ec2);
