@@ -56,8 +56,9 @@ std::optional<std::string> path_name(std::string_view path, std::string_view pre
 }
 
 // A blocking query parked in the session (Consul's blocking queries): answered as soon as the
-// index differs from the client's (each node has its own indexes, so "differs", not "is
-// greater"), or with the current data at its deadline.
+// index passes the client's, or with the current data at its deadline. An index this node has
+// not reached (the client read it from another node) waits too, as in Consul: answering it at
+// once made a client that alternates nodes loop without pause (issue 26).
 class BlockingRead final : public http::Deferred {
  public:
   BlockingRead(std::shared_ptr<ConsulWatch> watch, std::string env, std::string appid,
@@ -86,7 +87,7 @@ class BlockingRead final : public http::Deferred {
 
  private:
   std::optional<http::Response> check() {
-    if (index_now_() == seen_) return std::nullopt;
+    if (index_now_() <= seen_) return std::nullopt;
     release();
     return render_();
   }
@@ -331,8 +332,8 @@ http::Outcome ConsulApi::blocking(const ConsulQuery& q, std::string appid,
   } else {
     index_now = [watch = watch_, env = q.env, appid] { return watch->app_index(env, appid); };
   }
-  // No index, or one that differs from ours: at once.
-  if (!q.index || *q.index != index_now()) return render();
+  // No index (or 0), or one below ours: at once.
+  if (!q.index || *q.index == 0 || *q.index < index_now()) return render();
   // Consul's jitter, up to wait/16, spreads the answers of queries parked together.
   thread_local std::mt19937_64 rng{std::random_device{}()};
   const auto jitter =

@@ -9,12 +9,15 @@ namespace {
 // Apps remembered with their own index; past it the map starts afresh above every index given.
 constexpr size_t kMaxRemembered = 1'000'000;
 
+// Indexes count microseconds: Unix time in µs stays below 2^53 (until the year 2255), so
+// JavaScript clients and jq hold them exactly (issue 26); nanoseconds did not.
+uint64_t now_us(const Clock& clock) {
+  return static_cast<uint64_t>(std::max<int64_t>(clock.wall_ns() / 1000, 1));
+}
+
 }  // namespace
 
-ConsulWatch::ConsulWatch(const Clock& clock)
-    : clock_(clock),
-      last_(static_cast<uint64_t>(std::max<int64_t>(clock.wall_ns(), 1))),
-      floor_(last_) {}
+ConsulWatch::ConsulWatch(const Clock& clock) : clock_(clock), last_(now_us(clock)), floor_(last_) {}
 
 void ConsulWatch::make_key(std::string& out, std::string_view env, std::string_view appid) {
   out.assign(env);
@@ -26,7 +29,7 @@ void ConsulWatch::changed(std::string_view env, std::string_view appid) {
   thread_local std::string key;
   make_key(key, env, appid);
   std::lock_guard lock(mu_);
-  last_ = std::max(static_cast<uint64_t>(std::max<int64_t>(clock_.wall_ns(), 0)), last_ + 1);
+  last_ = std::max(now_us(clock_), last_ + 1);
   if (auto it = app_index_.find(std::string_view(key)); it != app_index_.end()) {
     it->second = last_;
   } else {

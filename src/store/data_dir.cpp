@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 #include <unordered_map>
+#include <vector>
 
 #include "api/render.h"
 #include "cluster/snapshot.h"
@@ -171,15 +172,21 @@ class Replay {
 
   // Registers what the files hold; notes each key's dirty_timestamp in `restored`.
   size_t apply(registry::Registry& registry, std::unordered_map<std::string, int64_t>& restored) {
-    size_t n = 0;
-    for (auto& [key, args] : state_) {
-      if (!args) continue;
+    // Oldest lease first: each then lands at the tail of the registry's lease list, none in its
+    // set of carried leases (which costs a tree node per instance until the next renew).
+    std::vector<std::pair<const std::string*, registry::RegisterArgs*>> order;
+    order.reserve(state_.size());
+    for (auto& [key, args] : state_)
+      if (args) order.emplace_back(&key, &*args);
+    std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
+      return a.second->lease_age_ns.value_or(0) > b.second->lease_age_ns.value_or(0);
+    });
+    for (auto& [key, args] : order) {
       args->keep_lapsed = true;  // this node's own: eviction and the guard decide, as before
       registry.register_instance(*args);
-      restored[key] = args->dirty_timestamp;
-      ++n;
+      restored[*key] = args->dirty_timestamp;
     }
-    return n;
+    return order.size();
   }
 
  private:

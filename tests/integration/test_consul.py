@@ -166,6 +166,22 @@ class ConsulRoutesTest(unittest.TestCase):
         self.assertEqual(entries, [])
         self.assertGreater(gone, index)
 
+    def test_an_index_not_reached_waits_and_indexes_fit_a_double(self):
+        # Issue 26: an index read from another node (above this one's) was answered at once, so
+        # a client alternating between nodes looped without pause; and nanosecond indexes were
+        # past 2^53, which JavaScript and jq cannot hold.
+        self.node.register("h1", appid="web", addrs=["http://10.0.0.1:8080"])
+        entries, index = self.node.read("/v1/health/service/web")
+        self.assertLess(index, 2 ** 53)
+        self.assertLess(max(e["Service"]["ModifyIndex"] for e in entries), 2 ** 53)
+        started = time.monotonic()
+        _, same = self.node.read("/v1/health/service/web?index=%d&wait=1s" % (index + 10 ** 9))
+        self.assertGreaterEqual(time.monotonic() - started, 0.9, "an index not reached waits")
+        self.assertEqual(same, index)
+        started = time.monotonic()
+        self.node.read("/v1/health/service/web?index=%d&wait=5s" % (index - 1))
+        self.assertLess(time.monotonic() - started, 2, "a lower index answers at once")
+
     def test_bad_input_is_a_400_with_consuls_text(self):
         for path, text in [("/v1/health/service/web?index=abc", "Invalid index"),
                            ("/v1/health/service/web?index=-1", "Invalid index"),

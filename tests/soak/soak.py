@@ -6,7 +6,11 @@ kill -9 and restart of a node, SIGSTOP/SIGCONT (a frozen peer), a partition of o
 peers, slow and lossy links between nodes, and bursts of malformed requests. Then a checker: every
 node must hold exactly the instances whose clients kept renewing and the Consul registrations not
 deregistered, none that was cancelled, within a stated convergence time, and each node's RSS must
-stay bounded. It prints a verdict and the numbers; exit code 0 only for a clean verdict.
+stay bounded. It checks what dies too (issue 26): instances whose clients stop renewing without a
+cancel must be gone from every node within their bound and stay gone (checked every 5 s), and
+Consul blocking clients that alternate between the nodes must block rather than loop (answers
+without a change are counted). It prints a verdict and the numbers; exit code 0 only for a clean
+verdict.
 
 Where the machine allows network namespaces (root, iproute2), each node runs in a namespace of
 its own on a bridge, and a partition is a blackhole route between a node and its peers (its
@@ -24,6 +28,7 @@ import asyncio
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -44,6 +49,11 @@ EVICT_AFTER = "30s"
 # twice the renew period keeps its arithmetic true, so that it protects only when renews fail.
 EVICT_INTERVAL = "20s"
 CLIENTS = 24         # load generator tasks, each with its own connection and instances
+# An instance that stops renewing is gone from every node within evict-after + evict-interval +
+# one anti-entropy round of its last renew (at most RENEW_EVERY before it was declared dead),
+# plus slack for a loaded machine.
+GONE_BOUND = 30 + 20 + 5 + 10
+CONSUL_WATCHERS = 10  # Consul blocking clients that alternate between the nodes
 
 
 def rss_mib(pid):
@@ -332,6 +342,10 @@ class Ledger:
         self.consul_gone = {}
         self.touched = {}       # (appid, hostname) -> when a write about it was last made
         self.sets = {}          # (appid, hostname) -> the "soak" metadata its last set gave it
+        # (appid, hostname) -> by when it must be gone from every node: its client died without a
+        # cancel (stopped renewing), so its lease lapses (issue 26).
+        self.died = {}
+        self.zombies = set()    # died instances seen on a node after their bound
 
 
 class Client:
@@ -438,6 +452,15 @@ class Client:
                     if code_of(body) in (0, -404):
                         self.ledger.acks["cancel"] += 1
                         self.ledger.cancelled[key] = time.monotonic()
+        # One dies without a cancel: its client simply stops renewing it. Every node must drop it
+        # within --evict-after + --evict-interval + an anti-entropy round of its last renew
+        # (decisions.md §5.7), and never take it back.
+        if len(self.instances) > 10:
+            key = rng.choice(self.instances)
+            self.instances.remove(key)
+            self.ledger.alive.discard(key)
+            self.ledger.sets.pop(key, None)
+            self.ledger.died[key] = time.monotonic() + GONE_BOUND
         fresh = []
         for _ in range(3):
             self.serial += 1
@@ -601,6 +624,66 @@ async def snapshot_of(node, metadata=None):
     return out
 
 
+async def zombie_watch(nodes, ledger, stop):
+    """Every 5 s: a died instance past its bound must be on no node (it came back, or never
+    went: the resurrection bug of issue 26)."""
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), 5)
+        except asyncio.TimeoutError:
+            pass
+        now = time.monotonic()
+        due = {k for k, by in ledger.died.items() if now >= by}
+        if not due:
+            continue
+        for n in nodes:
+            st = await snapshot_of(n)
+            if st is not None:
+                ledger.zombies |= st & due
+
+
+async def consul_watcher(nodes, index, stop, counts):
+    """A Consul blocking client behind a round-robin balancer: each query goes to the next node,
+    with the index of the last answer. Counts the answers that came back early (well before the
+    wait) with the same services as the last one: a hot loop makes them by the thousand, as
+    muster did before issue 26 (each node answered an index it had not reached at once)."""
+    last_index, last_body = 0, None
+    turn = index
+    wait = 5.0
+    while not stop.is_set():
+        n = nodes[turn % len(nodes)]
+        turn += 1
+        path = "/v1/health/service/soak.consul%d?ns=%s&dc=%s&index=%d&wait=%ds" % (
+            index % 10, ENV, ZONE, last_index, wait)
+        asked = time.monotonic()
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(n.host, n.port), 2)
+            writer.write(("GET %s HTTP/1.1\r\nHost: soak\r\n\r\n" % path).encode())
+            await writer.drain()
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 3 * wait)
+            length = 0
+            got = None
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"x-consul-index:"):
+                    got = int(line.split(b":", 1)[1])
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            body = await asyncio.wait_for(reader.readexactly(length), 5)
+            writer.transport.abort()
+        except (OSError, ValueError, asyncio.TimeoutError, asyncio.IncompleteReadError,
+                asyncio.LimitOverrunError):
+            counts["failures"] += 1
+            await asyncio.sleep(0.5)
+            continue
+        # The services as such: each node numbers its own indexes (CreateIndex, ModifyIndex).
+        services = re.sub(rb'"(Create|Modify)Index":\d+', b"", body)
+        counts["answers"] += 1
+        if services == last_body and time.monotonic() - asked < wait / 2:
+            counts["unchanged"] += 1
+        last_index, last_body = got or 0, services
+
+
 async def agreement_after(nodes, ledger, window=5.0, limit=60.0):
     """Seconds until every node holds what the clients left registered, leaving out what they
     touched in the last `window` seconds (in flight, legitimately different); None when that
@@ -609,6 +692,7 @@ async def agreement_after(nodes, ledger, window=5.0, limit=60.0):
     while time.monotonic() - start < limit:
         now = time.monotonic()
         recent = {k for k, t in ledger.touched.items() if now - t < window}
+        recent |= {k for k, by in ledger.died.items() if now < by}  # still lapsing
         expected = (set(ledger.alive) | set(ledger.consul_alive)) - recent
         agree = True
         for n in nodes:
@@ -670,6 +754,11 @@ async def soak(args, rng, work, topology, nodes):
                                               random.Random(rng.random())))]
     await asyncio.sleep(RENEW_EVERY)  # every instance registered before polls and faults start
     tasks += [asyncio.create_task(poller(nodes, i, stop, counts)) for i in range(args.polls)]
+    watch_counts = {"answers": 0, "unchanged": 0, "failures": 0}
+    watch_started = time.monotonic()
+    tasks += [asyncio.create_task(consul_watcher(nodes, i, stop, watch_counts))
+              for i in range(CONSUL_WATCHERS)]
+    tasks += [asyncio.create_task(zombie_watch(nodes, ledger, stop))]
     faults = {"kill -9": 0, "SIGSTOP": 0, "partition": 0, "malformed": 0}
     if topology.can_slow:
         faults["slow link"] = 0
@@ -771,8 +860,19 @@ async def soak(args, rng, work, topology, nodes):
           % (", ".join("%s %d" % kv for kv in faults.items()), malformed_sent))
     print("polls answered %d, poll connections lost %d" % (counts["answers"], counts["failures"]))
     print("sets whose metadata every node must show: %d" % len(ledger.sets))
+    # A hot loop answers without a change by the thousand per minute; a blocking client that
+    # alternates nodes may get one such answer per switch to a node whose index is ahead.
+    watch_minutes = max((time.monotonic() - watch_started) / 60, 1e-9)
+    unchanged_rate = watch_counts["unchanged"] / watch_minutes / CONSUL_WATCHERS
+    print("Consul blocking clients alternating nodes: %d answers, %d without a change (%.1f per "
+          "client-minute; a hot loop fails the soak above 30), %d failures"
+          % (watch_counts["answers"], watch_counts["unchanged"], unchanged_rate,
+             watch_counts["failures"]))
+    print("instances that died without a cancel: %d; seen on a node after their bound: %d%s"
+          % (len(ledger.died), len(ledger.zombies),
+             " e.g. %s" % sorted(ledger.zombies)[:5] if ledger.zombies else ""))
     cancelled = set(ledger.cancelled) | set(ledger.consul_gone)
-    clean = converged_at is not None
+    clean = converged_at is not None and not ledger.zombies and unchanged_rate <= 30
     for i, st in enumerate(states):
         if st is None:
             print("node %d: no answer at the end" % i)
