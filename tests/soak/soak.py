@@ -48,6 +48,7 @@ EVICT_AFTER = "30s"
 # The guard expects two renews per instance per interval (Bilibili's 30 s renews, 60 s ticks):
 # twice the renew period keeps its arithmetic true, so that it protects only when renews fail.
 EVICT_INTERVAL = "20s"
+EVICT_INTERVAL_S = 20
 CLIENTS = 24         # load generator tasks, each with its own connection and instances
 # An instance that stops renewing is gone from every node within evict-after + evict-interval +
 # one anti-entropy round of its last renew (at most RENEW_EVERY before it was declared dead),
@@ -346,6 +347,11 @@ class Ledger:
         # cancel (stopped renewing), so its lease lapses (issue 26).
         self.died = {}
         self.zombies = set()    # died instances seen on a node after their bound
+        # The rules give a dead instance longer on a node that protects (no eviction while the
+        # guard is on) or restarts (a restored lapsed lease goes at its first eviction run):
+        # when either was last seen.
+        self.last_protect = 0.0
+        self.last_restart = 0.0
 
 
 class Client:
@@ -624,16 +630,40 @@ async def snapshot_of(node, metadata=None):
     return out
 
 
+async def protecting(node):
+    """Whether the node's guard protects now (its muster_protect_mode), None without an answer."""
+    try:
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(node.host, node.port), 2)
+        writer.write(b"GET /metrics HTTP/1.1\r\nHost: soak\r\n\r\n")
+        await writer.drain()
+        _, body = await asyncio.wait_for(read_response(reader), 5)
+        writer.transport.abort()
+    except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError):
+        return None
+    for line in body.decode(errors="replace").splitlines():
+        if line.startswith("muster_protect_mode "):
+            return line.split()[1] != "0"
+    return None
+
+
 async def zombie_watch(nodes, ledger, stop):
     """Every 5 s: a died instance past its bound must be on no node (it came back, or never
-    went: the resurrection bug of issue 26)."""
+    went: the resurrection bug of issue 26). The bound is the rules': longer by one eviction run
+    after a node protected (decisions.md §5.2) or restarted (its restored leases are evicted at
+    its first run), both of which the soak's faults cause."""
+    grace = EVICT_INTERVAL_S + 10
     while not stop.is_set():
         try:
             await asyncio.wait_for(stop.wait(), 5)
         except asyncio.TimeoutError:
             pass
         now = time.monotonic()
-        due = {k for k, by in ledger.died.items() if now >= by}
+        for n in nodes:
+            if await protecting(n):
+                ledger.last_protect = now
+        floor = max(ledger.last_protect, ledger.last_restart) + grace
+        due = {k for k, by in ledger.died.items() if now >= max(by, floor)}
         if not due:
             continue
         for n in nodes:
@@ -787,6 +817,7 @@ async def soak(args, rng, work, topology, nodes):
             n.kill()
             await asyncio.sleep(rng.uniform(3, 8))
             n.start()
+            ledger.last_restart = time.monotonic()
             say("node %d restarted" % victim)
         elif kind == "SIGSTOP":
             say("SIGSTOP node %d" % victim)
@@ -868,7 +899,8 @@ async def soak(args, rng, work, topology, nodes):
           "client-minute; a hot loop fails the soak above 30), %d failures"
           % (watch_counts["answers"], watch_counts["unchanged"], unchanged_rate,
              watch_counts["failures"]))
-    print("instances that died without a cancel: %d; seen on a node after their bound: %d%s"
+    print("instances that died without a cancel: %d; seen on a node after their bound (one "
+          "eviction run longer after a node protected or restarted): %d%s"
           % (len(ledger.died), len(ledger.zombies),
              " e.g. %s" % sorted(ledger.zombies)[:5] if ledger.zombies else ""))
     cancelled = set(ledger.cancelled) | set(ledger.consul_gone)
