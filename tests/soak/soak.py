@@ -607,18 +607,27 @@ async def malformed_burst(nodes, rng, n=50):
     return sent
 
 
-async def snapshot_of(node, metadata=None):
-    """{(appid, hostname)} of the soak's apps on `node` (fetch/all), or None; with `metadata` (a
-    dict), each instance's "soak" metadata goes there too."""
+async def get_body(node, path, timeout):
+    """The body of GET `path` from `node` on a connection of its own, or None."""
     try:
         reader, writer = await asyncio.wait_for(
             asyncio.open_connection(node.host, node.port), 2)
-        writer.write(b"GET /discovery/fetch/all HTTP/1.1\r\nHost: soak\r\n\r\n")
+        writer.write(("GET %s HTTP/1.1\r\nHost: soak\r\n\r\n" % path).encode())
         await writer.drain()
-        status, body = await asyncio.wait_for(read_response(reader), 20)
+        _, body = await asyncio.wait_for(read_response(reader), timeout)
         writer.transport.abort()
+        return body
+    except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError):
+        return None
+
+
+async def snapshot_of(node, metadata=None):
+    """{(appid, hostname)} of the soak's apps on `node` (fetch/all), or None; with `metadata` (a
+    dict), each instance's "soak" metadata goes there too."""
+    body = await get_body(node, "/discovery/fetch/all", 20)
+    try:
         data = json.loads(body)["data"]
-    except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError, KeyError):
+    except (TypeError, ValueError, KeyError):
         return None
     out = set()
     for appid, instances in data.items():
@@ -632,14 +641,8 @@ async def snapshot_of(node, metadata=None):
 
 async def protecting(node):
     """Whether the node's guard protects now (its muster_protect_mode), None without an answer."""
-    try:
-        reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(node.host, node.port), 2)
-        writer.write(b"GET /metrics HTTP/1.1\r\nHost: soak\r\n\r\n")
-        await writer.drain()
-        _, body = await asyncio.wait_for(read_response(reader), 5)
-        writer.transport.abort()
-    except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError):
+    body = await get_body(node, "/metrics", 5)
+    if body is None:
         return None
     for line in body.decode(errors="replace").splitlines():
         if line.startswith("muster_protect_mode "):
