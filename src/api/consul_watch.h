@@ -3,10 +3,10 @@
 // Each app (env, appid) has an index, set at each of its changes from one node-wide counter that
 // starts at the node's start time in microseconds (below 2^53) and only rises (max(now,
 // last + 1)): so an index never goes backwards on a node, across restarts included, and an app
-// that leaves and comes back keeps rising. The catalog's index is that counter. A parked query is woken at the
-// next change of its app (or of any app, for the catalog); it then compares indexes itself.
-// Threading: changed() is the registry's change listener (any thread, under the registry lock;
-// it takes only this object's mutex and fires wakeups); everything else from any thread.
+// that leaves and comes back keeps rising. The catalog's index is that counter. A parked query is
+// woken at the next change of its app (or of any app, for the catalog); it then compares indexes
+// itself. Threading: changed() is the registry's change listener (any thread, under the registry
+// lock; it takes only this object's mutex and fires wakeups); everything else from any thread.
 #include <cstdint>
 #include <map>
 #include <memory>
