@@ -119,7 +119,9 @@ void merge(RestoreReport& into, const RestoreReport& from) {
 class Replay {
  public:
   // `now_wall`: the registry's clock at the restore, which the files' leases are measured by.
-  explicit Replay(int64_t now_wall) : restore_clock_(now_wall) {}
+  // `keep`: false only checks the files (a snapshot read back), holding none of their
+  // instances, so that a check never costs a second copy of the registry.
+  explicit Replay(int64_t now_wall, bool keep = true) : restore_clock_(now_wall), keep_(keep) {}
   // Reads one file's records; says what was wrong with it in `report`. True when the file was
   // whole: readable, nothing damaged or unreadable, and (a snapshot) ending in its end record.
   bool read(const fs::path& path, bool snapshot, RestoreReport& report) {
@@ -137,10 +139,11 @@ class Replay {
         return;
       }
       if (rec.type == RecordType::kRemoved) {
-        if (auto key = removed_key(rec.payload))
-          state_[*key] = std::nullopt;
-        else
+        if (auto key = removed_key(rec.payload)) {
+          if (keep_) state_[*key] = std::nullopt;
+        } else {
           ++unreadable;
+        }
         return;
       }
       boost::system::error_code ec;
@@ -153,6 +156,7 @@ class Replay {
         ++unreadable;
         return;
       }
+      if (!keep_) return;
       std::string key = key_of(args->zone, args->env, args->appid, args->hostname);
       state_[std::move(key)] = std::move(*args);
     });
@@ -196,6 +200,7 @@ class Replay {
   }
   std::unordered_map<std::string, std::optional<registry::RegisterArgs>> state_;
   int64_t restore_clock_;
+  bool keep_;
 };
 
 std::string cannot(const std::string& what, int error) {
@@ -434,7 +439,7 @@ bool DataDir::keep_verified(uint64_t seq) {
   // Read back before anything older goes: a snapshot is trusted once it reads whole.
   const fs::path written = fs::path(options_.dir) / seq_name(kSnapshot, seq);
   RestoreReport check;
-  if (!Replay(0).read(written, true, check)) {
+  if (!Replay(0, /*keep=*/false).read(written, true, check)) {
     std::error_code ignored;
     fs::remove(written, ignored);
     std::lock_guard lock(mu_);
