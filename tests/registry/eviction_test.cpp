@@ -4,12 +4,6 @@
 namespace muster::registry::testing {
 namespace {
 
-Options no_protection() {
-  Options o;
-  o.self_protection = false;
-  return o;
-}
-
 // Registers n instances h0..h(n-1), spread over `apps` apps and `zones` zones.
 void register_many(Registry& registry, int n, int apps = 1, int zones = 1) {
   for (int i = 0; i < n; ++i) {
@@ -112,7 +106,7 @@ TEST_F(EvictionTest, AtMostFifteenPercentPerRunChosenAtRandom) {
 
 TEST(EvictionNoProtection, ExpectationIsResetEveryFifteenMinutes) {
   FakeClock clock;
-  Registry registry(clock, no_protection());
+  Registry registry(clock, without_guard());
   register_many(registry, 10);
   clock.advance(91s);
   EXPECT_EQ(registry.tick().evicted, 10u);
@@ -126,7 +120,7 @@ TEST(EvictionNoProtection, ExpectationIsResetEveryFifteenMinutes) {
 
 TEST(EvictionNoProtection, EveryExpiredInstanceGoesInOneRun) {
   FakeClock clock;
-  Options o = no_protection();
+  Options o = without_guard();
   o.random_seed = 1;
   Registry registry(clock, o);
   register_many(registry, 100);
@@ -140,7 +134,7 @@ TEST(EvictionNoProtection, EveryExpiredInstanceGoesInOneRun) {
 
 TEST(EvictionNoProtection, WallClockStepEvictsNothing) {
   FakeClock clock;
-  Registry registry(clock, no_protection());
+  Registry registry(clock, without_guard());
   register_many(registry, 1);
   clock.step_wall(2h);
   EXPECT_EQ(registry.tick().evicted, 0u);
@@ -151,7 +145,7 @@ TEST(EvictionNoProtection, WallClockStepEvictsNothing) {
 
 TEST(EvictionNoProtection, EvictionIsChunkedButComplete) {
   FakeClock clock;
-  Options o = no_protection();
+  Options o = without_guard();
   o.evict_chunk = 7;
   Registry registry(clock, o);
   register_many(registry, 50, /*apps=*/4, /*zones=*/3);

@@ -7,15 +7,9 @@
 namespace muster::registry::testing {
 namespace {
 
-Options unprotected() {
-  Options o;
-  o.self_protection = false;
-  return o;
-}
-
 class LeaseTest : public RegistryTest {
  protected:
-  LeaseTest() : RegistryTest(unprotected()) {}
+  LeaseTest() : RegistryTest(without_guard()) {}
   // A peer's copy of `hostname`, last renewed `age` ago where it comes from.
   RegisterOutcome carried(std::string hostname, std::chrono::nanoseconds age,
                           int64_t dirty = 1'600'000'000'000'000'000) {

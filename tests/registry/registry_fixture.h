@@ -8,6 +8,13 @@ namespace muster::registry::testing {
 
 using namespace std::chrono_literals;
 
+// Options without the self-protection guard (nor its cap on evictions per run).
+inline Options without_guard() {
+  Options o;
+  o.self_protection = false;
+  return o;
+}
+
 class RegistryTest : public ::testing::Test {
  protected:
   explicit RegistryTest(Options options = {}) : registry_(clock_, with_seed(options)) {}
