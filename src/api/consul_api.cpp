@@ -175,7 +175,7 @@ ConsulApi::ConsulApi(const ApiContext& context, const ConsulOptions& options)
       clock_(context.clock),
       identity_(context.identity),
       replicator_(context.replicator),
-      watch_(std::make_shared<ConsulWatch>(context.clock)),
+      watch_(std::make_shared<ConsulWatch>(context.registry)),
       access_(context.access),
       write_limit_(context.write_limit),
       check_writes_(context.registry, context.writes, context.clock),

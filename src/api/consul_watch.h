@@ -1,12 +1,11 @@
 #pragma once
-// The indexes of the Consul API and its parked blocking queries (docs/api.md, Consul).
-// Each app (env, appid) has an index, set at each of its changes from one node-wide counter that
-// starts at the node's start time in microseconds (below 2^53) and only rises (max(now,
-// last + 1)): so an index never goes backwards on a node, across restarts included, and an app
-// that leaves and comes back keeps rising. The catalog's index is that counter. A parked query is
-// woken at the next change of its app (or of any app, for the catalog); it then compares indexes
-// itself. Threading: changed() is the registry's change listener (any thread, under the registry
-// lock; it takes only this object's mutex and fires wakeups); everything else from any thread.
+// The parked blocking queries of the Consul API (docs/api.md, Consul), and the indexes they
+// compare, which the registry keeps (App::index: derived from versions that replicate, so that the
+// nodes of a cluster agree, in µs below 2^53). A parked query is woken at the next change of its
+// app (or of any app, for the catalog); it then compares indexes itself. Threading: changed() is
+// the registry's change listener (any thread, under the registry lock; it takes only this
+// object's mutex and fires wakeups, never the registry); everything else from any thread, not
+// under the registry lock.
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -14,20 +13,21 @@
 #include <string>
 #include <string_view>
 
-#include "common/clock.h"
 #include "http/message.h"
+#include "registry/registry.h"
 
 namespace muster::api {
 
 class ConsulWatch {
  public:
-  explicit ConsulWatch(const Clock& clock);
+  explicit ConsulWatch(const registry::Registry& registry);
 
   void changed(std::string_view env, std::string_view appid);
-  // The app's index: its last change, or the floor below every index given since (an app this
-  // node has not seen change).
-  uint64_t app_index(std::string_view env, std::string_view appid) const;
-  uint64_t catalog_index() const;
+  // Registry::app_index() and catalog_index().
+  uint64_t app_index(std::string_view env, std::string_view appid) const {
+    return registry_.app_index(env, appid);
+  }
+  uint64_t catalog_index() const { return registry_.catalog_index(); }
 
   // Fires `wakeup` at each change of (env, appid) from now on; an empty appid: of any app.
   // Returns an id for unwatch().
@@ -45,11 +45,8 @@ class ConsulWatch {
     Key key;
     std::shared_ptr<http::Wakeup> wakeup;
   };
-  const Clock& clock_;
+  const registry::Registry& registry_;
   mutable std::mutex mu_;
-  uint64_t last_;   // the catalog index
-  uint64_t floor_;  // the index of apps not in app_index_
-  std::map<Key, uint64_t, std::less<>> app_index_;
   std::map<uint64_t, Watcher> watchers_;              // by id
   std::multimap<Key, uint64_t, std::less<>> by_key_;  // key -> watcher id
   uint64_t next_id_ = 1;

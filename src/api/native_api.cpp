@@ -147,9 +147,13 @@ http::Outcome NativeApi::handle_renew(const http::Request& request) {
                               r.key().appid))
     return std::move(*no);
   if (auto err = check_timestamp("dirty_timestamp", r.dirty_timestamp)) return bad_request(*err);
+  const auto origin = cluster::origin_of(r.replication, r.from_zone);
+  if (r.lease_age_ns && *r.lease_age_ns < 0) return bad_request("renew_age must not be negative");
+  // Only a peer's renew carries a lease older than now (a client's renew is the renew).
+  const auto lease_age = origin == cluster::Origin::kClient ? std::nullopt : r.lease_age_ns;
   std::optional<http::Response> answer;
   const auto outcome =
-      writes_.renew(r.key(), cluster::origin_of(r.replication, r.from_zone), r.dirty_timestamp,
+      writes_.renew(r.key(), origin, r.dirty_timestamp, lease_age,
                     [&](registry::RenewOutcome o, const registry::Instance& inst) {
                       const auto render = [&](std::string& out) { append_instance(out, inst); };
                       // Every answer about a found instance carries it as data, as Bilibili's do.
@@ -211,6 +215,9 @@ http::Outcome NativeApi::handle_fetch(const http::Request& request) {
   const auto& f = std::get<FetchRequest>(bound);
   std::string data;
   bool zone_missing = false;
+  // Leases rendered against one reading of the clocks, sent with it (append_instance).
+  const int64_t wall = clock_.wall_ns();
+  const int64_t wall_offset = wall - clock_.mono_ns();
   const bool found = registry_.read_app(f.env, f.appids[0], [&](const registry::App& app) {
     if (!f.zone.empty() && !app.zones.contains(f.zone)) {
       zone_missing = true;
@@ -219,11 +226,11 @@ http::Outcome NativeApi::handle_fetch(const http::Request& request) {
       data.push_back('}');
       return;
     }
-    append_instance_info(data, app, f.zone, f.status);
+    append_instance_info(data, app, f.zone, f.status, wall_offset);
   });
   if (!found) return envelope(kNotFound, f.appids[0] + " not found in env " + f.env);
   if (zone_missing) return envelope(kNotFound, "zone " + f.zone + " not found", data);
-  return with_clock(ok(data), clock_.wall_ns());
+  return with_clock(ok(data), wall);
 }
 
 http::Outcome NativeApi::handle_fetchs(const http::Request& request) {
@@ -248,7 +255,8 @@ http::Outcome NativeApi::handle_fetchs(const http::Request& request) {
   return ok(data);
 }
 
-std::shared_ptr<const std::string> NativeApi::render_fetch_all() const {
+std::shared_ptr<const std::string> NativeApi::render_fetch_all(int64_t wall) const {
+  const int64_t wall_offset = wall - clock_.mono_ns();  // see append_instance
   std::string data = "{";
   std::string current;
   bool first = true;  // of the current appid's list
@@ -269,7 +277,7 @@ std::shared_ptr<const std::string> NativeApi::render_fetch_all() const {
         for (const auto& [host, inst] : zone.instances) {
           if (!first) data.push_back(',');
           first = false;
-          append_instance(data, inst);
+          append_instance(data, inst, wall_offset);
         }
       }
     });
@@ -305,10 +313,10 @@ http::Outcome NativeApi::handle_fetch_all(const http::Request&) {
     const int64_t now = clock_.mono_ns();
     if (!fetch_all_ || fetch_all_generation_ != generation ||
         now - fetch_all_mono_ >= std::chrono::nanoseconds(1s).count()) {
-      fetch_all_ = render_fetch_all();
+      fetch_all_wall_ = clock_.wall_ns();
+      fetch_all_ = render_fetch_all(fetch_all_wall_);
       fetch_all_generation_ = generation;
       fetch_all_mono_ = now;
-      fetch_all_wall_ = clock_.wall_ns();
     }
     body = fetch_all_;
     rendered_at = fetch_all_wall_;
@@ -368,7 +376,8 @@ http::Outcome NativeApi::handle_nodes(const http::Request&) {
   return ok(data);
 }
 
-// muster's own route for anti-entropy: per app, its instance count and digest (hex), sorted.
+// muster's own route for anti-entropy: per app, its instance count, digest (hex) and Consul index,
+// sorted.
 http::Outcome NativeApi::handle_digests(const http::Request&) {
   auto digests = registry_.digests();
   std::sort(digests.begin(), digests.end(), [](const auto& a, const auto& b) {
@@ -388,7 +397,9 @@ http::Outcome NativeApi::handle_digests(const http::Request&) {
     std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(d.digest));
     data += ",\"digest\":\"";
     data += hex;
-    data += "\"}";
+    data += "\",\"index\":";
+    json::append_int(data, static_cast<int64_t>(d.index));
+    data.push_back('}');
   }
   data.push_back(']');
   return ok(data);

@@ -55,7 +55,7 @@ class NativeApi final : public Api {
   std::chrono::steady_clock::time_point poll_deadline(const http::Request& request) const;
   http::Response too_many_appids(size_t n) const;
   // The whole fetch/all answer (envelope included), rendered app by app.
-  std::shared_ptr<const std::string> render_fetch_all() const;
+  std::shared_ptr<const std::string> render_fetch_all(int64_t wall) const;
   static http::Response with_clock(http::Response r, int64_t rendered_at);
   // Why a timestamp from a request is out of range (negative, or far ahead of this node's clock).
   std::optional<std::string> check_timestamp(std::string_view name, int64_t value) const;

@@ -210,9 +210,10 @@ std::variant<InstanceRequest, std::string> bind_instance(const http::Params& par
   b.limit("hostname", r.hostname, limits::kHostname);
   r.replication = b.boolean("replication");
   r.from_zone = b.boolean("from_zone");
-  if (renew)
+  if (renew) {
     r.dirty_timestamp = b.integer("dirty_timestamp");
-  else
+    if (params.first("renew_age")) r.lease_age_ns = b.integer("renew_age");
+  } else
     r.latest_timestamp = b.integer("latest_timestamp");
   if (!b.ok()) return b.error();
   return r;

@@ -64,6 +64,8 @@ struct InstanceRequest {  // renew and cancel
   // A cancel's: when it was made, as the original's peers send it (ours, when a peer sends it:
   // an instance changed after it is kept).
   int64_t latest_timestamp = 0;
+  // A peer's renew: how long ago the instance was renewed where it comes from (renew_age).
+  std::optional<int64_t> lease_age_ns;
   registry::InstanceKey key() const { return {zone, env, appid, hostname}; }
 };
 std::variant<InstanceRequest, std::string> bind_instance(const http::Params& params, bool renew);

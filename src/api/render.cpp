@@ -8,7 +8,7 @@ using registry::App;
 using registry::Instance;
 using registry::Zone;
 
-void append_instance(std::string& out, const Instance& inst) {
+void append_instance(std::string& out, const Instance& inst, int64_t wall_offset) {
   const Zone& zone = *inst.zone;
   const App& app = *zone.app;
   out += "{\"region\":";
@@ -46,7 +46,8 @@ void append_instance(std::string& out, const Instance& inst) {
   out += ",\"up_timestamp\":";
   json::append_int(out, inst.up_timestamp);
   out += ",\"renew_timestamp\":";
-  json::append_int(out, inst.renew_timestamp);
+  json::append_int(
+      out, wall_offset != 0 && inst.lease ? inst.renew_mono + wall_offset : inst.renew_timestamp);
   out += ",\"dirty_timestamp\":";
   json::append_int(out, inst.dirty_timestamp);
   out += ",\"latest_timestamp\":";
@@ -61,17 +62,19 @@ namespace {
 
 // Appends the matching instances of one zone to a comma-separated list; `first` says whether the
 // list is still empty, and the result says whether it still is.
-bool append_zone_list(std::string& out, const Zone& zone, int status_mask, bool first) {
+bool append_zone_list(std::string& out, const Zone& zone, int status_mask, bool first,
+                      int64_t wall_offset = 0) {
   for (const auto& [host, inst] : zone.instances) {
     if ((inst.status & status_mask) == 0) continue;
     if (!first) out.push_back(',');
     first = false;
-    append_instance(out, inst);
+    append_instance(out, inst, wall_offset);
   }
   return first;
 }
 
-void append_zone_map(std::string& out, const App& app, std::string_view zone, int status_mask) {
+void append_zone_map(std::string& out, const App& app, std::string_view zone, int status_mask,
+                     int64_t wall_offset = 0) {
   out.push_back('{');
   bool first_zone = true;
   for (const auto& [name, z] : app.zones) {
@@ -80,7 +83,7 @@ void append_zone_map(std::string& out, const App& app, std::string_view zone, in
     first_zone = false;
     json::append_string(out, name);
     out += ":[";
-    append_zone_list(out, z, status_mask, true);
+    append_zone_list(out, z, status_mask, true, wall_offset);
     out.push_back(']');
   }
   out.push_back('}');
@@ -88,10 +91,10 @@ void append_zone_map(std::string& out, const App& app, std::string_view zone, in
 
 }  // namespace
 
-void append_instance_info(std::string& out, const App& app, std::string_view zone,
-                          int status_mask) {
+void append_instance_info(std::string& out, const App& app, std::string_view zone, int status_mask,
+                          int64_t wall_offset) {
   out += "{\"instances\":";
-  append_zone_map(out, app, zone, status_mask);
+  append_zone_map(out, app, zone, status_mask, wall_offset);
   out += ",\"latest_timestamp\":";
   json::append_int(out, app.latest_timestamp);
   out.push_back('}');

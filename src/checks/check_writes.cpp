@@ -56,7 +56,7 @@ UpdateResult CheckWrites::update(const cluster::InstanceId& id, std::string_view
     // Nothing to show: a TTL update restarts the timer by a renew (the runner reads the
     // instance's renew time as the TTL reset of its one TTL check).
     if (ttl_reset) {
-      writes_.renew(id.view(), cluster::Origin::kClient, 0,
+      writes_.renew(id.view(), cluster::Origin::kClient, 0, std::nullopt,
                     [](registry::RenewOutcome, const registry::Instance&) {});
     }
     return UpdateResult::kUnchanged;

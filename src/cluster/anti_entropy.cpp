@@ -68,14 +68,21 @@ asio::awaitable<void> AntiEntropy::compare_with(std::string addr) {
   }
   Digests ours;
   for (registry::AppDigest& d : registry_.digests())
-    ours[{std::move(d.appid), std::move(d.env)}] = {d.instances, d.digest};
+    ours[{std::move(d.appid), std::move(d.env)}] = {d.instances, d.digest, d.index};
   // Apps whose count or digest differ, and apps only one side holds.
   std::vector<std::pair<std::string, std::string>> differing;
   for (const auto& [key, summary] : *theirs) {
     const auto it = ours.find(key);
     if (it == ours.end() || it->second.digest != summary.digest ||
-        it->second.instances != summary.instances)
+        it->second.instances != summary.instances) {
       differing.push_back(key);
+    } else if (summary.index > it->second.index) {
+      // The same instances, a higher Consul index: the peer applied the same changes in another
+      // order, or evicted once more (App::index). Taken only once the contents agree, so that an
+      // index never runs ahead of the content it stands for.
+      registry_.raise_index(key.second, key.first, summary.index);
+      ++indexes_raised_;
+    }
   }
   for (const auto& [key, summary] : ours) {
     if (!theirs->contains(key)) differing.push_back(key);
@@ -203,6 +210,9 @@ void AntiEntropy::write_metrics(metrics::TextWriter& out) const {
   counter("muster_anti_entropy_lapsed_total",
           "Copies a peer held whose lease had lapsed (not renewed for --evict-after): not taken",
           lapsed_.load());
+  counter("muster_anti_entropy_indexes_raised_total",
+          "Apps whose Consul index was raised to a peer's that held the same instances",
+          indexes_raised_.load());
   counter("muster_anti_entropy_cancels_sent_total",
           "Cancels made here sent to a peer that still held the instance (it missed them)",
           cancels_sent_.load());

@@ -5,9 +5,10 @@
 // newer copy or that it lacks, and sends the peer a register of every instance it holds older or
 // not at all. So a write lost on the way heals without a restart or a renew cycle, and a peer that
 // was lost is brought back by one such round as soon as it answers again (resync()), whatever its
-// queue dropped. A lost cancel is not undone here (a comparison cannot tell it from a lost
-// register); eviction removes that instance, as in the original.
-// Threading: runs on the replicator's io_context; counters are read from any thread.
+// queue dropped. Where the instances agree and the peer's Consul index is higher, that index is
+// taken (Registry::raise_index), so that the nodes give one index. A lost cancel is not undone here
+// (a comparison cannot tell it from a lost register); eviction removes that instance, as in the
+// original. Threading: runs on the replicator's io_context; counters are read from any thread.
 #include <atomic>
 #include <boost/asio.hpp>
 #include <chrono>
@@ -63,6 +64,7 @@ class AntiEntropy {
   std::atomic<uint64_t> cancels_sent_{0};
   std::atomic<uint64_t> lapsed_{0};
   std::atomic<uint64_t> instances_pushed_{0};
+  std::atomic<uint64_t> indexes_raised_{0};
 };
 
 }  // namespace muster::cluster

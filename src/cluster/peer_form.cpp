@@ -16,7 +16,7 @@ registry::InstanceKey key_of(const registry::Instance& inst) {
   return {inst.zone->name, inst.zone->app->env, inst.zone->app->appid, *inst.hostname};
 }
 
-std::string register_form(const registry::Instance& inst, int64_t now_wall) {
+std::string register_form(const registry::Instance& inst) {
   std::string out;
   out.reserve(256);
   append_identity(out, inst.region, key_of(inst));
@@ -28,8 +28,6 @@ std::string register_form(const registry::Instance& inst, int64_t now_wall) {
   append_field(out, "reg_timestamp", inst.reg_timestamp);
   append_field(out, "dirty_timestamp", inst.dirty_timestamp);
   append_field(out, "latest_timestamp", inst.latest_timestamp);
-  if (inst.lease)
-    append_field(out, "renew_age", std::max<int64_t>(0, now_wall - inst.renew_timestamp));
   return out;
 }
 

@@ -13,10 +13,10 @@ namespace muster::cluster {
 // The always-sent fields: region, zone, env, appid, hostname, from_zone=true.
 void append_identity(std::string& out, std::string_view region, const registry::InstanceKey& key);
 
-// `now_wall`: this node's wall clock now, against which the instance's lease is sent as its age
-// (`renew_age`, ns since its last renew here; docs/decisions.md §5.7). Bilibili's nodes ignore
-// the field, as they ignore any they do not know.
-std::string register_form(const registry::Instance& inst, int64_t now_wall);
+// The lease of an instance that has one is not in these bodies: the link adds it as `renew_age`
+// (ns since its last renew here; docs/decisions.md §5.7) when it sends them, from
+// PeerItem::renewed_mono (peer_link.h). Bilibili's nodes ignore the field, as any they do not know.
+std::string register_form(const registry::Instance& inst);
 std::string renew_form(const registry::Instance& inst);
 std::string cancel_form(std::string_view region, const registry::InstanceKey& key,
                         int64_t latest_timestamp);

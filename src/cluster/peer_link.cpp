@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include <boost/beast/http.hpp>
 #include <boost/json/parse.hpp>
 
@@ -9,6 +11,7 @@
 #include "common/json_writer.h"
 #include "common/socket_deadline.h"
 #include "common/tls.h"
+#include "wire/form.h"
 #include "wire/instance_json.h"
 
 namespace muster::cluster {
@@ -51,7 +54,7 @@ size_t InstanceIdHash::operator()(const InstanceId& id) const noexcept {
 }
 
 PeerLink::PeerLink(asio::io_context& ioc, std::string addr, size_t capacity,
-                   std::chrono::nanoseconds timeout, ReplyHandler& handler,
+                   std::chrono::nanoseconds timeout, ReplyHandler& handler, const Clock& clock,
                    const PeerCredentials& peer)
     : addr_(std::move(addr)),
       auth_lines_(bearer_lines(peer.token)),
@@ -60,13 +63,15 @@ PeerLink::PeerLink(asio::io_context& ioc, std::string addr, size_t capacity,
       timeout_(timeout),
       handler_(handler),
       ioc_(ioc),
-      signal_(ioc) {}
+      signal_(ioc),
+      clock_(clock) {}
 
 bool PeerLink::enqueue(PeerItem item) {
   std::lock_guard lock(mu_);
   if (item.renew_of) {
-    // A renew already waiting carries the same news: the instance is alive.
-    if (pending_renews_.contains(*item.renew_of)) {
+    // A renew already waiting carries the same news: the instance is alive, since this one.
+    if (const auto it = pending_renews_.find(*item.renew_of); it != pending_renews_.end()) {
+      it->second = std::max(it->second, item.renewed_mono);
       ++counters_.coalesced;
       return true;
     }
@@ -76,7 +81,7 @@ bool PeerLink::enqueue(PeerItem item) {
     lost_writes_ = true;
     return false;
   }
-  if (item.renew_of) pending_renews_.insert(*item.renew_of);
+  if (item.renew_of) pending_renews_.emplace(*item.renew_of, item.renewed_mono);
   queue_.push_back({std::move(item), std::chrono::steady_clock::now()});
   if (waiting_) {
     waiting_ = false;
@@ -132,8 +137,13 @@ void PeerLink::failed_batch(size_t items) {
   mark(PeerStatus::kLost);
 }
 
-std::string PeerLink::form_of(const PeerItem& item) {
-  return item.body + std::string(replication_flag(item));
+std::string PeerLink::form_of(const PeerItem& item) const {
+  std::string out = item.body;
+  if (item.renewed_mono > 0)
+    wire::append_field(out, "renew_age",
+                       std::max<int64_t>(0, clock_.mono_ns() - item.renewed_mono));
+  out += replication_flag(item);
+  return out;
 }
 
 void PeerLink::take_batch(std::vector<Queued>& batch) {
@@ -142,7 +152,12 @@ void PeerLink::take_batch(std::vector<Queued>& batch) {
   while (!queue_.empty() && batch.size() < kBatch) {
     batch.push_back(std::move(queue_.front()));
     queue_.pop_front();
-    if (batch.back().item.renew_of) pending_renews_.erase(*batch.back().item.renew_of);
+    PeerItem& item = batch.back().item;
+    if (!item.renew_of) continue;
+    const auto it = pending_renews_.find(*item.renew_of);
+    if (it == pending_renews_.end()) continue;
+    item.renewed_mono = std::max(item.renewed_mono, it->second);
+    pending_renews_.erase(it);
   }
   if (batch.empty() && !stopping_) waiting_ = true;
 }
@@ -185,7 +200,7 @@ asio::awaitable<bool> PeerLink::send_batch(tcp::socket& socket, ClientStream& st
   out.reserve(batch.size() * 400);
   for (const Queued& q : batch) {
     const PeerItem& item = q.item;
-    const std::string_view flag = replication_flag(item);
+    const std::string form = form_of(item);
     out += "POST ";
     out += route_of(item.kind);
     out += " HTTP/1.1\r\nHost: ";
@@ -193,10 +208,9 @@ asio::awaitable<bool> PeerLink::send_batch(tcp::socket& socket, ClientStream& st
     out += "\r\n";
     out += auth_lines_;
     out += "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ";
-    json::append_int(out, static_cast<int64_t>(item.body.size() + flag.size()));
+    json::append_int(out, static_cast<int64_t>(form.size()));
     out += "\r\n\r\n";
-    out += item.body;
-    out += flag;
+    out += form;
   }
   // One deadline for the whole batch: a peer too slow to answer it is treated as lost.
   const SocketDeadline deadline(ioc_, socket, timeout_);

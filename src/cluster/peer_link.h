@@ -15,10 +15,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_set>
+#include <unordered_map>
 
 #include "cluster/cluster_options.h"
 #include "common/client_stream.h"
+#include "common/clock.h"
 #include "registry/registry.h"
 
 namespace muster::cluster {
@@ -45,9 +46,15 @@ struct InstanceIdHash {
 
 struct PeerItem {
   WriteKind kind = WriteKind::kRegister;
-  std::string body;  // form, without `replication`
+  std::string body;  // form, without `replication` and `renew_age`
   bool replication = true;
   std::optional<InstanceId> renew_of;  // set for a renew: one pending renew per instance
+  // The lease the item carries (a renew, a register of an instance with a lease): the sender's
+  // monotonic time (its registry's clock) of the instance's last renew; 0 for none. `renew_age`
+  // is computed from it when the item is sent, so that the time it waited in the queue counts:
+  // a renew delivered late must not give the peer a lease fresher than the instance has
+  // (docs/decisions.md §5.7).
+  int64_t renewed_mono = 0;
 };
 
 class PeerLink;
@@ -75,9 +82,10 @@ struct PeerCounters {
 
 class PeerLink {
  public:
-  // `peer`: the token sent with every request, and TLS.
+  // `peer`: the token sent with every request, and TLS. `clock`: what PeerItem::renewed_mono is
+  // measured by (the registry's); it must outlive the link.
   PeerLink(boost::asio::io_context& ioc, std::string addr, size_t capacity,
-           std::chrono::nanoseconds timeout, ReplyHandler& handler,
+           std::chrono::nanoseconds timeout, ReplyHandler& handler, const Clock& clock,
            const PeerCredentials& peer = {});
   const std::string& addr() const { return addr_; }
 
@@ -105,8 +113,8 @@ class PeerLink {
   std::vector<PeerItem> take();
   void answered(const PeerItem& item, const std::string& answer_body);
   void failed_batch(size_t items);
-  // The form body posted for `item`: its body and its `replication` flag.
-  static std::string form_of(const PeerItem& item);
+  // The form body posted for `item` now: its body, its lease's age and its `replication` flag.
+  std::string form_of(const PeerItem& item) const;
   // Wall-clock time (ns) of the oldest item sent in the last good batch, when it was queued.
   int64_t last_lag_ns() const { return last_lag_ns_.load(); }
 
@@ -139,7 +147,10 @@ class PeerLink {
   boost::asio::steady_timer signal_;  // run() waits on it for items; enqueue() cancels it
   mutable std::mutex mu_;             // guards queue_, pending_renews_, the flags below
   std::deque<Queued> queue_;
-  std::unordered_set<InstanceId, InstanceIdHash> pending_renews_;
+  // The renews queued, by instance: the newest renew time each carries (a coalesced renew moves
+  // it forward).
+  std::unordered_map<InstanceId, int64_t, InstanceIdHash> pending_renews_;
+  const Clock& clock_;
   bool waiting_ = false;  // run() waits for items
   bool stopping_ = false;
   bool stop_now_ = false;

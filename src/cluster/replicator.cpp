@@ -20,6 +20,12 @@ namespace {
 // In Replicator::unverified_: a check of the node is under way.
 constexpr auto kChecking = std::chrono::steady_clock::time_point::max();
 
+// The lease a copy of `inst` carries to a peer: its last renew here (registry monotonic time), or
+// 0 for an instance without a lease.
+int64_t lease_of(const registry::Instance& inst) {
+  return inst.lease ? inst.renew_mono : 0;
+}
+
 }  // namespace
 
 int64_t Replicator::wall_now() const {
@@ -58,7 +64,7 @@ PeerLink& Replicator::link_for(const std::string& addr) {
   if (slot && slot->stopped()) retired_.push_back(std::move(slot));
   if (!slot) {
     slot = std::make_unique<PeerLink>(ioc_, addr, options_.queue_capacity, options_.peer_timeout,
-                                      *this, credentials_for(addr));
+                                      *this, registry_.clock(), credentials_for(addr));
     if (running_) {
       spawn(*slot);
       // A node discovered while running: make each side hold what the other holds.
@@ -252,10 +258,11 @@ void Replicator::stop(std::chrono::nanoseconds flush) {
 }
 
 void Replicator::fan_out(WriteKind kind, const std::string& body,
-                         const std::optional<InstanceId>& renew_of, bool from_zone) {
+                         const std::optional<InstanceId>& renew_of, int64_t renewed_mono,
+                         bool from_zone) {
   const auto set = peers();
   for (PeerLink* link : set->same_zone)
-    link->enqueue({kind, body, true, renew_of});
+    link->enqueue({kind, body, true, renew_of, renewed_mono});
   if (from_zone) return;
   for (const auto& zone : set->other_zones) {
     size_t pick = 0;
@@ -264,7 +271,7 @@ void Replicator::fan_out(WriteKind kind, const std::string& body,
       pick = std::uniform_int_distribution<size_t>(0, zone.size() - 1)(rng_);
     }
     // The other zone's node fans the write out in its zone (replication=false, from_zone=true).
-    zone[pick]->enqueue({kind, body, false, renew_of});
+    zone[pick]->enqueue({kind, body, false, renew_of, renewed_mono});
   }
 }
 
@@ -272,23 +279,25 @@ void Replicator::fan_out(WriteKind kind, const std::string& body,
 // as without a replicator.
 void Replicator::registered(const registry::Instance& inst, bool from_zone) {
   if (!has_peers_.load(std::memory_order_relaxed)) return;
-  fan_out(WriteKind::kRegister, register_form(inst, wall_now()), std::nullopt, from_zone);
+  fan_out(WriteKind::kRegister, register_form(inst), std::nullopt, lease_of(inst), from_zone);
 }
 
 void Replicator::renewed(const registry::Instance& inst, bool from_zone) {
   if (!has_peers_.load(std::memory_order_relaxed)) return;
-  fan_out(WriteKind::kRenew, renew_form(inst), InstanceId::of(key_of(inst)), from_zone);
+  fan_out(WriteKind::kRenew, renew_form(inst), InstanceId::of(key_of(inst)), lease_of(inst),
+          from_zone);
 }
 
 void Replicator::cancelled(const registry::InstanceKey& key, bool from_zone) {
   if (!has_peers_.load(std::memory_order_relaxed)) return;
-  fan_out(WriteKind::kCancel, cancel_form(options_.region, key, wall_now()), std::nullopt,
+  fan_out(WriteKind::kCancel, cancel_form(options_.region, key, wall_now()), std::nullopt, 0,
           from_zone);
 }
 
 void Replicator::set(const registry::SetArgs& args, int64_t set_timestamp, bool from_zone) {
   if (!has_peers_.load(std::memory_order_relaxed)) return;
-  fan_out(WriteKind::kSet, set_form(options_.region, args, set_timestamp), std::nullopt, from_zone);
+  fan_out(WriteKind::kSet, set_form(options_.region, args, set_timestamp), std::nullopt, 0,
+          from_zone);
 }
 
 void Replicator::on_reply(PeerLink& link, const PeerItem& item, int code,
@@ -297,8 +306,8 @@ void Replicator::on_reply(PeerLink& link, const PeerItem& item, int code,
   if (code == -404) {
     // The peer lacks the instance, or holds an older copy: send it ours in full.
     registry_.read_instance(item.renew_of->view(), [&](const registry::Instance& inst) {
-      link.enqueue(
-          {WriteKind::kRegister, register_form(inst, wall_now()), item.replication, std::nullopt});
+      link.enqueue({WriteKind::kRegister, register_form(inst), item.replication, std::nullopt,
+                    lease_of(inst)});
     });
   } else if (code == -409) {
     // The peer's copy is newer: adopt it here, without fanning it out again.
@@ -328,7 +337,7 @@ bool Replicator::send_register(const std::string& addr, const registry::Instance
   PeerLink* target = link_to(addr, *set);
   if (target == nullptr) return false;
   return target->enqueue(
-      {WriteKind::kRegister, register_form(inst, wall_now()), true, std::nullopt});
+      {WriteKind::kRegister, register_form(inst), true, std::nullopt, lease_of(inst)});
 }
 
 bool Replicator::send_cancel(const std::string& addr, const registry::InstanceKey& key,

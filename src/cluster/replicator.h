@@ -101,8 +101,9 @@ class Replicator final : public ReplyHandler {
   PeerLink& link_for(const std::string& addr);
   // Runs the link's loop on the replicator's io_context.
   void spawn(PeerLink& link);
+  // `renewed_mono`: the lease the write carries (PeerItem::renewed_mono), 0 for none.
   void fan_out(WriteKind kind, const std::string& body, const std::optional<InstanceId>& renew_of,
-               bool from_zone);
+               int64_t renewed_mono, bool from_zone);
   boost::asio::awaitable<void> syncup(std::function<void(bool)> synced_once);
   bool configured(const std::string& addr) const;
   // The registry's wall clock: what forms measure leases and cancels by.

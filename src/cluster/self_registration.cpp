@@ -54,7 +54,7 @@ void SelfRegistration::schedule_renew() {
   renew_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || cancelled_) return;
     const registry::InstanceKey key{self_.zone, self_.env, kSelfAppid, self_.hostname};
-    const auto outcome = writes_.renew(key, Origin::kClient, 0,
+    const auto outcome = writes_.renew(key, Origin::kClient, 0, std::nullopt,
                                        [](registry::RenewOutcome, const registry::Instance&) {});
     if (outcome == registry::RenewOutcome::kNotFound) register_self();  // evicted or cancelled
     schedule_renew();

@@ -70,6 +70,8 @@ std::optional<Digests> parse_digests(std::string_view body) {
     DigestSummary s;
     s.instances = static_cast<size_t>(count->get_int64());
     s.digest = std::strtoull(std::string(digest->get_string()).c_str(), nullptr, 16);
+    if (const auto* index = o.if_contains("index"); index != nullptr && index->is_int64())
+      s.index = static_cast<uint64_t>(std::max<int64_t>(index->get_int64(), 0));
     out[{std::string(appid->get_string()), std::string(env->get_string())}] = s;
   }
   return out;

@@ -31,10 +31,12 @@ struct SnapshotCounts {
 std::optional<SnapshotCounts> apply_snapshot(registry::Registry& registry, std::string_view body,
                                              std::optional<int64_t> sender_clock = std::nullopt);
 
-// Per app (appid, env): its instance count and digest, as /discovery/digests reports them.
+// Per app (appid, env): its instance count, digest and Consul index, as /discovery/digests
+// reports them (index 0: a node that does not say).
 struct DigestSummary {
   size_t instances = 0;
   uint64_t digest = 0;
+  uint64_t index = 0;
 };
 using Digests = std::map<std::pair<std::string, std::string>, DigestSummary>;
 // nullopt when `body` is not a code-0 /discovery/digests answer.

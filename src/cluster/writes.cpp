@@ -37,10 +37,11 @@ registry::RegisterOutcome Writes::register_instance(registry::RegisterArgs args,
 
 registry::RenewOutcome Writes::renew(
     const registry::InstanceKey& key, Origin origin, int64_t peer_dirty,
+    std::optional<int64_t> lease_age,
     FunctionRef<void(registry::RenewOutcome, const registry::Instance&)> on_instance) {
   const std::optional<int64_t> dirty =
       origin == Origin::kPeer ? std::optional<int64_t>(peer_dirty) : std::nullopt;
-  return registry_.renew(key, dirty,
+  return registry_.renew(key, dirty, lease_age,
                          [&](registry::RenewOutcome outcome, const registry::Instance& inst) {
                            if (replicator_ != nullptr && replicated(origin))
                              replicator_->renewed(inst, from_zone(origin));

@@ -36,9 +36,11 @@ class Writes {
   // A client's dirty_timestamp is ignored: this node stamps the write (issue 15.4).
   registry::RegisterOutcome register_instance(registry::RegisterArgs args, Origin origin);
   // `peer_dirty` is the sender's dirty_timestamp, compared only for kPeer (docs/decisions.md §6.4).
+  // `lease_age`: a peer's renew, made that long ago where it comes from (Registry::renew).
   // `on_instance` sees the outcome and the instance, under the registry lock, when it is found.
   registry::RenewOutcome renew(
       const registry::InstanceKey& key, Origin origin, int64_t peer_dirty,
+      std::optional<int64_t> lease_age,
       FunctionRef<void(registry::RenewOutcome, const registry::Instance&)> on_instance);
   bool cancel(const registry::InstanceKey& key, Origin origin,
               std::optional<int64_t> if_not_newer_than = std::nullopt);

@@ -86,6 +86,7 @@ App& Registry::app_for_write(std::string_view env, std::string_view appid) {
   app->appid = appid;
   app->env = env;
   // A re-created app continues above the version it had, so no poller sees time go back.
+  app->index = tombstones_.index(appid, env).value_or(0);
   if (const auto latest = tombstones_.take(appid, env)) app->latest_timestamp = *latest;
   App& ref = *app;
   apps_.emplace(AppKey{ref.appid, ref.env}, std::move(app));
@@ -111,8 +112,19 @@ std::string cancel_mark_name(std::string_view zone, std::string_view appid,
 
 }  // namespace
 
-int64_t Registry::bump(App& app) {
+uint64_t Registry::index_ceiling() const {
+  const int64_t ceiling = clock_.wall_ns() + options_.max_clock_ahead.count();
+  return static_cast<uint64_t>(std::max<int64_t>(ceiling / 1000, 1));
+}
+
+int64_t Registry::bump(App& app, int64_t version) {
   app.latest_timestamp = std::max(clock_.wall_ns(), after(app.latest_timestamp));
+  // A version past the ceiling (a set's or cancel's timestamp from a peer is not bounded on
+  // every path) must not pin the index ahead: it counts as the ceiling.
+  const uint64_t from_version =
+      std::min(static_cast<uint64_t>(std::max<int64_t>(version, 0) / 1000), index_ceiling());
+  app.index = std::max(app.index + 1, from_version);
+  catalog_index_ = std::max(catalog_index_, app.index);
   app.poll_views.clear();
   generation_.fetch_add(1, std::memory_order_release);
   for (const auto& listener : change_listeners_)
@@ -218,7 +230,7 @@ void Registry::remove_instance(Instance& inst) {
   if (!zone.instances.empty()) return;
   app.zones.erase(app.zones.find(zone.name));
   if (!app.zones.empty()) return;
-  tombstones_.add(app.appid, app.env, app.latest_timestamp, clock_.mono_ns());
+  tombstones_.add(app.appid, app.env, app.latest_timestamp, clock_.mono_ns(), app.index);
   apps_.erase(apps_.find(AppKey{app.appid, app.env}));
 }
 
@@ -307,7 +319,7 @@ RegisterOutcome Registry::register_instance(const RegisterArgs& args,
   inst->renew_mono = renew_mono;
   if (inst->lease) lease_append(*inst);
   App& app = *inst->zone->app;
-  inst->latest_timestamp = bump(app);
+  inst->latest_timestamp = bump(app, inst->dirty_timestamp);
   if (observer_ != nullptr) observer_->stored(*inst);
   wake(app.env, app.appid);
   on_applied(*inst);
@@ -315,15 +327,23 @@ RegisterOutcome Registry::register_instance(const RegisterArgs& args,
 }
 
 RenewOutcome Registry::renew(const InstanceKey& key, std::optional<int64_t> replicated_dirty,
+                             std::optional<int64_t> lease_age_ns,
                              FunctionRef<void(RenewOutcome, const Instance&)> on_instance) {
   std::lock_guard lock(mu_);
   Instance* inst = find_instance(key);
   if (inst == nullptr) return RenewOutcome::kNotFound;
-  // Out of the list (or the carried set) by its old renew time, back in at the tail.
+  const int64_t now_mono = clock_.mono_ns();
+  int64_t renew_mono = now_mono;
+  if (lease_age_ns) {
+    const int64_t cap = 2 * options_.evict_ceiling.count();  // no overflow, whatever a peer says
+    renew_mono = std::max(inst->renew_mono, now_mono - std::clamp<int64_t>(*lease_age_ns, 0, cap));
+  }
+  // Out of the list (or the carried set) by its old renew time, back in at the tail (or in the
+  // carried set, for a lease older than the tail's).
   const bool move = inst->lease && inst != lease_tail_;
   if (move) lease_unlink(*inst);
-  inst->renew_timestamp = clock_.wall_ns();
-  inst->renew_mono = clock_.mono_ns();
+  inst->renew_timestamp = clock_.wall_ns() - (now_mono - renew_mono);
+  inst->renew_mono = renew_mono;
   if (move) lease_append(*inst);
   if (inst->lease) guard_.on_renew();
   if (replicated_dirty) {
@@ -350,12 +370,12 @@ bool Registry::cancel(const InstanceKey& key, std::optional<int64_t> if_not_newe
   Instance* inst = find_instance(key);
   if (inst == nullptr) return false;
   if (if_not_newer_than && inst->dirty_timestamp > *if_not_newer_than) return false;
-  cancel_marks_.add(cancel_mark_name(key.zone, key.appid, key.hostname), key.env,
-                    if_not_newer_than ? *if_not_newer_than
-                                      : std::max(clock_.wall_ns(), after(inst->dirty_timestamp)),
+  const int64_t mark = if_not_newer_than ? *if_not_newer_than
+                                         : std::max(clock_.wall_ns(), after(inst->dirty_timestamp));
+  cancel_marks_.add(cancel_mark_name(key.zone, key.appid, key.hostname), key.env, mark,
                     clock_.mono_ns());
   App& app = *inst->zone->app;
-  bump(app);
+  bump(app, mark);
   // The removal may drop the app: its polls are answered afterwards, by name.
   const OwnedAppKey changed{app.appid, app.env};
   if (inst->lease) guard_.on_cancel();
@@ -391,7 +411,7 @@ SetOutcome Registry::set(const SetArgs& args) {
   }
   const int64_t set_ts =
       args.set_timestamp > 0 ? args.set_timestamp : std::max(clock_.wall_ns(), after(max_dirty));
-  const int64_t latest = bump(*app);
+  const int64_t latest = bump(*app, set_ts);
   for (size_t i = 0; i < n; ++i) {
     Instance& inst = *targets[i];
     if (!args.statuses.empty()) {
@@ -435,8 +455,29 @@ std::vector<AppDigest> Registry::digests() const {
   std::vector<AppDigest> out;
   out.reserve(apps_.size());
   for (const auto& [key, app] : apps_)
-    out.push_back({app->appid, app->env, app->instance_count, app->digest});
+    out.push_back({app->appid, app->env, app->instance_count, app->digest, app->index});
   return out;
+}
+
+uint64_t Registry::app_index(std::string_view env, std::string_view appid) const {
+  std::lock_guard lock(mu_);
+  if (const App* app = find_app(env, appid)) return app->index;
+  return std::max<uint64_t>(tombstones_.index(appid, env).value_or(1), 1);
+}
+
+uint64_t Registry::catalog_index() const {
+  std::lock_guard lock(mu_);
+  return std::max<uint64_t>(catalog_index_, 1);
+}
+
+void Registry::raise_index(std::string_view env, std::string_view appid, uint64_t index) {
+  std::lock_guard lock(mu_);
+  App* app = find_app(env, appid);
+  if (app == nullptr || index <= app->index || index > index_ceiling()) return;
+  app->index = index;
+  catalog_index_ = std::max(catalog_index_, index);
+  for (const auto& listener : change_listeners_)
+    listener(app->env, app->appid);
 }
 
 std::vector<std::pair<std::string, std::string>> Registry::app_names() const {
@@ -602,7 +643,9 @@ Registry::EvictionPlan Registry::plan_eviction(EvictionReport& report) {
 void Registry::evict_one(Instance& inst, std::vector<OwnedAppKey>& watched,
                          EvictionReport& report) {
   App& app = *inst.zone->app;
-  bump(app);
+  // Its own dirty_timestamp, which is below the app's index: the index rises by one, as on every
+  // node that evicts the same copy, whenever it does.
+  bump(app, inst.dirty_timestamp);
   // Apps with parked polls that lost instances in the current chunk: their polls are answered
   // once per chunk, when its removals are done (wake_all).
   const AppKey key{app.appid, app.env};

@@ -104,6 +104,7 @@ struct AppDigest {
   std::string appid, env;
   size_t instances = 0;
   uint64_t digest = 0;
+  uint64_t index = 0;  // App::index: compared too, the higher one taken (raise_index)
 };
 
 struct Stats {
@@ -195,6 +196,14 @@ class Registry {
   // `replicated_dirty` is set for a peer's renew (docs/decisions.md §6.4). `on_instance` sees the
   // outcome and the instance whenever it is found (kOk, kPeerOlder, kPeerNewer).
   RenewOutcome renew(const InstanceKey& key, std::optional<int64_t> replicated_dirty,
+                     FunctionRef<void(RenewOutcome, const Instance&)> on_instance) {
+    return renew(key, replicated_dirty, std::nullopt, on_instance);
+  }
+  // The same for a peer's renew that says how long ago it was made where it comes from
+  // (`lease_age_ns`, renew_age): the lease becomes that old, never older than it is here. A renew
+  // that waited in a queue must not extend a lease by its wait (docs/decisions.md §5.7).
+  RenewOutcome renew(const InstanceKey& key, std::optional<int64_t> replicated_dirty,
+                     std::optional<int64_t> lease_age_ns,
                      FunctionRef<void(RenewOutcome, const Instance&)> on_instance);
   // Removes the instance and remembers when (its cancel mark, kept as long as app tombstones):
   // a copy from a peer that is not newer than the mark is not taken back (register_instance
@@ -213,6 +222,15 @@ class Registry {
   bool read_instance(const InstanceKey& key, FunctionRef<void(const Instance&)> fn) const;
   // Every app's digest, in no particular order.
   std::vector<AppDigest> digests() const;
+  // Consul's index of the app (App::index), of an emptied app still remembered, else 1 (Consul
+  // never answers 0). The catalog's: the highest app index this node has held, at least 1.
+  uint64_t app_index(std::string_view env, std::string_view appid) const;
+  uint64_t catalog_index() const;
+  // A peer's index for an app both hold (anti-entropy): taken when higher, so that nodes that
+  // applied the same changes in another order, or evicted at other times, agree. No content
+  // changes; the change listeners are told (Consul's watchers compare indexes). An index further
+  // ahead than max_clock_ahead is ignored, as such a timestamp would be.
+  void raise_index(std::string_view env, std::string_view appid, uint64_t index);
   // Every app's (appid, env), sorted: with read_app() per name, a large reader renders app by
   // app and lets writers in between (issue 15.6).
   std::vector<std::pair<std::string, std::string>> app_names() const;
@@ -297,7 +315,11 @@ class Registry {
   App* find_app(std::string_view env, std::string_view appid) const;
   Instance* find_instance(const InstanceKey& key) const;
   App& app_for_write(std::string_view env, std::string_view appid);
-  int64_t bump(App& app);
+  // Records a change of the app: a new latest_timestamp (this node's clock, for polls) and a new
+  // index from the change's `version` (a timestamp that replicates with it: see App::index).
+  int64_t bump(App& app, int64_t version);
+  // The largest index a version may give: this node's clock plus max_clock_ahead, in µs.
+  uint64_t index_ceiling() const;
   // Answers every poll watching the app that now has an answer (a trigger, or the app gone). Call
   // once the change is complete, so that the answer shows its final state.
   void wake(std::string_view env, std::string_view appid);
@@ -340,6 +362,7 @@ class Registry {
   void count_unleased(App& app, int delta);
   int64_t parked_count_ = 0;
   uint64_t evicted_total_ = 0;
+  uint64_t catalog_index_ = 0;  // the highest App::index held here
   std::atomic<uint64_t> generation_{0};
   std::vector<ChangeListener> change_listeners_;
   InstanceObserver* observer_ = nullptr;

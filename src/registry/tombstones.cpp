@@ -25,11 +25,12 @@ void Tombstones::erase(std::unordered_map<Key, Entry>::iterator it) {
   entries_.erase(it);
 }
 
-void Tombstones::add(std::string_view appid, std::string_view env, int64_t latest, int64_t mono) {
+void Tombstones::add(std::string_view appid, std::string_view env, int64_t latest, int64_t mono,
+                     uint64_t index) {
   Key k = key(appid, env);
   if (auto it = entries_.find(k); it != entries_.end()) erase(it);
   const size_t c = cost(k);
-  auto [it, inserted] = entries_.emplace(std::move(k), Entry{latest, mono, {}});
+  auto [it, inserted] = entries_.emplace(std::move(k), Entry{latest, mono, index, {}});
   it->second.order = order_.insert(order_.end(), &it->first);
   bytes_ += c;
   while (!order_.empty() && (entries_.size() > max_count_ || bytes_ > max_bytes_)) {
@@ -50,6 +51,12 @@ std::optional<int64_t> Tombstones::find(std::string_view appid, std::string_view
   const auto it = entries_.find(key(appid, env));
   if (it == entries_.end()) return std::nullopt;
   return it->second.latest;
+}
+
+std::optional<uint64_t> Tombstones::index(std::string_view appid, std::string_view env) const {
+  const auto it = entries_.find(key(appid, env));
+  if (it == entries_.end()) return std::nullopt;
+  return it->second.index;
 }
 
 void Tombstones::expire_before(int64_t mono) {

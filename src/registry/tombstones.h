@@ -1,6 +1,7 @@
 #pragma once
-// What the registry remembers of apps that emptied: their last latest_timestamp, so that an app
-// registered again continues above it and no poller sees its version go back. Kept for a TTL
+// What the registry remembers of apps that emptied: their last latest_timestamp and Consul index,
+// so that an app registered again continues above them and no poller or watcher sees its version
+// go back. Kept for a TTL
 // (an hour), and bounded in number and bytes (issue 15.2: fresh appids registered and cancelled
 // in a loop used to grow memory for an hour): past a bound the oldest is forgotten, which costs
 // only this: an app re-created after its tombstone went starts from the wall clock, which is
@@ -20,12 +21,15 @@ class Tombstones {
  public:
   Tombstones(size_t max_count, size_t max_bytes) : max_count_(max_count), max_bytes_(max_bytes) {}
 
-  // Remembers (or refreshes) the app's last version, deleted at monotonic time `mono`.
-  void add(std::string_view appid, std::string_view env, int64_t latest, int64_t mono);
+  // Remembers (or refreshes) the app's last version and index, deleted at monotonic time `mono`.
+  void add(std::string_view appid, std::string_view env, int64_t latest, int64_t mono,
+           uint64_t index = 0);
   // The app's last version, forgotten as it is read; nullopt when none is kept.
   std::optional<int64_t> take(std::string_view appid, std::string_view env);
   // The same, kept.
   std::optional<int64_t> find(std::string_view appid, std::string_view env) const;
+  // The app's last index, kept; nullopt when none is kept.
+  std::optional<uint64_t> index(std::string_view appid, std::string_view env) const;
   // Forgets every tombstone deleted before `mono`.
   void expire_before(int64_t mono);
 
@@ -38,6 +42,7 @@ class Tombstones {
   struct Entry {
     int64_t latest;
     int64_t deleted_mono;
+    uint64_t index;
     std::list<const Key*>::iterator order;
   };
   static Key key(std::string_view appid, std::string_view env);

@@ -75,6 +75,14 @@ struct App {
   std::string appid;
   std::string env;
   int64_t latest_timestamp = 0;
+  // Consul's index for the app (X-Consul-Index, ModifyIndex), in µs so that it stays below 2^53
+  // (issue 26). Each change sets it to max(index + 1, version / 1000), where version is a
+  // timestamp that travels with the change (the instance's dirty_timestamp, a set's or a cancel's
+  // timestamp; an eviction's is the evicted copy's dirty_timestamp, so it only adds 1): nodes
+  // that apply the same changes in the same order agree without a word, and anti-entropy takes
+  // the higher index where the order differed (Registry::raise_index). Rises at every change,
+  // never with a renew.
+  uint64_t index = 0;
   std::map<std::string, Zone, std::less<>> zones;
   std::vector<PollView> poll_views;  // cleared on every change
   // XOR of instance_digest() over the instances: equal on two nodes that hold the same

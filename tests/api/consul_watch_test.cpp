@@ -1,6 +1,6 @@
-// The Consul API's indexes and parked queries (api/consul_watch.h): indexes rise from the node's
-// start time and never go backwards, per app and for the catalog; a watcher is woken by its app's
-// changes (or any change of its env, for the catalog) until it is removed.
+// The Consul API's parked queries (api/consul_watch.h): a watcher is woken by its app's changes (or
+// any change of its env, for the catalog) until it is removed. (The indexes are the registry's:
+// tests/registry/consul_index_test.cpp.)
 #include "api/consul_watch.h"
 
 #include <gtest/gtest.h>
@@ -13,30 +13,10 @@ struct CountingWakeup : http::Wakeup {
   int fired = 0;
 };
 
-TEST(ConsulWatchTest, IndexesStartAtTheClockAndOnlyRise) {
-  FakeClock clock;
-  ConsulWatch watch(clock);
-  const uint64_t start = watch.catalog_index();
-  EXPECT_EQ(start, static_cast<uint64_t>(clock.wall_ns() / 1000)) << "microseconds";
-  EXPECT_LT(start, uint64_t{1} << 53) << "what JavaScript and jq hold exactly";
-  EXPECT_EQ(watch.app_index("dev", "web"), start) << "an app never seen has the floor";
-  watch.changed("dev", "web");
-  const uint64_t web = watch.app_index("dev", "web");
-  EXPECT_GT(web, start) << "the clock did not move: last + 1";
-  EXPECT_EQ(watch.catalog_index(), web);
-  clock.advance(std::chrono::seconds(5));
-  watch.changed("dev", "api");
-  EXPECT_EQ(watch.app_index("dev", "api"), static_cast<uint64_t>(clock.wall_ns() / 1000));
-  EXPECT_EQ(watch.app_index("dev", "web"), web) << "another app's change leaves web's index";
-  EXPECT_EQ(watch.app_index("prod", "web"), start) << "env is part of the key";
-  clock.step_wall(-std::chrono::hours(1));  // the wall clock steps back
-  watch.changed("dev", "web");
-  EXPECT_GT(watch.app_index("dev", "web"), watch.app_index("dev", "api"));
-}
-
 TEST(ConsulWatchTest, WatchersHearTheirAppOrTheirEnvsCatalogUntilRemoved) {
   FakeClock clock;
-  ConsulWatch watch(clock);
+  registry::Registry registry(clock, {});
+  ConsulWatch watch(registry);
   auto web = std::make_shared<CountingWakeup>();
   auto catalog = std::make_shared<CountingWakeup>();
   auto other_env = std::make_shared<CountingWakeup>();

@@ -50,7 +50,7 @@ class LinkHarness {
  public:
   explicit LinkHarness(std::string addr, size_t capacity = 1000)
       : link_(std::make_unique<PeerLink>(io_, std::move(addr), capacity, std::chrono::seconds(2),
-                                         handler_)) {}
+                                         handler_, clock_)) {}
   ~LinkHarness() {
     if (!thread_.joinable()) return;
     boost::asio::post(io_, [this] { link_->stop(true); });
@@ -70,6 +70,7 @@ class LinkHarness {
 
  private:
   boost::asio::io_context io_;
+  SystemClock clock_;
   RecordingHandler handler_;
   std::unique_ptr<PeerLink> link_;
   std::atomic<bool> finished_{false};

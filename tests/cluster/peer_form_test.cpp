@@ -28,9 +28,8 @@ class PeerFormTest : public ::testing::Test {
   }
   std::string form(std::string_view hostname) {
     std::string out;
-    registry_.read_instance(
-        {"sh001", "dev", "provider", hostname},
-        [&](const registry::Instance& i) { out = register_form(i, i.renew_timestamp); });
+    registry_.read_instance({"sh001", "dev", "provider", hostname},
+                            [&](const registry::Instance& i) { out = register_form(i); });
     return out;
   }
   // At the instances' own time: a copy more than an hour ahead of the clock is refused.

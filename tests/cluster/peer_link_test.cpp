@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "fake_peer.h"
+#include "http/params.h"
 #include "link_harness.h"
 
 namespace muster::cluster {
@@ -56,6 +57,32 @@ TEST(PeerLinkTest, RenewsOfOneInstanceCoalesceWhileOneIsQueued) {
   ASSERT_TRUE(h.link().enqueue(renew_of("h1")));
   ASSERT_TRUE(eventually([&] { return peer.writes_to("/discovery/renew").size() == 3; }));
   EXPECT_EQ(peer.writes_to("/discovery/renew")[2].field("hostname"), "h1");
+}
+
+TEST(PeerLinkTest, ALeaseIsSentWithItsAgeAtSendingSoTheQueueTimeCounts) {
+  // No socket: the simulation's seam (take, form_of) on a fake clock.
+  boost::asio::io_context io;
+  testing::RecordingHandler handler;
+  FakeClock clock;
+  PeerLink link(io, "127.0.0.1:1", 100, std::chrono::seconds(2), handler, clock);
+  PeerItem renew = renew_of("h1");
+  renew.renewed_mono = clock.mono_ns() - 1'000'000'000;  // renewed 1 s ago
+  ASSERT_TRUE(link.enqueue(renew));
+  clock.advance(std::chrono::seconds(4));
+  PeerItem later = renew_of("h1");
+  later.renewed_mono = clock.mono_ns() - 500'000'000;  // renewed again, coalesced
+  ASSERT_TRUE(link.enqueue(later));
+  PeerItem consul = write(WriteKind::kRegister, "hostname=c");  // no lease
+  ASSERT_TRUE(link.enqueue(consul));
+  clock.advance(std::chrono::seconds(5));  // the peer answers at last
+  const auto batch = link.take();
+  ASSERT_EQ(batch.size(), 2u);
+  http::Params p;
+  const std::string form = link.form_of(batch[0]);
+  ASSERT_FALSE(http::parse_urlencoded(form, p));
+  EXPECT_EQ(p.first("renew_age").value_or(""), "5500000000") << form;
+  EXPECT_EQ(p.first("replication").value_or(""), "true");
+  EXPECT_EQ(link.form_of(batch[1]), "hostname=c&replication=true");
 }
 
 TEST(PeerLinkTest, AFullQueueDropsCountsAndAsksForAResyncOnceDrained) {

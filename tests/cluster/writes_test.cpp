@@ -55,7 +55,7 @@ TEST_F(WritesTest, RenewComparesVersionsOnlyForPeers) {
   writes_.register_instance(args(0), Origin::kClient);
   const int64_t d = dirty();
   auto renew = [&](Origin o, int64_t peer_dirty) {
-    return writes_.renew({"sh001", "dev", "provider", "h1"}, o, peer_dirty,
+    return writes_.renew({"sh001", "dev", "provider", "h1"}, o, peer_dirty, std::nullopt,
                          [](registry::RenewOutcome, const registry::Instance&) {});
   };
   EXPECT_EQ(renew(Origin::kClient, d + 100), registry::RenewOutcome::kOk);

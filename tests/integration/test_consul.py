@@ -316,6 +316,44 @@ class PythonConsulTest(unittest.TestCase):
         self.assertEqual(entries, [])
         self.assertEqual(c.status.leader(), "127.0.0.1:%d" % node.port)
 
+    def test_a_client_alternating_two_nodes_blocks(self):
+        # Issue 26: each node numbered its own indexes, so a client behind a round-robin balancer
+        # saw the index jump back on every other answer and never blocked. The nodes now give
+        # the same index for the same state: with wait=10s, 30 s of alternating take 3 answers,
+        # each at its wait, with the index unchanged.
+        ports = free_ports(2)
+        nodes_arg = ",".join("127.0.0.1:%d" % p for p in ports)
+        a, b = [ConsulNode("--listen", "127.0.0.1:%d" % p, "--nodes", nodes_arg,
+                           "--anti-entropy", "1s") for p in ports]
+        self.addCleanup(a.stop)
+        self.addCleanup(b.stop)
+        a.register("h1", appid="web", addrs=["http://10.0.0.1:8080"])
+        a.register("h2", appid="web", addrs=["http://10.0.0.2:8080"])
+        clients = [consul.Consul(host="127.0.0.1", port=n.port) for n in (a, b)]
+        eventually(lambda: len(clients[1].health.service("web")[1]) == 2, what="both on b")
+        eventually(lambda: clients[0].health.service("web")[0] ==
+                   clients[1].health.service("web")[0], what="one index on both nodes")
+        index, entries = clients[0].health.service("web")
+        self.assertLess(int(index), 2 ** 53)
+        answers = 0
+        started = time.monotonic()
+        while time.monotonic() - started < 30:
+            asked = time.monotonic()
+            later, again = clients[answers % 2].health.service("web", index=index, wait="10s")
+            took = time.monotonic() - asked
+            answers += 1
+            self.assertEqual(later, index, "answer %d: nothing changed" % answers)
+            self.assertEqual(again, entries)
+            self.assertGreaterEqual(took, 9.5, "answer %d came early, without a change" % answers)
+            self.assertLessEqual(answers, 4)
+        # A change at b wakes a client parked at a, with a higher index that b gives too.
+        threading.Timer(0.5, lambda: b.set_status("h2", "web", 2)).start()
+        later, entries = clients[0].health.service("web", index=index, wait="30s", passing=True)
+        self.assertGreater(int(later), int(index))
+        self.assertEqual(len(entries), 1)
+        eventually(lambda: clients[1].health.service("web")[0] == later,
+                   what="b gives the index a gave")
+
     def test_python_consul_registers_and_deregisters(self):
         node = ConsulNode()
         self.addCleanup(node.stop)

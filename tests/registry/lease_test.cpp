@@ -82,6 +82,27 @@ TEST_F(LeaseTest, CarriedLeasesExpireInTheirOrderBesideTheListAndARenewMovesThem
   EXPECT_TRUE(find("kept"));
 }
 
+TEST_F(LeaseTest, APeersRenewCarriesItsAgeSoThatAQueuedRenewExtendsNothing) {
+  // The simulation found it (seed 96 once clients kept coming): a renew that waited in a queue
+  // through a partition gave the peer a lease as fresh as its delivery, and the instance, which
+  // had stopped renewing, outlived its bound everywhere.
+  registry_.register_instance(args("h0"));
+  clock_.advance(50s);
+  const auto age_of = [&] { return clock_.wall_ns() - find("h0")->renew_timestamp; };
+  // Renewed 40 s ago at the peer (10 s after its register), delivered now.
+  ASSERT_EQ(registry_.renew(key("h0"), std::nullopt, std::chrono::nanoseconds(40s).count(),
+                            [](RenewOutcome, const Instance&) {}),
+            RenewOutcome::kOk);
+  EXPECT_EQ(age_of(), std::chrono::nanoseconds(40s).count());
+  // An older renew never shortens the lease.
+  registry_.renew(key("h0"), std::nullopt, std::chrono::nanoseconds(45s).count(),
+                  [](RenewOutcome, const Instance&) {});
+  EXPECT_EQ(age_of(), std::chrono::nanoseconds(40s).count());
+  clock_.advance(51s);  // 91 s after that renew
+  EXPECT_EQ(registry_.tick().evicted, 1u);
+  EXPECT_FALSE(find("h0"));
+}
+
 TEST_F(LeaseTest, AnInstanceWithoutLeaseIgnoresTheAge) {
   RegisterArgs a = args("consul");
   a.lease = false;

@@ -322,7 +322,7 @@ class Simulation {
         }
         for (size_t i = 0; i < cut; ++i) {
           const cluster::PeerItem& item = batch[i];
-          const std::string form = on_the_wire(cluster::PeerLink::form_of(item));
+          const std::string form = on_the_wire(link->form_of(item));
           const int copies = faulty && chance(0.03) ? 2 : 1;  // a duplicate
           for (int c = 0; c < copies; ++c) {
             ++result_.messages;
@@ -374,6 +374,9 @@ class Simulation {
 
   // ---- faults ----
   bool fault_window() const { return now_ % kEpoch < kEpoch / 2; }
+  // The last third of every epoch: clients only renew, so that the cluster settles and the
+  // Consul index is compared (check_consul_index).
+  bool calm() const { return now_ % kEpoch >= kEpoch * 2 / 3; }
 
   void faults() {
     // Heal what is due.
@@ -491,7 +494,11 @@ class Simulation {
   }
 
   void clients() {
-    if (static_cast<int>(clients_.size()) < options_.clients && chance(0.05)) {
+    // New clients replace those that stopped or cancelled, so that a long run keeps busy.
+    const auto live = std::count_if(clients_.begin(), clients_.end(), [](const Client& c) {
+      return c.state == Client::State::kRenewing;
+    });
+    if (live < options_.clients && !calm() && chance(0.05)) {
       const int node = live_node(pick(kNodeCount));
       if (node >= 0) {
         Client c;
@@ -517,7 +524,7 @@ class Simulation {
       if (node < 0) continue;
       c.home = node;
       if (c.consul) {
-        if (chance(0.002)) {
+        if (!calm() && chance(0.002)) {
           ++result_.client_ops;
           const registry::InstanceKey key{c.zone, kEnv, kApp, c.hostname};
           // A node that does not hold it (yet) answers 404, as Consul does: the client tries
@@ -531,13 +538,13 @@ class Simulation {
         }
         continue;
       }
-      if (chance(0.002)) {
+      if (!calm() && chance(0.002)) {
         c.state = Client::State::kStopped;
         c.gone_by = c.last_ack + kGoneBound;
         note(c.hostname + " stops renewing (dies without a cancel)");
         continue;
       }
-      if (chance(0.002)) {
+      if (!calm() && chance(0.002)) {
         ++result_.client_ops;
         nodes_[node]->call("POST", "/discovery/cancel", identity(c));
         c.last_write = now_;
@@ -546,7 +553,7 @@ class Simulation {
         note("cancel " + c.hostname + " at " + nodes_[node]->addr());
         continue;
       }
-      if (chance(0.003)) {
+      if (!calm() && chance(0.003)) {
         std::string form = identity(c);
         wire::append_field(form, "status", chance(0.5) ? 1 : 2);
         ++result_.client_ops;
@@ -633,6 +640,13 @@ class Simulation {
         in_flux.insert(key);
       }
     }
+    if (!agree_on_instances(held, in_flux)) return;
+    check_consul_index(held, in_flux);
+  }
+
+  bool agree_on_instances(
+      const std::vector<std::map<std::pair<std::string, std::string>, int64_t>>& held,
+      const std::set<std::pair<std::string, std::string>>& in_flux) {
     for (int i = 1; i < kNodeCount; ++i) {
       std::set<std::pair<std::string, std::string>> keys;
       for (const auto* m : {&held[0], &held[i]})
@@ -646,10 +660,48 @@ class Simulation {
                " disagree on " + k.second + " (zone " + k.first +
                "): " + (a == held[0].end() ? "absent" : "dirty " + std::to_string(a->second)) +
                " vs " + (b == held[i].end() ? "absent" : "dirty " + std::to_string(b->second)));
-          return;
+          return false;
         }
       }
     }
+    return true;
+  }
+
+  // Consul's index (App::index) once everything settled: the nodes hold the same instances, and
+  // no write or eviction happened for two anti-entropy rounds. Then every node gives the app the
+  // same index, and it is not below the index agreed at an earlier such point: a client that
+  // alternates nodes never sees it go back.
+  void check_consul_index(
+      const std::vector<std::map<std::pair<std::string, std::string>, int64_t>>& held,
+      const std::set<std::pair<std::string, std::string>>& in_flux) {
+    if (!in_flux.empty() || held[0].empty()) return;
+    for (const Client& c : clients_) {
+      const int64_t last = c.state == Client::State::kStopped ||
+                                   (c.state == Client::State::kCancelled && c.gone_by >= 0)
+                               ? std::max(c.last_write, c.gone_by)
+                               : c.last_write;
+      if (now_ - last < 2 * kAntiEntropy + kSecond) return;
+    }
+    for (int i = 1; i < kNodeCount; ++i)
+      if (held[i] != held[0]) return;  // (an instance kept by a lost deregistration, say)
+    std::vector<uint64_t> index;
+    for (const auto& n : nodes_)
+      index.push_back(n->registry().app_index(kEnv, kApp));
+    for (int i = 1; i < kNodeCount; ++i) {
+      if (index[i] != index[0]) {
+        fail("at a settled quiet point " + nodes_[0]->addr() + " and " + nodes_[i]->addr() +
+             " hold the same instances but give Consul indexes " + std::to_string(index[0]) +
+             " and " + std::to_string(index[i]));
+        return;
+      }
+    }
+    if (index[0] < agreed_index_) {
+      fail("the Consul index went back from " + std::to_string(agreed_index_) + " to " +
+           std::to_string(index[0]) + " on every node");
+      return;
+    }
+    if (index[0] != agreed_index_) ++result_.index_checks;
+    agreed_index_ = index[0];
   }
 
   SimOptions options_;
@@ -662,6 +714,7 @@ class Simulation {
   int64_t restart_at_[kNodeCount] = {};
   int64_t quiet_since_ = -1;
   int64_t last_quiet_check_ = 0;
+  uint64_t agreed_index_ = 0;  // the Consul index the nodes last agreed on
   SimResult result_;
 };
 

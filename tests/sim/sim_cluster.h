@@ -12,7 +12,8 @@
 // cancel, set, a Consul registration and its deregistration) and which faults strike
 // (partitions and heals, dropped, duplicated, reordered and delayed messages, a node restarted
 // without its data directory, wall clock steps). The invariants are checked at every step and at
-// every quiet point (docs/decisions.md §5.7, §6.6); a failure carries the schedule that led to it.
+// every quiet point (docs/decisions.md §5.7, §6.6), Consul's index among them (App::index); a
+// failure carries the schedule that led to it.
 // Threading: one thread; nothing here is shared.
 #include <chrono>
 #include <cstdint>
@@ -24,7 +25,7 @@ namespace muster::sim {
 struct SimOptions {
   uint64_t seed = 1;
   std::chrono::nanoseconds duration = std::chrono::seconds(120);  // simulated time
-  int clients = 12;  // instances registered over the run
+  int clients = 12;  // instances alive at once, at most (new ones replace those that go)
   // Strip what carries leases (renew_age, X-Muster-Clock) on the simulated wire: copies then
   // arrive renewed, as they did before issue 26. For showing that the simulation finds the
   // resurrection bug.
@@ -40,6 +41,7 @@ struct SimResult {
   std::string failure;                // the first invariant broken, with its evidence
   std::vector<std::string> schedule;  // what happened, in order, with its simulated time
   size_t client_ops = 0, faults = 0, quiet_checks = 0, messages = 0;
+  size_t index_checks = 0;  // settled quiet points where the nodes agreed on a new Consul index
 };
 
 SimResult run_simulation(const SimOptions& options);

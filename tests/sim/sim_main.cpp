@@ -54,13 +54,14 @@ int main(int argc, char** argv) {
   }
   options.duration = std::chrono::nanoseconds(static_cast<int64_t>(minutes * 60e9));
   const auto started = std::chrono::steady_clock::now();
-  uint64_t failed = 0, ops = 0, faults = 0, quiet = 0, messages = 0;
+  uint64_t failed = 0, ops = 0, faults = 0, quiet = 0, indexes = 0, messages = 0;
   for (uint64_t seed = first; seed < first + seeds; ++seed) {
     options.seed = seed;
     const auto r = muster::sim::run_simulation(options);
     ops += r.client_ops;
     faults += r.faults;
     quiet += r.quiet_checks;
+    indexes += r.index_checks;
     messages += r.messages;
     if (r.ok) continue;
     ++failed;
@@ -81,11 +82,12 @@ int main(int argc, char** argv) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::printf(
       "cluster_sim: %llu seeds from %llu, %g simulated minutes each: %llu failed; %llu client "
-      "operations, %llu faults, %llu quiet points checked, %llu messages; %.1f s\n",
+      "operations, %llu faults, %llu quiet points checked (%llu new Consul indexes agreed), %llu "
+      "messages; %.1f s\n",
       static_cast<unsigned long long>(seeds), static_cast<unsigned long long>(first), minutes,
       static_cast<unsigned long long>(failed), static_cast<unsigned long long>(ops),
       static_cast<unsigned long long>(faults), static_cast<unsigned long long>(quiet),
-      static_cast<unsigned long long>(messages), secs);
+      static_cast<unsigned long long>(indexes), static_cast<unsigned long long>(messages), secs);
   if (expect_failure) return failed > 0 ? 0 : 1;
   return failed == 0 ? 0 : 1;
 }
