@@ -1,5 +1,7 @@
 #include "api/render.h"
 
+#include <cstdlib>
+
 #include "common/json_writer.h"
 
 namespace muster::api {
@@ -7,6 +9,20 @@ namespace muster::api {
 using registry::App;
 using registry::Instance;
 using registry::Zone;
+
+namespace {
+
+// The renew time to render: the stored one unless the wall clock stepped (by more than a
+// millisecond) since the renew; then the one the monotonic clock gives (see render.h). So the
+// field stays the same from answer to answer while the clock runs evenly.
+int64_t renew_timestamp(const Instance& inst, int64_t wall_offset) {
+  if (wall_offset == 0 || !inst.lease) return inst.renew_timestamp;
+  const int64_t by_mono = inst.renew_mono + wall_offset;
+  constexpr int64_t kMillisecond = 1'000'000;
+  return std::abs(by_mono - inst.renew_timestamp) < kMillisecond ? inst.renew_timestamp : by_mono;
+}
+
+}  // namespace
 
 void append_instance(std::string& out, const Instance& inst, int64_t wall_offset) {
   const Zone& zone = *inst.zone;
@@ -46,8 +62,7 @@ void append_instance(std::string& out, const Instance& inst, int64_t wall_offset
   out += ",\"up_timestamp\":";
   json::append_int(out, inst.up_timestamp);
   out += ",\"renew_timestamp\":";
-  json::append_int(
-      out, wall_offset != 0 && inst.lease ? inst.renew_mono + wall_offset : inst.renew_timestamp);
+  json::append_int(out, renew_timestamp(inst, wall_offset));
   out += ",\"dirty_timestamp\":";
   json::append_int(out, inst.dirty_timestamp);
   out += ",\"latest_timestamp\":";

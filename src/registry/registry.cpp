@@ -268,6 +268,20 @@ RegisterOutcome Registry::register_instance(const RegisterArgs& args,
       cancel_marks_.take(mark, args.env);
     }
   }
+  if (inst != nullptr && args.dirty_timestamp > 0 &&
+      args.dirty_timestamp == inst->dirty_timestamp && args.lease == inst->lease) {
+    // The version this node holds: the same content (a syncup or a -404's register of what it
+    // has). Only the lease it carries may be news; nothing changes that a reader sees, so no
+    // index moves and no watcher wakes (two nodes that synced from each other at start-up moved
+    // their Consul indexes past a client's for nothing).
+    if (inst->lease && renew_mono > inst->renew_mono) {
+      lease_unlink(*inst);
+      inst->renew_timestamp = now - (now_mono - renew_mono);
+      inst->renew_mono = renew_mono;
+      lease_append(*inst);
+    }
+    return RegisterOutcome::kApplied;
+  }
   if (inst != nullptr) {
     const int64_t dirty = args.dirty_timestamp > 0 ? args.dirty_timestamp
                                                    : std::max(now, after(inst->dirty_timestamp));

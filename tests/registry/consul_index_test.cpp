@@ -115,6 +115,21 @@ TEST(ConsulIndexTest, NodesThatApplyTheSameChangesAgreeWhateverTheirClocksAndEvi
   }
 }
 
+TEST(ConsulIndexTest, ACopyOfTheVersionHeldMovesNothingButItsLease) {
+  // Two nodes that synced from each other at start-up each took the other's copies again, and
+  // their indexes moved past what a client had read, with nothing changed.
+  TestNode n(0);
+  n.registry.register_instance(copy("a", kDirty));
+  const uint64_t index = n.registry.app_index("dev", "web");
+  n.clock.advance(std::chrono::seconds(80));
+  RegisterArgs again = copy("a", kDirty);
+  again.lease_age_ns = 1'000'000'000;  // renewed 1 s ago where it comes from
+  EXPECT_EQ(n.registry.register_instance(again), RegisterOutcome::kApplied);
+  EXPECT_EQ(n.registry.app_index("dev", "web"), index);
+  n.clock.advance(std::chrono::seconds(80));
+  EXPECT_EQ(n.registry.tick().evicted, 0u) << "the lease it carried was taken";
+}
+
 TEST(ConsulIndexTest, AnOtherOrderIsSettledByTakingTheHigherIndex) {
   TestNode a(0), b(0);
   a.registry.register_instance(copy("x", kDirty + 9000));
