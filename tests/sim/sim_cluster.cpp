@@ -214,7 +214,9 @@ class Simulation {
   explicit Simulation(const SimOptions& options) : options_(options), rng_(options.seed) {
     const int64_t wall = 1'700'000'000'000'000'000;
     for (int i = 0; i < kNodeCount; ++i) {
-      nodes_.push_back(std::make_unique<SimNode>(i, options.seed, wall, kSecond));
+      const int64_t skew = options.start_skew.count();
+      const int64_t offset = skew > 0 ? between(0, skew) : 0;
+      nodes_.push_back(std::make_unique<SimNode>(i, options.seed, wall + offset, kSecond));
       SimNode& n = *nodes_.back();
       n.build(fetch_for(i));
       n.next_tick = kEvictInterval * (i + 1) / (kNodeCount + 1);  // out of step

@@ -33,6 +33,9 @@ struct SimOptions {
   // Wall clock steps of up to this much per node (the monotonic clock, which leases use, never
   // steps).
   std::chrono::nanoseconds max_skew = std::chrono::seconds(2);
+  // Each node's wall clock starts this much apart at most from the others' (a random offset per
+  // node; the allowed bound between nodes is an hour, Options::max_clock_ahead).
+  std::chrono::nanoseconds start_skew{0};
   bool verbose = false;  // print the schedule as it runs
 };
 

@@ -35,6 +35,8 @@ int main(int argc, char** argv) {
       seeds = 1;
     } else if (a == "--minutes") {
       minutes = std::strtod(value(), nullptr);
+    } else if (a == "--skew") {
+      options.start_skew = std::chrono::seconds(std::atoll(value()));
     } else if (a == "--clients") {
       options.clients = std::atoi(value());
     } else if (a == "--verbose") {
