@@ -399,6 +399,20 @@ bool Registry::cancel(const InstanceKey& key, std::optional<int64_t> if_not_newe
   return true;
 }
 
+bool Registry::forget(const InstanceKey& key, int64_t dirty) {
+  std::lock_guard lock(mu_);
+  Instance* inst = find_instance(key);
+  if (inst == nullptr || inst->dirty_timestamp != dirty) return false;
+  App& app = *inst->zone->app;
+  bump(app, dirty);  // a reader sees it go: its index moves, as for an eviction
+  const OwnedAppKey changed{app.appid, app.env};
+  if (inst->lease) guard_.on_cancel();
+  if (observer_ != nullptr) observer_->removed(*inst);
+  remove_instance(*inst);
+  wake(changed.env, changed.appid);
+  return true;
+}
+
 SetOutcome Registry::set(const SetArgs& args) {
   std::lock_guard lock(mu_);
   const size_t n = args.hostnames.size();

@@ -210,6 +210,10 @@ class Registry {
   // ignores it), so that anti-entropy cannot bring back what a client cancelled. With
   // `if_not_newer_than` (a peer's cancel, at that time), an instance changed since is kept.
   bool cancel(const InstanceKey& key, std::optional<int64_t> if_not_newer_than = std::nullopt);
+  // Removes the instance if it is still the version `dirty`, with no cancel mark: what this node
+  // alone stops holding (a restored copy that no peer confirmed) is not a cancel, and a peer's
+  // copy may come back (DataDir::drop_unconfirmed). False when absent or changed since.
+  bool forget(const InstanceKey& key, int64_t dirty);
   // When the instance was cancelled here, if that is remembered.
   std::optional<int64_t> cancelled_at(const InstanceKey& key) const;
   // All-or-nothing: validated fully before anything changes.

@@ -579,11 +579,9 @@ size_t DataDir::drop_unconfirmed(const std::unordered_set<std::string>& peer_key
       rest.remove_prefix(nul + 1);
     }
     parts[3] = rest;
-    const registry::InstanceKey id{parts[0], parts[1], parts[2], parts[3]};
-    bool untouched = false;
-    registry_.read_instance(
-        id, [&](const registry::Instance& inst) { untouched = inst.dirty_timestamp == dirty; });
-    if (untouched && registry_.cancel(id)) ++dropped;
+    // Untouched since the restart, and forgotten rather than cancelled: a peer that did not
+    // answer may hold it still, and a cancel mark would take it from that peer too.
+    if (registry_.forget({parts[0], parts[1], parts[2], parts[3]}, dirty)) ++dropped;
   }
   return dropped;
 }

@@ -82,8 +82,10 @@ class DataDir final : public registry::InstanceObserver {
                                 std::unordered_set<std::string>& keys);
   // What happened while the node was down is its peers' to say: a restored instance that no
   // peer holds (cancelled or evicted meanwhile) and that nothing changed since the restart is
-  // removed, rather than pushed back to the peers by anti-entropy. Call once, with the keys of
-  // every peer that answered the syncup; returns how many were removed. Any thread.
+  // removed, rather than pushed back to the peers by anti-entropy. It is forgotten, not
+  // cancelled (no mark): a peer that did not answer may hold it still, and keeps it. Call once,
+  // with the keys of every peer that answered the syncup; returns how many were removed. Any
+  // thread.
   size_t drop_unconfirmed(const std::unordered_set<std::string>& peer_keys);
   // A node without peers: forgets what open() restored (drop_unconfirmed() will not be called).
   void drop_unconfirmed_never() {

@@ -2,17 +2,21 @@
 
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <boost/asio.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
 #include <random>
 #include <set>
+#include <unordered_set>
 
+#include "api/all_apis.h"
 #include "api/api.h"
-#include "api/native_api.h"
 #include "cluster/anti_entropy.h"
 #include "cluster/http_get.h"
 #include "cluster/peer_link.h"
@@ -22,6 +26,7 @@
 #include "common/clock.h"
 #include "http/router.h"
 #include "registry/registry.h"
+#include "store/data_dir.h"
 #include "wire/form.h"
 #include "wire/instance_json.h"
 
@@ -30,6 +35,7 @@ namespace {
 
 using namespace std::chrono_literals;
 namespace asio = boost::asio;
+namespace fs = std::filesystem;
 
 // The cluster's timers, scaled down so that a run of two simulated minutes holds many leases.
 constexpr int64_t kStep = std::chrono::nanoseconds(100ms).count();
@@ -59,6 +65,14 @@ constexpr NodeSpec kNodes[] = {
     {"10.0.0.1:7171", "z1"}, {"10.0.0.2:7171", "z1"}, {"10.0.0.3:7171", "z2"}};
 constexpr int kNodeCount = 3;
 
+// What a node holds of one instance, as the invariants compare it.
+struct Version {
+  int64_t dirty = 0;
+  int status = 0;
+  bool operator==(const Version&) const = default;
+};
+using Held = std::map<std::pair<std::string, std::string>, Version>;
+
 // An HTTP answer as the simulated network carries it.
 struct Answer {
   int status = 0;
@@ -75,32 +89,42 @@ void run_now(asio::awaitable<void> work) {
   ioc.run();
 }
 
-// One node: the production objects, built afresh at a restart (without a data directory).
+// One node: the production objects, built afresh at a restart, with a data directory (a real
+// one, under the simulation's temporary directory, written without the store's thread: the
+// write path flushes before answering, and the simulation flushes every step for the rest, as
+// the store's 100 ms pass does).
 class SimNode {
  public:
-  SimNode(int index, uint64_t seed, int64_t wall_start, int64_t mono_start)
-      : index_(index), clock_(wall_start, mono_start), seed_(seed) {
+  SimNode(int index, uint64_t seed, int64_t wall_start, int64_t mono_start, fs::path dir)
+      : index_(index), clock_(wall_start, mono_start), seed_(seed), dir_(std::move(dir)) {
     identity_.region = "sim";
     identity_.zone = kNodes[index].zone;
     identity_.env = std::string(kEnv);
     identity_.hostname = kNodes[index].addr;
     identity_.advertise_addr = kNodes[index].addr;
   }
+  ~SimNode() { tear_down(); }
 
-  // (Re)builds the node empty. `fetch` is the simulated network's GET for anti-entropy.
-  void build(cluster::AntiEntropy::Fetch fetch) {
-    apis_.clear();
+  // (Re)builds the node from what its data directory holds. `fetch` is the simulated network's
+  // GET for anti-entropy. Returns the instances restored from the disk.
+  size_t build(cluster::AntiEntropy::Fetch fetch) {
+    tear_down();
     router_ = std::make_unique<http::Router>();
-    anti_entropy_.reset();
-    replicator_.reset();
-    writes_.reset();
-    registry_.reset();
     registry::Options ro;
     ro.evict_after = kEvictAfter;
     ro.self_protection = false;  // the bounds below hold for nodes that do not protect
     ro.random_seed = seed_ * 7 + static_cast<uint64_t>(index_) + 1;
     registry_ = std::make_unique<registry::Registry>(clock_, ro);
+    store::DataDirOptions dopts;
+    dopts.dir = dir_.string();
+    store::RestoreReport report;
+    auto opened = store::DataDir::open(dopts, *registry_, report);
+    if (auto* problem = std::get_if<std::string>(&opened))
+      throw std::runtime_error("data dir: " + *problem);
+    data_ = std::move(std::get<std::unique_ptr<store::DataDir>>(opened));
+    restored_ = report.instances;
     writes_ = std::make_unique<cluster::Writes>(*registry_);
+    writes_->set_after_write([data = data_.get()] { data->flush(); });
     cluster::ClusterOptions co;
     co.self = kNodes[index_].addr;
     co.region = "sim";
@@ -125,10 +149,37 @@ class SimNode {
     init_protect_ = std::make_unique<api::InitProtect>(clock_, false, 0s);
     const api::ApiContext context{*registry_,     *writes_,          clock_,   identity_,
                                   *init_protect_, replicator_.get(), *access_, *write_limit_};
-    apis_.push_back(std::make_unique<api::NativeApi>(context, api::NativeOptions{}));
+    // The Consul API's checks are not run here (their runner is a thread with sockets): a check
+    // turning critical is the same write through CheckWrites that /v1/agent/check/fail makes.
+    api::ApiOptions options;
+    options.consul.run_checks = false;
+    apis_ = api::make_apis(context, options);
     for (const auto& api : apis_)
       api->add_routes(*router_);
     resyncs_.clear();
+    return restored_;
+  }
+
+  // The node dies as kill -9 leaves it: its disk holds what was flushed, or nothing when
+  // `keep_disk` is false (a machine replaced).
+  void kill(bool keep_disk) {
+    const fs::path image = dir_.string() + ".crash";
+    fs::remove_all(image);
+    if (keep_disk) fs::copy(dir_, image, fs::copy_options::recursive);
+    tear_down();  // closing writes a final snapshot, which a kill -9 does not: hence the image
+    fs::remove_all(dir_);
+    if (keep_disk) fs::rename(image, dir_);
+  }
+
+  // The store's pass for what changed without a request (eviction, replication, anti-entropy).
+  void flush() {
+    if (data_) data_->flush();
+  }
+  // The syncup answered: restored instances that no peer holds are dropped (Node::start).
+  size_t synced(const std::unordered_set<std::string>& peer_keys) {
+    if (restored_ == 0) return 0;
+    restored_ = 0;
+    return data_->drop_unconfirmed(peer_keys);
   }
 
   Answer call(std::string_view method, std::string_view target, std::string_view body) const {
@@ -149,13 +200,13 @@ class SimNode {
     return a;
   }
 
-  // (zone, hostname) -> dirty_timestamp of what this node holds of the simulated app.
-  std::map<std::pair<std::string, std::string>, int64_t> holds() const {
-    std::map<std::pair<std::string, std::string>, int64_t> out;
+  // (zone, hostname) -> the version and status of what this node holds of the simulated app.
+  Held holds() const {
+    Held out;
     registry_->read_app(kEnv, kApp, [&](const registry::App& app) {
       for (const auto& [zone, z] : app.zones)
         for (const auto& [host, inst] : z.instances)
-          out[{zone, host}] = inst.dirty_timestamp;
+          out[{zone, host}] = {inst.dirty_timestamp, inst.status};
     });
     return out;
   }
@@ -174,11 +225,28 @@ class SimNode {
   int64_t next_tick = 0, next_anti_entropy = 0;
 
  private:
+  // Destroys in the reverse order of building.
+  void tear_down() {
+    apis_.clear();
+    router_.reset();
+    init_protect_.reset();
+    write_limit_.reset();
+    access_.reset();
+    anti_entropy_.reset();
+    replicator_.reset();
+    writes_.reset();
+    data_.reset();
+    registry_.reset();
+  }
+
   int index_;
   FakeClock clock_;
   uint64_t seed_;
+  fs::path dir_;
+  size_t restored_ = 0;  // instances restored at the last build, until synced()
   api::NodeIdentity identity_;
   std::unique_ptr<registry::Registry> registry_;
+  std::unique_ptr<store::DataDir> data_;
   std::unique_ptr<cluster::Writes> writes_;
   std::unique_ptr<cluster::Replicator> replicator_;
   std::unique_ptr<cluster::AntiEntropy> anti_entropy_;
@@ -207,21 +275,38 @@ struct Client {
   int64_t gone_by = 0;  // stopped or cancelled: absent from every node from then on
   int64_t cancelled_at = 0;
   int64_t last_write = 0;  // register, set or cancel: until it has travelled, nodes may differ
+  // A Consul registration's newest version this client saw acknowledged (its register or a check
+  // turning critical or passing again), and the status that version gives: the one every node
+  // shows once settled (the highest dirty_timestamp wins, §6.4).
+  Version newest;
+  bool checks_known = true;  // false once that version died with a node (forget_what_only)
 };
 
 class Simulation {
  public:
-  explicit Simulation(const SimOptions& options) : options_(options), rng_(options.seed) {
+  explicit Simulation(const SimOptions& options)
+      : options_(options),
+        rng_(options.seed),
+        root_(fs::temp_directory_path() /
+              ("muster-sim-" + std::to_string(::getpid()) + "-" + std::to_string(options.seed))) {
+    fs::remove_all(root_);
     const int64_t wall = 1'700'000'000'000'000'000;
     for (int i = 0; i < kNodeCount; ++i) {
       const int64_t skew = options.start_skew.count();
       const int64_t offset = skew > 0 ? between(0, skew) : 0;
-      nodes_.push_back(std::make_unique<SimNode>(i, options.seed, wall + offset, kSecond));
+      nodes_.push_back(std::make_unique<SimNode>(i, options.seed, wall + offset, kSecond,
+                                                 root_ / ("node-" + std::to_string(i))));
       SimNode& n = *nodes_.back();
       n.build(fetch_for(i));
       n.next_tick = kEvictInterval * (i + 1) / (kNodeCount + 1);  // out of step
       n.next_anti_entropy = kAntiEntropy * (i + 1) / (kNodeCount + 1);
     }
+  }
+
+  ~Simulation() {
+    nodes_.clear();
+    std::error_code ec;
+    fs::remove_all(root_, ec);
   }
 
   SimResult run() {
@@ -233,6 +318,8 @@ class Simulation {
       clients();
       network();
       timers();
+      for (auto& n : nodes_)
+        if (n->up) n->flush();  // the store's pass
       check_gone();
       if (quiet_since_ >= 0 && now_ - quiet_since_ >= kSettle &&
           now_ - last_quiet_check_ >= kSecond)
@@ -361,7 +448,9 @@ class Simulation {
 
   // The production syncup's work (Replicator::syncup): fetch/all from each peer it reads from,
   // applied with the leases it carries; until one answered.
+  // A node restarted from its disk then drops what it restored and no peer that answered holds.
   void syncup(SimNode& n) {
+    std::unordered_set<std::string> peer_keys;
     for (const std::string& addr : n.replicator().peer_addrs()) {
       const int to = index_of(addr);
       if (to < 0 || !reachable(n.index(), to)) continue;
@@ -369,9 +458,15 @@ class Simulation {
       const Answer a = nodes_[to]->call("GET", "/discovery/fetch/all", {});
       if (a.status != 200) continue;
       const auto clock = options_.fresh_leases ? std::nullopt : a.clock;
-      if (cluster::apply_snapshot(n.registry(), a.body, clock)) n.syncing = false;
+      if (!cluster::apply_snapshot(n.registry(), a.body, clock)) continue;
+      n.syncing = false;
+      store::DataDir::add_instance_keys(a.body, peer_keys);
     }
-    if (!n.syncing) note(n.addr() + " synced from its peers");
+    if (n.syncing) return;
+    const size_t dropped = n.synced(peer_keys);
+    note(n.addr() + " synced from its peers" +
+         (dropped > 0 ? "; dropped " + std::to_string(dropped) + " restored that no peer holds"
+                      : ""));
   }
 
   // ---- faults ----
@@ -388,12 +483,18 @@ class Simulation {
     }
     for (auto& n : nodes_) {
       if (!n->up && now_ >= restart_at_[n->index()]) {
-        n->build(fetch_for(n->index()));
+        const size_t restored = n->build(fetch_for(n->index()));
         n->up = true;
         n->syncing = true;
         n->next_tick = now_ + kEvictInterval;
         n->next_anti_entropy = now_ + kAntiEntropy;
-        note(n->addr() + " restarted without its data directory");
+        // What it restored may have lapsed or been cancelled meanwhile: it goes at the syncup
+        // or at the first eviction run (decisions.md §5.7).
+        if (restored > 0) restored_until_[n->index()] = n->next_tick + kStep;
+        note(n->addr() + " restarted " +
+             (keeps_disk_[n->index()]
+                  ? "with its data directory (" + std::to_string(restored) + " instances restored)"
+                  : std::string("with an empty data directory")));
       }
     }
     const bool all_well = isolated_ < 0 && std::all_of(nodes_.begin(), nodes_.end(), [](auto& n) {
@@ -412,10 +513,12 @@ class Simulation {
     if (chance(0.002)) {
       SimNode& n = *nodes_[pick(kNodeCount)];
       if (n.up) {
-        forget_what_only(n);
         n.up = false;
+        keeps_disk_[n.index()] = chance(0.5);
+        forget_what_only(n, keeps_disk_[n.index()]);
+        n.kill(keeps_disk_[n.index()]);
         restart_at_[n.index()] = now_ + between(kStep, 8 * kSecond);
-        note(n.addr() + " killed");
+        note(n.addr() + " killed" + (keeps_disk_[n.index()] ? "" : ", its disk lost"));
         ++result_.faults;
         quiet_since_ = -1;
       }
@@ -429,21 +532,37 @@ class Simulation {
     }
   }
 
-  // A node dies without its data directory: what only it knew dies with it. A Consul client
-  // does not register again, as a native one does at its next renew: its registration is lost
-  // when no other live node holds it, its deregistration when no other live node remembers it
-  // (a cancel mark; marks travel neither in a syncup nor in the data directory, so a node that
-  // synced after the cancel lacks the instance without knowing why, and takes it back from a
-  // node that missed the cancel).
-  void forget_what_only(SimNode& dying) {
+  // A node dies: what only it knew dies with it, its disk or not. A Consul client does not
+  // register again, as a native one does at its next renew: its registration is lost when no
+  // other live node holds it (a node restarted from its disk drops, at its syncup, what it
+  // restored and no peer holds: it cannot tell it from what was cancelled while it was down),
+  // its deregistration when no other live node remembers it (a cancel mark; marks travel
+  // neither in a syncup nor in the data directory, so a node that synced after the cancel lacks
+  // the instance without knowing why, and takes it back from a node that missed the cancel).
+  // A check's state written only at the dying node survives on its disk, if it keeps it, and is
+  // lost with it otherwise: the model no longer knows which state wins.
+  void forget_what_only(SimNode& dying, bool keeps_disk) {
     for (Client& c : clients_) {
       if (!c.consul) continue;
+      if (!keeps_disk && c.state == Client::State::kRenewing && c.checks_known) {
+        bool newest_kept = false;
+        for (const auto& n : nodes_) {
+          if (n.get() == &dying || !n->up) continue;
+          n->registry().read_instance({c.zone, kEnv, kApp, c.hostname}, [&](const auto& inst) {
+            newest_kept = newest_kept || inst.dirty_timestamp >= c.newest.dirty;
+          });
+        }
+        if (!newest_kept) {
+          c.checks_known = false;
+          note("the newest check state of " + c.hostname + " dies with " + dying.addr());
+        }
+      }
       const bool registered = c.state == Client::State::kRenewing;
       const bool deregistered = c.state == Client::State::kCancelled && c.gone_by < 0;
       if (!registered && !deregistered) continue;
       bool kept = false;
       for (const auto& n : nodes_) {
-        if (n.get() == &dying || !n->up) continue;  // a node that is down restarts empty
+        if (n.get() == &dying || !n->up) continue;  // a node that is down may drop it too
         const registry::InstanceKey key{c.zone, kEnv, kApp, c.hostname};
         kept = kept || (registered ? n->registry().read_instance(key, [](const auto&) {})
                                    : n->registry().cancelled_at(key).has_value());
@@ -479,20 +598,56 @@ class Simulation {
     const Answer a = nodes_[node]->call("POST", "/discovery/register", form);
     return a.body.find("\"code\":0") != std::string::npos;
   }
-  // Registers (or deregisters) a Consul service at `node`, as the Consul API does: through the
-  // write path, with no lease.
-  void consul_register(Client& c, int node) {
-    registry::RegisterArgs args;
-    args.region = "sim";
-    args.zone = c.zone;
-    args.env = std::string(kEnv);
-    args.appid = std::string(kApp);
-    args.hostname = c.hostname;
-    args.addrs = {"http://" + c.hostname + ":80"};
-    args.lease = false;
+  // A live node of `zone`, `preferred` if it is one: a Consul client talks to its zone's agents.
+  int live_node_in(const std::string& zone, int preferred) {
+    if (nodes_[preferred]->up && zone == kNodes[preferred].zone) return preferred;
+    for (int i = 0; i < kNodeCount; ++i)
+      if (nodes_[i]->up && zone == kNodes[i].zone) return i;
+    return -1;
+  }
+  // A Consul API request of client `c` at `node`; true when answered 200. What the node then
+  // holds of the instance becomes the client's newest version if it is newer.
+  bool consul_call(Client& c, int node, std::string_view target, std::string_view body = {}) {
     ++result_.client_ops;
+    const Answer a =
+        nodes_[node]->call("PUT", std::string(target) + "?ns=" + std::string(kEnv), body);
+    if (a.status != 200) return false;
     c.last_write = now_;
-    nodes_[node]->writes().register_instance(std::move(args), cluster::Origin::kClient);
+    nodes_[node]->registry().read_instance({c.zone, kEnv, kApp, c.hostname},
+                                           [&](const registry::Instance& inst) {
+                                             if (inst.dirty_timestamp > c.newest.dirty)
+                                               c.newest = {inst.dirty_timestamp, inst.status};
+                                           });
+    return true;
+  }
+  // A Consul service with one TTL check, registered through the Consul API: no lease. The check
+  // is not run here; the client turns it critical and passing (check_turns).
+  bool consul_register(Client& c, int node) {
+    const std::string body = R"({"Name":")" + std::string(kApp) + R"(","ID":")" + c.hostname +
+                             R"(","Address":"10.1.0.1","Port":80,)" +
+                             R"("Check":{"TTL":"60s","Status":"passing"}})";
+    return consul_call(c, node, "/v1/agent/service/register", body);
+  }
+  // A Consul client's next move: its check fails or passes again, or it deregisters.
+  void consul_moves(Client& c) {
+    const int node = live_node_in(c.zone, c.home);
+    if (node < 0 || calm()) return;
+    c.home = node;
+    const std::string check = "service:" + c.hostname;
+    if (chance(0.004)) {
+      const bool fail = c.newest.status == registry::kStatusUp;
+      // A node that does not hold it (yet) answers 404, as Consul does.
+      if (consul_call(c, node,
+                      std::string("/v1/agent/check/") + (fail ? "fail/" : "pass/") + check))
+        note(c.hostname + "'s check turns " + (fail ? "critical" : "passing") + " at " +
+             nodes_[node]->addr());
+    } else if (chance(0.002)) {
+      if (!consul_call(c, node, "/v1/agent/service/deregister/" + c.hostname)) return;
+      c.state = Client::State::kCancelled;
+      c.cancelled_at = now_;
+      c.gone_by = -1;  // no lease: gone once a quiet point has passed (check_quiet)
+      note("consul deregister " + c.hostname + " at " + nodes_[node]->addr());
+    }
   }
 
   void clients() {
@@ -505,15 +660,17 @@ class Simulation {
       if (node >= 0) {
         Client c;
         c.hostname = "i" + std::to_string(clients_.size());
-        c.zone = kNodes[pick(kNodeCount)].zone;
         c.consul = chance(0.25);
+        // A Consul service is registered in the zone of the agent it asked.
+        c.zone = c.consul ? kNodes[node].zone : kNodes[pick(kNodeCount)].zone;
         c.home = node;
         c.registered_at = c.last_ack = now_;
         c.next_renew = now_ + kRenewEvery;
         if (c.consul) {
-          consul_register(c, node);
-          note("consul register " + c.hostname + " at " + nodes_[node]->addr());
-          clients_.push_back(std::move(c));
+          if (consul_register(c, node)) {
+            note("consul register " + c.hostname + " at " + nodes_[node]->addr());
+            clients_.push_back(std::move(c));
+          }
         } else if (client_register(c, node)) {
           note("register " + c.hostname + " at " + nodes_[node]->addr());
           clients_.push_back(std::move(c));
@@ -522,24 +679,13 @@ class Simulation {
     }
     for (Client& c : clients_) {
       if (c.state != Client::State::kRenewing) continue;
+      if (c.consul) {
+        consul_moves(c);
+        continue;
+      }
       const int node = live_node(c.home);
       if (node < 0) continue;
       c.home = node;
-      if (c.consul) {
-        if (!calm() && chance(0.002)) {
-          ++result_.client_ops;
-          const registry::InstanceKey key{c.zone, kEnv, kApp, c.hostname};
-          // A node that does not hold it (yet) answers 404, as Consul does: the client tries
-          // again later.
-          if (!nodes_[node]->writes().cancel(key, cluster::Origin::kClient)) continue;
-          c.last_write = now_;
-          c.state = Client::State::kCancelled;
-          c.cancelled_at = now_;
-          c.gone_by = -1;  // no lease: gone once a quiet point has passed (check_quiet)
-          note("consul deregister " + c.hostname + " at " + nodes_[node]->addr());
-        }
-        continue;
-      }
       if (!calm() && chance(0.002)) {
         c.state = Client::State::kStopped;
         c.gone_by = c.last_ack + kGoneBound;
@@ -585,7 +731,7 @@ class Simulation {
           now_ < c.gone_by)
         continue;
       for (const auto& n : nodes_) {
-        if (!n->up) continue;
+        if (!n->up || now_ < restored_until_[n->index()]) continue;
         const bool held = n->registry().read_instance({c.zone, kEnv, kApp, c.hostname},
                                                       [](const registry::Instance&) {});
         if (held) {
@@ -599,9 +745,8 @@ class Simulation {
     }
   }
 
-  static std::string holders(
-      const std::pair<std::string, std::string>& key,
-      const std::vector<std::map<std::pair<std::string, std::string>, int64_t>>& held) {
+  static std::string holders(const std::pair<std::string, std::string>& key,
+                             const std::vector<Held>& held) {
     std::string out;
     for (int i = 0; i < kNodeCount; ++i)
       if (held[i].contains(key)) out += std::string(out.empty() ? "" : ", ") + kNodes[i].addr;
@@ -613,7 +758,7 @@ class Simulation {
   void check_quiet() {
     last_quiet_check_ = now_;
     ++result_.quiet_checks;
-    std::vector<std::map<std::pair<std::string, std::string>, int64_t>> held;
+    std::vector<Held> held;
     for (const auto& n : nodes_)
       held.push_back(n->holds());
     std::set<std::pair<std::string, std::string>> in_flux;  // lapsing: allowed to differ
@@ -625,14 +770,27 @@ class Simulation {
       if (c.state == Client::State::kRenewing) {
         if (c.registered_at >= quiet_since_) continue;  // registered since the quiet began
         for (int i = 0; i < kNodeCount; ++i) {
-          if (!held[i].contains(key)) {
+          const auto it = held[i].find(key);
+          if (it == held[i].end()) {
             fail(c.hostname + " renews (last acknowledged at " +
                  std::to_string(static_cast<double>(c.last_ack) / 1e9) + "s at " +
                  nodes_[c.home]->addr() + ") but " + nodes_[i]->addr() +
                  " does not hold it at a quiet point; held by " + holders(key, held));
             return;
           }
+          // A Consul check's newest state shows on every node: critical is down (status 2).
+          if (!c.consul || !c.checks_known || in_flux.contains(key)) continue;
+          if (it->second.status != c.newest.status) {
+            fail("the newest check state of " + c.hostname + " (status " +
+                 std::to_string(c.newest.status) + ", dirty " + std::to_string(c.newest.dirty) +
+                 ") does not show at " + nodes_[i]->addr() + ": status " +
+                 std::to_string(it->second.status) + ", dirty " + std::to_string(it->second.dirty));
+            return;
+          }
         }
+        if (c.consul && c.checks_known && !in_flux.contains(key) &&
+            c.newest.status == registry::kStatusDown)
+          ++result_.critical_checks;
       } else if (c.state == Client::State::kLost) {
         continue;
       } else if (c.gone_by < 0) {
@@ -646,9 +804,8 @@ class Simulation {
     check_consul_index(held, in_flux);
   }
 
-  bool agree_on_instances(
-      const std::vector<std::map<std::pair<std::string, std::string>, int64_t>>& held,
-      const std::set<std::pair<std::string, std::string>>& in_flux) {
+  bool agree_on_instances(const std::vector<Held>& held,
+                          const std::set<std::pair<std::string, std::string>>& in_flux) {
     for (int i = 1; i < kNodeCount; ++i) {
       std::set<std::pair<std::string, std::string>> keys;
       for (const auto* m : {&held[0], &held[i]})
@@ -658,10 +815,14 @@ class Simulation {
         const auto a = held[0].find(k);
         const auto b = held[i].find(k);
         if (a == held[0].end() || b == held[i].end() || a->second != b->second) {
+          const auto said = [&](const Held& h, Held::const_iterator it) {
+            return it == h.end() ? std::string("absent")
+                                 : "dirty " + std::to_string(it->second.dirty) + " status " +
+                                       std::to_string(it->second.status);
+          };
           fail("at a quiet point " + nodes_[0]->addr() + " and " + nodes_[i]->addr() +
-               " disagree on " + k.second + " (zone " + k.first +
-               "): " + (a == held[0].end() ? "absent" : "dirty " + std::to_string(a->second)) +
-               " vs " + (b == held[i].end() ? "absent" : "dirty " + std::to_string(b->second)));
+               " disagree on " + k.second + " (zone " + k.first + "): " + said(held[0], a) +
+               " vs " + said(held[i], b));
           return false;
         }
       }
@@ -673,9 +834,8 @@ class Simulation {
   // no write or eviction happened for two anti-entropy rounds. Then every node gives the app the
   // same index, and it is not below the index agreed at an earlier such point: a client that
   // alternates nodes never sees it go back.
-  void check_consul_index(
-      const std::vector<std::map<std::pair<std::string, std::string>, int64_t>>& held,
-      const std::set<std::pair<std::string, std::string>>& in_flux) {
+  void check_consul_index(const std::vector<Held>& held,
+                          const std::set<std::pair<std::string, std::string>>& in_flux) {
     if (!in_flux.empty() || held[0].empty()) return;
     for (const Client& c : clients_) {
       const int64_t last = c.state == Client::State::kStopped ||
@@ -714,6 +874,9 @@ class Simulation {
   int isolated_ = -1;  // the node cut off from its peers, if any
   int64_t heal_at_ = 0;
   int64_t restart_at_[kNodeCount] = {};
+  bool keeps_disk_[kNodeCount] = {};         // the last kill of each node left its disk
+  int64_t restored_until_[kNodeCount] = {};  // its restored copies may linger until then
+  fs::path root_;                            // the nodes' data directories
   int64_t quiet_since_ = -1;
   int64_t last_quiet_check_ = 0;
   uint64_t agreed_index_ = 0;  // the Consul index the nodes last agreed on

@@ -9,12 +9,13 @@
 // the clocks.
 //
 // A seed decides everything: which client does what when (register, renew, stop renewing,
-// cancel, set, a Consul registration and its deregistration) and which faults strike
-// (partitions and heals, dropped, duplicated, reordered and delayed messages, a node restarted
-// without its data directory, wall clock steps). The invariants are checked at every step and at
-// every quiet point (docs/decisions.md §5.7, §6.6), Consul's index among them (App::index); a
-// failure carries the schedule that led to it.
-// Threading: one thread; nothing here is shared.
+// cancel, set; a Consul registration through the Consul API, its TTL check turning critical and
+// passing again, its deregistration) and which faults strike (partitions and heals, dropped,
+// duplicated, reordered and delayed messages, a node killed and restarted with its data
+// directory as kill -9 left it or with an empty one, wall clock steps, clocks started apart). The
+// invariants are checked at every step and at every quiet point (docs/decisions.md §5.7, §6.6),
+// Consul's index among them (App::index); a failure carries the schedule that led to it. Threading:
+// one thread; nothing here is shared.
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -44,7 +45,8 @@ struct SimResult {
   std::string failure;                // the first invariant broken, with its evidence
   std::vector<std::string> schedule;  // what happened, in order, with its simulated time
   size_t client_ops = 0, faults = 0, quiet_checks = 0, messages = 0;
-  size_t index_checks = 0;  // settled quiet points where the nodes agreed on a new Consul index
+  size_t index_checks = 0;     // settled quiet points where the nodes agreed on a new Consul index
+  size_t critical_checks = 0;  // quiet points where a critical check showed down on every node
 };
 
 SimResult run_simulation(const SimOptions& options);

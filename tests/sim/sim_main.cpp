@@ -3,6 +3,7 @@
 //   cluster_sim --seeds 1000              seeds 1..1000, two simulated minutes each (make test)
 //   cluster_sim --first 5000 --seeds 20000 --minutes 10   a longer run (make sim)
 //   cluster_sim --seed 17 --verbose       replays seed 17, printing its schedule as it runs
+//   cluster_sim --skew 3000 ...           nodes' wall clocks start up to 50 minutes apart
 //   cluster_sim --fresh-leases ...        the wire without leases, as before issue 26
 #include <chrono>
 #include <cstdio>
@@ -56,7 +57,7 @@ int main(int argc, char** argv) {
   }
   options.duration = std::chrono::nanoseconds(static_cast<int64_t>(minutes * 60e9));
   const auto started = std::chrono::steady_clock::now();
-  uint64_t failed = 0, ops = 0, faults = 0, quiet = 0, indexes = 0, messages = 0;
+  uint64_t failed = 0, ops = 0, faults = 0, quiet = 0, indexes = 0, critical = 0, messages = 0;
   for (uint64_t seed = first; seed < first + seeds; ++seed) {
     options.seed = seed;
     const auto r = muster::sim::run_simulation(options);
@@ -64,6 +65,7 @@ int main(int argc, char** argv) {
     faults += r.faults;
     quiet += r.quiet_checks;
     indexes += r.index_checks;
+    critical += r.critical_checks;
     messages += r.messages;
     if (r.ok) continue;
     ++failed;
@@ -74,8 +76,12 @@ int main(int argc, char** argv) {
       if (from > 0) std::printf("  (%zu earlier events left out)\n", from);
       for (size_t i = from; i < r.schedule.size(); ++i)
         std::printf("  %s\n", r.schedule[i].c_str());
-      std::printf("replay: %s --seed %llu --minutes %g%s --verbose\n\n", argv[0],
-                  static_cast<unsigned long long>(seed), minutes,
+      const std::string skew =
+          options.start_skew.count() > 0
+              ? " --skew " + std::to_string(options.start_skew.count() / 1'000'000'000)
+              : "";
+      std::printf("replay: %s --seed %llu --minutes %g%s%s --verbose\n\n", argv[0],
+                  static_cast<unsigned long long>(seed), minutes, skew.c_str(),
                   options.fresh_leases ? " --fresh-leases" : "");
     }
     if (expect_failure) break;
@@ -84,12 +90,13 @@ int main(int argc, char** argv) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::printf(
       "cluster_sim: %llu seeds from %llu, %g simulated minutes each: %llu failed; %llu client "
-      "operations, %llu faults, %llu quiet points checked (%llu new Consul indexes agreed), %llu "
-      "messages; %.1f s\n",
+      "operations, %llu faults, %llu quiet points checked (%llu new Consul indexes agreed, %llu "
+      "critical checks seen down on every node), %llu messages; %.1f s\n",
       static_cast<unsigned long long>(seeds), static_cast<unsigned long long>(first), minutes,
       static_cast<unsigned long long>(failed), static_cast<unsigned long long>(ops),
       static_cast<unsigned long long>(faults), static_cast<unsigned long long>(quiet),
-      static_cast<unsigned long long>(indexes), static_cast<unsigned long long>(messages), secs);
+      static_cast<unsigned long long>(indexes), static_cast<unsigned long long>(critical),
+      static_cast<unsigned long long>(messages), secs);
   if (expect_failure) return failed > 0 ? 0 : 1;
   return failed == 0 ? 0 : 1;
 }

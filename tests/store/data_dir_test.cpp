@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <thread>
+#include <unordered_set>
 
 #include <csignal>
 #include <filesystem>
@@ -135,6 +136,49 @@ TEST_F(DataDirTest, ChangesComeBackAfterACrashWithoutAFinalSnapshot) {
   after.read_app("dev", "web", [](const registry::App& app) {
     EXPECT_FALSE(app.zones.at("sh001").instances.at("c1").lease) << "still without heartbeat";
   });
+}
+
+// A restarted node drops what it restored and no peer that answered its syncup holds, but only
+// here: a peer that did not answer (a partition) may still hold it, and the drop must not
+// become a cancel that anti-entropy carries to that peer (found by the simulation, seed 552 of
+// tests/sim: a Consul registration, which no client registers again, was lost for good).
+TEST_F(DataDirTest, DroppingAnUnconfirmedRestoredInstanceLeavesNoCancelMark) {
+  {
+    Registry before(clock_, {});
+    RestoreReport report;
+    auto store = open(before, report, /*start=*/false);
+    ASSERT_TRUE(store);
+    auto consul = args("c1", "web");
+    consul.lease = false;
+    before.register_instance(consul);
+    before.register_instance(args("h1"));
+    store->close();
+  }
+  Registry after(clock_, {});
+  RestoreReport report;
+  auto store = open(after, report, /*start=*/false);
+  ASSERT_TRUE(store);
+  ASSERT_EQ(report.instances, 2u);
+  int64_t dirty = 0;
+  after.read_instance({"sh001", "dev", "web", "c1"},
+                      [&](const registry::Instance& inst) { dirty = inst.dirty_timestamp; });
+  std::unordered_set<std::string> peer_keys;  // the one peer that answered holds h1 only
+  DataDir::add_instance_keys(
+      R"({"code":0,"data":{"app":[{"region":"sh","zone":"sh001","env":"dev","appid":"app",)"
+      R"("hostname":"h1","addrs":["http://10.0.0.1:80"],"status":1,"dirty_timestamp":1}]}})",
+      peer_keys);
+  ASSERT_EQ(peer_keys.size(), 1u);
+  EXPECT_EQ(store->drop_unconfirmed(peer_keys), 1u);
+  EXPECT_TRUE(hosts(after, "web").empty());
+  EXPECT_EQ(hosts(after), (std::vector<std::string>{"h1"}));
+  const registry::InstanceKey c1{"sh001", "dev", "web", "c1"};
+  EXPECT_FALSE(after.cancelled_at(c1).has_value()) << "a mark would cancel the peers' copy";
+  // The partitioned peer's copy (the same version) is taken back by anti-entropy.
+  auto copy = args("c1", "web");
+  copy.lease = false;
+  copy.dirty_timestamp = dirty;
+  after.register_instance(copy);
+  EXPECT_EQ(hosts(after, "web"), (std::vector<std::string>{"c1"}));
 }
 
 // The sequence of the newest snapshot in `dir`, 0 when there is none.
