@@ -7,10 +7,11 @@ peers, slow and lossy links between nodes, and bursts of malformed requests. The
 node must hold exactly the instances whose clients kept renewing and the Consul registrations not
 deregistered, none that was cancelled, within a stated convergence time, and each node's RSS must
 stay bounded. It checks what dies too (issue 26): instances whose clients stop renewing without a
-cancel must be gone from every node within their bound and stay gone (checked every 5 s), and
-Consul blocking clients that alternate between the nodes must block rather than loop (answers
-without a change are counted). It prints a verdict and the numbers; exit code 0 only for a clean
-verdict.
+cancel must be gone from every node within their bound and stay gone (checked every 5 s),
+Consul services whose TTL check stops being passed must show down on every node within their
+bound, and Consul blocking clients that alternate between the nodes must block rather than loop
+(answers without a change are counted). It prints a verdict and the numbers; exit code 0 only
+for a clean verdict.
 
 Where the machine allows network namespaces (root, iproute2), each node runs in a namespace of
 its own on a bridge, and a partition is a blackhole route between a node and its peers (its
@@ -55,6 +56,12 @@ CLIENTS = 24         # load generator tasks, each with its own connection and in
 # plus slack for a loaded machine.
 GONE_BOUND = 30 + 20 + 5 + 10
 CONSUL_WATCHERS = 10  # Consul blocking clients that alternate between the nodes
+TTL_SERVICES = 40     # Consul services with a TTL check, passed every few seconds at any node
+TTL = 20              # their TTL, seconds
+# A TTL check that stops passing turns critical within TTL plus a scan of its owner (250 ms), and
+# its instance shows down (status 2) on every node once that write has replicated: slack for a
+# loaded machine and for an owner that just died (its checks move within seconds).
+CRITICAL_BOUND = TTL + 15
 
 
 def rss_mib(pid):
@@ -352,6 +359,11 @@ class Ledger:
         # when either was last seen.
         self.last_protect = 0.0
         self.last_restart = 0.0
+        self.ttl_passing = {}   # (appid, service ID) -> when its TTL check last passed
+        # (appid, service ID) -> by when it must show down on every node: its TTL check stopped
+        # passing, so it turns critical (issue 26).
+        self.critical_by = {}
+        self.not_down = set()   # of those, (key, node) seen up after their bound
 
 
 class Client:
@@ -531,34 +543,44 @@ async def poller(nodes, index, stop, counts):
             writer.transport.abort()
 
 
+async def consul_put(nodes, rng, path, body=b""):
+    """PUT `path` at a random node, then the others; True once one answered 200."""
+    for attempt in range(len(nodes)):
+        n = nodes[(attempt + rng.randrange(len(nodes))) % len(nodes)]
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(n.host, n.port), 2)
+            writer.write(("PUT %s HTTP/1.1\r\nHost: soak\r\nContent-Length: %d\r\n\r\n"
+                          % (path, len(body))).encode() + body)
+            await writer.drain()
+            status, _ = await asyncio.wait_for(read_response(reader), 5)
+            writer.transport.abort()
+            if status == 200:
+                return True
+        except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError):
+            pass
+    return False
+
+
 async def consul_work(nodes, ledger, stop, quiet, rng):
-    """200 Consul registrations (no heartbeat), then one deregistered every few seconds."""
-    async def put(path, body=b""):
-        for attempt in range(len(nodes)):
-            n = nodes[(attempt + rng.randrange(len(nodes))) % len(nodes)]
-            try:
-                reader, writer = await asyncio.wait_for(
-                    asyncio.open_connection(n.host, n.port), 2)
-                writer.write(("PUT %s HTTP/1.1\r\nHost: soak\r\nContent-Length: %d\r\n\r\n"
-                              % (path, len(body))).encode() + body)
-                await writer.drain()
-                status, _ = await asyncio.wait_for(read_response(reader), 5)
-                writer.transport.abort()
-                if status == 200:
-                    return True
-            except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError):
-                pass
-        return False
+    """200 Consul registrations (no heartbeat), the first TTL_SERVICES with a TTL check, then one
+    without a check deregistered every few seconds."""
+    def put(path, body=b""):
+        return consul_put(nodes, rng, path, body)
 
     for i in range(200):
         svc = {"Name": "soak.consul%d" % (i % 10), "ID": "svc-%d" % i, "Address": "10.9.0.%d"
                % (i % 250), "Port": 80}
+        if i < TTL_SERVICES:
+            svc["Check"] = {"TTL": "%ds" % TTL, "Status": "passing"}
         key = ("soak.consul%d" % (i % 10), "svc-%d" % i)
         ledger.touched[key] = time.monotonic()
         if await put("/v1/agent/service/register?ns=%s&dc=%s" % (ENV, ZONE),
                      json.dumps(svc).encode()):
             ledger.acks["consul"] += 1
             ledger.consul_alive.add(key)
+            if i < TTL_SERVICES:
+                ledger.ttl_passing[key] = time.monotonic()
     while not stop.is_set():
         try:
             await asyncio.wait_for(stop.wait(), rng.uniform(4, 8))
@@ -569,11 +591,33 @@ async def consul_work(nodes, ledger, stop, quiet, rng):
         if quiet.is_set():
             continue
         key = rng.choice(sorted(ledger.consul_alive))
+        if int(key[1].split("-")[1]) < TTL_SERVICES:
+            continue  # those with a check stay: ttl_keeper watches them
         ledger.touched[key] = time.monotonic()
         if await put("/v1/agent/service/deregister/%s?ns=%s&dc=%s" % (key[1], ENV, ZONE)):
             ledger.acks["deregister"] += 1
             ledger.consul_alive.discard(key)
             ledger.consul_gone[key] = time.monotonic()
+
+
+async def ttl_keeper(nodes, ledger, stop, quiet, rng):
+    """Passes the TTL checks every 5 s, each at a random node; every 20-40 s one stops being
+    passed (its service dies without deregistering) and must then show down on every node."""
+    next_death = time.monotonic() + rng.uniform(20, 40)
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), 5)
+        except asyncio.TimeoutError:
+            pass
+        for key in sorted(ledger.ttl_passing):
+            if await consul_put(nodes, rng, "/v1/agent/check/pass/service:%s?ns=%s&dc=%s"
+                                % (key[1], ENV, ZONE)):
+                ledger.ttl_passing[key] = time.monotonic()
+        if quiet.is_set() or time.monotonic() < next_death or len(ledger.ttl_passing) <= 1:
+            continue
+        next_death = time.monotonic() + rng.uniform(20, 40)
+        key = rng.choice(sorted(ledger.ttl_passing))
+        ledger.critical_by[key] = ledger.ttl_passing.pop(key) + CRITICAL_BOUND
 
 
 MALFORMED = [
@@ -621,9 +665,9 @@ async def get_body(node, path, timeout):
         return None
 
 
-async def snapshot_of(node, metadata=None):
+async def snapshot_of(node, metadata=None, statuses=None):
     """{(appid, hostname)} of the soak's apps on `node` (fetch/all), or None; with `metadata` (a
-    dict), each instance's "soak" metadata goes there too."""
+    dict), each instance's "soak" metadata goes there too, with `statuses` its status."""
     body = await get_body(node, "/discovery/fetch/all", 20)
     try:
         data = json.loads(body)["data"]
@@ -636,6 +680,8 @@ async def snapshot_of(node, metadata=None):
                 out.add((appid, inst["hostname"]))
                 if metadata is not None:
                     metadata[(appid, inst["hostname"])] = (inst.get("metadata") or {}).get("soak")
+                if statuses is not None:
+                    statuses[(appid, inst["hostname"])] = inst.get("status")
     return out
 
 
@@ -667,12 +713,17 @@ async def zombie_watch(nodes, ledger, stop):
                 ledger.last_protect = now
         floor = max(ledger.last_protect, ledger.last_restart) + grace
         due = {k for k, by in ledger.died.items() if now >= max(by, floor)}
-        if not due:
+        # A TTL check that stopped passing: critical, so down (status 2) on every node.
+        down_due = {k for k, by in ledger.critical_by.items()
+                    if now >= max(by, ledger.last_restart + grace)}
+        if not due and not down_due:
             continue
-        for n in nodes:
-            st = await snapshot_of(n)
+        for i, n in enumerate(nodes):
+            statuses = {}
+            st = await snapshot_of(n, statuses=statuses)
             if st is not None:
                 ledger.zombies |= st & due
+                ledger.not_down |= {(k, i) for k in down_due if statuses.get(k) != 2}
 
 
 async def consul_watcher(nodes, index, stop, counts):
@@ -709,7 +760,8 @@ async def consul_watcher(nodes, index, stop, counts):
             counts["failures"] += 1
             await asyncio.sleep(0.5)
             continue
-        # The services as such: each node numbers its own indexes (CreateIndex, ModifyIndex).
+        # The services as such: the indexes (CreateIndex, ModifyIndex) agree between nodes only
+        # once they hold the same versions.
         services = re.sub(rb'"(Create|Modify)Index":\d+', b"", body)
         counts["answers"] += 1
         if services == last_body and time.monotonic() - asked < wait / 2:
@@ -792,6 +844,8 @@ async def soak(args, rng, work, topology, nodes):
     tasks += [asyncio.create_task(consul_watcher(nodes, i, stop, watch_counts))
               for i in range(CONSUL_WATCHERS)]
     tasks += [asyncio.create_task(zombie_watch(nodes, ledger, stop))]
+    tasks += [asyncio.create_task(ttl_keeper(nodes, ledger, stop, quiet,
+                                             random.Random(rng.random())))]
     faults = {"kill -9": 0, "SIGSTOP": 0, "partition": 0, "malformed": 0}
     if topology.can_slow:
         faults["slow link"] = 0
@@ -880,7 +934,8 @@ async def soak(args, rng, work, topology, nodes):
         t.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     metas = [{} for _ in nodes]
-    states = [await snapshot_of(n, m) for n, m in zip(nodes, metas)]
+    statuses = [{} for _ in nodes]
+    states = [await snapshot_of(n, m, s) for n, m, s in zip(nodes, metas, statuses)]
     expected = set(ledger.alive) | set(ledger.consul_alive)
     for n in nodes:
         n.sample_rss()
@@ -906,8 +961,13 @@ async def soak(args, rng, work, topology, nodes):
           "eviction run longer after a node protected or restarted): %d%s"
           % (len(ledger.died), len(ledger.zombies),
              " e.g. %s" % sorted(ledger.zombies)[:5] if ledger.zombies else ""))
+    print("TTL checks that stopped passing: %d of %d; seen up on a node after their bound (%d s "
+          "after the last pass): %d%s"
+          % (len(ledger.critical_by), TTL_SERVICES, CRITICAL_BOUND, len(ledger.not_down),
+             " e.g. %s" % sorted(ledger.not_down)[:5] if ledger.not_down else ""))
     cancelled = set(ledger.cancelled) | set(ledger.consul_gone)
-    clean = converged_at is not None and not ledger.zombies and unchanged_rate <= 30
+    clean = (converged_at is not None and not ledger.zombies and not ledger.not_down
+             and unchanged_rate <= 30)
     for i, st in enumerate(states):
         if st is None:
             print("node %d: no answer at the end" % i)
@@ -921,6 +981,11 @@ async def soak(args, rng, work, topology, nodes):
         if missing or extra:
             clean = False
             print("  e.g. missing %s, extra %s" % (sorted(missing)[:5], sorted(extra)[:5]))
+        up = [k for k in ledger.critical_by if statuses[i].get(k) != 2]
+        if up:
+            clean = False
+            print("  %d services whose TTL check stopped passing not down, e.g. %s"
+                  % (len(up), up[:3]))
         wrong_sets = [k for k, v in ledger.sets.items() if k in st and metas[i].get(k) != v]
         if wrong_sets:
             clean = False
