@@ -129,6 +129,12 @@ Verdict Access::check(std::string_view token, Need need, std::string_view appid,
   return v;
 }
 
+bool Access::peer_or_admin(std::string_view token) const {
+  if (token.empty()) return false;
+  const auto t = tokens();
+  return in(t->admin, token) || in(t->peer, token);
+}
+
 void Access::write_metrics(metrics::TextWriter& out) const {
   out.family("muster_access_denied_total", "counter",
              "Requests refused for their token: missing, unknown, or without the right they "

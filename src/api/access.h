@@ -59,6 +59,8 @@ class Access {
   // `certified_peer`: the client's TLS certificate was issued by the peer CA.
   Verdict check(std::string_view token, Need need, std::string_view appid = {},
                 bool certified_peer = false) const;
+  // Whether `token` is a peer's or an admin's; counts nothing (what a reader is shown).
+  bool peer_or_admin(std::string_view token) const;
   // With a peer CA, only a peer (by token or certificate) may replicate, tokens or not.
   void require_peer_identity(bool required) { peer_identity_required_ = required; }
 

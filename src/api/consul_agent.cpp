@@ -5,8 +5,8 @@
 #include <cctype>
 
 #include "api/consul_render.h"
-#include "api/field_limits.h"
 #include "checks/consul_decode.h"
+#include "wire/field_limits.h"
 
 namespace muster::api::consul {
 
@@ -43,8 +43,9 @@ std::variant<Registration, std::string> registration(std::string_view body,
     if (a.appid.empty()) return std::string("Missing service name");
     a.hostname = text_field(o, "ID");
     if (a.hostname.empty()) a.hostname = a.appid;
-    if (a.appid.size() > limits::kAppid) return std::string("Invalid service name: over 256 bytes");
-    if (a.hostname.size() > limits::kHostname)
+    if (a.appid.size() > wire::limits::kAppid)
+      return std::string("Invalid service name: over 256 bytes");
+    if (a.hostname.size() > wire::limits::kHostname)
       return std::string("Invalid service ID: over 256 bytes");
     std::string address = text_field(o, "Address");
     if (address == "0.0.0.0" || address == "::" || address == "[::]")
@@ -61,7 +62,8 @@ std::variant<Registration, std::string> registration(std::string_view body,
       port = p->get_int64();
     }
     a.addrs = {"http://" + address + ":" + std::to_string(port)};
-    if (a.addrs[0].size() > limits::kAddr) return std::string("Invalid service address: too long");
+    if (a.addrs[0].size() > wire::limits::kAddr)
+      return std::string("Invalid service address: too long");
     if (const json::value* meta = field(o, "Meta")) {
       if (!meta->is_object()) return std::string("Request decode failed: Meta must be an object");
       if (meta->get_object().size() > 64)
@@ -94,7 +96,7 @@ std::variant<Registration, std::string> registration(std::string_view body,
     size_t bytes = 0;
     for (const auto& [k, v] : a.metadata)
       bytes += k.size() + v.size();
-    if (bytes > limits::kMetadataBytes)
+    if (bytes > wire::limits::kMetadataBytes)
       return std::string("Invalid service: Meta and Tags over 8192 bytes together");
     auto checks = checks::parse_registration_checks(field(o, "Check"), field(o, "Checks"),
                                                     a.hostname, a.appid, now_ms);

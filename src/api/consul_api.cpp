@@ -8,12 +8,12 @@
 
 #include "api/consul_agent.h"
 #include "api/consul_render.h"
-#include "api/field_limits.h"
 #include "common/ascii_case.h"
 #include "common/duration.h"
 #include "common/json_writer.h"
 #include "common/utf8.h"
 #include "http/params.h"
+#include "wire/field_limits.h"
 
 namespace muster::api {
 
@@ -21,7 +21,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-static_assert(checks::kMaxMetadataBytes == limits::kMetadataBytes);
+static_assert(checks::kMaxMetadataBytes == wire::limits::kMetadataBytes);
 
 constexpr auto kDefaultWait = std::chrono::nanoseconds(5min);
 constexpr auto kMaxWait = std::chrono::nanoseconds(10min);
@@ -130,8 +130,9 @@ std::optional<http::Response> parse_query(const http::Request& request,
   q.env = std::string(params.first("ns").value_or(identity.env));
   q.zone = std::string(params.first("dc").value_or(identity.zone));
   // The native API's limits: an env or zone is what every instance of it carries.
-  if (q.env.empty() || q.env.size() > limits::kZone) return error(400, "Invalid ns: 1 to 64 bytes");
-  if (q.zone.empty() || q.zone.size() > limits::kZone)
+  if (q.env.empty() || q.env.size() > wire::limits::kZone)
+    return error(400, "Invalid ns: 1 to 64 bytes");
+  if (q.zone.empty() || q.zone.size() > wire::limits::kZone)
     return error(400, "Invalid dc: 1 to 64 bytes");
   q.filter.zone = q.zone;
   q.note = std::string(params.first("note").value_or(""));
@@ -181,7 +182,8 @@ ConsulApi::ConsulApi(const ApiContext& context, const ConsulOptions& options)
       check_writes_(context.registry, context.writes, context.clock),
       runner_(context.registry, check_writes_, context.clock, context.replicator,
               checks::RunnerOptions{context.identity.zone, context.identity.advertise_addr,
-                                    std::chrono::milliseconds(250), options.reap_floor}) {
+                                    std::chrono::milliseconds(250), options.reap_floor,
+                                    options.max_probes_in_flight}) {
   context.registry.add_change_listener(
       [watch = watch_](std::string_view env, std::string_view appid) {
         watch->changed(env, appid);
@@ -275,6 +277,13 @@ void ConsulApi::write_metrics(metrics::TextWriter& out) const {
   out.family("muster_consul_check_probes_total", "counter",
              "HTTP and TCP check probes this node has started.");
   out.sample("muster_consul_check_probes_total", static_cast<double>(runner_.probes()));
+  out.family("muster_consul_check_probes_in_flight", "gauge",
+             "HTTP and TCP check probes out now: this node's outbound check connections.");
+  out.sample("muster_consul_check_probes_in_flight", static_cast<double>(runner_.in_flight()));
+  out.family("muster_consul_check_probes_deferred_total", "counter",
+             "Times a due check probe waited because the probe budget was in flight (counted at "
+             "each 250 ms scan).");
+  out.sample("muster_consul_check_probes_deferred_total", static_cast<double>(runner_.deferred()));
 }
 
 http::Outcome ConsulApi::agent_self(const http::Request&) const {
@@ -394,6 +403,15 @@ http::Outcome ConsulApi::register_service(const http::Request& request) const {
   if (auto* problem = std::get_if<std::string>(&made)) return error(400, *problem);
   auto& [args, list] = std::get<consul::Registration>(made);
   if (auto no = refused_write(request, args.appid)) return std::move(*no);
+  // A service ID names one service in its env and zone (Consul's rule): registering it under
+  // another name replaces that service, which takes the right to write it too (issue 27.5: a
+  // team could otherwise shadow another's ID, and lookups by ID find one or the other).
+  std::optional<cluster::InstanceId> replaced = agent_service(args.env, args.hostname);
+  if (replaced && replaced->appid == args.appid) replaced.reset();
+  if (replaced && refused(request, Need::kWrite, replaced->appid)) {
+    return error(403, "Permission denied: service ID \"" + args.hostname + "\" is " +
+                          replaced->appid + "'s, which this token may not write");
+  }
   if (!list.empty()) {
     // A check registered again keeps its state (Consul does).
     registry_.read_instance({args.zone, args.env, args.appid, args.hostname},
@@ -406,11 +424,12 @@ http::Outcome ConsulApi::register_service(const http::Request& request) const {
     for (const auto& [k, v] : args.metadata)
       bytes += k.size() + v.size();
     args.metadata.emplace_back(std::string(checks::kChecksKey), checks::check_list_json(list));
-    if (bytes > limits::kMetadataBytes)
+    if (bytes > wire::limits::kMetadataBytes)
       return error(400, "Invalid check: the checks, Meta and Tags need over 8192 bytes together");
     std::sort(args.metadata.begin(), args.metadata.end());
     args.status = checks::instance_status(list);
   }
+  if (replaced) writes_.cancel(replaced->view(), cluster::Origin::kClient);
   writes_.register_instance(std::move(args), cluster::Origin::kClient);
   return written();
 }

@@ -24,6 +24,8 @@ struct ConsulOptions {
   bool run_checks = true;  // false: this node runs no check (tests of the API alone)
   // DeregisterCriticalServiceAfter is raised to this (Consul: 1 minute).
   std::chrono::nanoseconds reap_floor = std::chrono::minutes(1);
+  // Check probes out at once, each with a socket: kept below the descriptor limit (serve.cpp).
+  size_t max_probes_in_flight = 512;
 };
 
 class ConsulApi final : public Api {

@@ -9,6 +9,7 @@
 #include "api/envelope.h"
 #include "api/native_bind.h"
 #include "api/poll_call.h"
+#include "cluster/http_get.h"
 #include "common/json_writer.h"
 
 namespace muster::api {
@@ -69,6 +70,14 @@ std::optional<http::Response> NativeApi::refused(const http::Request& request, N
   const Verdict v = access_.check(bearer_token(request), need, appid, request.peer_certified);
   if (v == Verdict::kAllowed) return std::nullopt;
   return envelope(v == Verdict::kForbidden ? kAccessDenied : kUnauthorized, verdict_message(v));
+}
+
+Reader NativeApi::reader_of(const http::Request& request) const {
+  if (request.peer_certified) return Reader::kPeer;
+  // With no token configured nothing is secret (docs/security.md): a peer says it is one.
+  if (access_.open())
+    return request.header(cluster::kPeerHeader) == "1" ? Reader::kPeer : Reader::kClient;
+  return access_.peer_or_admin(bearer_token(request)) ? Reader::kPeer : Reader::kClient;
 }
 
 std::optional<http::Response> NativeApi::refused_write(const http::Request& request,
@@ -152,24 +161,27 @@ http::Outcome NativeApi::handle_renew(const http::Request& request) {
   // Only a peer's renew carries a lease older than now (a client's renew is the renew).
   const auto lease_age = origin == cluster::Origin::kClient ? std::nullopt : r.lease_age_ns;
   std::optional<http::Response> answer;
-  const auto outcome =
-      writes_.renew(r.key(), origin, r.dirty_timestamp, lease_age,
-                    [&](registry::RenewOutcome o, const registry::Instance& inst) {
-                      const auto render = [&](std::string& out) { append_instance(out, inst); };
-                      // Every answer about a found instance carries it as data, as Bilibili's do.
-                      switch (o) {
-                        case registry::RenewOutcome::kOk:
-                          answer = envelope_with(kOk, "0", render);
-                          break;
-                        case registry::RenewOutcome::kPeerOlder:
-                          answer = envelope_with(kConflict, "this node's copy is newer", render);
-                          break;
-                        default:
-                          answer = envelope_with(
-                              kNotFound, "the sender's copy is newer: register it here", render);
-                          break;
-                      }
-                    });
+  const auto outcome = writes_.renew(
+      r.key(), origin, r.dirty_timestamp, lease_age,
+      [&](registry::RenewOutcome o, const registry::Instance& inst) {
+        const auto render = [&](std::string& out) {
+          append_instance(out, inst, 0,
+                          origin == cluster::Origin::kClient ? Reader::kClient : Reader::kPeer);
+        };
+        // Every answer about a found instance carries it as data, as Bilibili's do.
+        switch (o) {
+          case registry::RenewOutcome::kOk:
+            answer = envelope_with(kOk, "0", render);
+            break;
+          case registry::RenewOutcome::kPeerOlder:
+            answer = envelope_with(kConflict, "this node's copy is newer", render);
+            break;
+          default:
+            answer =
+                envelope_with(kNotFound, "the sender's copy is newer: register it here", render);
+            break;
+        }
+      });
   if (outcome == registry::RenewOutcome::kNotFound || !answer)
     return envelope(kNotFound, "instance not found");
   return std::move(*answer);
@@ -226,7 +238,7 @@ http::Outcome NativeApi::handle_fetch(const http::Request& request) {
       data.push_back('}');
       return;
     }
-    append_instance_info(data, app, f.zone, f.status, wall_offset);
+    append_instance_info(data, app, f.zone, f.status, wall_offset, reader_of(request));
   });
   if (!found) return envelope(kNotFound, f.appids[0] + " not found in env " + f.env);
   if (zone_missing) return envelope(kNotFound, "zone " + f.zone + " not found", data);
@@ -277,7 +289,7 @@ std::shared_ptr<const std::string> NativeApi::render_fetch_all(int64_t wall) con
         for (const auto& [host, inst] : zone.instances) {
           if (!first) data.push_back(',');
           first = false;
-          append_instance(data, inst, wall_offset);
+          append_instance(data, inst, wall_offset, Reader::kPeer);  // a peer-or-admin route
         }
       }
     });

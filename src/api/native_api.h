@@ -66,6 +66,9 @@ class NativeApi final : public Api {
                                         std::string_view appid = {}) const;
   // The same for a write: `client_need` from a client, a peer's token for a replicated one; and
   // a client's write over its source address's rate.
+  // Who reads (render.h): a peer by its certificate or token (or, with no token configured, by
+  // the X-Muster-Peer header peers send), else a client.
+  Reader reader_of(const http::Request& request) const;
   std::optional<http::Response> refused_write(const http::Request& request, cluster::Origin origin,
                                               Need client_need, std::string_view appid) const;
 

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <charconv>
 
-#include "api/field_limits.h"
 #include "common/utf8.h"
 #include "http/json_params.h"
+#include "wire/field_limits.h"
 
 namespace muster::api {
 
@@ -113,21 +113,22 @@ std::variant<registry::Metadata, std::string> parse_metadata(std::string_view te
   auto parsed = http::parse_string_object(text);
   if (auto* err = std::get_if<std::string>(&parsed)) return "invalid metadata: " + *err;
   auto& pairs = std::get<http::StringPairs>(parsed);
-  if (pairs.size() > limits::kMetadataKeys) {
+  if (pairs.size() > wire::limits::kMetadataKeys) {
     return "metadata has " + std::to_string(pairs.size()) + " keys (at most " +
-           std::to_string(limits::kMetadataKeys) + ")";
+           std::to_string(wire::limits::kMetadataKeys) + ")";
   }
   size_t bytes = 0;
   for (const auto& [k, v] : pairs) {
-    if (k.size() > limits::kMetadataKey) {
+    if (k.size() > wire::limits::kMetadataKey) {
       return "a metadata key is too long: " + std::to_string(k.size()) + " bytes (at most " +
-             std::to_string(limits::kMetadataKey) + ")";
+             std::to_string(wire::limits::kMetadataKey) + ")";
     }
     bytes += k.size() + v.size();
   }
-  if (bytes > limits::kMetadataBytes) {
+  if (bytes > wire::limits::kMetadataBytes) {
     return "metadata is too large: " + std::to_string(bytes) +
-           " bytes of keys and values (at most " + std::to_string(limits::kMetadataBytes) + ")";
+           " bytes of keys and values (at most " + std::to_string(wire::limits::kMetadataBytes) +
+           ")";
   }
   return std::move(pairs);
 }
@@ -136,18 +137,18 @@ namespace {
 
 // The limits of the fields that name an instance (all but the hostnames of a set).
 void limit_names(Binder& b, std::string_view zone, std::string_view env, std::string_view appid) {
-  b.limit("zone", zone, limits::kZone);
-  b.limit("env", env, limits::kZone);
-  b.limit("appid", appid, limits::kAppid);
+  b.limit("zone", zone, wire::limits::kZone);
+  b.limit("env", env, wire::limits::kZone);
+  b.limit("appid", appid, wire::limits::kAppid);
 }
 
 // The limits of what a read names: fetch, fetchs, poll and polls.
 void limit_read(Binder& b, std::string_view env, std::string_view zone,
                 const std::vector<std::string>& appids) {
-  b.limit("env", env, limits::kZone);
-  b.limit("zone", zone, limits::kZone);
+  b.limit("env", env, wire::limits::kZone);
+  b.limit("zone", zone, wire::limits::kZone);
   for (const std::string& appid : appids)
-    b.limit("appid", appid, limits::kAppid);
+    b.limit("appid", appid, wire::limits::kAppid);
 }
 
 int bind_status(Binder& b, std::string_view text) {
@@ -176,12 +177,12 @@ std::variant<RegisterRequest, std::string> bind_register(const http::Params& par
   a.region = b.optional("region");
   a.version = b.optional("version");
   limit_names(b, a.zone, a.env, a.appid);
-  b.limit("hostname", a.hostname, limits::kHostname);
-  b.limit("region", a.region, limits::kZone);
-  b.limit("version", a.version, limits::kVersion);
-  b.limit_count("addrs", a.addrs.size(), limits::kAddrs);
+  b.limit("hostname", a.hostname, wire::limits::kHostname);
+  b.limit("region", a.region, wire::limits::kZone);
+  b.limit("version", a.version, wire::limits::kVersion);
+  b.limit_count("addrs", a.addrs.size(), wire::limits::kAddrs);
   for (const std::string& addr : a.addrs)
-    b.limit("an addr", addr, limits::kAddr);
+    b.limit("an addr", addr, wire::limits::kAddr);
   r.replication = b.boolean("replication");
   r.from_zone = b.boolean("from_zone");
   a.dirty_timestamp = b.integer("dirty_timestamp");
@@ -207,7 +208,7 @@ std::variant<InstanceRequest, std::string> bind_instance(const http::Params& par
   r.appid = b.required("appid");
   r.hostname = b.required("hostname");
   limit_names(b, r.zone, r.env, r.appid);
-  b.limit("hostname", r.hostname, limits::kHostname);
+  b.limit("hostname", r.hostname, wire::limits::kHostname);
   r.replication = b.boolean("replication");
   r.from_zone = b.boolean("from_zone");
   if (renew) {
@@ -229,9 +230,9 @@ std::variant<SetRequest, std::string> bind_set(const http::Params& params) {
   a.hostnames = b.list("hostname");
   if (b.ok() && a.hostnames.empty()) b.fail("hostname is required");
   limit_names(b, a.zone, a.env, a.appid);
-  b.limit_count("hostnames", a.hostnames.size(), limits::kSetHostnames);
+  b.limit_count("hostnames", a.hostnames.size(), wire::limits::kSetHostnames);
   for (const std::string& h : a.hostnames)
-    b.limit("hostname", h, limits::kHostname);
+    b.limit("hostname", h, wire::limits::kHostname);
   r.replication = b.boolean("replication");
   r.from_zone = b.boolean("from_zone");
   a.set_timestamp = b.integer("set_timestamp");
@@ -298,7 +299,7 @@ std::variant<registry::PollQuery, std::string> bind_poll(const http::Params& par
   q.env = b.required("env");
   std::vector<std::string> appids = b.list("appid");
   if (b.ok() && appids.empty()) b.fail("appid is required");
-  b.limit("hostname", b.required("hostname"), limits::kHostname);
+  b.limit("hostname", b.required("hostname"), wire::limits::kHostname);
   std::vector<int64_t> latest = b.integer_list("latest_timestamp");
   q.zone = b.optional("zone");
   limit_read(b, q.env, q.zone, appids);

@@ -2,10 +2,11 @@
 
 #include <algorithm>
 
-#include "api/field_limits.h"
+#include "checks/check.h"
 #include "common/json_writer.h"
 #include "common/utf8.h"
 #include "http/params.h"
+#include "wire/field_limits.h"
 #include "wire/prometheus_target.h"
 
 namespace muster::api {
@@ -75,15 +76,16 @@ http::Outcome PrometheusSdApi::handle(const http::Request& request) const {
   const std::string zone(params.first("zone").value_or(""));
   const std::string scheme(params.first("scheme").value_or("http"));
   const std::string status_text(params.first("status").value_or("3"));
-  if (env.empty() || env.size() > limits::kZone) return bad_request("env must be 1 to 64 bytes");
-  if (zone.size() > limits::kZone) return bad_request("zone must be at most 64 bytes");
+  if (env.empty() || env.size() > wire::limits::kZone)
+    return bad_request("env must be 1 to 64 bytes");
+  if (zone.size() > wire::limits::kZone) return bad_request("zone must be at most 64 bytes");
   if (!valid_scheme(scheme)) return bad_request("scheme \"" + scheme + "\" is not a URL scheme");
   if (status_text != "1" && status_text != "2" && status_text != "3")
     return bad_request("status must be 1 (up), 2 (down) or 3 (both)");
   const int status = status_text[0] - '0';
   std::vector<std::string> appids;
   for (std::string_view a : params.all("appid")) {
-    if (a.size() > limits::kAppid) return bad_request("an appid is longer than 256 bytes");
+    if (a.size() > wire::limits::kAppid) return bad_request("an appid is longer than 256 bytes");
     appids.emplace_back(a);
   }
   if (appids.size() > kMaxAppids)
@@ -109,8 +111,10 @@ http::Outcome PrometheusSdApi::handle(const http::Request& request) const {
           if (address.empty()) continue;
           wire::TargetInstance t{app.appid, app.env,      zone_name,   inst.region,
                                  host,      inst.version, inst.status, {}};
+          // A Consul registration's checks are not a label: they change with every output
+          // (Prometheus would see a new target each time) and may hold credentials (issue 27).
           for (const auto [k, v] : inst.metadata.pairs())
-            t.metadata.emplace_back(k, v);
+            if (k != checks::kChecksKey) t.metadata.emplace_back(k, v);
           append_group(out, wire::muster_target_labels(t, address, scheme));
         }
       }

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "checks/check.h"
 #include "common/json_writer.h"
 
 namespace muster::api {
@@ -24,7 +25,7 @@ int64_t renew_timestamp(const Instance& inst, int64_t wall_offset) {
 
 }  // namespace
 
-void append_instance(std::string& out, const Instance& inst, int64_t wall_offset) {
+void append_instance(std::string& out, const Instance& inst, int64_t wall_offset, Reader reader) {
   const Zone& zone = *inst.zone;
   const App& app = *zone.app;
   out += "{\"region\":";
@@ -53,7 +54,10 @@ void append_instance(std::string& out, const Instance& inst, int64_t wall_offset
     first = false;
     json::append_string(out, k);
     out.push_back(':');
-    json::append_string(out, v);
+    if (reader == Reader::kClient && k == checks::kChecksKey)
+      json::append_string(out, checks::checks_for_readers(v));
+    else
+      json::append_string(out, v);
   }
   out += "},\"status\":";
   json::append_int(out, inst.status);
@@ -78,18 +82,18 @@ namespace {
 // Appends the matching instances of one zone to a comma-separated list; `first` says whether the
 // list is still empty, and the result says whether it still is.
 bool append_zone_list(std::string& out, const Zone& zone, int status_mask, bool first,
-                      int64_t wall_offset = 0) {
+                      int64_t wall_offset = 0, Reader reader = Reader::kClient) {
   for (const auto& [host, inst] : zone.instances) {
     if ((inst.status & status_mask) == 0) continue;
     if (!first) out.push_back(',');
     first = false;
-    append_instance(out, inst, wall_offset);
+    append_instance(out, inst, wall_offset, reader);
   }
   return first;
 }
 
 void append_zone_map(std::string& out, const App& app, std::string_view zone, int status_mask,
-                     int64_t wall_offset = 0) {
+                     int64_t wall_offset = 0, Reader reader = Reader::kClient) {
   out.push_back('{');
   bool first_zone = true;
   for (const auto& [name, z] : app.zones) {
@@ -98,7 +102,7 @@ void append_zone_map(std::string& out, const App& app, std::string_view zone, in
     first_zone = false;
     json::append_string(out, name);
     out += ":[";
-    append_zone_list(out, z, status_mask, true, wall_offset);
+    append_zone_list(out, z, status_mask, true, wall_offset, reader);
     out.push_back(']');
   }
   out.push_back('}');
@@ -107,9 +111,9 @@ void append_zone_map(std::string& out, const App& app, std::string_view zone, in
 }  // namespace
 
 void append_instance_info(std::string& out, const App& app, std::string_view zone, int status_mask,
-                          int64_t wall_offset) {
+                          int64_t wall_offset, Reader reader) {
   out += "{\"instances\":";
-  append_zone_map(out, app, zone, status_mask, wall_offset);
+  append_zone_map(out, app, zone, status_mask, wall_offset, reader);
   out += ",\"latest_timestamp\":";
   json::append_int(out, app.latest_timestamp);
   out.push_back('}');

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/url/parse.hpp>
+#include <cctype>
 
 #include "checks/consul_decode.h"
 #include "common/duration.h"
@@ -77,6 +79,18 @@ std::vector<std::pair<std::string, std::vector<std::string>>> header_field(const
   return out;
 }
 
+bool is_tchar(unsigned char c) {
+  return std::isalnum(c) != 0 ||
+         std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+}
+
+bool has_control(std::string_view text, bool tab_allowed) {
+  return std::any_of(text.begin(), text.end(), [&](char ch) {
+    const auto c = static_cast<unsigned char>(ch);
+    return (c < 0x20 && !(tab_allowed && c == '\t')) || c == 0x7f;
+  });
+}
+
 // The checks muster cannot run, by the field that asks for them.
 constexpr std::string_view kUnsupported[] = {
     "Args", "ScriptArgs", "Script",    "GRPC",         "H2PING",
@@ -122,8 +136,61 @@ Check parse_check(const json::value& value) {
     if (!s) throw Invalid{"Status for checks must 'passing', 'warning', 'critical'"};
     c.status = *s;
   }
+  if (std::string problem = request_problem(c); !problem.empty()) throw Invalid{problem};
   return c;
 }
+
+}  // namespace
+
+std::string request_problem(const Check& check) {
+  static constexpr std::string_view kMethods[] = {"GET",    "HEAD",    "POST", "PUT",
+                                                  "DELETE", "OPTIONS", "PATCH"};
+  if (!check.method.empty() &&
+      std::find(std::begin(kMethods), std::end(kMethods), check.method) == std::end(kMethods))
+    return "Invalid check: Method must be one of GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH";
+  size_t values = 0;
+  for (const auto& [name, list] : check.header) {
+    if (name.empty() || name.size() > 256 || !std::all_of(name.begin(), name.end(), [](char c) {
+          return is_tchar(static_cast<unsigned char>(c));
+        }))
+      return "Invalid check: a Header name is not an HTTP token (letters, digits and "
+             "!#$%&'*+-.^_`|~, at most 256)";
+    for (const auto& v : list) {
+      if (has_control(v, /*tab_allowed=*/true))
+        return "Invalid check: Header " + name + " has a control character (CR, LF, NUL...)";
+    }
+    values += list.size();
+  }
+  if (values > 32) return "Invalid check: at most 32 Header values";
+  if (check.type == Type::kHttp) {
+    const auto url = boost::urls::parse_uri(check.http);
+    if (!url || url->scheme() != "http" || url->host().empty())
+      return "Invalid check: HTTP must be an http:// URL with a host";
+  }
+  if (check.type == Type::kTcp &&
+      (has_control(check.tcp, false) || check.tcp.find(' ') != std::string::npos))
+    return "Invalid check: TCP must be host:port";
+  return "";
+}
+
+namespace {}  // namespace
+
+std::string checks_for_readers(std::string_view checks_json) {
+  if (checks_json.find("\"Header\"") == std::string_view::npos &&
+      checks_json.find("\"Body\"") == std::string_view::npos)
+    return std::string(checks_json);
+  boost::system::error_code ec;
+  json::value v = json::parse(checks_json, ec);
+  if (ec || !v.is_array()) return "[]";
+  for (json::value& c : v.get_array()) {
+    if (!c.is_object()) continue;
+    c.get_object().erase("Header");
+    c.get_object().erase("Body");
+  }
+  return json::serialize(v);
+}
+
+namespace {
 
 // A duration as the store keeps it: Go's text, "" for none.
 std::string duration_text(std::chrono::nanoseconds d) {

@@ -74,6 +74,15 @@ std::variant<std::vector<Check>, std::string> parse_registration_checks(
 // (CheckID or ID; empty when neither is); or the 400 text.
 std::variant<Check, std::string> parse_check_definition(const boost::json::value& value);
 
+// What makes a check's request unsafe to send, as a 400 text ("Invalid check: ..."), or "" (issue
+// 27): a Method outside GET, HEAD, POST, PUT, DELETE, OPTIONS and PATCH (RFC 9110's list and
+// RFC 5789, without CONNECT and TRACE), a Header name that is not an RFC 9110 token or a value
+// with a control character (CR and LF would end the header and smuggle a request), more than
+// 32 header values, an HTTP URL that is not a plain http:// URI with a host, a TCP address with
+// spaces or control characters. Checked at registration and again before each probe (a check
+// may come from a peer or an older data directory).
+std::string request_problem(const Check& check);
+
 // The metadata bytes `list` may take at most once every output is at its longest: what must fit
 // in the instance's 8 KiB with its other metadata, so that no later result can overflow them.
 size_t reserved_bytes(const std::vector<Check>& list);
@@ -85,6 +94,10 @@ void keep_state(const std::vector<Check>& before, std::vector<Check>& after);
 // The metadata value that stores `list`, and back. Reading skips (and counts) an unreadable
 // entry rather than losing the others.
 std::string check_list_json(const std::vector<Check>& list);
+// The same list as a reader who is not a peer sees it (fetch, polls, the CLI): without each
+// check's Header and Body, which may carry credentials the service gave its checks (issue 27;
+// docs/security.md). Text that is not such a list comes back as "[]".
+std::string checks_for_readers(std::string_view checks_json);
 std::vector<Check> read_check_list(std::string_view json, size_t* unreadable = nullptr);
 
 // Worst status of the list; passing for none.

@@ -15,6 +15,9 @@ namespace {
 constexpr int64_t kOutputEveryMs = 5 * 60 * 1000;
 constexpr std::chrono::nanoseconds kMinInterval = std::chrono::seconds(1);
 constexpr std::chrono::nanoseconds kDefaultTimeout = std::chrono::seconds(10);
+constexpr std::chrono::nanoseconds kMaxTimeout = std::chrono::minutes(5);
+// A probe that waited this many intervals for the budget is written critical.
+constexpr int64_t kStarvedIntervals = 3;
 
 // A node's weight for a check: neighbouring addresses get unrelated weights.
 uint64_t weight(std::string_view node, std::string_view key) {
@@ -102,6 +105,15 @@ void CheckRunner::scan() {
   size_t owned = 0;
   for (auto& [key, slot] : slots_)
     slot.seen = false;
+  struct Due {
+    int64_t due_mono;
+    int64_t interval;
+    const Work* work;
+    const Check* check;
+    Slot* slot;  // unordered_map nodes stay put while others are added
+    std::string key;
+  };
+  std::vector<Due> due;
   for (const Work& w : work) {
     const auto ttl_checks = std::count_if(w.checks.begin(), w.checks.end(),
                                           [](const Check& c) { return c.type == Type::kTtl; });
@@ -136,10 +148,30 @@ void CheckRunner::scan() {
             now_mono + std::uniform_int_distribution<int64_t>(0, interval - 1)(random_);
       }
       if (slot->second.in_flight || now_mono < slot->second.due_mono) continue;
-      slot->second.in_flight = true;
-      slot->second.due_mono = now_mono + interval;
-      run_probe(w.id, c, key, now_ms);
+      due.push_back(Due{slot->second.due_mono, interval, &w, &c, &slot->second, std::move(key)});
     }
+  }
+  // The longest waiting first, as many as the budget allows; the others wait, still due.
+  std::sort(due.begin(), due.end(),
+            [](const Due& a, const Due& b) { return a.due_mono < b.due_mono; });
+  const int64_t now_mono = clock_.mono_ns();
+  for (Due& d : due) {
+    if (in_flight_.load() >= options_.max_in_flight) {
+      ++deferred_;
+      if (!d.slot->starved && now_mono - d.due_mono > kStarvedIntervals * d.interval) {
+        d.slot->starved = true;
+        writes_.update(d.work->id, d.check->id, Status::kCritical,
+                       "check not run: " + std::to_string(options_.max_in_flight) +
+                           " probes already in flight on this node (its budget, "
+                           "docs/security.md); it runs as soon as one comes back",
+                       false);
+      }
+      continue;
+    }
+    d.slot->in_flight = true;
+    d.slot->starved = false;
+    d.slot->due_mono = now_mono + d.interval;
+    run_probe(d.work->id, *d.check, d.key, now_ms);
   }
   std::erase_if(slots_, [](const auto& kv) { return !kv.second.seen && !kv.second.in_flight; });
   owned_ = owned;
@@ -148,11 +180,15 @@ void CheckRunner::scan() {
 void CheckRunner::run_probe(const cluster::InstanceId& id, const Check& check,
                             const std::string& key, int64_t started_ms) {
   ++probes_;
-  const auto timeout = check.timeout.count() > 0 ? check.timeout : kDefaultTimeout;
+  ++in_flight_;
+  // Never longer than the interval (a probe still out is not started again) nor 5 minutes.
+  const auto timeout = std::min({check.timeout.count() > 0 ? check.timeout : kDefaultTimeout,
+                                 std::max(check.interval, kMinInterval), kMaxTimeout});
   boost::asio::co_spawn(
       ioc_, probe(ioc_, check, timeout),
       [this, id, key, status = check.status, output = check.output, written = check.reset_ms,
        check_id = check.id, started_ms](std::exception_ptr failed, ProbeResult result) {
+        --in_flight_;
         if (const auto s = slots_.find(key); s != slots_.end()) s->second.in_flight = false;
         if (failed) return;
         // The first output of a check is written at once, later changes of it alone lazily.

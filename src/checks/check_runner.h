@@ -5,8 +5,11 @@
 // zone: the one with the highest rendezvous hash of (node address, check), over this node and
 // the same-zone peers whose links are up; when a node dies its links go down within seconds and
 // its checks move to the others, with no hand-over. Results go through CheckWrites, so they
-// replicate. Threading: one thread of its own, started by start() and joined by stop() or the
-// destructor; owner_of() is pure; the counters are atomic.
+// replicate. A probe's timeout is at most its interval and 5 minutes, and at most
+// `max_in_flight` probes are out at once (each holds a descriptor): the others wait their turn,
+// and one that waited three intervals is written critical, saying why (docs/security.md).
+// Threading: one thread of its own, started by start() and joined by stop() or the destructor;
+// owner_of() is pure; the counters are atomic.
 #include <atomic>
 #include <boost/asio.hpp>
 #include <chrono>
@@ -31,6 +34,7 @@ struct RunnerOptions {
   std::chrono::nanoseconds tick = std::chrono::milliseconds(250);
   // DeregisterCriticalServiceAfter is raised to this, as Consul raises it to 1 minute.
   std::chrono::nanoseconds reap_floor = std::chrono::minutes(1);
+  size_t max_in_flight = 512;  // probes out at once (their sockets), below the descriptor limit
 };
 
 class CheckRunner {
@@ -47,12 +51,15 @@ class CheckRunner {
 
   size_t owned() const { return owned_.load(); }  // checks this node ran at its last scan
   uint64_t probes() const { return probes_.load(); }
+  size_t in_flight() const { return in_flight_.load(); }  // probes out now: outbound connections
+  uint64_t deferred() const { return deferred_.load(); }  // probes that waited for the budget
 
  private:
   struct Slot {
     int64_t due_mono = 0;
     bool in_flight = false;
     bool seen = false;
+    bool starved = false;  // written critical for waiting for the budget; cleared by a probe
   };
   void schedule();
   void scan();
@@ -71,6 +78,8 @@ class CheckRunner {
   std::minstd_rand random_{std::random_device{}()};
   std::atomic<size_t> owned_{0};
   std::atomic<uint64_t> probes_{0};
+  std::atomic<size_t> in_flight_{0};
+  std::atomic<uint64_t> deferred_{0};
   std::thread thread_;
 };
 

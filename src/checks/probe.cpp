@@ -104,6 +104,9 @@ asio::awaitable<ProbeResult> http_probe(asio::io_context& ioc, const Check& chec
 
 asio::awaitable<ProbeResult> probe(asio::io_context& ioc, Check check,
                                    std::chrono::nanoseconds timeout) {
+  // A check from a peer or an older data directory was not checked at this node's door.
+  if (std::string problem = request_problem(check); !problem.empty())
+    co_return ProbeResult{Status::kCritical, "not run: " + problem};
   if (check.type == Type::kTcp) co_return co_await tcp_probe(ioc, check, timeout);
   co_return co_await http_probe(ioc, check, timeout);
 }

@@ -24,4 +24,10 @@ size_t connection_limit(size_t wanted, uint64_t fd_limit) {
   return static_cast<size_t>(std::min<uint64_t>(wanted, room));
 }
 
+size_t probe_budget(uint64_t fd_limit) {
+  if (fd_limit == 0) return 512;
+  const uint64_t reserve = std::max<uint64_t>(64, fd_limit / 10);
+  return static_cast<size_t>(std::clamp<uint64_t>(reserve / 2, 8, 512));
+}
+
 }  // namespace muster::cli

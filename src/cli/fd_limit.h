@@ -15,4 +15,9 @@ uint64_t raise_fd_limit();
 // at least 64). `fd_limit` 0: `wanted`.
 size_t connection_limit(size_t wanted, uint64_t fd_limit);
 
+// How many check probes may be out at once: half the room connection_limit() leaves, at most 512
+// (at least 8), so that probes to targets that never answer cannot take the descriptors that
+// accept() needs (issue 27). `fd_limit` 0: 512.
+size_t probe_budget(uint64_t fd_limit);
+
 }  // namespace muster::cli

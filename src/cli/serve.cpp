@@ -145,6 +145,7 @@ int run_serve(const ServeFlags& f) {
     spdlog::info("at most {} client connections (file descriptor limit {})",
                  o.server.max_connections, fd_limit);
   }
+  o.apis.consul.max_probes_in_flight = probe_budget(fd_limit);
   o.server.max_unsent_bytes = f.max_unsent_bytes;
   o.server.max_connections_per_source = f.max_connections_per_source;
   o.max_writes_per_source = f.max_writes_per_source;

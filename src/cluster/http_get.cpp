@@ -43,7 +43,8 @@ boost::asio::awaitable<GetResult> http_get(boost::asio::io_context& ioc, const s
     boost::asio::ip::tcp::socket socket(ioc);
     // Copies before the first suspension: the caller's strings need not outlive it.
     // (Built outside the co_await: see ClientCore::request on GCC 12's temporaries.)
-    std::string request = http_request_bytes("GET", target, addr, bearer_lines(peer.token));
+    std::string request = http_request_bytes(
+        "GET", target, addr, bearer_lines(peer.token) + std::string(kPeerHeader) + ": 1\r\n");
     const auto tls = peer.tls ? peer.tls->current() : nullptr;
     auto response = co_await http_exchange(socket, addr, std::move(request), timeout,
                                            kPeerAnswerLimit, tls ? tls->context.get() : nullptr);

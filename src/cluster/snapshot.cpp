@@ -14,7 +14,8 @@ std::optional<registry::RegisterArgs> instance_args(const boost::json::value& v,
   if (!v.is_object()) return std::nullopt;
   wire::InstanceRecord r = wire::read_instance(v.get_object());
   if (r.zone.empty() || r.env.empty() || r.appid.empty() || r.hostname.empty()) return std::nullopt;
-  if (r.dirty_timestamp <= 0 || !r.readable()) return std::nullopt;
+  // Held to what a client's write is held to: a peer cannot put in what a route refuses.
+  if (r.dirty_timestamp <= 0 || !r.readable() || !r.within_limits()) return std::nullopt;
   registry::RegisterArgs a;
   wire::move_texts(r, a);
   a.metadata = std::move(r.metadata);  // sorted by key, as the registry keeps it

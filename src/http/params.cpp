@@ -100,4 +100,32 @@ bool is_json_content_type(std::string_view ct) {
   return true;
 }
 
+std::string redacted_target(std::string_view target) {
+  const size_t q = target.find('?');
+  if (q == std::string_view::npos) return std::string(target);
+  std::string out(target.substr(0, q + 1));
+  std::string_view rest = target.substr(q + 1);
+  bool first = true;
+  while (true) {
+    const size_t amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    if (!first) out.push_back('&');
+    first = false;
+    const size_t eq = pair.find('=');
+    std::string key;
+    if (decode_component(pair.substr(0, eq), key)) key.clear();  // malformed: kept as it is
+    for (char& c : key)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (key == "token" && eq != std::string_view::npos) {
+      out.append(pair.substr(0, eq + 1));
+      out.append("<hidden>");
+    } else {
+      out.append(pair);
+    }
+    if (amp == std::string_view::npos) break;
+    rest.remove_prefix(amp + 1);
+  }
+  return out;
+}
+
 }  // namespace muster::http

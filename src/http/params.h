@@ -48,4 +48,8 @@ std::optional<std::string> parse_json_object(std::string_view body, Params& out)
 // Application/json, compared without case and ignoring parameters such as charset.
 bool is_json_content_type(std::string_view content_type);
 
+// `target` (a request's path and query) as the access log writes it: each `token` parameter's
+// value (Consul clients send their token so: python-consul's ?token=) as `<hidden>`.
+std::string redacted_target(std::string_view target);
+
 }  // namespace muster::http

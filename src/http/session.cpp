@@ -12,6 +12,7 @@
 
 #include "common/json_writer.h"
 #include "common/tls.h"
+#include "http/params.h"
 #include "http/server_internal.h"
 #include "http/tls_socket.h"
 
@@ -465,8 +466,8 @@ asio::awaitable<void> serve(Server::Shared& shared, Server::Worker& worker, Stre
     if (o.access_log) {
       // The client's address; an application code only where the answer carries one (an
       // unknown route is a plain 404).
-      spdlog::info("access {} {} {} {}{}{} {}us", client, request.method, target, answer->status,
-                   answer->has_app_code ? " code=" : "",
+      spdlog::info("access {} {} {} {}{}{} {}us", client, request.method, redacted_target(target),
+                   answer->status, answer->has_app_code ? " code=" : "",
                    answer->has_app_code ? std::to_string(answer->app_code) : std::string(),
                    ns / 1000);
     }

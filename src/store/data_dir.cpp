@@ -352,7 +352,7 @@ void DataDir::stored(const registry::Instance& instance) {
   std::lock_guard lock(mu_);
   if (closed_ || failed_ || !journal_) return;
   payload_.clear();
-  api::append_instance(payload_, instance);
+  api::append_instance(payload_, instance, 0, api::Reader::kPeer);  // whole, checks included
   append_record(pending_, RecordType::kStored, payload_);
   ++records_;
 }
@@ -400,7 +400,7 @@ bool DataDir::write_snapshot(uint64_t seq, size_t& bytes) {
       for (const auto& [zone_name, zone] : app.zones) {
         for (const auto& [host, inst] : zone.instances) {
           json.clear();
-          api::append_instance(json, inst);
+          api::append_instance(json, inst, 0, api::Reader::kPeer);
           append_record(out, RecordType::kStored, json);
           ++records;
         }

@@ -5,6 +5,7 @@
 
 #include "common/lenient_json.h"
 #include "common/utf8.h"
+#include "wire/field_limits.h"
 
 namespace muster::wire {
 
@@ -31,6 +32,22 @@ bool InstanceRecord::readable() const {
   for (const auto& [k, v] : metadata)
     if (!valid_utf8(k) || !valid_utf8(v)) return false;
   return true;
+}
+
+bool InstanceRecord::within_limits() const {
+  if (zone.size() > limits::kZone || env.size() > limits::kZone || region.size() > limits::kZone ||
+      appid.size() > limits::kAppid || hostname.size() > limits::kHostname ||
+      version.size() > limits::kVersion || addrs.size() > limits::kAddrs ||
+      metadata.size() > limits::kMetadataKeys)
+    return false;
+  for (const auto& a : addrs)
+    if (a.size() > limits::kAddr) return false;
+  size_t bytes = 0;
+  for (const auto& [k, v] : metadata) {
+    if (k.size() > limits::kMetadataKey) return false;
+    bytes += k.size() + v.size();
+  }
+  return bytes <= limits::kMetadataBytes;
 }
 
 InstanceRecord read_instance(const json::object& o) {

@@ -29,6 +29,9 @@ struct InstanceRecord {
 
   // Every text is valid UTF-8 (issue 15.1: one instance that is not costs only itself).
   bool readable() const;
+  // Every field within the limits a client's write is held to (field_limits.h): what a peer
+  // sends is held to them too (issue 27.2).
+  bool within_limits() const;
 };
 // Missing or mistyped fields stay empty or 0.
 InstanceRecord read_instance(const boost::json::object& o);

@@ -80,5 +80,36 @@ TEST_F(RenderTest, FlatFormForBrpc) {
   EXPECT_NE(out.find(R"("zone_instances":{"sh001":[)"), std::string::npos);
 }
 
+// Issue 27.7: a Consul check's Header and Body reach peers and the data directory, never another
+// reader (fetch, polls, the CLI).
+TEST_F(RenderTest, CheckHeadersAndBodiesGoOnlyToPeers) {
+  RegisterArgs a;
+  a.region = "sh";
+  a.zone = "sh001";
+  a.env = "dev";
+  a.appid = "pay";
+  a.hostname = "pay-1";
+  a.addrs = {"http://172.1.1.2:80"};
+  a.lease = false;
+  a.metadata = {{"consul-checks",
+                 R"([{"CheckID":"service:pay-1","Status":"passing","Output":"ok",)"
+                 R"("Header":{"Authorization":["Bearer s3cret"]},"Body":"s3cret"}])"}};
+  registry_.register_instance(a);
+  const auto render = [&](Reader reader) {
+    std::string out;
+    registry_.read_instance({"sh001", "dev", "pay", "pay-1"}, [&](const registry::Instance& inst) {
+      append_instance(out, inst, 0, reader);
+    });
+    return out;
+  };
+  const std::string client = render(Reader::kClient);
+  EXPECT_EQ(client.find("s3cret"), std::string::npos) << client;
+  EXPECT_NE(client.find(R"(\"Output\":\"ok\")"), std::string::npos) << client;
+  EXPECT_NE(render(Reader::kPeer).find("Bearer s3cret"), std::string::npos);
+  std::string info;
+  registry_.read_app("dev", "pay", [&](const App& app) { append_instance_info(info, app, "", 3); });
+  EXPECT_EQ(info.find("s3cret"), std::string::npos) << "a client by default";
+}
+
 }  // namespace
 }  // namespace muster::api

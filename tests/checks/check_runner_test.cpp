@@ -4,7 +4,11 @@
 // DeregisterCriticalServiceAfter, and the native status that follows the checks.
 #include "checks/check_runner.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <map>
 #include <thread>
@@ -41,10 +45,11 @@ TEST(OwnerTest, OneOwnerPerCheckSpreadAndStableWhenANodeLeaves) {
 // A registry, its write path and a runner over them, as one node alone.
 template <class ClockType>
 struct Node {
-  explicit Node(std::chrono::nanoseconds reap_floor = 0s) {
+  explicit Node(std::chrono::nanoseconds reap_floor = 0s, size_t max_in_flight = 512) {
     runner = std::make_unique<CheckRunner>(
         registry, check_writes, clock, nullptr,
-        RunnerOptions{"z1", "127.0.0.1:7171", std::chrono::milliseconds(10), reap_floor});
+        RunnerOptions{"z1", "127.0.0.1:7171", std::chrono::milliseconds(10), reap_floor,
+                      max_in_flight});
   }
   void add(const std::vector<Check>& list) {
     registry::RegisterArgs a;
@@ -148,6 +153,48 @@ TEST(CheckRunnerTest, TcpChecksConnect) {
   ASSERT_TRUE(node.wait_for(Status::kCritical)) << "nothing listens any more";
   EXPECT_TRUE(node.checks()[0].output.starts_with("dial tcp " + addr + ": "))
       << node.checks()[0].output;
+}
+
+// Issue 27.6: probes to a port that accepts nothing hold a descriptor each until their timeout. No
+// more than the budget are out at once, the longest waiting go first, and a Timeout of ten
+// minutes is cut to the interval.
+TEST(CheckRunnerTest, ProbesStayWithinTheirBudgetAndTimeoutsWithinTheInterval) {
+  const int silent = ::socket(AF_INET, SOCK_STREAM, 0);  // listens, never accepts nor answers
+  ASSERT_GE(silent, 0);
+  sockaddr_in at{};
+  at.sin_family = AF_INET;
+  at.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof at;
+  ASSERT_EQ(::bind(silent, reinterpret_cast<sockaddr*>(&at), len), 0);
+  ASSERT_EQ(::listen(silent, 128), 0);
+  ASSERT_EQ(::getsockname(silent, reinterpret_cast<sockaddr*>(&at), &len), 0);
+  const std::string url = "http://127.0.0.1:" + std::to_string(ntohs(at.sin_port)) + "/health";
+  Node<SystemClock> node(0s, /*max_in_flight=*/2);
+  std::vector<Check> list;
+  for (int i = 0; i < 8; ++i) {
+    Check c = probe_check(Type::kHttp, url);
+    c.id = "c" + std::to_string(i);
+    c.timeout = 10min;
+    list.push_back(c);
+  }
+  node.add(list);
+  node.runner->start();
+  size_t most = 0;
+  for (int i = 0; i < 600 && node.runner->probes() < 12; ++i) {  // 6 s at most
+    most = std::max(most, node.runner->in_flight());
+    std::this_thread::sleep_for(10ms);
+  }
+  node.runner->stop();
+  ::close(silent);
+  EXPECT_LE(most, 2u);
+  EXPECT_GE(most, 1u);
+  EXPECT_GE(node.runner->probes(), 12u) << "a probe lasts its interval (1 s), not 10 minutes";
+  EXPECT_GT(node.runner->deferred(), 0u);
+  // A new check's output is empty until it ran; one that waited three intervals says why.
+  for (const Check& c : node.checks())
+    EXPECT_TRUE(c.output.starts_with("HTTP GET " + url) ||
+                c.output.starts_with("check not run: 2 probes already in flight"))
+        << c.id << ": " << c.output;
 }
 
 TEST(CheckRunnerTest, TtlChecksExpireUnlessPassedAndAnUnchangedPassIsARenew) {

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 namespace muster::checks {
 namespace {
@@ -83,6 +84,75 @@ TEST(CheckTest, BadChecksGetConsulsWords) {
   for (int i = 0; i < 9; ++i)
     nine += std::string(i ? "," : "") + R"({"TTL":"1s"})";
   EXPECT_EQ(error_of(nine + "]}"), "Invalid check: at most 8 checks per service");
+}
+
+// Issue 27.7: a check's request is sent as written, so nothing in it may end a header line or
+// the request line, and the method is one an HTTP check means.
+TEST(CheckTest, RequestsThatCouldSmuggleAreRefused) {
+  const auto http = [](std::string_view extra) {
+    return error_of(R"({"Check":{"HTTP":"http://127.0.0.1:9/h","Interval":"1s",)" +
+                    std::string(extra) + "}}");
+  };
+  const auto quoted = [](std::string_view text) {
+    return json::serialize(json::value(json::string(text)));
+  };
+  EXPECT_EQ(http(R"("Method":"POST")"), "(no error)");
+  EXPECT_EQ(http(R"("Method":"PATCH","Header":{"Authorization":["Bearer x\ty"]})"), "(no error)");
+  const std::string_view methods[] = {"CONNECT", "TRACE", "get", "GET / HTTP/1.1\r\nX: y", "G ET"};
+  for (std::string_view method : methods) {
+    EXPECT_EQ(http(R"("Method":)" + quoted(method)),
+              "Invalid check: Method must be one of GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH")
+        << method;
+  }
+  EXPECT_EQ(http(R"("Header":{"X-A":["ok","a\r\nGET /evil HTTP/1.1"]})"),
+            "Invalid check: Header X-A has a control character (CR, LF, NUL...)");
+  EXPECT_EQ(http(R"("Header":{"X-A":["\u0000"]})"),
+            "Invalid check: Header X-A has a control character (CR, LF, NUL...)");
+  const std::string_view names[] = {"Bad Name", "X:Y", "", "X\r\nY"};
+  for (std::string_view name : names) {
+    EXPECT_EQ(http(R"("Header":{)" + quoted(name) + R"(:["v"]})"),
+              "Invalid check: a Header name is not an HTTP token (letters, digits and "
+              "!#$%&'*+-.^_`|~, at most 256)")
+        << name;
+  }
+  std::string many = R"("Header":{"X":[)";
+  for (int i = 0; i < 33; ++i)
+    many += std::string(i ? "," : "") + R"("v")";
+  EXPECT_EQ(http(many + "]}"), "Invalid check: at most 32 Header values");
+  EXPECT_EQ(error_of(R"({"Check":{"HTTP":"http://h/a b","Interval":"1s"}})"),
+            "Invalid check: HTTP must be an http:// URL with a host");
+  EXPECT_EQ(error_of(R"({"Check":{"HTTP":"http:///nohost","Interval":"1s"}})"),
+            "Invalid check: HTTP must be an http:// URL with a host");
+  EXPECT_EQ(error_of(R"({"Check":{"TCP":"h:1\r\n","Interval":"1s"}})"),
+            "Invalid check: TCP must be host:port");
+  // What came by another way (a peer, an older data directory) is judged the same at the probe.
+  Check stored;
+  stored.type = Type::kHttp;
+  stored.http = "http://127.0.0.1:9/";
+  stored.header = {{"X-A", {"a\\nb"}}};  // a backslash and an n: harmless
+  EXPECT_EQ(request_problem(stored), "");
+  stored.header = {{"X-A", {"a\r\nb"}}};
+  EXPECT_EQ(request_problem(stored),
+            "Invalid check: Header X-A has a control character (CR, LF, NUL...)");
+}
+
+// Issue 27.7: readers who are not peers see a check without the Header and Body its service gave
+// it (credentials, often); everything else stays, the output included (as in Consul).
+TEST(CheckTest, ReadersSeeChecksWithoutHeaderAndBody) {
+  const std::string whole =
+      R"([{"CheckID":"c1","Status":"passing","Output":"HTTP GET ok","Header":{"Authorization":)"
+      R"(["Bearer s3cret"]},"Body":"token=s3cret","HTTP":"http://h/"},{"CheckID":"c2"}])";
+  const std::string seen = checks_for_readers(whole);
+  EXPECT_EQ(seen.find("s3cret"), std::string::npos) << seen;
+  const json::value v = json::parse(seen);
+  ASSERT_EQ(v.as_array().size(), 2u);
+  EXPECT_EQ(v.as_array()[0].as_object().at("Output"), "HTTP GET ok");
+  EXPECT_EQ(v.as_array()[0].as_object().at("HTTP"), "http://h/");
+  EXPECT_EQ(checks_for_readers(R"([{"CheckID":"c1","Output":"x"}])"),
+            R"([{"CheckID":"c1","Output":"x"}])")
+      << "nothing to hide: the text as it is";
+  EXPECT_EQ(checks_for_readers(R"({"Header":1})"), "[]");
+  EXPECT_EQ(checks_for_readers(R"(["Header")"), "[]");
 }
 
 TEST(CheckTest, StateIsKeptByIdAndTheStoredFormReadsBack) {

@@ -116,6 +116,33 @@ TEST_F(PeerFormTest, SnapshotSkipsAnUnreadableInstanceAndKeepsTheRest) {
                                       [](const registry::Instance&) {}));
 }
 
+// Issue 27.2: what a peer sends is held to the limits of a client's write: a copy over one is
+// skipped, the rest applied.
+TEST_F(PeerFormTest, SnapshotSkipsAnInstanceOverTheFieldLimits) {
+  const auto inst = [](const std::string& host, const std::string& extra,
+                       const std::string& addrs = R"(["x://1"])") {
+    return R"({"zone":"sh001","env":"dev","appid":"provider","hostname":")" + host +
+           R"(","addrs":)" + addrs + R"(,"status":1,"dirty_timestamp":5)" + extra + "}";
+  };
+  std::string addrs = "[";
+  for (int i = 0; i < 33; ++i)
+    addrs += std::string(i ? "," : "") + R"("x://a")";
+  const std::string body =
+      R"({"code":0,"data":{"provider":[)" + inst(std::string(257, 'h'), "") + "," +
+      inst("big-md", R"(,"metadata":{"k":")" + std::string(8200, 'v') + R"("})") + "," +
+      inst("many-addrs", "", addrs + "]") + "," +
+      inst("long-version", R"(,"version":")" + std::string(300, 'v') + R"(")") + "," +
+      inst("fine", "") + "]}}";
+  const auto counts = apply_snapshot(registry_, body);
+  ASSERT_TRUE(counts);
+  EXPECT_EQ(counts->applied, 1u);
+  EXPECT_EQ(counts->skipped, 4u);
+  EXPECT_TRUE(registry_.read_instance({"sh001", "dev", "provider", "fine"},
+                                      [](const registry::Instance&) {}));
+  EXPECT_FALSE(registry_.read_instance({"sh001", "dev", "provider", "big-md"},
+                                       [](const registry::Instance&) {}));
+}
+
 TEST(DigestsTest, ParsesTheRouteAndSkipsMalformedEntries) {
   const auto d = parse_digests(
       R"({"code":0,"data":[{"appid":"a","env":"dev","instances":2,"digest":"00000000000000ff"},)"

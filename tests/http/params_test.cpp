@@ -129,5 +129,16 @@ TEST(ContentType, JsonIsRecognisedLoosely) {
   EXPECT_FALSE(is_json_content_type("application/jsonx"));
 }
 
+// Issue 27.9: a Consul client's ?token= never reaches the access log.
+TEST(RedactedTarget, TokensAreHidden) {
+  EXPECT_EQ(redacted_target("/v1/health/service/web?token=s3cret&index=5"),
+            "/v1/health/service/web?token=<hidden>&index=5");
+  EXPECT_EQ(redacted_target("/a?index=5&TOKEN=s3cret&%74oken=s3cret&token"),
+            "/a?index=5&TOKEN=<hidden>&%74oken=<hidden>&token");
+  EXPECT_EQ(redacted_target("/a?tokens=x&my_token=y"), "/a?tokens=x&my_token=y");
+  EXPECT_EQ(redacted_target("/a"), "/a");
+  EXPECT_EQ(redacted_target("/a?%zz=1&token=x"), "/a?%zz=1&token=<hidden>");
+}
+
 }  // namespace
 }  // namespace muster::http

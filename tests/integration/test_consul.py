@@ -18,8 +18,8 @@ from python_consul import consul
 
 
 class ConsulNode(Node):
-    def __init__(self, *extra):
-        super().__init__("--zone", "sh001", "--env", "dev", "--region", "sh", *extra)
+    def __init__(self, *extra, **options):
+        super().__init__("--zone", "sh001", "--env", "dev", "--region", "sh", *extra, **options)
 
     def put(self, path, body):
         status, headers, raw = self.request("PUT", path, body=body)

@@ -11,7 +11,7 @@ import subprocess
 import threading
 import unittest
 
-from muster_node import eventually
+from muster_node import BIN, eventually
 from test_cluster import Cluster
 from test_consul import ConsulNode
 
@@ -242,6 +242,127 @@ class NpmConsulChecksTest(unittest.TestCase):
                                             "service:npm-1:2": "critical"})
         self.assertEqual(seen["ttlOutput"], "draining")
         self.assertEqual((seen["checksAfter"], seen["servicesAfter"]), ({}, {}))
+
+
+class Recorder:
+    """An HTTP server on loopback that answers 200 and keeps each request's raw head and body."""
+
+    def __init__(self, test):
+        self.requests = []
+        recorder = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def answer(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                recorder.requests.append((self.requestline, dict(self.headers),
+                                          self.rfile.read(length)))
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            do_GET = do_POST = do_PUT = answer
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d/health" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        test.addCleanup(self.server.server_close)
+        test.addCleanup(self.server.shutdown)
+
+
+class CheckBoundsTest(unittest.TestCase):
+    """Issue 27.6 and 27.7: what a check may send, who sees its secrets, what its probes cost."""
+
+    def test_a_check_cannot_smuggle_a_request_and_its_secrets_stay_with_peers(self):
+        node = ConsulNode()
+        self.addCleanup(node.stop)
+        target = Recorder(self)
+        refusals = [
+            ({"Header": {"X-A": ["a\r\nGET /admin HTTP/1.1"]}},
+             "Invalid check: Header X-A has a control character (CR, LF, NUL...)"),
+            ({"Method": "GET /admin HTTP/1.1\r\nX:"},
+             "Invalid check: Method must be one of GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH"),
+            ({"Method": "CONNECT"},
+             "Invalid check: Method must be one of GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH"),
+            ({"Header": {"Bad Name": ["v"]}},
+             "Invalid check: a Header name is not an HTTP token (letters, digits and "
+             "!#$%&'*+-.^_`|~, at most 256)"),
+            ({"HTTP": target.url + " HTTP/1.1\r\nX: y"},
+             "Invalid check: HTTP must be an http:// URL with a host"),
+        ]
+        for extra, want in refusals:
+            check = {"HTTP": target.url, "Interval": "1s", **extra}
+            body = {"Name": "pay", "ID": "pay-1", "Port": 80, "Check": check}
+            status, _, text = node.put("/v1/agent/service/register", json.dumps(body))
+            self.assertEqual((status, text), (400, want), extra)
+        self.assertEqual(json.loads(node.get("/v1/agent/services")[2]), {}, "nothing registered")
+        # A check with credentials: they go to its target, and to no reader but a peer.
+        check = {"HTTP": target.url, "Interval": "1s", "Method": "POST",
+                 "Header": {"Authorization": ["Bearer s3cret-header"]}, "Body": "s3cret-body"}
+        body = {"Name": "pay", "ID": "pay-1", "Port": 80, "Check": check}
+        self.assertEqual(node.put("/v1/agent/service/register", json.dumps(body))[0], 200)
+        eventually(lambda: check_status(node, "service:pay-1") == "passing", timeout=10,
+                   what="the check passing")
+        line, headers, sent = target.requests[-1]
+        self.assertEqual((line, headers.get("Authorization"), sent),
+                         ("POST /health HTTP/1.1", "Bearer s3cret-header", b"s3cret-body"))
+        self.assertTrue(all(r[0] == "POST /health HTTP/1.1" for r in target.requests))
+        readers = {
+            "fetch": node.request("GET", "/discovery/fetch?env=dev&appid=pay&status=3")[2],
+            "fetchs": node.request("GET", "/discovery/fetchs?env=dev&appid=pay&status=3")[2],
+            "prometheus sd": node.request("GET", "/prometheus/sd?env=dev&appid=pay")[2],
+            "cli": subprocess.run([BIN, "fetch", "--json", "--node", "127.0.0.1:%d" % node.port,
+                                   "--env", "dev", "pay"], capture_output=True,
+                                  timeout=30).stdout,
+        }
+        for reader, answer in readers.items():
+            self.assertIn(b"pay-1", answer, reader)
+            self.assertNotIn(b"s3cret", answer, reader)
+        self.assertIn(b"HTTP POST", readers["fetch"], "the output stays visible, as in Consul")
+        self.assertNotIn(b"consul_checks", readers["prometheus sd"], "not a label")
+        # Peers read it whole (X-Muster-Peer with no token configured; the peer token otherwise).
+        whole = node.request("GET", "/discovery/fetch?env=dev&appid=pay&status=3",
+                             headers={"X-Muster-Peer": "1"})[2]
+        self.assertIn(b"s3cret-header", whole)
+        self.assertIn(b"s3cret-body", node.request("GET", "/discovery/fetch/all")[2])
+
+    def test_probes_never_take_the_descriptors_clients_need(self):
+        # 480 HTTP checks at a port that accepts connections and never answers, a Timeout of ten
+        # minutes each, on a node allowed 256 descriptors: before issue 27 the probes took them
+        # all and accept() failed; now at most the budget (32 here) is out at once.
+        silent = socket.socket()
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1024)
+        self.addCleanup(silent.close)
+        url = "http://127.0.0.1:%d/" % silent.getsockname()[1]
+        node = ConsulNode(wrap=["prlimit", "--nofile=256:256"])
+        self.addCleanup(node.stop)
+        for s in range(60):
+            checks = [{"HTTP": url, "Interval": "2s", "Timeout": "10m"} for _ in range(8)]
+            body = {"Name": "web", "ID": "web-%d" % s, "Port": 80, "Checks": checks}
+            self.assertEqual(node.put("/v1/agent/service/register", json.dumps(body))[0], 200)
+        eventually(lambda: (node.metric("muster_consul_check_probes_deferred_total") or 0) > 0,
+                   timeout=20, what="probes waiting for the budget")
+        most = 0
+        for _ in range(20):
+            most = max(most, node.metric("muster_consul_check_probes_in_flight"))
+            # New clients are served meanwhile, each on a connection of its own.
+            conns = [node.connect() for _ in range(50)]
+            try:
+                for c in conns:
+                    c.request("GET", "/discovery/nodes")
+                for c in conns:
+                    self.assertEqual(c.getresponse().status, 200)
+            finally:
+                for c in conns:
+                    c.close()
+        self.assertGreater(most, 0)
+        self.assertLessEqual(most, 32)
+        self.assertTrue(node.alive())
+        self.assertFalse([l for l in node.log if "Too many open files" in l])
 
 
 class ClusterChecksTest(unittest.TestCase):

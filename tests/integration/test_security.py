@@ -128,6 +128,35 @@ class TokensTest(unittest.TestCase):
         self.assertEqual((status, len(json.loads(body))), (200, 1))
         self.assertEqual(n.request("GET", "/metrics")[0], 200, "/metrics stays open")
 
+    def test_a_consul_service_id_cannot_be_shadowed_by_another_team(self):
+        # Issue 27.5: zeta's svc-1, then a pay. token registers pay.evil with the same ID.
+        n = self.node
+        zeta = json.dumps({"Name": "zeta.api", "ID": "svc-1", "Port": 80,
+                           "Check": {"TTL": "30s", "Status": "passing"}})
+        self.assertEqual(n.request("PUT", "/v1/agent/service/register", body=zeta,
+                                   headers=bearer("w-all"))[0], 200)
+        evil = json.dumps({"Name": "pay.evil", "ID": "svc-1", "Port": 81})
+        status, _, body = n.request("PUT", "/v1/agent/service/register", body=evil,
+                                    headers=bearer("w-pay"))
+        self.assertEqual((status, body.decode()),
+                         (403, 'Permission denied: service ID "svc-1" is zeta.api\'s, which this '
+                               'token may not write'))
+        services = json.loads(n.request("GET", "/v1/agent/services?token=rd-1")[2])
+        self.assertEqual({k: v["Service"] for k, v in services.items()}, {"svc-1": "zeta.api"})
+        # The owner's operations still work.
+        self.assertEqual(n.request("PUT", "/v1/agent/check/pass/service:svc-1",
+                                   headers=bearer("w-all"))[0], 200)
+        # With rights on both, the ID moves to the new name, as in Consul: one service, not two.
+        moved = json.dumps({"Name": "pay.new", "ID": "svc-1", "Port": 82})
+        self.assertEqual(n.request("PUT", "/v1/agent/service/register", body=moved,
+                                   headers=bearer("w-all"))[0], 200)
+        services = json.loads(n.request("GET", "/v1/agent/services?token=rd-1")[2])
+        self.assertEqual({k: (v["Service"], v["Port"]) for k, v in services.items()},
+                         {"svc-1": ("pay.new", 82)})
+        self.assertEqual(n.request("PUT", "/v1/agent/service/deregister/svc-1",
+                                   headers=bearer("w-pay"))[0], 200)
+        self.assertEqual(json.loads(n.request("GET", "/v1/agent/services?token=rd-1")[2]), {})
+
     @unittest.skipIf(consul is None, "python3-consul is not installed")
     def test_python_consul_sends_its_token(self):
         anonymous = consul.Consul(host="127.0.0.1", port=self.node.port)
