@@ -66,11 +66,11 @@ class NativeApi final : public Api {
                                         std::string_view appid = {}) const;
   // The same for a write: `client_need` from a client, a peer's token for a replicated one; and
   // a client's write over its source address's rate.
+  std::optional<http::Response> refused_write(const http::Request& request, cluster::Origin origin,
+                                              Need client_need, std::string_view appid) const;
   // Who reads (render.h): a peer by its certificate or token (or, with no token configured, by
   // the X-Muster-Peer header peers send), else a client.
   Reader reader_of(const http::Request& request) const;
-  std::optional<http::Response> refused_write(const http::Request& request, cluster::Origin origin,
-                                              Need client_need, std::string_view appid) const;
 
   registry::Registry& registry_;
   cluster::Writes& writes_;  // every write goes through here, then to replication

@@ -173,8 +173,6 @@ std::string request_problem(const Check& check) {
   return "";
 }
 
-namespace {}  // namespace
-
 std::string checks_for_readers(std::string_view checks_json) {
   if (checks_json.find("\"Header\"") == std::string_view::npos &&
       checks_json.find("\"Body\"") == std::string_view::npos)
