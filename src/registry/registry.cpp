@@ -388,14 +388,7 @@ bool Registry::cancel(const InstanceKey& key, std::optional<int64_t> if_not_newe
                                          : std::max(clock_.wall_ns(), after(inst->dirty_timestamp));
   cancel_marks_.add(cancel_mark_name(key.zone, key.appid, key.hostname), key.env, mark,
                     clock_.mono_ns());
-  App& app = *inst->zone->app;
-  bump(app, mark);
-  // The removal may drop the app: its polls are answered afterwards, by name.
-  const OwnedAppKey changed{app.appid, app.env};
-  if (inst->lease) guard_.on_cancel();
-  if (observer_ != nullptr) observer_->removed(*inst);
-  remove_instance(*inst);
-  wake(changed.env, changed.appid);
+  withdraw(*inst, mark);
   return true;
 }
 
@@ -403,14 +396,19 @@ bool Registry::forget(const InstanceKey& key, int64_t dirty) {
   std::lock_guard lock(mu_);
   Instance* inst = find_instance(key);
   if (inst == nullptr || inst->dirty_timestamp != dirty) return false;
-  App& app = *inst->zone->app;
-  bump(app, dirty);  // a reader sees it go: its index moves, as for an eviction
-  const OwnedAppKey changed{app.appid, app.env};
-  if (inst->lease) guard_.on_cancel();
-  if (observer_ != nullptr) observer_->removed(*inst);
-  remove_instance(*inst);
-  wake(changed.env, changed.appid);
+  withdraw(*inst, dirty);  // a reader sees it go: its index moves, as for an eviction
   return true;
+}
+
+void Registry::withdraw(Instance& inst, int64_t version) {
+  App& app = *inst.zone->app;
+  bump(app, version);
+  // The removal may drop the app: its polls are answered afterwards, by name.
+  const OwnedAppKey changed{app.appid, app.env};
+  if (inst.lease) guard_.on_cancel();
+  if (observer_ != nullptr) observer_->removed(inst);
+  remove_instance(inst);
+  wake(changed.env, changed.appid);
 }
 
 SetOutcome Registry::set(const SetArgs& args) {

@@ -329,6 +329,9 @@ class Registry {
   void wake(std::string_view env, std::string_view appid);
   // Removes an instance; drops its zone and app when they empty. Returns true if the app is gone.
   void remove_instance(Instance& inst);
+  // A cancel's or a forget's removal, as a change at `version`: the app's index moves, the guard
+  // expects one lease fewer, the store and the polls are told. Under mu_.
+  void withdraw(Instance& inst, int64_t version);
   // Adds or removes (XOR) the instance's part of its app's digest; called around every change of
   // its dirty_timestamp.
   void toggle_digest(const Instance& inst);

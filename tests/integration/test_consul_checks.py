@@ -19,19 +19,26 @@ from python_consul import consul
 
 
 class Endpoint:
-    """An HTTP server on loopback whose /health answers the status the test sets."""
+    """An HTTP server on loopback whose /health answers the status the test sets, and keeps each
+    request's line, headers and body."""
 
     def __init__(self, test):
         self.code = 200
+        self.requests = []
         endpoint = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                endpoint.requests.append((self.requestline, dict(self.headers),
+                                          self.rfile.read(length)))
                 body = ("state %d" % endpoint.code).encode()
                 self.send_response(endpoint.code)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+
+            do_POST = do_PUT = do_GET
 
             def log_message(self, *args):
                 pass
@@ -244,42 +251,13 @@ class NpmConsulChecksTest(unittest.TestCase):
         self.assertEqual((seen["checksAfter"], seen["servicesAfter"]), ({}, {}))
 
 
-class Recorder:
-    """An HTTP server on loopback that answers 200 and keeps each request's raw head and body."""
-
-    def __init__(self, test):
-        self.requests = []
-        recorder = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def answer(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                recorder.requests.append((self.requestline, dict(self.headers),
-                                          self.rfile.read(length)))
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            do_GET = do_POST = do_PUT = answer
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = "http://127.0.0.1:%d/health" % self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        test.addCleanup(self.server.server_close)
-        test.addCleanup(self.server.shutdown)
-
-
 class CheckBoundsTest(unittest.TestCase):
     """Issue 27.6 and 27.7: what a check may send, who sees its secrets, what its probes cost."""
 
     def test_a_check_cannot_smuggle_a_request_and_its_secrets_stay_with_peers(self):
         node = ConsulNode()
         self.addCleanup(node.stop)
-        target = Recorder(self)
+        target = Endpoint(self)
         refusals = [
             ({"Header": {"X-A": ["a\r\nGET /admin HTTP/1.1"]}},
              "Invalid check: Header X-A has a control character (CR, LF, NUL...)"),
