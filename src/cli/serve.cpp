@@ -58,6 +58,7 @@ struct ServeFlags {
   std::string zones;
   std::string peer_timeout = "3s";
   size_t replication_queue = 100'000;
+  size_t replication_queue_bytes = 256 * 1024 * 1024;
   size_t max_discovered_peers = 64;
   bool self_register = true;
   std::string anti_entropy = "30s";
@@ -161,6 +162,7 @@ int run_serve(const ServeFlags& f) {
   o.advertise = f.advertise;
   o.peer_timeout = duration_flag("--peer-timeout", f.peer_timeout);
   o.replication_queue = f.replication_queue;
+  o.replication_queue_bytes = f.replication_queue_bytes;
   o.max_discovered_peers = f.max_discovered_peers;
   o.self_register = f.self_register;
   o.anti_entropy = duration_flag("--anti-entropy", f.anti_entropy);
@@ -372,6 +374,10 @@ CLI::App& add_serve_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--replication-queue", f.replication_queue,
                   "Writes queued per peer at most; more are dropped and counted")
+      ->capture_default_str();
+  cmd->add_option("--replication-queue-bytes", f.replication_queue_bytes,
+                  "Bytes all peers' queues hold together at most; more writes are dropped, "
+                  "counted, and repaired by anti-entropy")
       ->capture_default_str();
   cmd->add_option("--self-register", f.self_register,
                   "Register this node as infra.discovery (renewed every 30s, cancelled at exit); "

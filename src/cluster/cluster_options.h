@@ -34,7 +34,8 @@ struct ClusterOptions {
   std::string region, zone;
   std::vector<std::string> nodes;  // same zone; may include self
   ZoneNodes zones;
-  size_t queue_capacity = 100'000;  // per peer
+  size_t queue_capacity = 100'000;         // per peer
+  size_t queue_bytes = 256 * 1024 * 1024;  // all peers' queues together (QueueBudget)
   std::chrono::nanoseconds peer_timeout = std::chrono::seconds(3);
   std::chrono::nanoseconds syncup_retry = std::chrono::seconds(5);
   PeerCredentials peer;

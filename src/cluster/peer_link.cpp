@@ -55,16 +55,40 @@ size_t InstanceIdHash::operator()(const InstanceId& id) const noexcept {
 
 PeerLink::PeerLink(asio::io_context& ioc, std::string addr, size_t capacity,
                    std::chrono::nanoseconds timeout, ReplyHandler& handler, const Clock& clock,
-                   const PeerCredentials& peer)
+                   const PeerCredentials& peer, QueueBudget* budget)
     : addr_(std::move(addr)),
       auth_lines_(bearer_lines(peer.token)),
       tls_(peer.tls),
       capacity_(capacity),
+      budget_(budget),
       timeout_(timeout),
       handler_(handler),
       ioc_(ioc),
       signal_(ioc),
       clock_(clock) {}
+
+PeerLink::~PeerLink() {
+  if (budget_ == nullptr) return;
+  for (const Queued& q : queue_)
+    budget_->give(q.bytes);
+}
+
+namespace {
+
+// What a queued item holds in memory, about: the queue's entry, its form, and for a renew the
+// pending-renew entry of its instance.
+size_t queued_bytes(const PeerItem& item) {
+  size_t bytes = 128 + item.body.capacity();
+  if (item.renew_of) {
+    bytes += 96;
+    for (const std::string* part : {&item.renew_of->zone, &item.renew_of->env,
+                                    &item.renew_of->appid, &item.renew_of->hostname})
+      bytes += part->capacity();
+  }
+  return bytes;
+}
+
+}  // namespace
 
 bool PeerLink::enqueue(PeerItem item) {
   std::lock_guard lock(mu_);
@@ -76,13 +100,14 @@ bool PeerLink::enqueue(PeerItem item) {
       return true;
     }
   }
-  if (queue_.size() >= capacity_) {
+  const size_t bytes = budget_ != nullptr ? queued_bytes(item) : 0;
+  if (queue_.size() >= capacity_ || (budget_ != nullptr && !budget_->take(bytes))) {
     ++counters_.dropped;
     lost_writes_ = true;
     return false;
   }
   if (item.renew_of) pending_renews_.emplace(*item.renew_of, item.renewed_mono);
-  queue_.push_back({std::move(item), std::chrono::steady_clock::now()});
+  queue_.push_back({std::move(item), std::chrono::steady_clock::now(), bytes});
   if (waiting_) {
     waiting_ = false;
     asio::post(ioc_, [this] { signal_.cancel(); });
@@ -152,6 +177,7 @@ void PeerLink::take_batch(std::vector<Queued>& batch) {
   while (!queue_.empty() && batch.size() < kBatch) {
     batch.push_back(std::move(queue_.front()));
     queue_.pop_front();
+    if (budget_ != nullptr) budget_->give(batch.back().bytes);
     PeerItem& item = batch.back().item;
     if (!item.renew_of) continue;
     const auto it = pending_renews_.find(*item.renew_of);

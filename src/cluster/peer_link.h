@@ -18,6 +18,7 @@
 #include <unordered_map>
 
 #include "cluster/cluster_options.h"
+#include "cluster/queue_budget.h"
 #include "common/client_stream.h"
 #include "common/clock.h"
 #include "registry/registry.h"
@@ -75,7 +76,7 @@ class ReplyHandler {
 struct PeerCounters {
   std::atomic<uint64_t> batches{0};
   std::atomic<uint64_t> items_sent{0};
-  std::atomic<uint64_t> dropped{0};   // queue full
+  std::atomic<uint64_t> dropped{0};   // queue full, or the budget of all queues spent
   std::atomic<uint64_t> failures{0};  // items lost with a broken connection, or -500 answers
   std::atomic<uint64_t> coalesced{0};
 };
@@ -83,13 +84,17 @@ struct PeerCounters {
 class PeerLink {
  public:
   // `peer`: the token sent with every request, and TLS. `clock`: what PeerItem::renewed_mono is
-  // measured by (the registry's); it must outlive the link.
+  // measured by (the registry's); it must outlive the link, as must `budget` (the bytes all
+  // links' queues may hold together; null: only `capacity` items bound this queue).
   PeerLink(boost::asio::io_context& ioc, std::string addr, size_t capacity,
            std::chrono::nanoseconds timeout, ReplyHandler& handler, const Clock& clock,
-           const PeerCredentials& peer = {});
+           const PeerCredentials& peer = {}, QueueBudget* budget = nullptr);
+  ~PeerLink();
+  PeerLink(const PeerLink&) = delete;
+  PeerLink& operator=(const PeerLink&) = delete;
   const std::string& addr() const { return addr_; }
 
-  // Queues an item; false (and counted) when the queue is full.
+  // Queues an item; false (and counted) when the queue is full or the budget spent.
   bool enqueue(PeerItem item);
   // Sends queued items until stop(); reconnects after failures with a back-off.
   boost::asio::awaitable<void> run();
@@ -122,6 +127,7 @@ class PeerLink {
   struct Queued {
     PeerItem item;
     std::chrono::steady_clock::time_point queued_at;
+    size_t bytes = 0;  // taken from the budget
   };
   // Connects `socket` and starts `stream` on it (the TLS handshake, with TLS).
   boost::asio::awaitable<bool> connect(boost::asio::ip::tcp::socket& socket, ClientStream& stream);
@@ -141,6 +147,7 @@ class PeerLink {
   const std::string auth_lines_;               // "Authorization: Bearer ...\r\n", or ""
   const std::shared_ptr<tls::ClientTls> tls_;  // null: plain HTTP
   const size_t capacity_;
+  QueueBudget* const budget_;
   const std::chrono::nanoseconds timeout_;
   ReplyHandler& handler_;
   boost::asio::io_context& ioc_;

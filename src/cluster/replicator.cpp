@@ -46,6 +46,7 @@ constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 Replicator::Replicator(registry::Registry& registry, ClusterOptions options)
     : registry_(registry),
       options_(std::move(options)),
+      budget_(options_.queue_bytes),
       rng_(options_.random_seed != 0 ? options_.random_seed : std::random_device{}()) {
   use_peers({}, {});
 }
@@ -64,7 +65,7 @@ PeerLink& Replicator::link_for(const std::string& addr) {
   if (slot && slot->stopped()) retired_.push_back(std::move(slot));
   if (!slot) {
     slot = std::make_unique<PeerLink>(ioc_, addr, options_.queue_capacity, options_.peer_timeout,
-                                      *this, registry_.clock(), credentials_for(addr));
+                                      *this, registry_.clock(), credentials_for(addr), &budget_);
     if (running_) {
       spawn(*slot);
       // A node discovered while running: make each side hold what the other holds.
@@ -393,7 +394,8 @@ void Replicator::write_metrics(metrics::TextWriter& out) const {
   each("muster_replication_coalesced_total", "counter",
        "Renews not queued because one for the same instance was waiting",
        [](const PeerLink& l) { return l.counters().coalesced.load(); });
-  each("muster_replication_dropped_total", "counter", "Writes dropped because the queue was full",
+  each("muster_replication_dropped_total", "counter",
+       "Writes dropped because the queue was full or all queues held --replication-queue-bytes",
        [](const PeerLink& l) { return l.counters().dropped.load(); });
   each("muster_replication_failures_total", "counter",
        "Writes lost with a failed connection or answered -500",
@@ -403,6 +405,12 @@ void Replicator::write_metrics(metrics::TextWriter& out) const {
   each("muster_replication_lag_seconds", "gauge",
        "Time from queueing to the peer's answer, for the oldest write of the last batch",
        [](const PeerLink& l) { return static_cast<double>(l.last_lag_ns()) / 1e9; });
+  out.family("muster_replication_queue_bytes", "gauge",
+             "Bytes all replication queues hold together (at most --replication-queue-bytes)");
+  out.sample("muster_replication_queue_bytes", static_cast<double>(budget_.used()));
+  out.family("muster_replication_budget_refused_total", "counter",
+             "Writes not queued because all replication queues held --replication-queue-bytes");
+  out.sample("muster_replication_budget_refused_total", static_cast<double>(budget_.refused()));
   out.family("muster_replication_adopted_total", "counter",
              "Instances adopted from a peer that answered -409 with a newer copy");
   out.sample("muster_replication_adopted_total", static_cast<double>(adopted_.load()));

@@ -117,6 +117,7 @@ class Replicator final : public ReplyHandler {
   registry::Registry& registry_;
   const ClusterOptions options_;
   boost::asio::io_context ioc_;
+  QueueBudget budget_;  // the links' queues together: declared before them, which give it back
   // Every link made, by address; replicator thread only. Links of nodes that left are stopped
   // and kept in retired_ until the end, since their loop may still be finishing.
   std::map<std::string, std::unique_ptr<PeerLink>> links_;

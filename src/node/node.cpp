@@ -171,6 +171,7 @@ void Node::build_cluster(const std::vector<std::string>& nodes_not_self) {
   copts.zones = options_.zones;
   copts.peer_timeout = options_.peer_timeout;
   copts.queue_capacity = options_.replication_queue;
+  copts.queue_bytes = options_.replication_queue_bytes;
   if (!options_.tokens.peer.empty()) copts.peer.token = options_.tokens.peer.front();
   copts.peer.tls = peer_tls_;
   // Membership by rule (docs/security.md, "Trust boundaries"): on a secured node only a peer or

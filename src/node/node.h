@@ -46,6 +46,7 @@ struct NodeOptions {
   cluster::ZoneNodes zones;
   std::chrono::nanoseconds peer_timeout = std::chrono::seconds(3);
   size_t replication_queue = 100'000;
+  size_t replication_queue_bytes = 256 * 1024 * 1024;
   size_t max_discovered_peers = 64;  // per zone (cluster::ClusterOptions)
   bool self_register = true;
   std::chrono::nanoseconds anti_entropy = std::chrono::seconds(30);  // 0: never

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -33,6 +34,14 @@ constexpr std::string_view kSnapshot = "snapshot-", kJournal = "journal-", kTmp 
 constexpr auto kRetryAfterFailure = std::chrono::seconds(5);
 // How often the store's thread writes what changed without a request to write it.
 constexpr auto kFlushEvery = std::chrono::milliseconds(100);
+// How often the store checks that its journal is still the file it writes (issue 27.8).
+constexpr auto kCheckFilesEvery = std::chrono::seconds(2);
+// A sequence a node reaches at one per compaction is far below this: a file named above it is
+// not this node's (a stray copy, a typo) and is ignored, else the next sequence would overflow.
+constexpr uint64_t kMaxSequence = uint64_t{1} << 62;
+// What a damaged file is copied to before compaction replaces it (issue 27.8): kept for the
+// operator, never read again.
+constexpr std::string_view kDamaged = ".damaged";
 // A snapshot is written in pieces of about this size.
 constexpr size_t kWriteChunk = 1024 * 1024;
 
@@ -171,6 +180,14 @@ class Replay {
     if (unreadable > 0)
       note(report, name + ": " + std::to_string(unreadable) + " record(s) not an instance");
     if (snapshot && !complete) note(report, name + ": no end record (incomplete)");
+    // A damaged file is copied aside before compaction replaces it: what was lost may still be
+    // read from it by hand (a torn journal tail, the usual end of a crash, is not damage).
+    if (keep_ && (r.damaged > 0 || unreadable > 0 || (snapshot && !complete))) {
+      const fs::path aside = path.string() + std::string(kDamaged);
+      std::error_code ec;
+      if (!fs::exists(aside, ec) && fs::copy_file(path, aside, ec))
+        note(report, "a copy of it kept as " + aside.filename().string());
+    }
     return r.damaged == 0 && !r.truncated && unreadable == 0 && (complete || !snapshot);
   }
 
@@ -225,10 +242,17 @@ std::variant<std::unique_ptr<DataDir>, std::string> DataDir::open(DataDirOptions
   const auto started = Clock::now();
   const std::string& dir = options.dir;
   std::error_code fec;
-  fs::create_directories(dir, fec);
+  // Instances, addresses and Consul checks (their headers may hold credentials) are the
+  // operator's alone: a directory made here is 0700, its files 0600.
+  if (fs::create_directories(dir, fec) && !fec)
+    fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, fec);
   if (fec) return "data dir " + dir + ": cannot be made: " + fec.message();
+  if (const auto st = fs::status(dir, fec);
+      !fec &&
+      (st.permissions() & (fs::perms::group_all | fs::perms::others_all)) != fs::perms::none)
+    spdlog::warn("data dir {}: readable by others than its owner (chmod 700 it)", dir);
   std::unique_ptr<DataDir> store(new DataDir(options, registry));
-  store->lock_fd_ = ::open((fs::path(dir) / "LOCK").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  store->lock_fd_ = ::open((fs::path(dir) / "LOCK").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (store->lock_fd_ < 0)
     return "data dir " + dir + ": cannot be written: " + std::strerror(errno);
   if (::flock(store->lock_fd_, LOCK_EX | LOCK_NB) != 0)
@@ -241,8 +265,16 @@ std::variant<std::unique_ptr<DataDir>, std::string> DataDir::open(DataDirOptions
       fs::remove(entry.path(), fec);
       continue;
     }
-    if (auto s = seq_of(name, kSnapshot)) snapshots[*s] = entry.path();
-    if (auto s = seq_of(name, kJournal)) journals[*s] = entry.path();
+    auto s = seq_of(name, kSnapshot);
+    const bool snapshot = s.has_value();
+    if (!s) s = seq_of(name, kJournal);
+    if (!s) continue;
+    if (*s >= kMaxSequence || !entry.is_regular_file(fec)) {
+      report.problems += (report.problems.empty() ? "" : "; ") + name +
+                         ": not a file of this node's sequence, ignored";
+      continue;
+    }
+    (snapshot ? snapshots : journals)[*s] = entry.path();
   }
   if (fec) return "data dir " + dir + ": cannot be listed: " + fec.message();
   Replay replay(registry.clock().wall_ns());
@@ -303,7 +335,7 @@ std::shared_ptr<DataDir::File> DataDir::rotate(std::string& error) {
   const uint64_t seq = seq_ + 1;
   const std::string path = (fs::path(options_.dir) / seq_name(kJournal, seq)).string();
   auto file = std::make_shared<File>();
-  file->fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+  file->fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
   if (file->fd < 0) {
     error = "cannot create " + path + ": " + std::strerror(errno);
     return nullptr;
@@ -314,6 +346,19 @@ std::shared_ptr<DataDir::File> DataDir::rotate(std::string& error) {
   dirty_ = false;
   std::swap(file, journal_);
   return file;
+}
+
+void DataDir::check_journal() {
+  if (failed_ || !journal_) return;
+  struct stat st {};
+  if (::fstat(journal_->fd, &st) != 0) return;
+  // Someone removed or cut the file the node writes: what it held would be lost at the next
+  // start. Failing makes the next compaction (a new snapshot and journal) repair it.
+  if (st.st_nlink == 0)
+    fail(seq_name(kJournal, seq_) + " was removed under the running node");
+  else if (static_cast<size_t>(st.st_size) < journal_bytes_)
+    fail(seq_name(kJournal, seq_) + " was truncated under the running node (" +
+         std::to_string(st.st_size) + " of " + std::to_string(journal_bytes_) + " bytes left)");
 }
 
 void DataDir::fail(const std::string& what) {
@@ -378,7 +423,7 @@ bool DataDir::write_snapshot(uint64_t seq, size_t& bytes) {
   const fs::path final_path = fs::path(options_.dir) / seq_name(kSnapshot, seq);
   const std::string tmp = final_path.string() + std::string(kTmp);
   File file;
-  file.fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  file.fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (file.fd < 0) {
     const int e = errno;
     std::lock_guard lock(mu_);
@@ -490,6 +535,7 @@ void DataDir::run() {
   compact();  // what open() read becomes one snapshot, so the next start reads one file
   auto last_try = Clock::now();
   auto next_sync = Clock::now() + options_.fsync_interval;
+  auto next_check = Clock::now() + kCheckFilesEvery;
   for (;;) {
     std::shared_ptr<File> to_sync;
     bool compact_now = false;
@@ -498,6 +544,10 @@ void DataDir::run() {
       wake_.wait_for(lock, kFlushEvery, [this] { return stopping_; });
       if (stopping_) return;
       write_pending();  // changes no request wrote: evictions, syncup, anti-entropy
+      if (Clock::now() >= next_check) {
+        next_check = Clock::now() + kCheckFilesEvery;
+        check_journal();
+      }
       if (dirty_ && journal_ && Clock::now() >= next_sync) {
         to_sync = journal_;
         dirty_ = false;

@@ -104,6 +104,9 @@ class DataDir final : public registry::InstanceObserver {
   void write_pending();  // under mu_
   // Says once that the disk refused (`what`), and stops the journal until a snapshot. Under mu_.
   void fail(const std::string& what);
+  // Whether the journal is still the file the node writes (not removed, not cut); fail()s if
+  // not. Under mu_.
+  void check_journal();
   // Starts journal-<seq>; the current one is returned for a last fdatasync. Under mu_.
   std::shared_ptr<File> rotate(std::string& error);
   bool compact();

@@ -37,6 +37,24 @@ bool known_type(char t) {
          t == static_cast<char>(RecordType::kRemoved) || t == static_cast<char>(RecordType::kEnd);
 }
 
+// Whether an intact record starts at `pos`.
+bool intact_at(std::string_view data, size_t pos) {
+  const std::string_view rest = data.substr(pos);
+  if (rest.size() < kHeader || rest.substr(0, 4) != kMagic) return false;
+  const uint32_t length = get_u32(rest.data() + 4);
+  if (length > kMaxPayload || kHeader + length > rest.size()) return false;
+  const char type = rest[12];
+  return known_type(type) && get_u32(rest.data() + 8) == crc_of(type, rest.substr(kHeader, length));
+}
+
+// Whether an intact record starts anywhere after `pos`.
+bool intact_after(std::string_view data, size_t pos) {
+  for (size_t next = data.find(kMagic, pos + 1); next != std::string_view::npos;
+       next = data.find(kMagic, next + 1))
+    if (intact_at(data, next)) return true;
+  return false;
+}
+
 }  // namespace
 
 void append_record(std::string& out, RecordType type, std::string_view payload) {
@@ -63,8 +81,9 @@ ReadReport read_records(std::string_view data, FunctionRef<void(const Record&)> 
     if (framed) {
       const uint32_t length = get_u32(rest.data() + 4);
       if (length <= kMaxPayload && kHeader + length > rest.size() &&
-          damage_from == std::string_view::npos) {
-        // A frame that runs past the end: the last write was cut short.
+          damage_from == std::string_view::npos && !intact_after(data, at)) {
+        // A frame that runs past the end with nothing intact after it: the last write was cut
+        // short. (With intact records after it, its length is what is damaged: issue 27.8.)
         report.truncated = true;
         report.skipped_bytes += rest.size();
         return report;

@@ -85,6 +85,40 @@ TEST(PeerLinkTest, ALeaseIsSentWithItsAgeAtSendingSoTheQueueTimeCounts) {
   EXPECT_EQ(link.form_of(batch[1]), "hostname=c&replication=true");
 }
 
+// Issue 27.3: 300 peers that never answer and 30,000 writes once queued 9 million items (5.9 GiB).
+// Now all links' queues share one byte budget: past it, writes are dropped and counted, and
+// what leaves a queue (sent, or the link gone) is given back.
+TEST(PeerLinkTest, AllQueuesTogetherStayWithinTheirByteBudget) {
+  boost::asio::io_context io;
+  testing::RecordingHandler handler;
+  FakeClock clock;
+  QueueBudget budget(4096);
+  auto a = std::make_unique<PeerLink>(io, "127.0.0.1:1", 100'000, std::chrono::seconds(2), handler,
+                                      clock, PeerCredentials{}, &budget);
+  PeerLink b(io, "127.0.0.1:2", 100'000, std::chrono::seconds(2), handler, clock, PeerCredentials{},
+             &budget);
+  const std::string body(200, 'x');  // a register form's size
+  size_t queued = 0;
+  for (int i = 0; i < 100; ++i) {
+    queued += a->enqueue(write(WriteKind::kRegister, body));
+    queued += b.enqueue(write(WriteKind::kRegister, body));
+  }
+  EXPECT_GT(queued, 0u);
+  EXPECT_LT(queued, 20u) << "about 4096 bytes of 330-byte items";
+  EXPECT_LE(budget.used(), budget.limit());
+  EXPECT_EQ(a->counters().dropped.load() + b.counters().dropped.load(), 200 - queued);
+  EXPECT_EQ(budget.refused(), 200 - queued);
+  const size_t before = budget.used();
+  const auto sent = b.take();
+  EXPECT_FALSE(sent.empty());
+  EXPECT_LT(budget.used(), before) << "what b sent is given back";
+  EXPECT_TRUE(b.enqueue(write(WriteKind::kRegister, body))) << "and there is room again";
+  a.reset();  // a peer that leaves gives back what its queue held
+  for (int i = 0; i < 100 && b.queue_depth() > 0; ++i)
+    b.take();
+  EXPECT_EQ(budget.used(), 0u) << "every byte taken is given back";
+}
+
 TEST(PeerLinkTest, AFullQueueDropsCountsAndAsksForAResyncOnceDrained) {
   FakePeer peer;
   LinkHarness h(peer.addr(), 3);

@@ -114,7 +114,9 @@ TEST(RegistrarTest, ANodeRestartedEmptyGetsTheInstanceAgainWithinOneRenew) {
   node->stop(SIGKILL);
   node = std::make_unique<RealNode>(port);  // empty: only a new registration brings it back
   EXPECT_TRUE(eventually([&] { return has_instance(port); }, std::chrono::seconds(3)));
-  EXPECT_GE(registrar.registrations(), 2u);
+  // The node holds it as soon as it answered the register; the registrar counts it once it has
+  // read that answer (a CI run asked in between).
+  EXPECT_TRUE(eventually([&] { return registrar.registrations() >= 2; }));
 }
 
 TEST(RegistrarTest, MovesToAnotherNodeWhenItsNodeDies) {

@@ -390,5 +390,97 @@ TEST_F(DataDirTest, ADiskThatRefusesWritesLeavesTheRegistryServing) {
   EXPECT_EQ(again.instances, 100u);
 }
 
+// Issue 27.8: damage costs only what it touches, stray names are ignored, the files are the
+// operator's alone, and a journal removed under a running node is noticed and repaired.
+TEST_F(DataDirTest, AFlippedLengthCostsOneRecordAndTheDamagedFileIsKeptAside) {
+  const fs::path crashed = dir_.string() + "-crashed";
+  {
+    Registry before(clock_, {});
+    RestoreReport report;
+    auto store = open(before, report, /*start=*/false);  // journal only
+    for (int i = 0; i < 200; ++i)
+      before.register_instance(args("h" + std::to_string(i)));
+    store->flush();
+    crash_copy(dir_, crashed);
+  }
+  fs::remove_all(dir_);
+  fs::rename(crashed, dir_);
+  const auto journals = files(dir_, "journal-");
+  ASSERT_EQ(journals.size(), 1u);
+  {
+    std::fstream f(journals[0], std::ios::in | std::ios::out | std::ios::binary);
+    // The first record's length, third byte: about 1 MB, under the largest record a reader
+    // takes, and past the end of this 60 KB file.
+    f.seekp(6);
+    f.put(static_cast<char>(0x0f));
+  }
+  Registry after(clock_, {});
+  RestoreReport report;
+  auto store = open(after, report);
+  EXPECT_EQ(report.instances, 199u) << report.problems;  // it was 0: "a write cut short"
+  EXPECT_EQ(report.damaged, 1u);
+  const fs::path aside = journals[0].string() + ".damaged";
+  EXPECT_TRUE(fs::exists(aside)) << report.problems;
+  EXPECT_NE(report.problems.find("kept as " + aside.filename().string()), std::string::npos)
+      << report.problems;
+  store->close();  // compactions and the final snapshot leave it
+  EXPECT_TRUE(fs::exists(aside));
+}
+
+TEST_F(DataDirTest, StrayNamesAreIgnoredAndTheFilesAreTheOwnersAlone) {
+  {
+    Registry before(clock_, {});
+    RestoreReport report;
+    auto store = open(before, report);
+    for (int i = 0; i < 20; ++i)
+      before.register_instance(args("h" + std::to_string(i)));
+    store->close();
+  }
+  EXPECT_EQ(fs::status(dir_).permissions() & fs::perms::all, fs::perms::owner_all);
+  for (const auto& e : fs::directory_iterator(dir_))
+    EXPECT_EQ(e.status().permissions() & fs::perms::all,
+              fs::perms::owner_read | fs::perms::owner_write)
+        << e.path();
+  std::ofstream(dir_ / "snapshot-18446744073709551615").flush();  // empty, the last sequence
+  for (int restart = 0; restart < 2; ++restart) {
+    Registry after(clock_, {});
+    RestoreReport report;
+    auto store = open(after, report);
+    EXPECT_EQ(report.instances, 20u) << "restart " << restart << ": " << report.problems;
+    EXPECT_NE(report.problems.find("snapshot-18446744073709551615: not a file of this node's "
+                                   "sequence, ignored"),
+              std::string::npos)
+        << report.problems;
+    store->close();
+  }
+}
+
+TEST_F(DataDirTest, AJournalRemovedUnderTheNodeIsNoticedAndRepaired) {
+  Registry registry(clock_, {});
+  RestoreReport report;
+  auto store = open(registry, report);
+  wait_for_the_start_snapshot(dir_);
+  for (int i = 0; i < 50; ++i)
+    registry.register_instance(args("h" + std::to_string(i)));
+  store->flush();
+  for (const auto& j : files(dir_, "journal-"))
+    fs::remove(j);
+  for (int i = 0; i < 50 && store->healthy(); ++i)  // checked every 2 s
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(store->healthy()) << "the removal is noticed";
+  for (int i = 0; i < 100 && !store->healthy(); ++i)  // a snapshot is tried every 5 s
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_TRUE(store->healthy()) << "and repaired by a new snapshot";
+  const fs::path crashed = dir_.string() + "-crashed";
+  crash_copy(dir_, crashed);  // kill -9 now: no final snapshot
+  store.reset();
+  fs::remove_all(dir_);
+  fs::rename(crashed, dir_);
+  Registry after(clock_, {});
+  RestoreReport again;
+  auto reopened = open(after, again);
+  EXPECT_EQ(again.instances, 50u) << again.problems;
+}
+
 }  // namespace
 }  // namespace muster::store

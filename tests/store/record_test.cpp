@@ -58,6 +58,26 @@ TEST(StoreRecord, AFlippedByteCostsOneRecord) {
   EXPECT_EQ(r.skipped_bytes, 13u + 7u);
 }
 
+// Issue 27.8: one flipped byte in the first record's length made it run past the end, read as a
+// write cut short: nothing after it was read (0 of 200 instances restored).
+TEST(StoreRecord, ALengthRunningPastTheEndWithIntactRecordsAfterItCostsOneRecord) {
+  std::string data = three();
+  data[5] = static_cast<char>(0x40);  // the first record's length: 7 becomes 16,391
+  ReadReport r;
+  EXPECT_EQ(payloads(data, &r), (std::vector<std::string>{"{\"b\":2}", ""}));
+  EXPECT_EQ(r.damaged, 1u);
+  EXPECT_FALSE(r.truncated);
+  // The same length on the last record, with nothing after it, is still a write cut short.
+  std::string cut;
+  append_record(cut, RecordType::kStored, "{\"a\":1}");
+  const size_t last = cut.size();
+  append_record(cut, RecordType::kStored, "{\"c\":3}");
+  cut[last + 5] = static_cast<char>(0x40);
+  EXPECT_EQ(payloads(cut, &r), (std::vector<std::string>{"{\"a\":1}"}));
+  EXPECT_TRUE(r.truncated);
+  EXPECT_EQ(r.damaged, 0u);
+}
+
 TEST(StoreRecord, GarbageAndAbsurdLengthsAreSkipped) {
   std::string data = "garbage before";
   std::string bad;
