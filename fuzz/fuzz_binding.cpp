@@ -3,8 +3,10 @@
 // registration, check update) and stored checks. Besides crashes and sanitizer reports it checks
 // these properties: a metadata object that the JSON binder re-encodes parses back to the same
 // pairs; an accepted registration makes one instance without heartbeat, named and with one
-// address, whose checks have IDs and read back from their stored form unchanged; an accepted
-// check registration names its check and service; a check's kept output is valid UTF-8.
+// address, whose checks have IDs, are safe to send (request_problem) and read back from their
+// stored form unchanged; an accepted check registration names its check and service; a check's
+// kept output is valid UTF-8; what readers see of stored checks holds no Header or Body.
+#include <boost/json/parse.hpp>
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
@@ -43,14 +45,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto& args = r->args;
     if (args.appid.empty() || args.hostname.empty() || args.addrs.size() != 1 || args.lease)
       std::abort();
-    // Its checks have IDs, and their stored form reads back the same.
+    // Its checks have IDs, send nothing that could smuggle a request (issue 27.7), and their
+    // stored form reads back the same.
     for (const auto& c : r->checks)
-      if (c.id.empty()) std::abort();
+      if (c.id.empty() || !checks::request_problem(c).empty()) std::abort();
     if (checks::read_check_list(checks::check_list_json(r->checks)) != r->checks) std::abort();
   }
   auto check = api::consul::check_registration(text);
   if (const auto* c = std::get_if<api::consul::CheckRegistration>(&check)) {
-    if (c->check.id.empty() || c->service_id.empty()) std::abort();
+    if (c->check.id.empty() || c->service_id.empty() || !checks::request_problem(c->check).empty())
+      std::abort();
+  }
+  // What a reader who is not a peer sees of stored checks holds no check's Header or Body.
+  const std::string seen = checks::checks_for_readers(text);
+  if (seen != text) {
+    const boost::json::value v = boost::json::parse(seen);  // throws (a crash) if not JSON
+    for (const auto& c : v.as_array())
+      if (c.is_object() && (c.as_object().contains("Header") || c.as_object().contains("Body")))
+        std::abort();
   }
   (void)api::consul::check_update_body(text);
   // Stored checks are read leniently, and any output kept is valid UTF-8.
