@@ -83,6 +83,7 @@ SIM_SEEDS ?= 20000
 sim: build
 	./$(BUILD)/tests/cluster_sim --first 100001 --seeds $(SIM_SEEDS) --minutes 10
 	./$(BUILD)/tests/cluster_sim --first 200001 --seeds 2000 --minutes 10 --skew 3000
+	./$(BUILD)/tests/cluster_sim --first 300001 --seeds 2000 --minutes 10 --guard
 
 format:
 	git ls-files '*.cpp' '*.h' | xargs clang-format -i

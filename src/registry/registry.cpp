@@ -255,7 +255,7 @@ RegisterOutcome Registry::register_instance(const RegisterArgs& args,
     renew_mono = now_mono - std::clamp<int64_t>(*args.lease_age_ns, 0, cap);
     if (inst != nullptr && inst->lease) renew_mono = std::max(renew_mono, inst->renew_mono);
     if (args.lease && !args.keep_lapsed && now_mono - renew_mono > options_.evict_after.count() &&
-        !guard_.protecting(leased_count_))
+        !protected_at_last_run_)
       return RegisterOutcome::kIgnoredLapsed;
   }
   if (inst == nullptr) {
@@ -633,6 +633,7 @@ Registry::EvictionPlan Registry::plan_eviction(EvictionReport& report) {
   tombstones_.expire_before(plan.now_mono - options_.tombstone_ttl.count());
   cancel_marks_.expire_before(plan.now_mono - options_.tombstone_ttl.count());
   report.protecting = plan.protecting = guard_.protecting(leased_count_);
+  protected_at_last_run_ = plan.protecting;
   // Without the guard nothing caps eviction: the expired prefix of the lease list is simply
   // removed (evict_expired_prefix). With it, the prefix is read to choose the victims when there
   // are more than the cap.

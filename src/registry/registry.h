@@ -355,6 +355,11 @@ class Registry {
   Tombstones cancel_marks_;
   std::unordered_map<OwnedAppKey, std::unordered_set<ParkedPoll*>, AppKeyHash, AppKeyEq> watchers_;
   Guard guard_;
+  // Whether the last eviction run protected: what decides, until the next run, whether a peer's
+  // lapsed copy is taken (docs/decisions.md §5.7). Not the guard's live figure, which a new
+  // registration moves between runs: a node that evicted an instance as it did not protect
+  // took it back from a protecting peer a moment later (the simulation with the guard found it).
+  bool protected_at_last_run_ = false;
   Instance* lease_head_ = nullptr;  // least recently renewed
   Instance* lease_tail_ = nullptr;
   // Leases carried in older than the list's tail (Instance::carried), by renew_mono: eviction

@@ -128,6 +128,38 @@ TEST_F(ProtectedLeaseTest, ANodeThatProtectsTakesALapsedCopyRatherThanLoseWhatIt
   EXPECT_EQ(registry_.register_instance(a), RegisterOutcome::kApplied);
 }
 
+// What the last eviction run decided holds until the next one. The guard's live figure moves
+// with every new registration (each raises the renews it expects): a node that had just evicted
+// an instance, not protecting, took it back from a protecting peer a moment later because a new
+// instance registered in between (the simulation with the guard found it, seed 1).
+TEST_F(ProtectedLeaseTest, ALapsedCopyIsRefusedUntilARunProtects) {
+  for (int i = 0; i < 20; ++i)
+    registry_.register_instance(args("h" + std::to_string(i)));
+  for (int round = 0; round < 2; ++round) {  // two runs with every renew: not protecting
+    clock_.advance(30s);
+    for (int i = 0; i < 20; ++i)
+      registry_.renew(key("h" + std::to_string(i)), std::nullopt,
+                      [](RenewOutcome, const Instance&) {});
+    clock_.advance(30s);
+    for (int i = 0; i < 20; ++i)
+      registry_.renew(key("h" + std::to_string(i)), std::nullopt,
+                      [](RenewOutcome, const Instance&) {});
+    ASSERT_FALSE(registry_.tick().protecting);
+  }
+  // Six new instances: the guard now expects 52 renews an interval (threshold 44) and counted
+  // 40, so its live figure says "protect"; this node's last run did not.
+  for (int i = 0; i < 6; ++i)
+    registry_.register_instance(args("new" + std::to_string(i)));
+  ASSERT_TRUE(registry_.stats().protecting);
+  RegisterArgs a = args("evicted-here");
+  a.dirty_timestamp = 1;
+  a.lease_age_ns = std::chrono::nanoseconds(200s).count();
+  EXPECT_EQ(registry_.register_instance(a), RegisterOutcome::kIgnoredLapsed);
+  clock_.advance(60s);  // no renews at all: this run protects, and lapsed copies are taken
+  ASSERT_TRUE(registry_.tick().protecting);
+  EXPECT_EQ(registry_.register_instance(a), RegisterOutcome::kApplied);
+}
+
 }  // namespace
 }  // namespace muster::registry::testing
 

@@ -40,14 +40,18 @@ namespace fs = std::filesystem;
 // The cluster's timers, scaled down so that a run of two simulated minutes holds many leases.
 constexpr int64_t kStep = std::chrono::nanoseconds(100ms).count();
 constexpr auto kEvictAfter = 6s;
-constexpr int64_t kEvictInterval = std::chrono::nanoseconds(1s).count();
 constexpr int64_t kAntiEntropy = std::chrono::nanoseconds(2s).count();
 constexpr int64_t kRenewEvery = std::chrono::nanoseconds(2s).count();
 constexpr int64_t kSecond = std::chrono::nanoseconds(1s).count();
+// The eviction run's interval. With the guard, twice the renew period, as in Bilibili (30 s
+// renews, 60 s runs): the guard expects two renews per instance per run.
+constexpr int64_t kEvictInterval = std::chrono::nanoseconds(1s).count();
+constexpr int64_t kGuardedEvictInterval = 2 * kRenewEvery;
 // How long after its last renew (or cancel) an instance may still be held somewhere: eviction's
 // bound, one anti-entropy round for a copy adopted just before it lapsed, and a step of slack.
-constexpr int64_t kGoneBound =
-    std::chrono::nanoseconds(kEvictAfter).count() + kEvictInterval + kAntiEntropy + kSecond;
+constexpr int64_t gone_bound(int64_t evict_interval) {
+  return std::chrono::nanoseconds(kEvictAfter).count() + evict_interval + kAntiEntropy + kSecond;
+}
 // A quiet point: every node up and reachable for this long (three anti-entropy rounds and more).
 constexpr int64_t kSettle = 4 * kAntiEntropy + kSecond;
 // Faults strike in the first half of every epoch; the second half is quiet.
@@ -95,8 +99,15 @@ void run_now(asio::awaitable<void> work) {
 // the store's 100 ms pass does).
 class SimNode {
  public:
-  SimNode(int index, uint64_t seed, int64_t wall_start, int64_t mono_start, fs::path dir)
-      : index_(index), clock_(wall_start, mono_start), seed_(seed), dir_(std::move(dir)) {
+  // `guard`: the node runs the self-protection guard (with a small registry's threshold and a
+  // recomputed expectation every 20 s, so that it both engages and lets go in a run).
+  SimNode(int index, uint64_t seed, int64_t wall_start, int64_t mono_start, fs::path dir,
+          bool guard)
+      : index_(index),
+        clock_(wall_start, mono_start),
+        seed_(seed),
+        dir_(std::move(dir)),
+        guard_(guard) {
     identity_.region = "sim";
     identity_.zone = kNodes[index].zone;
     identity_.env = std::string(kEnv);
@@ -112,7 +123,9 @@ class SimNode {
     router_ = std::make_unique<http::Router>();
     registry::Options ro;
     ro.evict_after = kEvictAfter;
-    ro.self_protection = false;  // the bounds below hold for nodes that do not protect
+    ro.self_protection = guard_;
+    ro.protect_min_instances = 4;
+    ro.expect_reset_interval = 20s;
     ro.random_seed = seed_ * 7 + static_cast<uint64_t>(index_) + 1;
     registry_ = std::make_unique<registry::Registry>(clock_, ro);
     store::DataDirOptions dopts;
@@ -243,6 +256,7 @@ class SimNode {
   FakeClock clock_;
   uint64_t seed_;
   fs::path dir_;
+  bool guard_;
   size_t restored_ = 0;  // instances restored at the last build, until synced()
   api::NodeIdentity identity_;
   std::unique_ptr<registry::Registry> registry_;
@@ -291,14 +305,17 @@ class Simulation {
               ("muster-sim-" + std::to_string(::getpid()) + "-" + std::to_string(options.seed))) {
     fs::remove_all(root_);
     const int64_t wall = 1'700'000'000'000'000'000;
+    guard_ = options.guard;
+    evict_interval_ = guard_ ? kGuardedEvictInterval : kEvictInterval;
+    gone_bound_ = gone_bound(evict_interval_);
     for (int i = 0; i < kNodeCount; ++i) {
       const int64_t skew = options.start_skew.count();
       const int64_t offset = skew > 0 ? between(0, skew) : 0;
       nodes_.push_back(std::make_unique<SimNode>(i, options.seed, wall + offset, kSecond,
-                                                 root_ / ("node-" + std::to_string(i))));
+                                                 root_ / ("node-" + std::to_string(i)), guard_));
       SimNode& n = *nodes_.back();
       n.build(fetch_for(i));
-      n.next_tick = kEvictInterval * (i + 1) / (kNodeCount + 1);  // out of step
+      n.next_tick = evict_interval_ * (i + 1) / (kNodeCount + 1);  // out of step
       n.next_anti_entropy = kAntiEntropy * (i + 1) / (kNodeCount + 1);
     }
   }
@@ -430,8 +447,17 @@ class Simulation {
       if (!n->up) continue;
       if (n->syncing) syncup(*n);
       if (now_ >= n->next_tick) {
-        n->registry().tick();
-        n->next_tick += kEvictInterval;
+        const registry::EvictionReport report = n->registry().tick();
+        n->next_tick += evict_interval_;
+        // The guard's run either protects (nothing lapsed goes) or caps eviction at 15 % of the
+        // instances (decisions.md §5.2): either way some lapsed instances stay for now.
+        if (report.protecting || report.expired > report.evicted) {
+          if (now_ - protected_at_[n->index()] > evict_interval_)
+            note(n->addr() + (report.protecting ? " protects (too few renews)"
+                                                : " evicts at most 15 % in a run"));
+          protected_at_[n->index()] = now_;
+          ++result_.protecting_runs;
+        }
       }
       std::vector<std::string> peers;
       if (now_ >= n->next_anti_entropy) {
@@ -486,7 +512,7 @@ class Simulation {
         const size_t restored = n->build(fetch_for(n->index()));
         n->up = true;
         n->syncing = true;
-        n->next_tick = now_ + kEvictInterval;
+        n->next_tick = now_ + evict_interval_;
         n->next_anti_entropy = now_ + kAntiEntropy;
         // What it restored may have lapsed or been cancelled meanwhile: it goes at the syncup
         // or at the first eviction run (decisions.md §5.7).
@@ -688,7 +714,7 @@ class Simulation {
       c.home = node;
       if (!calm() && chance(0.002)) {
         c.state = Client::State::kStopped;
-        c.gone_by = c.last_ack + kGoneBound;
+        c.gone_by = c.last_ack + gone_bound_;
         note(c.hostname + " stops renewing (dies without a cancel)");
         continue;
       }
@@ -697,7 +723,7 @@ class Simulation {
         nodes_[node]->call("POST", "/discovery/cancel", identity(c));
         c.last_write = now_;
         c.state = Client::State::kCancelled;
-        c.gone_by = now_ + kGoneBound;
+        c.gone_by = now_ + gone_bound_;
         note("cancel " + c.hostname + " at " + nodes_[node]->addr());
         continue;
       }
@@ -723,6 +749,20 @@ class Simulation {
   }
 
   // ---- invariants ----
+  // A node that protects evicts nothing lapsed, and takes its peers' lapsed copies (so it loses
+  // nothing they keep); one whose run was capped left some lapsed instances for later runs. It
+  // may hold what stopped renewing until a run after it neither protects nor is capped. A node
+  // that does not protect refuses lapsed copies, so no protecting peer can give back to it what
+  // it evicted: the invariants still hold there.
+  bool lets_lapsed_stay(int node) const {
+    return now_ - protected_at_[node] <= evict_interval_ + kAntiEntropy + kSecond;
+  }
+  bool any_protected() const {
+    for (int i = 0; i < kNodeCount; ++i)
+      if (lets_lapsed_stay(i)) return true;
+    return false;
+  }
+
   // A stopped or cancelled instance is absent from every node once its bound passed, and never
   // comes back.
   void check_gone() {
@@ -731,7 +771,7 @@ class Simulation {
           now_ < c.gone_by)
         continue;
       for (const auto& n : nodes_) {
-        if (!n->up || now_ < restored_until_[n->index()]) continue;
+        if (!n->up || now_ < restored_until_[n->index()] || lets_lapsed_stay(n->index())) continue;
         const bool held = n->registry().read_instance({c.zone, kEnv, kApp, c.hostname},
                                                       [](const registry::Instance&) {});
         if (held) {
@@ -796,7 +836,9 @@ class Simulation {
       } else if (c.gone_by < 0) {
         // A deregistered Consul service (no lease): gone once a quiet point settled after it.
         if (c.cancelled_at < quiet_since_) c.gone_by = now_;
-      } else if (now_ < c.gone_by) {
+      } else if (now_ < c.gone_by || any_protected()) {
+        // Lapsing, or kept by a node that protects (a cancel that died with its node leaves the
+        // instance to lapse like one that stopped renewing).
         in_flux.insert(key);
       }
     }
@@ -876,7 +918,12 @@ class Simulation {
   int64_t restart_at_[kNodeCount] = {};
   bool keeps_disk_[kNodeCount] = {};         // the last kill of each node left its disk
   int64_t restored_until_[kNodeCount] = {};  // its restored copies may linger until then
-  fs::path root_;                            // the nodes' data directories
+  bool guard_ = false;
+  int64_t evict_interval_ = kEvictInterval;
+  int64_t gone_bound_ = gone_bound(kEvictInterval);
+  // When each node's last eviction run found it protecting (decisions.md §5.2).
+  int64_t protected_at_[kNodeCount] = {-1'000'000'000'000, -1'000'000'000'000, -1'000'000'000'000};
+  fs::path root_;  // the nodes' data directories
   int64_t quiet_since_ = -1;
   int64_t last_quiet_check_ = 0;
   uint64_t agreed_index_ = 0;  // the Consul index the nodes last agreed on

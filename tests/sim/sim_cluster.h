@@ -2,8 +2,9 @@
 // A deterministic simulation of a muster cluster (issue 26; the method FoundationDB and
 // TigerBeetle use): three nodes in two zones inside one process, on a simulated clock and a
 // simulated network, with no sockets, threads or sleeps. Each node is the production code: its
-// Registry, the one write path (cluster::Writes), the Replicator with its PeerLinks (fan-out,
-// coalescing, -404 and -409 handling), AntiEntropy, syncup's apply_snapshot and the native API's
+// Registry (eviction, and with `guard` the self-protection guard), the one write path
+// (cluster::Writes), the Replicator with its PeerLinks (fan-out, coalescing, -404 and -409
+// handling), AntiEntropy, syncup's apply_snapshot, its DataDir, and the native and Consul APIs'
 // routes, which every client request and every replicated form goes through. The simulation
 // stands in only for the transport (PeerLink::take/answered/failed_batch, AntiEntropy::Fetch) and
 // the clocks.
@@ -37,6 +38,11 @@ struct SimOptions {
   // Each node's wall clock starts this much apart at most from the others' (a random offset per
   // node; the allowed bound between nodes is an hour, Options::max_clock_ahead).
   std::chrono::nanoseconds start_skew{0};
+  // The nodes run the self-protection guard (docs/decisions.md §5.2), with eviction runs every
+  // 4 s (twice the renew period, the guard's arithmetic): a node that protects, or whose run is
+  // capped at 15 % of its instances, may keep what stopped renewing until a run that is
+  // neither, and no other node takes it back.
+  bool guard = false;
   bool verbose = false;  // print the schedule as it runs
 };
 
@@ -47,6 +53,7 @@ struct SimResult {
   size_t client_ops = 0, faults = 0, quiet_checks = 0, messages = 0;
   size_t index_checks = 0;     // settled quiet points where the nodes agreed on a new Consul index
   size_t critical_checks = 0;  // quiet points where a critical check showed down on every node
+  size_t protecting_runs = 0;  // eviction runs that protected or were capped (with `guard`)
 };
 
 SimResult run_simulation(const SimOptions& options);

@@ -4,6 +4,7 @@
 //   cluster_sim --first 5000 --seeds 20000 --minutes 10   a longer run (make sim)
 //   cluster_sim --seed 17 --verbose       replays seed 17, printing its schedule as it runs
 //   cluster_sim --skew 3000 ...           nodes' wall clocks start up to 50 minutes apart
+//   cluster_sim --guard ...               the nodes run the self-protection guard
 //   cluster_sim --fresh-leases ...        the wire without leases, as before issue 26
 #include <chrono>
 #include <cstdio>
@@ -36,6 +37,8 @@ int main(int argc, char** argv) {
       seeds = 1;
     } else if (a == "--minutes") {
       minutes = std::strtod(value(), nullptr);
+    } else if (a == "--guard") {
+      options.guard = true;
     } else if (a == "--skew") {
       options.start_skew = std::chrono::seconds(std::atoll(value()));
     } else if (a == "--clients") {
@@ -57,7 +60,8 @@ int main(int argc, char** argv) {
   }
   options.duration = std::chrono::nanoseconds(static_cast<int64_t>(minutes * 60e9));
   const auto started = std::chrono::steady_clock::now();
-  uint64_t failed = 0, ops = 0, faults = 0, quiet = 0, indexes = 0, critical = 0, messages = 0;
+  uint64_t failed = 0, ops = 0, faults = 0, quiet = 0, indexes = 0, critical = 0, protecting = 0,
+           messages = 0;
   for (uint64_t seed = first; seed < first + seeds; ++seed) {
     options.seed = seed;
     const auto r = muster::sim::run_simulation(options);
@@ -66,6 +70,7 @@ int main(int argc, char** argv) {
     quiet += r.quiet_checks;
     indexes += r.index_checks;
     critical += r.critical_checks;
+    protecting += r.protecting_runs;
     messages += r.messages;
     if (r.ok) continue;
     ++failed;
@@ -80,9 +85,9 @@ int main(int argc, char** argv) {
           options.start_skew.count() > 0
               ? " --skew " + std::to_string(options.start_skew.count() / 1'000'000'000)
               : "";
-      std::printf("replay: %s --seed %llu --minutes %g%s%s --verbose\n\n", argv[0],
+      std::printf("replay: %s --seed %llu --minutes %g%s%s%s --verbose\n\n", argv[0],
                   static_cast<unsigned long long>(seed), minutes, skew.c_str(),
-                  options.fresh_leases ? " --fresh-leases" : "");
+                  options.guard ? " --guard" : "", options.fresh_leases ? " --fresh-leases" : "");
     }
     if (expect_failure) break;
   }
@@ -91,12 +96,14 @@ int main(int argc, char** argv) {
   std::printf(
       "cluster_sim: %llu seeds from %llu, %g simulated minutes each: %llu failed; %llu client "
       "operations, %llu faults, %llu quiet points checked (%llu new Consul indexes agreed, %llu "
-      "critical checks seen down on every node), %llu messages; %.1f s\n",
+      "critical checks seen down on every node, %llu eviction runs protecting or capped), %llu "
+      "messages; "
+      "%.1f s\n",
       static_cast<unsigned long long>(seeds), static_cast<unsigned long long>(first), minutes,
       static_cast<unsigned long long>(failed), static_cast<unsigned long long>(ops),
       static_cast<unsigned long long>(faults), static_cast<unsigned long long>(quiet),
       static_cast<unsigned long long>(indexes), static_cast<unsigned long long>(critical),
-      static_cast<unsigned long long>(messages), secs);
+      static_cast<unsigned long long>(protecting), static_cast<unsigned long long>(messages), secs);
   if (expect_failure) return failed > 0 ? 0 : 1;
   return failed == 0 ? 0 : 1;
 }
