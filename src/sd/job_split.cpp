@@ -133,6 +133,9 @@ std::optional<std::chrono::milliseconds> parse_prometheus_duration(std::string_v
     next_unit = u + 1;
     i = unit_end;
   }
+  // Prometheus holds a duration in int64 nanoseconds: past about 292 years it says "duration out
+  // of range" and refuses the whole configuration (issue 27.9: `300y` was written through).
+  if (total > INT64_MAX / 1'000'000) return std::nullopt;
   return milliseconds(total);
 }
 

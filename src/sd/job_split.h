@@ -23,7 +23,8 @@
 namespace muster::sd {
 
 // Prometheus's model.ParseDuration: [0-9]+ with units y w d h m s ms, largest first, each at
-// most once ("1h30m", "15s", "0"); no fractions, no sign.
+// most once ("1h30m", "15s", "0"); no fractions, no sign; at most what int64 nanoseconds hold
+// (about 292 years), as Prometheus refuses more.
 std::optional<std::chrono::milliseconds> parse_prometheus_duration(std::string_view text);
 
 // What a job's targets all say about how to scrape them; an empty field: they do not agree, or

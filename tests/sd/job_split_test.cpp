@@ -28,8 +28,10 @@ TEST(PrometheusDuration, ReadsWhatPrometheusReads) {
   EXPECT_EQ(parse_prometheus_duration("1m500ms"), milliseconds(60500));
   EXPECT_EQ(parse_prometheus_duration("0"), milliseconds(0));
   for (const char* bad : {"", "1.5s", "-1s", "30", "s", "1m1h", "1s1s", "1ms1s", "5 s", "1us",
-                          "99999999999999999999y"})
+                          "99999999999999999999y", "300y", "293y", "15251w"})
     EXPECT_EQ(parse_prometheus_duration(bad), std::nullopt) << bad;
+  // Issue 27.9: Prometheus holds durations in int64 nanoseconds and refuses more than that.
+  EXPECT_EQ(parse_prometheus_duration("292y"), milliseconds(292LL * 365 * 86400000));
 }
 
 TEST(JobSplit, OneJobPerValueOfTheLabelATargetsOwnValueFirst) {
