@@ -1,4 +1,5 @@
-// Fuzzes what a node reads from its peers, its disk and its configuration: a fetch/all answer
+// Fuzzes what a node reads from its peers, its disk and its configuration: a peer's whole HTTP
+// answer of any declared size (read as the node reads it, with a body limit), a fetch/all answer
 // applied to a registry (syncup), a /discovery/digests answer (anti-entropy), the records of a
 // data directory's file, and the --nodes and --zones values. The records' framing must give back
 // exactly what it reads once the records are framed again. Besides crashes and sanitizer reports it
@@ -10,6 +11,7 @@
 #include <string_view>
 
 #include "cluster/cluster_options.h"
+#include "cluster/peer_answer.h"
 #include "cluster/snapshot.h"
 #include "common/clock.h"
 #include "registry/registry.h"
@@ -18,6 +20,14 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace muster;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
+  // As a peer's answer: whatever length it declares or its chunks add up to, the reader takes at
+  // most the limit (1 MiB here; 1 GiB in the node) and never more than was sent.
+  if (auto answer = cluster::read_peer_answer(text, 1 << 20)) {
+    if (answer->body.size() > text.size() || answer->body.size() > (1u << 20)) std::abort();
+    FakeClock answer_clock;
+    registry::Registry answered(answer_clock, {});
+    (void)cluster::apply_snapshot(answered, answer->body);
+  }
   (void)cluster::parse_digests(text);
   (void)cluster::parse_nodes(text);
   (void)cluster::parse_zones(text);

@@ -57,6 +57,16 @@ struct ApiContext {
   WriteLimit& write_limit;                // clients' writes per second per source address
 };
 
+// A write's answer while the data directory's disk refuses carries `X-Muster-Stored:
+// memory-only`: the write was applied and replicated, and a restart of this node before the disk
+// recovers loses it (docs/architecture.md, "A disk that refuses"). The code stays a success, so
+// clients that only read it (kratos, brpc, Consul's) do not retry a write that took.
+inline http::Outcome tell_if_memory_only(const cluster::Writes& writes, http::Outcome outcome) {
+  if (outcome.response && outcome.response->status / 100 == 2 && writes.memory_only())
+    outcome.response->headers.push_back({"X-Muster-Stored", "memory-only"});
+  return outcome;
+}
+
 class Api {
  public:
   virtual ~Api() = default;

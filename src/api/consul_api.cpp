@@ -179,16 +179,24 @@ ConsulApi::ConsulApi(const ApiContext& context, const ConsulOptions& options)
       watch_(std::make_shared<ConsulWatch>(context.registry)),
       access_(context.access),
       write_limit_(context.write_limit),
-      check_writes_(context.registry, context.writes, context.clock),
-      runner_(context.registry, check_writes_, context.clock, context.replicator,
+      index_(context.identity.zone),
+      check_writes_(context.registry, context.writes, context.clock, index_),
+      check_requests_(options.check_requests),
+      runner_(context.registry, index_, check_writes_, context.clock, context.replicator,
               checks::RunnerOptions{context.identity.zone, context.identity.advertise_addr,
                                     std::chrono::milliseconds(250), options.reap_floor,
-                                    options.max_probes_in_flight}) {
+                                    options.max_probes_in_flight, options.check_requests}) {
+  context.registry.add_instance_observer(&index_, true);
   context.registry.add_change_listener(
       [watch = watch_](std::string_view env, std::string_view appid) {
         watch->changed(env, appid);
       });
   if (options.run_checks) runner_.start();
+}
+
+ConsulApi::~ConsulApi() {
+  runner_.stop();
+  registry_.remove_instance_observer(&index_);
 }
 
 void ConsulApi::add_routes(http::Router& router) {
@@ -223,24 +231,34 @@ void ConsulApi::add_routes(http::Router& router) {
        [this](const http::Request& r) { return service_entries(r, Entries::kCatalog); });
   read("GET", "/v1/health/checks/", true,
        [this](const http::Request& r) { return service_entries(r, Entries::kChecks); });
-  router.add("PUT", "/v1/agent/service/register",
-             [this](const http::Request& r) { return register_service(r); });
+  // Writes say when they reached memory only (tell_if_memory_only).
+  const auto write = [&](std::string_view method, std::string_view path, bool prefix, auto fn) {
+    auto handler = [this, fn](const http::Request& r) -> http::Outcome {
+      return tell_if_memory_only(writes_, fn(r));
+    };
+    if (prefix)
+      router.add_prefix(method, path, std::move(handler));
+    else
+      router.add(method, path, std::move(handler));
+  };
+  write("PUT", "/v1/agent/service/register", false,
+        [this](const http::Request& r) { return register_service(r); });
   // GET as well as PUT for deregister, pass, warn and fail: python-consul 0.7.1 sends GET (a
   // deviation from Consul, which answers 405).
   for (const char* method : {"PUT", "GET"}) {
-    router.add_prefix(method, "/v1/agent/service/deregister/",
-                      [this](const http::Request& r) { return deregister_service(r); });
+    write(method, "/v1/agent/service/deregister/", true,
+          [this](const http::Request& r) { return deregister_service(r); });
     for (const char* verb : {"pass", "warn", "fail"}) {
-      router.add_prefix(method, std::string("/v1/agent/check/") + verb + "/",
-                        [this](const http::Request& r) { return update_check(r); });
+      write(method, std::string("/v1/agent/check/") + verb + "/", true,
+            [this](const http::Request& r) { return update_check(r); });
     }
-    router.add_prefix(method, "/v1/agent/check/deregister/",
-                      [this](const http::Request& r) { return deregister_check(r); });
+    write(method, "/v1/agent/check/deregister/", true,
+          [this](const http::Request& r) { return deregister_check(r); });
   }
-  router.add("PUT", "/v1/agent/check/register",
-             [this](const http::Request& r) { return register_check(r); });
-  router.add_prefix("PUT", "/v1/agent/check/update/",
-                    [this](const http::Request& r) { return update_check(r); });
+  write("PUT", "/v1/agent/check/register", false,
+        [this](const http::Request& r) { return register_check(r); });
+  write("PUT", "/v1/agent/check/update/", true,
+        [this](const http::Request& r) { return update_check(r); });
 }
 
 std::optional<http::Response> ConsulApi::refused_write(const http::Request& request,
@@ -403,6 +421,10 @@ http::Outcome ConsulApi::register_service(const http::Request& request) const {
   if (auto* problem = std::get_if<std::string>(&made)) return error(400, *problem);
   auto& [args, list] = std::get<consul::Registration>(made);
   if (auto no = refused_write(request, args.appid)) return std::move(*no);
+  for (const auto& check : list) {
+    if (auto no = checks::allowed_problem(check, check_requests_); !no.empty())
+      return error(400, no);
+  }
   // A service ID names one service in its env and zone (Consul's rule): registering it under
   // another name replaces that service, which takes the right to write it too (issue 27.5: a
   // team could otherwise shadow another's ID, and lookups by ID find one or the other).
@@ -461,15 +483,7 @@ std::optional<cluster::InstanceId> ConsulApi::agent_service(const std::string& e
                                                             const std::string& id) const {
   // A Consul service ID names one registration of this zone and env: the instance without
   // heartbeat with that hostname, in whichever app.
-  std::optional<cluster::InstanceId> found;
-  checks::visit_agent_instances(
-      registry_, identity_.zone, env,
-      [&](const registry::App& app, const std::string& host, const registry::Instance&) {
-        if (host != id) return true;
-        found = cluster::InstanceId{identity_.zone, env, app.appid, id};
-        return false;
-      });
-  return found;
+  return index_.service(env, id);
 }
 
 http::Outcome ConsulApi::register_check(const http::Request& request) {
@@ -482,6 +496,7 @@ http::Outcome ConsulApi::register_check(const http::Request& request) {
   const std::string unknown = "ServiceID \"" + service_id + "\" does not exist";
   if (!found) return error(404, unknown);
   if (auto no = refused_write(request, found->appid)) return std::move(*no);
+  if (auto no = checks::allowed_problem(check, check_requests_); !no.empty()) return error(400, no);
   check.since_ms = check.reset_ms = clock_.wall_ns() / 1'000'000;
   const auto put = check_writes_.put(*found, std::move(check));
   if (!put) return error(404, unknown);
@@ -494,7 +509,7 @@ http::Outcome ConsulApi::deregister_check(const http::Request& request) {
   if (!id || id->empty() || !valid_utf8(*id)) return error(400, "Missing check ID");
   ConsulQuery q;
   if (auto bad = parse_query(request, identity_, q)) return std::move(*bad);
-  const auto found = check_writes_.find(identity_.zone, q.env, *id);
+  const auto found = check_writes_.find(q.env, *id);
   if (found) {
     if (auto no = refused_write(request, found->instance.appid)) return std::move(*no);
   }
@@ -525,7 +540,7 @@ http::Outcome ConsulApi::update_check(const http::Request& request) {
     output = std::move(q.note);
   }
   if (!valid_utf8(output)) return error(400, "Invalid check output: not UTF-8");
-  const auto found = check_writes_.find(identity_.zone, q.env, *id);
+  const auto found = check_writes_.find(q.env, *id);
   const std::string unknown =
       "Unknown check ID \"" + *id + "\". Ensure that the check ID is passed, not the check name.";
   if (!found) return error(404, unknown);

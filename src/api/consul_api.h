@@ -26,6 +26,9 @@ struct ConsulOptions {
   std::chrono::nanoseconds reap_floor = std::chrono::minutes(1);
   // Check probes out at once, each with a socket: kept below the descriptor limit (serve.cpp).
   size_t max_probes_in_flight = 512;
+  // What the node's probes may send (--consul-check-requests): a check asking for more is
+  // refused at registration.
+  checks::AllowedRequests check_requests = checks::AllowedRequests::kAny;
 };
 
 class ConsulApi final : public Api {
@@ -35,6 +38,7 @@ class ConsulApi final : public Api {
   std::optional<http::Response> reject_body(std::string_view path,
                                             std::string message) const override;
   void write_metrics(metrics::TextWriter& out) const override;
+  ~ConsulApi() override;
   void on_stop() override { runner_.stop(); }
 
  private:
@@ -78,7 +82,11 @@ class ConsulApi final : public Api {
   std::shared_ptr<ConsulWatch> watch_;
   const Access& access_;
   WriteLimit& write_limit_;
+  // The zone's Consul registrations by service and check ID; told by the registry from the
+  // constructor to the destructor.
+  checks::CheckIndex index_;
   checks::CheckWrites check_writes_;
+  const checks::AllowedRequests check_requests_;
   checks::CheckRunner runner_;  // last: its thread stops before the rest goes
 };
 

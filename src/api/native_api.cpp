@@ -104,6 +104,7 @@ void NativeApi::add_routes(http::Router& router) {
                  }
                  if (protect && init_protected())
                    return envelope(kInitProtect, kInitProtectMessage);
+                 if (r.method == "POST") return tell_if_memory_only(writes_, (this->*member)(r));
                  return (this->*member)(r);
                });
   };

@@ -173,6 +173,25 @@ std::string request_problem(const Check& check) {
   return "";
 }
 
+std::optional<AllowedRequests> parse_allowed_requests(std::string_view text) {
+  if (text == "any") return AllowedRequests::kAny;
+  if (text == "get") return AllowedRequests::kGetOnly;
+  if (text == "none") return AllowedRequests::kNone;
+  return std::nullopt;
+}
+
+std::string allowed_problem(const Check& check, AllowedRequests allowed) {
+  if (check.type == Type::kTtl || allowed == AllowedRequests::kAny) return "";
+  if (allowed == AllowedRequests::kNone)
+    return "Invalid check: this node runs TTL checks only (--consul-check-requests=none)";
+  if (check.type == Type::kHttp &&
+      ((!check.method.empty() && check.method != "GET" && check.method != "HEAD") ||
+       !check.body.empty()))
+    return "Invalid check: this node sends only GET and HEAD checks without a Body "
+           "(--consul-check-requests=get)";
+  return "";
+}
+
 std::string checks_for_readers(std::string_view checks_json) {
   if (checks_json.find("\"Header\"") == std::string_view::npos &&
       checks_json.find("\"Body\"") == std::string_view::npos)

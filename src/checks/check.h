@@ -83,6 +83,16 @@ std::variant<Check, std::string> parse_check_definition(const boost::json::value
 // may come from a peer or an older data directory).
 std::string request_problem(const Check& check);
 
+// Which check requests a node sends (--consul-check-requests; docs/security.md, "Trust
+// boundaries"): any the definition asks for, GET and HEAD without a body, or none (TTL checks
+// only). A write token can otherwise make a node send any method and body to any address.
+enum class AllowedRequests { kAny, kGetOnly, kNone };
+std::optional<AllowedRequests> parse_allowed_requests(std::string_view text);  // any|get|none
+// Why this node does not send `check`'s request under `allowed`, as a 400 text, or "". Checked
+// at registration and before each probe (a check replicated from a node that allows more is
+// written critical, "not run: ...", rather than sent).
+std::string allowed_problem(const Check& check, AllowedRequests allowed);
+
 // The metadata bytes `list` may take at most once every output is at its longest: what must fit
 // in the instance's 8 KiB with its other metadata, so that no later result can overflow them.
 size_t reserved_bytes(const std::vector<Check>& list);

@@ -18,17 +18,15 @@ constexpr std::chrono::nanoseconds kDefaultTimeout = std::chrono::seconds(10);
 constexpr std::chrono::nanoseconds kMaxTimeout = std::chrono::minutes(5);
 // A probe that waited this many intervals for the budget is written critical.
 constexpr int64_t kStarvedIntervals = 3;
+// How often every check's owner is worked out, for the count of checks this node runs.
+constexpr std::chrono::nanoseconds kCensusEvery = std::chrono::seconds(4);
 
 // A node's weight for a check: neighbouring addresses get unrelated weights.
 uint64_t weight(std::string_view node, std::string_view key) {
   return mix64(fnv1a(fnv1a(fnv1a(kFnvOffset, node), std::string_view("\0", 1)), key));
 }
 
-struct Work {
-  cluster::InstanceId id;
-  int64_t renew_ms = 0;
-  std::vector<Check> checks;
-};
+using Work = CheckIndex::Entry;
 
 }  // namespace
 
@@ -45,9 +43,11 @@ std::string owner_of(const std::vector<std::string>& nodes, std::string_view key
   return best;
 }
 
-CheckRunner::CheckRunner(registry::Registry& registry, CheckWrites& writes, const Clock& clock,
-                         const cluster::Replicator* peers, RunnerOptions options)
+CheckRunner::CheckRunner(registry::Registry& registry, const CheckIndex& index, CheckWrites& writes,
+                         const Clock& clock, const cluster::Replicator* peers,
+                         RunnerOptions options)
     : registry_(registry),
+      index_(index),
       writes_(writes),
       clock_(clock),
       peers_(peers),
@@ -87,21 +87,19 @@ std::vector<std::string> CheckRunner::live_nodes() const {
 }
 
 void CheckRunner::scan() {
-  std::vector<Work> work;
-  visit_agent_instances(
-      registry_, options_.zone, "",
-      [&](const registry::App& app, const std::string& host, const registry::Instance& inst) {
-        auto list = checks_of(inst);
-        if (!list.empty()) {
-          work.push_back(Work{{options_.zone, app.env, app.appid, host},
-                              inst.renew_timestamp / 1'000'000,
-                              std::move(list)});
-        }
-        return true;
-      });
+  // Parsed once per change by the index, not at every tick (issue 27.9).
+  const auto listed = index_.with_checks();
+  const auto& work = *listed;
   const std::vector<std::string> live = live_nodes();
   const int64_t now_ms = clock_.wall_ns() / 1'000'000;
   const int64_t reap_floor_ms = options_.reap_floor.count() / 1'000'000;
+  // Whose each check is (a hash per node) is worked out for every check only at a census, every
+  // few seconds, for muster_consul_checks_owned; in between, a TTL check that is neither lapsing
+  // nor to be reaped costs two comparisons and no hash (issue 27.9: 100,000 TTL checks took half
+  // a core when each tick parsed and hashed them all).
+  const int64_t tick_mono = clock_.mono_ns();
+  const bool census = tick_mono >= next_census_mono_;
+  if (census) next_census_mono_ = tick_mono + kCensusEvery.count();
   size_t owned = 0;
   for (auto& [key, slot] : slots_)
     slot.seen = false;
@@ -114,25 +112,39 @@ void CheckRunner::scan() {
     std::string key;
   };
   std::vector<Due> due;
-  for (const Work& w : work) {
+  for (const auto& entry : work) {
+    const Work& w = *entry;
     const auto ttl_checks = std::count_if(w.checks.begin(), w.checks.end(),
                                           [](const Check& c) { return c.type == Type::kTtl; });
-    for (const Check& c : w.checks) {
-      std::string key = w.id.env + '\0' + w.id.appid + '\0' + w.id.hostname + '\0' + c.id;
+    for (size_t i = 0; i < w.checks.size(); ++i) {
+      const Check& c = w.checks[i];
+      const int64_t reap_after_ms = c.deregister_after.count() / 1'000'000;
+      const bool reap = c.status == Status::kCritical && reap_after_ms > 0 &&
+                        now_ms - c.since_ms >= std::max(reap_after_ms, reap_floor_ms);
+      const int64_t ttl_ms = c.ttl.count() / 1'000'000;
+      const bool quiet_ttl = c.type == Type::kTtl && !reap &&
+                             (c.status == Status::kCritical || now_ms <= c.reset_ms + ttl_ms);
+      if (quiet_ttl && !census) continue;
+      const std::string& key = w.owner_keys[i];
       if (owner_of(live, key) != options_.self) continue;
       ++owned;
-      const int64_t reap_after_ms = c.deregister_after.count() / 1'000'000;
-      if (c.status == Status::kCritical && reap_after_ms > 0 &&
-          now_ms - c.since_ms >= std::max(reap_after_ms, reap_floor_ms)) {
+      if (quiet_ttl) continue;
+      if (reap) {
         spdlog::info("check {}: critical for over {} ms, deregistering {}/{}", c.id,
                      std::max(reap_after_ms, reap_floor_ms), w.id.appid, w.id.hostname);
         writes_.deregister(w.id);
         break;
       }
       if (c.type == Type::kTtl) {
-        // The instance's renew time is its one TTL check's last unchanged pass (CheckWrites).
-        const int64_t reset = ttl_checks == 1 ? std::max(c.reset_ms, w.renew_ms) : c.reset_ms;
-        if (c.status != Status::kCritical && now_ms > reset + c.ttl.count() / 1'000'000) {
+        // The instance's renew time is its one TTL check's last unchanged pass (CheckWrites),
+        // read only for a check that would lapse otherwise.
+        int64_t renew_ms = 0;
+        if (ttl_checks == 1) {
+          registry_.read_instance(w.id.view(), [&](const registry::Instance& inst) {
+            renew_ms = inst.renew_timestamp / 1'000'000;
+          });
+        }
+        if (now_ms > std::max(c.reset_ms, renew_ms) + ttl_ms) {
           std::string output = "TTL expired";
           if (!c.output.empty()) output += " (last output before timeout follows): " + c.output;
           writes_.update(w.id, c.id, Status::kCritical, output, false);
@@ -148,7 +160,7 @@ void CheckRunner::scan() {
             now_mono + std::uniform_int_distribution<int64_t>(0, interval - 1)(random_);
       }
       if (slot->second.in_flight || now_mono < slot->second.due_mono) continue;
-      due.push_back(Due{slot->second.due_mono, interval, &w, &c, &slot->second, std::move(key)});
+      due.push_back(Due{slot->second.due_mono, interval, &w, &c, &slot->second, key});
     }
   }
   // The longest waiting first, as many as the budget allows; the others wait, still due.
@@ -174,7 +186,7 @@ void CheckRunner::scan() {
     run_probe(d.work->id, *d.check, d.key, now_ms);
   }
   std::erase_if(slots_, [](const auto& kv) { return !kv.second.seen && !kv.second.in_flight; });
-  owned_ = owned;
+  if (census) owned_ = owned;
 }
 
 void CheckRunner::run_probe(const cluster::InstanceId& id, const Check& check,
@@ -185,7 +197,7 @@ void CheckRunner::run_probe(const cluster::InstanceId& id, const Check& check,
   const auto timeout = std::min({check.timeout.count() > 0 ? check.timeout : kDefaultTimeout,
                                  std::max(check.interval, kMinInterval), kMaxTimeout});
   boost::asio::co_spawn(
-      ioc_, probe(ioc_, check, timeout),
+      ioc_, probe(ioc_, check, timeout, options_.allowed),
       [this, id, key, status = check.status, output = check.output, written = check.reset_ms,
        check_id = check.id, started_ms](std::exception_ptr failed, ProbeResult result) {
         --in_flight_;

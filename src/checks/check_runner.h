@@ -35,13 +35,14 @@ struct RunnerOptions {
   // DeregisterCriticalServiceAfter is raised to this, as Consul raises it to 1 minute.
   std::chrono::nanoseconds reap_floor = std::chrono::minutes(1);
   size_t max_in_flight = 512;  // probes out at once (their sockets), below the descriptor limit
+  AllowedRequests allowed = AllowedRequests::kAny;  // what this node's probes may send
 };
 
 class CheckRunner {
  public:
   // `peers` may be null (a node alone).
-  CheckRunner(registry::Registry& registry, CheckWrites& writes, const Clock& clock,
-              const cluster::Replicator* peers, RunnerOptions options);
+  CheckRunner(registry::Registry& registry, const CheckIndex& index, CheckWrites& writes,
+              const Clock& clock, const cluster::Replicator* peers, RunnerOptions options);
   ~CheckRunner();
   CheckRunner(const CheckRunner&) = delete;
   CheckRunner& operator=(const CheckRunner&) = delete;
@@ -49,7 +50,8 @@ class CheckRunner {
   void start();
   void stop();
 
-  size_t owned() const { return owned_.load(); }  // checks this node ran at its last scan
+  // Checks this node runs, as counted at the last census (every 4 s).
+  size_t owned() const { return owned_.load(); }
   uint64_t probes() const { return probes_.load(); }
   size_t in_flight() const { return in_flight_.load(); }  // probes out now: outbound connections
   uint64_t deferred() const { return deferred_.load(); }  // probes that waited for the budget
@@ -68,6 +70,7 @@ class CheckRunner {
                  int64_t now_ms);
 
   registry::Registry& registry_;
+  const CheckIndex& index_;
   CheckWrites& writes_;
   const Clock& clock_;
   const cluster::Replicator* peers_;
@@ -75,6 +78,7 @@ class CheckRunner {
   boost::asio::io_context ioc_;
   boost::asio::steady_timer timer_{ioc_};
   std::unordered_map<std::string, Slot> slots_;  // by check key; the runner's thread only
+  int64_t next_census_mono_ = 0;                 // the runner's thread only
   std::minstd_rand random_{std::random_device{}()};
   std::atomic<size_t> owned_{0};
   std::atomic<uint64_t> probes_{0};

@@ -21,22 +21,6 @@ void visit_agent_instances(
   }
 }
 
-std::optional<FoundCheck> CheckWrites::find(std::string_view zone, std::string_view env,
-                                            std::string_view check_id) const {
-  std::optional<FoundCheck> found;
-  visit_agent_instances(
-      registry_, zone, env,
-      [&](const registry::App& app, const std::string& host, const registry::Instance& inst) {
-        for (Check& c : checks_of(inst)) {
-          if (c.id != check_id) continue;
-          found = FoundCheck{{std::string(zone), app.env, app.appid, host}, std::move(c)};
-          return false;
-        }
-        return true;
-      });
-  return found;
-}
-
 UpdateResult CheckWrites::update(const cluster::InstanceId& id, std::string_view check_id,
                                  Status status, std::string_view output, bool ttl_reset) {
   std::lock_guard lock(mu_);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "checks/check.h"
+#include "checks/check_index.h"
 #include "cluster/peer_link.h"
 #include "cluster/writes.h"
 #include "common/clock.h"
@@ -30,21 +31,19 @@ void visit_agent_instances(
     FunctionRef<bool(const registry::App&, const std::string& hostname, const registry::Instance&)>
         fn);
 
-struct FoundCheck {
-  cluster::InstanceId instance;
-  Check check;
-};
-
 enum class UpdateResult { kChanged, kUnchanged, kNotFound };
 
 class CheckWrites {
  public:
-  CheckWrites(registry::Registry& registry, cluster::Writes& writes, const Clock& clock)
-      : registry_(registry), writes_(writes), clock_(clock) {}
+  // `index` holds the registrations of the zone whose checks this node changes.
+  CheckWrites(registry::Registry& registry, cluster::Writes& writes, const Clock& clock,
+              const CheckIndex& index)
+      : registry_(registry), writes_(writes), clock_(clock), index_(index) {}
 
-  // The check `check_id` of an instance without heartbeat in `zone` and `env`.
-  std::optional<FoundCheck> find(std::string_view zone, std::string_view env,
-                                 std::string_view check_id) const;
+  // The check `check_id` of an instance without heartbeat of the index's zone in `env`.
+  std::optional<FoundCheck> find(std::string_view env, std::string_view check_id) const {
+    return index_.check(env, check_id);
+  }
 
   // Sets the check's status and output. `ttl_reset`: a TTL update (pass, warn, fail, update),
   // which also restarts the TTL timer, and which is a renew when it changes nothing.
@@ -68,6 +67,7 @@ class CheckWrites {
   registry::Registry& registry_;
   cluster::Writes& writes_;
   const Clock& clock_;
+  const CheckIndex& index_;
   std::mutex mu_;
 };
 

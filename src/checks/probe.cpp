@@ -103,10 +103,11 @@ asio::awaitable<ProbeResult> http_probe(asio::io_context& ioc, const Check& chec
 }  // namespace
 
 asio::awaitable<ProbeResult> probe(asio::io_context& ioc, Check check,
-                                   std::chrono::nanoseconds timeout) {
+                                   std::chrono::nanoseconds timeout, AllowedRequests allowed) {
   // A check from a peer or an older data directory was not checked at this node's door.
-  if (std::string problem = request_problem(check); !problem.empty())
-    co_return ProbeResult{Status::kCritical, "not run: " + problem};
+  std::string problem = request_problem(check);
+  if (problem.empty()) problem = allowed_problem(check, allowed);
+  if (!problem.empty()) co_return ProbeResult{Status::kCritical, "not run: " + problem};
   if (check.type == Type::kTcp) co_return co_await tcp_probe(ioc, check, timeout);
   co_return co_await http_probe(ioc, check, timeout);
 }

@@ -17,8 +17,10 @@ struct ProbeResult {
   std::string output;
 };
 
-// Runs `check` (kHttp or kTcp) once, giving up after `timeout`.
+// Runs `check` (kHttp or kTcp) once, giving up after `timeout`; a check whose request is unsafe
+// (request_problem) or not `allowed` here is not sent, and comes back critical, "not run: ...".
 boost::asio::awaitable<ProbeResult> probe(boost::asio::io_context& ioc, Check check,
-                                          std::chrono::nanoseconds timeout);
+                                          std::chrono::nanoseconds timeout,
+                                          AllowedRequests allowed = AllowedRequests::kAny);
 
 }  // namespace muster::checks

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 
+#include "checks/check.h"
 #include "cli/fd_limit.h"
 #include "cli/tokens_file.h"
 #include "cluster/cluster_options.h"
@@ -48,9 +49,11 @@ struct ServeFlags {
   size_t max_poll_appids = 1000;
   bool compat_brpc_fetchs = false;
   std::string consul_reap_floor = "1m";
+  std::string consul_check_requests = "any";
   std::string tokens;
   std::string tls_cert, tls_key, tls_client_ca, tls_peer_ca, tls_ca;
-  size_t max_connections_per_source = 0;
+  size_t max_connections_per_source = 512;
+  bool limit_loopback_sources = false;
   double max_writes_per_source = 0;
   bool access_log = false;
   std::string log_level = "info";
@@ -129,6 +132,7 @@ int run_serve(const ServeFlags& f) {
   o.init_protect_timeout = duration_flag("--init-protect-timeout", f.init_protect_timeout);
   o.apis.native.compat_brpc_fetchs = f.compat_brpc_fetchs;
   o.apis.consul.reap_floor = duration_flag("--consul-reap-floor", f.consul_reap_floor);
+  o.apis.consul.check_requests = *checks::parse_allowed_requests(f.consul_check_requests);
 
   o.server.host = host;
   o.server.port = port;
@@ -149,6 +153,7 @@ int run_serve(const ServeFlags& f) {
   o.apis.consul.max_probes_in_flight = probe_budget(fd_limit);
   o.server.max_unsent_bytes = f.max_unsent_bytes;
   o.server.max_connections_per_source = f.max_connections_per_source;
+  o.server.limit_loopback_sources = f.limit_loopback_sources;
   o.max_writes_per_source = f.max_writes_per_source;
   o.server.idle_timeout = duration_flag("--idle-timeout", f.idle_timeout);
   o.server.request_timeout = duration_flag("--request-timeout", f.request_timeout);
@@ -279,8 +284,12 @@ CLI::App& add_serve_command(CLI::App& app, int& exit_code) {
                   "Random extra hold, up to this, so that pollers do not return in step")
       ->capture_default_str();
   cmd->add_option("--max-connections-per-source", f.max_connections_per_source,
-                  "Open connections from one source address (HTTP 429 above; 0 = no limit)")
+                  "Open connections from one source address (HTTP 429 above; 0 = no limit); "
+                  "loopback sources are not limited unless --limit-loopback-sources")
       ->capture_default_str();
+  cmd->add_flag("--limit-loopback-sources", f.limit_loopback_sources,
+                "Apply --max-connections-per-source to loopback addresses too (127.0.0.0/8, "
+                "::1), which a local proxy or sidecar would otherwise share");
   cmd->add_option("--max-writes-per-source", f.max_writes_per_source,
                   "Clients' writes per second from one source address (-509 and Consul's 429 "
                   "above; 0 = no limit)")
@@ -304,6 +313,12 @@ CLI::App& add_serve_command(CLI::App& app, int& exit_code) {
                   "system's CAs)");
   cmd->add_option("--consul-reap-floor", f.consul_reap_floor,
                   "A Consul check's DeregisterCriticalServiceAfter is raised to at least this")
+      ->capture_default_str();
+  cmd->add_option("--consul-check-requests", f.consul_check_requests,
+                  "What Consul checks may make this node send: any (HTTP with any method, "
+                  "headers and body; TCP), get (HTTP GET and HEAD without a body; TCP), none "
+                  "(TTL checks only)")
+      ->check(CLI::IsMember({"any", "get", "none"}))
       ->capture_default_str();
   cmd->add_option("--evict-after", f.evict_after,
                   "An instance not renewed for this long is evicted (unless protected)")

@@ -1,8 +1,5 @@
 #include "cluster/http_get.h"
 
-#include <time.h>
-
-#include <charconv>
 #include <exception>
 
 #include "common/http_exchange.h"
@@ -13,24 +10,6 @@ namespace muster::cluster {
 std::string bearer_lines(std::string_view token) {
   if (token.empty()) return {};
   return "Authorization: Bearer " + std::string(token) + "\r\n";
-}
-
-std::optional<int64_t> sender_clock_of(std::string_view muster_clock, std::string_view date) {
-  int64_t ns = 0;
-  const char* end = muster_clock.data() + muster_clock.size();
-  if (!muster_clock.empty()) {
-    const auto [p, ec] = std::from_chars(muster_clock.data(), end, ns);
-    if (ec == std::errc() && p == end && ns > 0) return ns;
-  }
-  // RFC 9110's IMF-fixdate, what Go's net/http sends: "Sun, 06 Nov 1994 08:49:37 GMT".
-  if (date.empty() || date.size() > 64) return std::nullopt;
-  const std::string text(date);
-  struct tm tm {};
-  const char* rest = strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  if (rest == nullptr || *rest != '\0') return std::nullopt;
-  const time_t seconds = timegm(&tm);
-  if (seconds <= 0) return std::nullopt;
-  return static_cast<int64_t>(seconds) * 1'000'000'000;
 }
 
 boost::asio::awaitable<GetResult> http_get(boost::asio::io_context& ioc, const std::string& addr,

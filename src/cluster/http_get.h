@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cluster/cluster_options.h"
+#include "cluster/peer_answer.h"
 
 namespace muster::cluster {
 
@@ -19,14 +20,6 @@ struct GetResult {
   // against (docs/decisions.md §5.7).
   std::optional<int64_t> sender_clock;
 };
-
-// The sender's clock from an answer's X-Muster-Clock or Date header values (either may be empty);
-// nullopt when neither is readable.
-std::optional<int64_t> sender_clock_of(std::string_view muster_clock, std::string_view date);
-
-// The most a peer's answer may hold (a fetch/all of a million instances is about 400 MB): a
-// larger one, or one that says it will be, is refused before anything is allocated for it.
-constexpr uint64_t kPeerAnswerLimit = 1ull << 30;
 
 // GET `target` from `addr` (host:port) with Connection: close; the body of a 200 answer, or why
 // not (no answer within `timeout`, another HTTP status, or more than `body_limit` bytes). With

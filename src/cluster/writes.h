@@ -4,6 +4,7 @@
 // here, which applies it and hands it to replication by the rule of where it came from
 // (docs/decisions.md §6.1). Handlers only bind, call and render.
 // Threading: any thread; the replication hooks run inside the registry's visitors and only queue.
+#include <atomic>
 #include <cstdint>
 #include <functional>
 
@@ -29,9 +30,12 @@ class Writes {
   // Set before the first write; null (no peers) is allowed.
   void set_replicator(Replicator* replicator) { replicator_ = replicator; }
   // Called after every write, outside the registry's lock and before the write returns (so
-  // before its request is answered): the data directory writes what the write changed. Set
-  // before the first write; unset: nothing.
-  void set_after_write(std::function<void()> after_write) { after_write_ = std::move(after_write); }
+  // before its request is answered): the data directory writes what the write changed, and
+  // answers whether its disk still takes writes. Set before the first write; unset: nothing.
+  void set_after_write(std::function<bool()> after_write) { after_write_ = std::move(after_write); }
+  // The last write reached memory only: the data directory's disk refuses (docs/architecture.md,
+  // "A disk that refuses"). The APIs tell the client so (api::tell_if_memory_only).
+  bool memory_only() const { return memory_only_.load(std::memory_order_relaxed); }
 
   // A client's dirty_timestamp is ignored: this node stamps the write (issue 15.4).
   registry::RegisterOutcome register_instance(registry::RegisterArgs args, Origin origin);
@@ -48,12 +52,13 @@ class Writes {
   registry::SetOutcome set(registry::SetArgs args, Origin origin);
 
  private:
-  void written() const {
-    if (after_write_) after_write_();
+  void written() {
+    if (after_write_) memory_only_.store(!after_write_(), std::memory_order_relaxed);
   }
   registry::Registry& registry_;
   Replicator* replicator_ = nullptr;
-  std::function<void()> after_write_;
+  std::function<bool()> after_write_;
+  std::atomic<bool> memory_only_{false};
 };
 
 }  // namespace muster::cluster

@@ -81,8 +81,11 @@ asio::awaitable<void> accept_loop(Server::Shared& shared, tcp::acceptor& accepto
       continue;
     }
     boost::system::error_code remote_ec;
-    std::string source = conn.remote_endpoint(remote_ec).address().to_string();
-    if (const size_t per_source = shared.options.max_connections_per_source; per_source > 0) {
+    const auto remote = conn.remote_endpoint(remote_ec).address();
+    std::string source = remote.to_string();
+    const bool counted = counted_per_source(shared.options, remote);
+    if (counted) {
+      const size_t per_source = shared.options.max_connections_per_source;
       std::unique_lock lock(shared.sources_mu);
       size_t& open = shared.per_source[source];
       if (open >= per_source) {
@@ -98,16 +101,26 @@ asio::awaitable<void> accept_loop(Server::Shared& shared, tcp::acceptor& accepto
       ++open;
     }
     ++shared.connections;
-    asio::co_spawn(worker.ioc, run_session(shared, worker, std::move(conn), std::move(source)),
+    asio::co_spawn(worker.ioc,
+                   run_session(shared, worker, std::move(conn), std::move(source), counted),
                    asio::detached);
   }
 }
 
 }  // namespace
 
-void release_connection(Server::Shared& shared, const std::string& source) {
+bool counted_per_source(const ServerOptions& options, const asio::ip::address& remote) {
+  if (options.max_connections_per_source == 0) return false;
+  if (options.limit_loopback_sources) return true;
+  // An IPv4 client of a dual-stack socket shows as ::ffff:127.0.0.1.
+  if (remote.is_v6() && remote.to_v6().is_v4_mapped())
+    return !asio::ip::make_address_v4(asio::ip::v4_mapped, remote.to_v6()).is_loopback();
+  return !remote.is_loopback();
+}
+
+void release_connection(Server::Shared& shared, const std::string& source, bool per_source) {
   --shared.connections;
-  if (shared.options.max_connections_per_source == 0) return;
+  if (!per_source) return;
   std::lock_guard lock(shared.sources_mu);
   const auto it = shared.per_source.find(source);
   if (it != shared.per_source.end() && --it->second == 0) shared.per_source.erase(it);

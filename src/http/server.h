@@ -35,7 +35,10 @@ struct ServerOptions {
   size_t body_limit = 1024 * 1024;
   size_t max_connections = 10'000;
   // Open connections from one source address; more are answered 429 and closed. 0: no limit.
-  size_t max_connections_per_source = 0;
+  size_t max_connections_per_source = 512;
+  // Loopback sources (127.0.0.0/8, ::1) are not limited per source: behind a proxy on the same
+  // host every client is 127.0.0.1, and a local process can exhaust the host by other means.
+  bool limit_loopback_sources = false;
   std::chrono::nanoseconds idle_timeout = 90s;     // keep-alive wait for the next request
   std::chrono::nanoseconds request_timeout = 10s;  // first byte to last byte of one request
   std::chrono::nanoseconds write_timeout = 30s;    // one answer to a slow reader

@@ -75,16 +75,21 @@ boost::asio::awaitable<void> sweep_deadlines(Server::Worker& worker);
 // write of head and body.
 void response_head(std::string& head, const Response& r, bool keep_alive, unsigned version);
 
-// Counts a connection from `source` out (the node's count and the per-source one). Kept out of
-// line: inlined into run_session it changed GCC 12's inlining of Beast's parser there into a
-// -Wmaybe-uninitialized false positive under the sanitizers.
-void release_connection(Server::Shared& shared, const std::string& source);
+// Counts a connection from `source` out (the node's count, and the per-source one when
+// `per_source` counted it in). Kept out of line: inlined into run_session it changed GCC 12's
+// inlining of Beast's parser there into a -Wmaybe-uninitialized false positive under the
+// sanitizers.
+void release_connection(Server::Shared& shared, const std::string& source, bool per_source);
+
+// Whether a connection from `remote` counts against max_connections_per_source.
+bool counted_per_source(const ServerOptions& options, const boost::asio::ip::address& remote);
 
 // Serves one connection until it closes, then decrements shared.connections.
 // `source`: the client's address (what Request::remote shows, and what the per-source count is
-// keyed by).
+// keyed by); `per_source`: the connection was counted in it.
 boost::asio::awaitable<void> run_session(Server::Shared& shared, Server::Worker& worker,
-                                         boost::asio::ip::tcp::socket socket, std::string source);
+                                         boost::asio::ip::tcp::socket socket, std::string source,
+                                         bool per_source);
 // Ends every request parked on `worker` with its timeout answer. Runs on the worker's thread.
 void stop_parked(Server::Worker& worker);
 

@@ -480,12 +480,13 @@ asio::awaitable<void> serve(Server::Shared& shared, Server::Worker& worker, Stre
 }  // namespace
 
 asio::awaitable<void> run_session(Server::Shared& shared, Server::Worker& worker,
-                                  tcp::socket socket, std::string source) {
+                                  tcp::socket socket, std::string source, bool per_source) {
   struct Count {
     Server::Shared& shared;
     const std::string& source;
-    ~Count() { release_connection(shared, source); }
-  } count{shared, source};
+    bool per_source;
+    ~Count() { release_connection(shared, source, per_source); }
+  } count{shared, source, per_source};
   boost::system::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
   socket.non_blocking(true, ignored);  // the parked peek must never block the worker

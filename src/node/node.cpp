@@ -70,7 +70,10 @@ std::variant<std::monostate, std::string> Node::start(boost::asio::io_context& m
       return *problem;
     }
     data_ = std::move(std::get<std::unique_ptr<store::DataDir>>(opened));
-    writes_.set_after_write([data = data_.get()] { data->flush(); });
+    writes_.set_after_write([data = data_.get()] {
+      data->flush();
+      return data->healthy();
+    });
   }
   started_ = true;
   init_protect_ = std::make_unique<api::InitProtect>(clock_, options_.init_protect,

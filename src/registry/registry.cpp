@@ -334,7 +334,7 @@ RegisterOutcome Registry::register_instance(const RegisterArgs& args,
   if (inst->lease) lease_append(*inst);
   App& app = *inst->zone->app;
   inst->latest_timestamp = bump(app, inst->dirty_timestamp);
-  if (observer_ != nullptr) observer_->stored(*inst);
+  tell_stored(*inst);
   wake(app.env, app.appid);
   on_applied(*inst);
   return RegisterOutcome::kApplied;
@@ -406,7 +406,7 @@ void Registry::withdraw(Instance& inst, int64_t version) {
   // The removal may drop the app: its polls are answered afterwards, by name.
   const OwnedAppKey changed{app.appid, app.env};
   if (inst.lease) guard_.on_cancel();
-  if (observer_ != nullptr) observer_->removed(inst);
+  tell_removed(inst);
   remove_instance(inst);
   wake(changed.env, changed.appid);
 }
@@ -453,7 +453,7 @@ SetOutcome Registry::set(const SetArgs& args) {
     inst.dirty_timestamp = set_ts;
     toggle_digest(inst);
     inst.latest_timestamp = latest;
-    if (observer_ != nullptr) observer_->stored(inst);
+    tell_stored(inst);
   }
   wake(app->env, app->appid);
   return {"", set_ts};
@@ -466,6 +466,21 @@ bool Registry::read_app(std::string_view env, std::string_view appid,
   if (app == nullptr) return false;
   fn(*app);
   return true;
+}
+
+void Registry::add_instance_observer(InstanceObserver* observer, bool tell_existing) {
+  std::lock_guard lock(mu_);
+  observers_.push_back(observer);
+  if (!tell_existing) return;
+  for (const auto& [key, app] : apps_)
+    for (const auto& [name, zone] : app->zones)
+      for (const auto& [hostname, inst] : zone.instances)
+        observer->stored(inst);
+}
+
+void Registry::remove_instance_observer(InstanceObserver* observer) {
+  std::lock_guard lock(mu_);
+  std::erase(observers_, observer);
 }
 
 bool Registry::read_instance(const InstanceKey& key, FunctionRef<void(const Instance&)> fn) const {
@@ -680,7 +695,7 @@ void Registry::evict_one(Instance& inst, std::vector<OwnedAppKey>& watched,
       std::none_of(watched.begin(), watched.end(),
                    [&](const OwnedAppKey& k) { return AppKeyEq{}(k, key); }))
     watched.push_back({app.appid, app.env});
-  if (observer_ != nullptr) observer_->removed(inst);
+  tell_removed(inst);
   remove_instance(inst);
   ++report.evicted;
   ++evicted_total_;

@@ -244,12 +244,11 @@ class Registry {
   // Called with the app's env and appid at every change of an app (register, set, cancel,
   // eviction: each moves its latest_timestamp), under the registry lock: the listener must be
   // quick and must not call the registry. Add listeners before the registry is shared.
-  // One observer at most; set it before the registry is shared, and clear it (nullptr) before the
-  // observer goes.
-  void set_instance_observer(InstanceObserver* observer) {
-    std::lock_guard lock(mu_);
-    observer_ = observer;
-  }
+  // Observers are told of every change from their addition on; with `tell_existing`, first of
+  // every instance already held (stored(), under the same lock, so that none is missed or told
+  // out of order). Remove one before it goes.
+  void add_instance_observer(InstanceObserver* observer, bool tell_existing);
+  void remove_instance_observer(InstanceObserver* observer);
   using ChangeListener = std::function<void(std::string_view env, std::string_view appid)>;
   void add_change_listener(ChangeListener listener) {
     change_listeners_.push_back(std::move(listener));
@@ -377,7 +376,15 @@ class Registry {
   uint64_t catalog_index_ = 0;  // the highest App::index held here
   std::atomic<uint64_t> generation_{0};
   std::vector<ChangeListener> change_listeners_;
-  InstanceObserver* observer_ = nullptr;
+  std::vector<InstanceObserver*> observers_;
+  void tell_stored(const Instance& inst) const {
+    for (InstanceObserver* o : observers_)
+      o->stored(inst);
+  }
+  void tell_removed(const Instance& inst) const {
+    for (InstanceObserver* o : observers_)
+      o->removed(inst);
+  }
   int64_t next_expect_reset_mono_;
   std::mt19937_64 rng_;
 };

@@ -46,8 +46,9 @@ TEST(OwnerTest, OneOwnerPerCheckSpreadAndStableWhenANodeLeaves) {
 template <class ClockType>
 struct Node {
   explicit Node(std::chrono::nanoseconds reap_floor = 0s, size_t max_in_flight = 512) {
+    registry.add_instance_observer(&index, true);
     runner = std::make_unique<CheckRunner>(
-        registry, check_writes, clock, nullptr,
+        registry, index, check_writes, clock, nullptr,
         RunnerOptions{"z1", "127.0.0.1:7171", std::chrono::milliseconds(10), reap_floor,
                       max_in_flight});
   }
@@ -87,8 +88,13 @@ struct Node {
   ClockType clock;
   registry::Registry registry{clock, {}};
   cluster::Writes writes{registry};
-  CheckWrites check_writes{registry, writes, clock};
+  CheckIndex index{"z1"};
+  CheckWrites check_writes{registry, writes, clock, index};
   std::unique_ptr<CheckRunner> runner;
+  ~Node() {
+    runner.reset();
+    registry.remove_instance_observer(&index);
+  }
 };
 
 Check probe_check(Type type, std::string target) {
@@ -222,9 +228,9 @@ TEST(CheckRunnerTest, TtlChecksExpireUnlessPassedAndAnUnchangedPassIsARenew) {
   EXPECT_EQ(node.status(), registry::kStatusDown);
   EXPECT_EQ(node.check_writes.update(id, "nope", Status::kPassing, "", true),
             UpdateResult::kNotFound);
-  ASSERT_TRUE(node.check_writes.find("z1", "dev", "service:h1"));
-  EXPECT_EQ(node.check_writes.find("z1", "dev", "service:h1")->instance, id);
-  EXPECT_FALSE(node.check_writes.find("z1", "prod", "service:h1"));
+  ASSERT_TRUE(node.check_writes.find("dev", "service:h1"));
+  EXPECT_EQ(node.check_writes.find("dev", "service:h1")->instance, id);
+  EXPECT_FALSE(node.check_writes.find("prod", "service:h1"));
 }
 
 TEST(CheckRunnerTest, ACheckCriticalForLongerThanDeregisterAfterRemovesItsInstance) {

@@ -136,6 +136,34 @@ TEST(CheckTest, RequestsThatCouldSmuggleAreRefused) {
             "Invalid check: Header X-A has a control character (CR, LF, NUL...)");
 }
 
+// Issue 27.7: --consul-check-requests narrows what checks may make the node send: `get` keeps GET
+// and HEAD without a body (and TCP), `none` only TTL checks. Checked at registration and at the
+// probe (a check that came from a node allowing more).
+TEST(CheckTest, AllowedRequestsNarrowWhatANodeSends) {
+  EXPECT_EQ(parse_allowed_requests("any"), AllowedRequests::kAny);
+  EXPECT_EQ(parse_allowed_requests("get"), AllowedRequests::kGetOnly);
+  EXPECT_EQ(parse_allowed_requests("none"), AllowedRequests::kNone);
+  EXPECT_EQ(parse_allowed_requests("GET"), std::nullopt);
+  Check ttl, get, head, post, get_with_body, tcp;
+  get.type = head.type = post.type = get_with_body.type = Type::kHttp;
+  head.method = "HEAD";
+  post.method = "POST";
+  get_with_body.body = "x";
+  tcp.type = Type::kTcp;
+  for (const Check* c : {&ttl, &get, &head, &post, &get_with_body, &tcp})
+    EXPECT_EQ(allowed_problem(*c, AllowedRequests::kAny), "");
+  for (const Check* c : {&ttl, &get, &head, &tcp})
+    EXPECT_EQ(allowed_problem(*c, AllowedRequests::kGetOnly), "");
+  for (const Check* c : {&post, &get_with_body})
+    EXPECT_EQ(allowed_problem(*c, AllowedRequests::kGetOnly),
+              "Invalid check: this node sends only GET and HEAD checks without a Body "
+              "(--consul-check-requests=get)");
+  EXPECT_EQ(allowed_problem(ttl, AllowedRequests::kNone), "");
+  for (const Check* c : {&get, &head, &post, &get_with_body, &tcp})
+    EXPECT_EQ(allowed_problem(*c, AllowedRequests::kNone),
+              "Invalid check: this node runs TTL checks only (--consul-check-requests=none)");
+}
+
 // Issue 27.7: readers who are not peers see a check without the Header and Body its service gave
 // it (credentials, often); everything else stays, the output included (as in Consul).
 TEST(CheckTest, ReadersSeeChecksWithoutHeaderAndBody) {

@@ -5,9 +5,11 @@ killed and the check goes on elsewhere. Driven by the real python3-consul where 
 import http.server
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import unittest
 
@@ -306,6 +308,52 @@ class CheckBoundsTest(unittest.TestCase):
                              headers={"X-Muster-Peer": "1"})[2]
         self.assertIn(b"s3cret-header", whole)
         self.assertIn(b"s3cret-body", node.request("GET", "/discovery/fetch/all")[2])
+
+    def test_a_node_can_be_told_to_send_only_gets_or_nothing(self):
+        # Issue 27.7: --consul-check-requests get refuses checks that could change something at
+        # their target (a method other than GET and HEAD, or a body); none refuses every check
+        # that sends (HTTP, TCP). A check that arrives by another way (here: the data directory
+        # of a run that allowed it) is not sent but written critical.
+        target = Endpoint(self)
+        data = tempfile.mkdtemp(prefix="muster-checks-")
+        self.addCleanup(shutil.rmtree, data, True)
+        node = ConsulNode("--consul-check-requests", "get", "--data-dir", data)
+        self.addCleanup(lambda: node.alive() and node.stop())
+        get_only = ("Invalid check: this node sends only GET and HEAD checks without a Body "
+                    "(--consul-check-requests=get)")
+        for extra in ({"Method": "POST"}, {"Method": "DELETE"}, {"Body": "x"}):
+            check = {"HTTP": target.url, "Interval": "1s", **extra}
+            body = {"Name": "pay", "ID": "pay-1", "Port": 80, "Check": check}
+            status, _, text = node.put("/v1/agent/service/register", json.dumps(body))
+            self.assertEqual((status, text), (400, get_only), extra)
+        check = {"HTTP": target.url, "Interval": "1s", "Method": "GET",
+                 "Header": {"Authorization": ["Bearer t"]}}
+        body = {"Name": "pay", "ID": "pay-1", "Port": 80, "Check": check}
+        self.assertEqual(node.put("/v1/agent/service/register", json.dumps(body))[0], 200)
+        extra_check = {"ID": "post", "Name": "post", "ServiceID": "pay-1", "HTTP": target.url,
+                       "Interval": "1s", "Method": "PUT"}
+        status, _, text = node.put("/v1/agent/check/register", json.dumps(extra_check))
+        self.assertEqual((status, text), (400, get_only))
+        eventually(lambda: check_status(node, "service:pay-1") == "passing", timeout=10,
+                   what="the GET check passing")
+        self.assertTrue(target.requests)
+        self.assertEqual(node.stop(), 0)
+
+        node = ConsulNode("--consul-check-requests", "none", "--data-dir", data)
+        none = "Invalid check: this node runs TTL checks only (--consul-check-requests=none)"
+        seen = len(target.requests)
+        eventually(lambda: (checks_of(node).get("service:pay-1", {}).get("Output", "")
+                            == "not run: " + none), timeout=10,
+                   what="the restored HTTP check written critical, not sent")
+        self.assertEqual(check_status(node, "service:pay-1"), "critical")
+        self.assertEqual(len(target.requests), seen, "nothing sent")
+        for check in ({"HTTP": target.url, "Interval": "1s"},
+                      {"TCP": "127.0.0.1:%d" % closed_port(), "Interval": "1s"}):
+            body = {"Name": "web", "ID": "web-1", "Port": 80, "Check": check}
+            status, _, text = node.put("/v1/agent/service/register", json.dumps(body))
+            self.assertEqual((status, text), (400, none), check)
+        body = {"Name": "web", "ID": "web-1", "Port": 80, "Check": {"TTL": "30s"}}
+        self.assertEqual(node.put("/v1/agent/service/register", json.dumps(body))[0], 200)
 
     def test_probes_never_take_the_descriptors_clients_need(self):
         # 480 HTTP checks at a port that accepts connections and never answers, a Timeout of ten

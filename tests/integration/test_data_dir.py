@@ -113,10 +113,11 @@ class DataDirTest(unittest.TestCase):
 
     def test_consul_registrations_and_cancels_survive_a_restart(self):
         node = self.start()
-        status, _, _ = node.request("PUT", "/v1/agent/service/register",
-                                    json.dumps({"Name": "web", "ID": "web-1",
-                                                "Address": "10.0.0.5", "Port": 80}))
+        status, headers, _ = node.request("PUT", "/v1/agent/service/register",
+                                          json.dumps({"Name": "web", "ID": "web-1",
+                                                      "Address": "10.0.0.5", "Port": 80}))
         self.assertEqual(status, 200)
+        self.assertNotIn("x-muster-stored", headers, "a healthy disk: nothing to say")
         node.register("h1", appid="app")
         node.register("h2", appid="app")
         node.call("POST", "cancel", [("zone", "sh001"), ("env", "dev"), ("appid", "app"),
@@ -173,6 +174,20 @@ class DataDirTest(unittest.TestCase):
         self.assertIn(reason, line)
         self.assertEqual(node.metric("muster_data_dir_healthy"), 0)
         self.assertEqual(count(node), 2000, "everything is served from memory")
+        # Each write's answer says it reached memory only (issue 27.8), the code still 0.
+        params = [("zone", "sh001"), ("env", "dev"), ("appid", "bulk"), ("hostname", "late"),
+                  ("status", "1"), ("addrs", "http://10.9.9.9:80")]
+        answer, _, headers = node.call("POST", "register", params)
+        self.assertEqual(answer["code"], 0)
+        self.assertEqual(headers.get("x-muster-stored"), "memory-only")
+        status, headers, _ = node.request(
+            "PUT", "/v1/agent/service/register",
+            json.dumps({"Name": "late-consul", "ID": "late-1", "Port": 80}))
+        self.assertEqual(status, 200)
+        self.assertEqual(headers.get("x-muster-stored"), "memory-only")
+        answer, _, headers = node.call("GET", "fetch", [("appid", "bulk"), ("env", "dev"),
+                                                         ("status", "3")])
+        self.assertNotIn("x-muster-stored", headers, "reads say nothing of the disk")
 
     def test_a_full_disk_leaves_the_node_serving(self):
         # A real full filesystem: a 64 KiB tmpfs mounted for the node alone, in a mount

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import unittest
@@ -262,7 +263,8 @@ class PerSourceLimitsTest(unittest.TestCase):
     127.0.0.1, both loopback)."""
 
     def test_connections_per_source(self):
-        node = Node("--zone", "sh001", "--max-connections-per-source", "3")
+        node = Node("--zone", "sh001", "--max-connections-per-source", "3",
+                    "--limit-loopback-sources")
         self.addCleanup(node.stop)
         held = [connect_from(node, "127.0.0.2") for _ in range(3)]
         for c in held:
@@ -281,6 +283,39 @@ class PerSourceLimitsTest(unittest.TestCase):
         self.assertEqual(node.metric("muster_http_rejected_source_connections_total"), 1)
         held[0].close()  # a closed connection frees its place
         eventually(lambda: self._served(node), what="a new connection from 127.0.0.2")
+
+    def test_the_default_is_512_per_source_and_loopback_is_not_limited(self):
+        # Issue 27.9: one client took 18,000 connections and everyone else got 503. By default
+        # a source gets 512 (loopback, a local proxy's, excepted: --limit-loopback-sources
+        # stands in here for a remote address).
+        for limit_loopback, allowed in ((True, 512), (False, 600)):
+            node = Node("--zone", "sh001", *(["--limit-loopback-sources"] if limit_loopback
+                                            else []))
+            self.addCleanup(node.stop)
+            held = []
+            for _ in range(600):
+                s = socket.create_connection(("127.0.0.1", node.port),
+                                             source_address=("127.0.0.2", 0))
+                held.append(s)
+                self.addCleanup(s.close)
+            served = 0
+            for s in held:
+                s.settimeout(10)
+                try:  # a refused connection may be closed already
+                    s.sendall(b"GET /discovery/nodes HTTP/1.1\r\nHost: x\r\n\r\n")
+                except OSError:
+                    pass
+            for s in held:
+                try:
+                    served += s.recv(64).startswith(b"HTTP/1.1 200")
+                except OSError:
+                    pass
+            self.assertEqual(served, allowed, "limit_loopback=%s" % limit_loopback)
+            self.assertEqual(node.metric("muster_http_rejected_source_connections_total"),
+                             600 - allowed)
+            for s in held:
+                s.close()
+            node.stop()
 
     def _served(self, node):
         c = connect_from(node, "127.0.0.2")

@@ -137,7 +137,10 @@ class SimNode {
     data_ = std::move(std::get<std::unique_ptr<store::DataDir>>(opened));
     restored_ = report.instances;
     writes_ = std::make_unique<cluster::Writes>(*registry_);
-    writes_->set_after_write([data = data_.get()] { data->flush(); });
+    writes_->set_after_write([data = data_.get()] {
+      data->flush();
+      return data->healthy();
+    });
     cluster::ClusterOptions co;
     co.self = kNodes[index_].addr;
     co.region = "sim";
