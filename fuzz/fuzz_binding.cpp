@@ -47,8 +47,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::abort();
     // Its checks have IDs, send nothing that could smuggle a request (issue 27.7), and their
     // stored form reads back the same.
-    for (const auto& c : r->checks)
+    for (const auto& c : r->checks) {
       if (c.id.empty() || !checks::request_problem(c).empty()) std::abort();
+      // --consul-check-requests: what `get` lets through changes nothing at its target, and
+      // `none` lets through only TTL checks.
+      if (checks::allowed_problem(c, checks::AllowedRequests::kGetOnly).empty() &&
+          c.type == checks::Type::kHttp &&
+          (!c.body.empty() || (!c.method.empty() && c.method != "GET" && c.method != "HEAD")))
+        std::abort();
+      if (checks::allowed_problem(c, checks::AllowedRequests::kNone).empty() &&
+          c.type != checks::Type::kTtl)
+        std::abort();
+    }
     if (checks::read_check_list(checks::check_list_json(r->checks)) != r->checks) std::abort();
   }
   auto check = api::consul::check_registration(text);
