@@ -1,25 +1,18 @@
 #pragma once
-// JSON for the registry's data (docs/decisions.md §2), written straight into a string. Callers hold
-// the registry lock (they run inside a Registry visitor or PollRenderer).
+// JSON for the registry's apps (docs/decisions.md §2), written straight into a string, each
+// instance by wire::append_instance. Callers hold the registry lock (they run inside a Registry
+// visitor or PollRenderer).
 #include <string>
 #include <string_view>
 
 #include "registry/registry.h"
+#include "wire/instance_writer.h"
 
 namespace muster::api {
 
-// Who reads an answer. A peer (and the data directory) gets every instance whole; any other
-// reader gets the Consul checks in its metadata without their Header and Body, which may carry
-// credentials (checks::checks_for_readers; docs/security.md, "Trust boundaries").
-enum class Reader { kClient, kPeer };
-
-// One Instance object, fields in the spec's order. With `wall_offset` (this node's wall clock less
-// its monotonic clock, read once for the whole answer), renew_timestamp is rendered from the
-// lease's monotonic time, so that the lease a peer reads from it (against X-Muster-Clock, read at
-// the same moment) is exact even when the wall clock stepped since the renew
-// (docs/decisions.md §5.7). 0: as stored.
-void append_instance(std::string& out, const registry::Instance& inst, int64_t wall_offset = 0,
-                     Reader reader = Reader::kClient);
+// The instance's own writer and who reads it (wire/instance_writer.h).
+using wire::append_instance;
+using wire::Reader;
 
 // InstanceInfo: {"instances":{"<zone>":[...]},"latest_timestamp":N}. Zones sorted, instances by
 // hostname; `zone` "" means all zones; instances whose status is not in `status_mask` are left out

@@ -192,21 +192,6 @@ std::string allowed_problem(const Check& check, AllowedRequests allowed) {
   return "";
 }
 
-std::string checks_for_readers(std::string_view checks_json) {
-  if (checks_json.find("\"Header\"") == std::string_view::npos &&
-      checks_json.find("\"Body\"") == std::string_view::npos)
-    return std::string(checks_json);
-  boost::system::error_code ec;
-  json::value v = json::parse(checks_json, ec);
-  if (ec || !v.is_array()) return "[]";
-  for (json::value& c : v.get_array()) {
-    if (!c.is_object()) continue;
-    c.get_object().erase("Header");
-    c.get_object().erase("Body");
-  }
-  return json::serialize(v);
-}
-
 namespace {
 
 // A duration as the store keeps it: Go's text, "" for none.

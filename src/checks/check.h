@@ -17,10 +17,11 @@
 #include <boost/json/value.hpp>
 
 #include "registry/types.h"
+#include "wire/instance_writer.h"
 
 namespace muster::checks {
 
-inline constexpr std::string_view kChecksKey = "consul-checks";
+using wire::kChecksKey;  // the instance metadata key that holds its checks
 
 enum class Type { kTtl, kHttp, kTcp };
 std::string_view type_name(Type type);  // "ttl", "http", "tcp"
@@ -104,10 +105,7 @@ void keep_state(const std::vector<Check>& before, std::vector<Check>& after);
 // The metadata value that stores `list`, and back. Reading skips (and counts) an unreadable
 // entry rather than losing the others.
 std::string check_list_json(const std::vector<Check>& list);
-// The same list as a reader who is not a peer sees it (fetch, polls, the CLI): without each
-// check's Header and Body, which may carry credentials the service gave its checks (issue 27;
-// docs/security.md). Text that is not such a list comes back as "[]".
-std::string checks_for_readers(std::string_view checks_json);
+using wire::checks_for_readers;  // the list as readers who are not peers see it
 std::vector<Check> read_check_list(std::string_view json, size_t* unreadable = nullptr);
 
 // Worst status of the list; passing for none.

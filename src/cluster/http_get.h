@@ -30,7 +30,7 @@ boost::asio::awaitable<GetResult> http_get(boost::asio::io_context& ioc, const s
                                            const PeerCredentials& peer = {});
 
 // What a node's reads of its peers carry so that, with no token configured, the peer shows it
-// whole (a Consul check's Header and Body, which other readers do not see: api/render.h).
+// whole (a Consul check's Header and Body, which other readers do not see: wire/instance_writer.h).
 inline constexpr std::string_view kPeerHeader = "X-Muster-Peer";
 
 // "Authorization: Bearer <token>\r\n", or "" for no token: the header line peers send.

@@ -17,11 +17,11 @@
 #include <unordered_map>
 #include <vector>
 
-#include "api/render.h"
 #include "cluster/snapshot.h"
 #include "common/json_writer.h"
 #include "store/record.h"
 #include "wire/instance_json.h"
+#include "wire/instance_writer.h"
 
 namespace muster::store {
 namespace {
@@ -397,7 +397,7 @@ void DataDir::stored(const registry::Instance& instance) {
   std::lock_guard lock(mu_);
   if (closed_ || failed_ || !journal_) return;
   payload_.clear();
-  api::append_instance(payload_, instance, 0, api::Reader::kPeer);  // whole, checks included
+  wire::append_instance(payload_, instance, 0, wire::Reader::kPeer);  // whole, checks included
   append_record(pending_, RecordType::kStored, payload_);
   ++records_;
 }
@@ -445,7 +445,7 @@ bool DataDir::write_snapshot(uint64_t seq, size_t& bytes) {
       for (const auto& [zone_name, zone] : app.zones) {
         for (const auto& [host, inst] : zone.instances) {
           json.clear();
-          api::append_instance(json, inst, 0, api::Reader::kPeer);
+          wire::append_instance(json, inst, 0, wire::Reader::kPeer);
           append_record(out, RecordType::kStored, json);
           ++records;
         }
