@@ -1,9 +1,10 @@
 #pragma once
-// An API a node serves over its registry (the native /discovery/* API; next Consul's and the
-// UI's), and what the node gives every API: the registry to read, the one write path that
-// applies and replicates (cluster/writes.h), the node's identity, its peers and whether reads
-// are still closed at start-up. Adding an API: its files in src/api/, its options as a member of
-// ApiOptions, and one line in make_apis() (api/all_apis.cpp); the node needs no change.
+// An API a node serves over its registry (the native /discovery/* API, Consul's, Prometheus
+// HTTP SD, /metrics; next the UI's), and what the node gives every API: the registry to read,
+// the one write path that applies and replicates (cluster/writes.h), the node's identity, its
+// peers and whether reads are still closed at start-up. Adding an API: its files in src/api/
+// (CMake finds them), its options as a member of ApiOptions, and one line in make_apis()
+// (api/all_apis.cpp); the node needs no change.
 // Threading: make_apis(), add_routes(), on_tick() and on_stop() run on the node's owning thread;
 // route handlers run on the server's workers, many at once.
 #include <atomic>

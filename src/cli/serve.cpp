@@ -41,10 +41,11 @@ struct ServeFlags {
   std::string idle_timeout = "90s";
   std::string request_timeout = "10s";
   std::string write_timeout = "30s";
-  size_t max_body = 1024 * 1024;
-  size_t max_header = 16 * 1024;
-  size_t max_connections = 50'000;
-  size_t max_unsent_bytes = 256 * 1024 * 1024;
+  // The server's own defaults, declared once in http/server.h.
+  size_t max_body = http::ServerOptions{}.body_limit;
+  size_t max_header = http::ServerOptions{}.header_limit;
+  size_t max_connections = http::ServerOptions{}.max_connections;
+  size_t max_unsent_bytes = http::ServerOptions{}.max_unsent_bytes;
   size_t max_parked_polls = 50'000;
   size_t max_poll_appids = 1000;
   bool compat_brpc_fetchs = false;
@@ -52,7 +53,7 @@ struct ServeFlags {
   std::string consul_check_requests = "any";
   std::string tokens;
   std::string tls_cert, tls_key, tls_client_ca, tls_peer_ca, tls_ca;
-  size_t max_connections_per_source = 512;
+  size_t max_connections_per_source = http::ServerOptions{}.max_connections_per_source;
   bool limit_loopback_sources = false;
   double max_writes_per_source = 0;
   bool access_log = false;

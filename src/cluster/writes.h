@@ -1,6 +1,6 @@
 #pragma once
 // The one write path (issue 16.2): every write to the registry, whoever makes it (the native API,
-// the node's own registration, later the Consul API, the UI and restores from disk), goes through
+// the node's own registration, the Consul API and its checks, later the UI), goes through
 // here, which applies it and hands it to replication by the rule of where it came from
 // (docs/decisions.md §6.1). Handlers only bind, call and render.
 // Threading: any thread; the replication hooks run inside the registry's visitors and only queue.

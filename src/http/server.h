@@ -33,7 +33,8 @@ struct ServerOptions {
   unsigned threads = 0;  // 0 = one per core
   size_t header_limit = 16 * 1024;
   size_t body_limit = 1024 * 1024;
-  size_t max_connections = 10'000;
+  // Open connections at once (muster serve lowers it to what the descriptor limit allows).
+  size_t max_connections = 50'000;
   // Open connections from one source address; more are answered 429 and closed. 0: no limit.
   size_t max_connections_per_source = 512;
   // Loopback sources (127.0.0.0/8, ::1) are not limited per source: behind a proxy on the same
