@@ -136,9 +136,7 @@ bool Access::peer_or_admin(std::string_view token) const {
 }
 
 void Access::write_metrics(metrics::TextWriter& out) const {
-  out.family("muster_access_denied_total", "counter",
-             "Requests refused for their token: missing, unknown, or without the right they "
-             "need (read, write, admin, peer: replication and whole-registry reads).");
+  out.family("muster_access_denied_total");
   for (size_t v = 0; v < 3; ++v)
     for (size_t n = 0; n < 5; ++n)
       out.sample("muster_access_denied_total", {{"reason", kVerdicts[v]}, {"need", kNeeds[n]}},

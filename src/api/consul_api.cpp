@@ -285,22 +285,15 @@ std::optional<http::Response> ConsulApi::reject_body(std::string_view path,
 }
 
 void ConsulApi::write_metrics(metrics::TextWriter& out) const {
-  out.family("muster_consul_blocking_queries", "gauge",
-             "Consul blocking queries waiting for a change.");
+  out.family("muster_consul_blocking_queries");
   out.sample("muster_consul_blocking_queries", static_cast<double>(watch_->watching()));
-  out.family(
-      "muster_consul_checks_owned", "gauge",
-      "Consul health checks this node runs (it owns them among the live nodes of its zone).");
+  out.family("muster_consul_checks_owned");
   out.sample("muster_consul_checks_owned", static_cast<double>(runner_.owned()));
-  out.family("muster_consul_check_probes_total", "counter",
-             "HTTP and TCP check probes this node has started.");
+  out.family("muster_consul_check_probes_total");
   out.sample("muster_consul_check_probes_total", static_cast<double>(runner_.probes()));
-  out.family("muster_consul_check_probes_in_flight", "gauge",
-             "HTTP and TCP check probes out now: this node's outbound check connections.");
+  out.family("muster_consul_check_probes_in_flight");
   out.sample("muster_consul_check_probes_in_flight", static_cast<double>(runner_.in_flight()));
-  out.family("muster_consul_check_probes_deferred_total", "counter",
-             "Times a due check probe waited because the probe budget was in flight (counted at "
-             "each 250 ms scan).");
+  out.family("muster_consul_check_probes_deferred_total");
   out.sample("muster_consul_check_probes_deferred_total", static_cast<double>(runner_.deferred()));
 }
 

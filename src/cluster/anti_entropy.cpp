@@ -192,30 +192,18 @@ void AntiEntropy::push(const std::string& addr, const std::string& env, const st
 }
 
 void AntiEntropy::write_metrics(metrics::TextWriter& out) const {
-  const auto counter = [&](std::string_view name, std::string_view help, uint64_t v) {
-    out.family(name, "counter", help);
+  const auto counter = [&](std::string_view name, uint64_t v) {
+    out.family(name);
     out.sample(name, static_cast<double>(v));
   };
-  counter("muster_anti_entropy_rounds_total", "Rounds of digest comparison with every peer",
-          rounds_.load());
-  counter("muster_anti_entropy_failures_total", "Digest or app fetches from a peer that failed",
-          failures_.load());
-  counter("muster_anti_entropy_apps_differing_total", "Apps whose digest differed from a peer's",
-          apps_differing_.load());
-  counter("muster_anti_entropy_instances_pulled_total",
-          "Instances adopted from a peer that held a newer copy or one this node lacked",
-          instances_pulled_.load());
-  counter("muster_anti_entropy_instances_pushed_total",
-          "Instances sent to a peer that held an older copy or none", instances_pushed_.load());
-  counter("muster_anti_entropy_lapsed_total",
-          "Copies a peer held whose lease had lapsed (not renewed for --evict-after): not taken",
-          lapsed_.load());
-  counter("muster_anti_entropy_indexes_raised_total",
-          "Apps whose Consul index was raised to a peer's that held the same instances",
-          indexes_raised_.load());
-  counter("muster_anti_entropy_cancels_sent_total",
-          "Cancels made here sent to a peer that still held the instance (it missed them)",
-          cancels_sent_.load());
+  counter("muster_anti_entropy_rounds_total", rounds_.load());
+  counter("muster_anti_entropy_failures_total", failures_.load());
+  counter("muster_anti_entropy_apps_differing_total", apps_differing_.load());
+  counter("muster_anti_entropy_instances_pulled_total", instances_pulled_.load());
+  counter("muster_anti_entropy_instances_pushed_total", instances_pushed_.load());
+  counter("muster_anti_entropy_lapsed_total", lapsed_.load());
+  counter("muster_anti_entropy_indexes_raised_total", indexes_raised_.load());
+  counter("muster_anti_entropy_cancels_sent_total", cancels_sent_.load());
 }
 
 }  // namespace muster::cluster

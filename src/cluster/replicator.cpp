@@ -379,46 +379,35 @@ void Replicator::write_metrics(metrics::TextWriter& out) const {
   std::vector<const PeerLink*> links(set->same_zone.begin(), set->same_zone.end());
   for (const auto& zone : set->other_zones)
     links.insert(links.end(), zone.begin(), zone.end());
-  const auto each = [&](std::string_view name, std::string_view type, std::string_view help,
-                        auto value) {
-    out.family(name, type, help);
+  const auto each = [&](std::string_view name, auto value) {
+    out.family(name);
     for (const PeerLink* l : links)
       out.sample(name, {{"peer", l->addr()}}, static_cast<double>(value(*l)));
   };
-  each("muster_replication_queue_depth", "gauge", "Writes waiting to be sent to the peer",
-       [](const PeerLink& l) { return l.queue_depth(); });
-  each("muster_replication_batches_total", "counter", "Pipelined batches sent to the peer",
+  each("muster_replication_queue_depth", [](const PeerLink& l) { return l.queue_depth(); });
+  each("muster_replication_batches_total",
        [](const PeerLink& l) { return l.counters().batches.load(); });
-  each("muster_replication_items_total", "counter", "Writes the peer answered",
+  each("muster_replication_items_total",
        [](const PeerLink& l) { return l.counters().items_sent.load(); });
-  each("muster_replication_coalesced_total", "counter",
-       "Renews not queued because one for the same instance was waiting",
+  each("muster_replication_coalesced_total",
        [](const PeerLink& l) { return l.counters().coalesced.load(); });
-  each("muster_replication_dropped_total", "counter",
-       "Writes dropped because the queue was full or all queues held --replication-queue-bytes",
+  each("muster_replication_dropped_total",
        [](const PeerLink& l) { return l.counters().dropped.load(); });
-  each("muster_replication_failures_total", "counter",
-       "Writes lost with a failed connection or answered -500",
+  each("muster_replication_failures_total",
        [](const PeerLink& l) { return l.counters().failures.load(); });
-  each("muster_replication_peer_up", "gauge", "1 when the peer answers, 0 when it is lost",
+  each("muster_replication_peer_up",
        [](const PeerLink& l) { return l.status() == PeerStatus::kUp ? 1 : 0; });
-  each("muster_replication_lag_seconds", "gauge",
-       "Time from queueing to the peer's answer, for the oldest write of the last batch",
+  each("muster_replication_lag_seconds",
        [](const PeerLink& l) { return static_cast<double>(l.last_lag_ns()) / 1e9; });
-  out.family("muster_replication_queue_bytes", "gauge",
-             "Bytes all replication queues hold together (at most --replication-queue-bytes)");
+  out.family("muster_replication_queue_bytes");
   out.sample("muster_replication_queue_bytes", static_cast<double>(budget_.used()));
-  out.family("muster_replication_budget_refused_total", "counter",
-             "Writes not queued because all replication queues held --replication-queue-bytes");
+  out.family("muster_replication_budget_refused_total");
   out.sample("muster_replication_budget_refused_total", static_cast<double>(budget_.refused()));
-  out.family("muster_replication_adopted_total", "counter",
-             "Instances adopted from a peer that answered -409 with a newer copy");
+  out.family("muster_replication_adopted_total");
   out.sample("muster_replication_adopted_total", static_cast<double>(adopted_.load()));
-  out.family("muster_membership_unverified_total", "counter",
-             "infra.discovery entries not made peers: they did not answer as discovery nodes");
+  out.family("muster_membership_unverified_total");
   out.sample("muster_membership_unverified_total", static_cast<double>(unverified_count_.load()));
-  out.family("muster_membership_over_cap_total", "counter",
-             "infra.discovery entries not made peers: past --max-discovered-peers in their zone");
+  out.family("muster_membership_over_cap_total");
   out.sample("muster_membership_over_cap_total", static_cast<double>(over_cap_count_.load()));
 }
 

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "common/metric_list.h"
+
 namespace muster::metrics {
 
 void LatencyHistogram::observe_ns(int64_t ns) {
@@ -51,7 +53,10 @@ void append_labels(std::string& out, const TextWriter::Labels& labels) {
 
 }  // namespace
 
-void TextWriter::family(std::string_view name, std::string_view type, std::string_view help) {
+void TextWriter::family(std::string_view name) {
+  const MetricInfo* info = find_metric(name);
+  const std::string_view help = info ? info->help : "(not in common/metric_list.cpp)";
+  const std::string_view type = info ? info->type : "untyped";
   fmt::format_to(std::back_inserter(out_), "# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
 }
 

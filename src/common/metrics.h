@@ -52,7 +52,9 @@ class LatencyHistogram {
 class TextWriter {
  public:
   using Labels = std::vector<std::pair<std::string_view, std::string_view>>;
-  void family(std::string_view name, std::string_view type, std::string_view help);
+  // The TYPE and HELP lines of `name`, from its row in common/metric_list.h. A name without a
+  // row is written untyped with a HELP that says so (a test fails on it).
+  void family(std::string_view name);
   void sample(std::string_view name, const Labels& labels, double value);
   void sample(std::string_view name, double value) { sample(name, {}, value); }
   void histogram(std::string_view name, const Labels& labels, const LatencyHistogram::Snapshot& s);

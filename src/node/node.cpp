@@ -121,9 +121,7 @@ std::variant<std::monostate, std::string> Node::start(boost::asio::io_context& m
   sources.more.push_back([this](metrics::TextWriter& w) {
     access_.write_metrics(w);
     if (data_) data_->write_metrics(w);
-    w.family("muster_writes_limited_total", "counter",
-             "Clients' writes refused because their source address was over "
-             "--max-writes-per-source.");
+    w.family("muster_writes_limited_total");
     w.sample("muster_writes_limited_total", static_cast<double>(write_limit_.refused()));
   });
   for (const auto& api : apis_)

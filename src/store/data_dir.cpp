@@ -642,20 +642,17 @@ void DataDir::write_metrics(metrics::TextWriter& out) const {
     std::lock_guard lock(mu_);
     journal_bytes = journal_bytes_;
   }
-  out.family("muster_data_dir_healthy", "gauge",
-             "1 while the data directory takes every change; 0 while the disk refuses writes "
-             "(the node serves from memory).");
+  out.family("muster_data_dir_healthy");
   out.sample("muster_data_dir_healthy", failed_ ? 0 : 1);
-  out.family("muster_data_dir_journal_bytes", "gauge", "Bytes in the current journal.");
+  out.family("muster_data_dir_journal_bytes");
   out.sample("muster_data_dir_journal_bytes", static_cast<double>(journal_bytes));
-  out.family("muster_data_dir_snapshot_bytes", "gauge", "Bytes in the last snapshot written.");
+  out.family("muster_data_dir_snapshot_bytes");
   out.sample("muster_data_dir_snapshot_bytes", static_cast<double>(snapshot_bytes_.load()));
-  out.family("muster_data_dir_records_total", "counter", "Changes written to the journal.");
+  out.family("muster_data_dir_records_total");
   out.sample("muster_data_dir_records_total", static_cast<double>(records_.load()));
-  out.family("muster_data_dir_write_errors_total", "counter",
-             "Writes and flushes of the data directory that failed.");
+  out.family("muster_data_dir_write_errors_total");
   out.sample("muster_data_dir_write_errors_total", static_cast<double>(write_errors_.load()));
-  out.family("muster_data_dir_compactions_total", "counter", "Snapshots written.");
+  out.family("muster_data_dir_compactions_total");
   out.sample("muster_data_dir_compactions_total", static_cast<double>(compactions_.load()));
 }
 
