@@ -186,17 +186,17 @@ ConsulApi::ConsulApi(const ApiContext& context, const ConsulOptions& options)
               checks::RunnerOptions{context.identity.zone, context.identity.advertise_addr,
                                     std::chrono::milliseconds(250), options.reap_floor,
                                     options.max_probes_in_flight, options.check_requests}) {
-  context.registry.add_instance_observer(&index_, true);
-  context.registry.add_change_listener(
-      [watch = watch_](std::string_view env, std::string_view appid) {
-        watch->changed(env, appid);
-      });
+  context.registry.add_observer(&index_, true);
+  // The watch may outlive the API in a parked query's hands; the registry tells it only until
+  // the destructor below.
+  context.registry.add_observer(watch_.get(), false);
   if (options.run_checks) runner_.start();
 }
 
 ConsulApi::~ConsulApi() {
   runner_.stop();
-  registry_.remove_instance_observer(&index_);
+  registry_.remove_observer(&index_);
+  registry_.remove_observer(watch_.get());
 }
 
 void ConsulApi::add_routes(http::Router& router) {

@@ -8,7 +8,7 @@
 // X-Consul-Index; health checks: a registration's Check and Checks, /v1/agent/checks and
 // /v1/agent/check/pass|warn|fail|update, run by checks::CheckRunner. Errors are Consul's: a status
 // code with a plain text reason. Threading: handlers run on any worker; a blocking query parks in
-// the session and is woken by ConsulWatch from the registry's change listener.
+// the session and is woken by ConsulWatch, a registry::ChangeObserver.
 #include <functional>
 #include <memory>
 

@@ -2,10 +2,10 @@
 // The parked blocking queries of the Consul API (docs/api.md, Consul), and the indexes they
 // compare, which the registry keeps (App::index: derived from versions that replicate, so that the
 // nodes of a cluster agree, in µs below 2^53). A parked query is woken at the next change of its
-// app (or of any app, for the catalog); it then compares indexes itself. Threading: changed() is
-// the registry's change listener (any thread, under the registry lock; it takes only this
-// object's mutex and fires wakeups, never the registry); everything else from any thread, not
-// under the registry lock.
+// app (or of any app, for the catalog); it then compares indexes itself. Threading: changed()
+// (and app_changed(), as the registry's observer) runs on any thread, under the registry lock; it
+// takes only this object's mutex and fires wakeups, never the registry. Everything else from any
+// thread, not under the registry lock.
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -18,11 +18,12 @@
 
 namespace muster::api {
 
-class ConsulWatch {
+class ConsulWatch final : public registry::ChangeObserver {
  public:
   explicit ConsulWatch(const registry::Registry& registry);
 
   void changed(std::string_view env, std::string_view appid);
+  void app_changed(std::string_view env, std::string_view appid) override { changed(env, appid); }
   // Registry::app_index() and catalog_index().
   uint64_t app_index(std::string_view env, std::string_view appid) const {
     return registry_.app_index(env, appid);

@@ -29,7 +29,7 @@ struct FoundCheck {
   Check check;
 };
 
-class CheckIndex final : public registry::InstanceObserver {
+class CheckIndex final : public registry::ChangeObserver {
  public:
   // A registration with its checks as last stored; never changed once made (a change makes a
   // new one), so readers share it.

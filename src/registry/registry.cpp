@@ -127,8 +127,7 @@ int64_t Registry::bump(App& app, int64_t version) {
   catalog_index_ = std::max(catalog_index_, app.index);
   app.poll_views.clear();
   generation_.fetch_add(1, std::memory_order_release);
-  for (const auto& listener : change_listeners_)
-    listener(app.env, app.appid);
+  tell_app_changed(app);
   return app.latest_timestamp;
 }
 
@@ -468,7 +467,7 @@ bool Registry::read_app(std::string_view env, std::string_view appid,
   return true;
 }
 
-void Registry::add_instance_observer(InstanceObserver* observer, bool tell_existing) {
+void Registry::add_observer(ChangeObserver* observer, bool tell_existing) {
   std::lock_guard lock(mu_);
   observers_.push_back(observer);
   if (!tell_existing) return;
@@ -478,7 +477,7 @@ void Registry::add_instance_observer(InstanceObserver* observer, bool tell_exist
         observer->stored(inst);
 }
 
-void Registry::remove_instance_observer(InstanceObserver* observer) {
+void Registry::remove_observer(ChangeObserver* observer) {
   std::lock_guard lock(mu_);
   std::erase(observers_, observer);
 }
@@ -517,8 +516,7 @@ void Registry::raise_index(std::string_view env, std::string_view appid, uint64_
   if (app == nullptr || index <= app->index || index > index_ceiling()) return;
   app->index = index;
   catalog_index_ = std::max(catalog_index_, index);
-  for (const auto& listener : change_listeners_)
-    listener(app->env, app->appid);
+  tell_app_changed(*app);
 }
 
 std::vector<std::pair<std::string, std::string>> Registry::app_names() const {

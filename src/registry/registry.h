@@ -170,17 +170,25 @@ struct ParkedPoll {
   bool parked = false;
 };
 
-// Told of every change to what an instance stores (the store of --data-dir): after a register or a
-// set, with the instance as it now is; before a cancel or an eviction removes it. Renews are not
-// told (a restored lease starts afresh). Called under the registry lock: it must not call the
-// registry.
-class InstanceObserver {
+// The one way to hear of the registry's changes (issue 28), for everything outside it that must:
+// the data directory's journal (stored, removed), the Consul API's index of its registrations
+// (stored, removed) and its blocking queries (app_changed). stored(): after a register or a set,
+// with the instance as it now is; removed(): before a cancel, a forget or an eviction removes it;
+// renews are not told (a restored lease starts afresh). app_changed(): at every change of an
+// app's index (every register, set, cancel and eviction, and a peer's index raised by
+// anti-entropy). Two things hear of changes otherwise, for a reason: the registry's own parked
+// polls (answered inside it, by app), and replication, which depends on where a write came from
+// and so is told by the write path (cluster::Writes) rather than by the registry.
+// Threading: called under the registry's lock, on the writer's thread: an observer must be quick
+// and must not call the registry.
+class ChangeObserver {
  public:
-  virtual void stored(const Instance& instance) = 0;
-  virtual void removed(const Instance& instance) = 0;
+  virtual void stored(const Instance&) {}
+  virtual void removed(const Instance&) {}
+  virtual void app_changed(std::string_view /*env*/, std::string_view /*appid*/) {}
 
  protected:
-  ~InstanceObserver() = default;
+  ~ChangeObserver() = default;
 };
 
 class Registry {
@@ -232,8 +240,8 @@ class Registry {
   uint64_t catalog_index() const;
   // A peer's index for an app both hold (anti-entropy): taken when higher, so that nodes that
   // applied the same changes in another order, or evicted at other times, agree. No content
-  // changes; the change listeners are told (Consul's watchers compare indexes). An index further
-  // ahead than max_clock_ahead is ignored, as such a timestamp would be.
+  // changes; the observers' app_changed() is called (Consul's watchers compare indexes). An index
+  // further ahead than max_clock_ahead is ignored, as such a timestamp would be.
   void raise_index(std::string_view env, std::string_view appid, uint64_t index);
   // Every app's (appid, env), sorted: with read_app() per name, a large reader renders app by
   // app and lets writers in between (issue 15.6).
@@ -241,18 +249,12 @@ class Registry {
   // The (appid, env) of the apps that hold instances without a lease, sorted: what the Consul
   // agent routes and the check runner read, without a pass over every app.
   std::vector<std::pair<std::string, std::string>> unleased_app_names() const;
-  // Called with the app's env and appid at every change of an app (register, set, cancel,
-  // eviction: each moves its latest_timestamp), under the registry lock: the listener must be
-  // quick and must not call the registry. Add listeners before the registry is shared.
   // Observers are told of every change from their addition on; with `tell_existing`, first of
   // every instance already held (stored(), under the same lock, so that none is missed or told
-  // out of order). Remove one before it goes.
-  void add_instance_observer(InstanceObserver* observer, bool tell_existing);
-  void remove_instance_observer(InstanceObserver* observer);
-  using ChangeListener = std::function<void(std::string_view env, std::string_view appid)>;
-  void add_change_listener(ChangeListener listener) {
-    change_listeners_.push_back(std::move(listener));
-  }
+  // out of order). Add them before the registry is shared where they must not miss a change;
+  // remove one before it goes.
+  void add_observer(ChangeObserver* observer, bool tell_existing);
+  void remove_observer(ChangeObserver* observer);
   // Rises with every change that an answer may show (register, set, cancel, eviction), never
   // with a renew; for caches of renderings. Any thread, no lock.
   uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
@@ -375,15 +377,18 @@ class Registry {
   uint64_t evicted_total_ = 0;
   uint64_t catalog_index_ = 0;  // the highest App::index held here
   std::atomic<uint64_t> generation_{0};
-  std::vector<ChangeListener> change_listeners_;
-  std::vector<InstanceObserver*> observers_;
+  std::vector<ChangeObserver*> observers_;
   void tell_stored(const Instance& inst) const {
-    for (InstanceObserver* o : observers_)
+    for (ChangeObserver* o : observers_)
       o->stored(inst);
   }
   void tell_removed(const Instance& inst) const {
-    for (InstanceObserver* o : observers_)
+    for (ChangeObserver* o : observers_)
       o->removed(inst);
+  }
+  void tell_app_changed(const App& app) const {
+    for (ChangeObserver* o : observers_)
+      o->app_changed(app.env, app.appid);
   }
   int64_t next_expect_reset_mono_;
   std::mt19937_64 rng_;

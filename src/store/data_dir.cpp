@@ -319,7 +319,7 @@ std::variant<std::unique_ptr<DataDir>, std::string> DataDir::open(DataDirOptions
     store->rotate(error);
   }
   if (!error.empty()) return "data dir " + dir + ": " + error;
-  registry.add_instance_observer(store.get(), false);
+  registry.add_observer(store.get(), false);
   store->opened_ = true;
   report.took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
   return store;
@@ -580,7 +580,7 @@ void DataDir::close() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
-  registry_.remove_instance_observer(this);
+  registry_.remove_observer(this);
   flush();  // in the journal, should the final snapshot fail
   uint64_t seq = 0;
   {

@@ -51,7 +51,7 @@ struct RestoreReport {
   std::chrono::milliseconds took{0};
 };
 
-class DataDir final : public registry::InstanceObserver {
+class DataDir final : public registry::ChangeObserver {
  public:
   // Opens `options.dir` (made if missing), reads what it holds into `registry` and starts a new
   // journal; the registry then tells the store of every change. An error (nothing read) when the

@@ -36,7 +36,7 @@ TEST(CheckIndexTest, FindsRegistrationsAndChecksByIdThroughEveryChange) {
   // Held before the index: told when it is added.
   registry.register_instance(consul("web", "web-1", {"service:web-1"}));
   CheckIndex index("z1");
-  registry.add_instance_observer(&index, true);
+  registry.add_observer(&index, true);
   ASSERT_TRUE(index.service("dev", "web-1"));
   EXPECT_EQ(index.service("dev", "web-1")->appid, "web");
   ASSERT_TRUE(index.check("dev", "service:web-1"));
@@ -94,7 +94,7 @@ TEST(CheckIndexTest, FindsRegistrationsAndChecksByIdThroughEveryChange) {
   EXPECT_TRUE(index.with_checks()->empty());
   registry.cancel({"z1", "dev", "db", "db-1"});
   EXPECT_FALSE(index.service("dev", "db-1"));
-  registry.remove_instance_observer(&index);
+  registry.remove_observer(&index);
   registry.register_instance(consul("db", "db-2", {}));
   EXPECT_FALSE(index.service("dev", "db-2")) << "removed: told nothing more";
 }

@@ -46,7 +46,7 @@ TEST(OwnerTest, OneOwnerPerCheckSpreadAndStableWhenANodeLeaves) {
 template <class ClockType>
 struct Node {
   explicit Node(std::chrono::nanoseconds reap_floor = 0s, size_t max_in_flight = 512) {
-    registry.add_instance_observer(&index, true);
+    registry.add_observer(&index, true);
     runner = std::make_unique<CheckRunner>(
         registry, index, check_writes, clock, nullptr,
         RunnerOptions{"z1", "127.0.0.1:7171", std::chrono::milliseconds(10), reap_floor,
@@ -93,7 +93,7 @@ struct Node {
   std::unique_ptr<CheckRunner> runner;
   ~Node() {
     runner.reset();
-    registry.remove_instance_observer(&index);
+    registry.remove_observer(&index);
   }
 };
 

@@ -139,9 +139,14 @@ TEST(ConsulIndexTest, AnOtherOrderIsSettledByTakingTheHigherIndex) {
   const uint64_t ia = a.registry.app_index("dev", "web");
   const uint64_t ib = b.registry.app_index("dev", "web");
   EXPECT_EQ(ia, ib + 1);
-  std::vector<std::string> told;
-  b.registry.add_change_listener(
-      [&](std::string_view, std::string_view appid) { told.emplace_back(appid); });
+  struct Told final : registry::ChangeObserver {
+    std::vector<std::string> appids;
+    void app_changed(std::string_view, std::string_view appid) override {
+      appids.emplace_back(appid);
+    }
+  } told_observer;
+  auto& told = told_observer.appids;
+  b.registry.add_observer(&told_observer, false);
   b.registry.raise_index("dev", "web", ia);
   EXPECT_EQ(b.registry.app_index("dev", "web"), ia);
   EXPECT_EQ(b.registry.catalog_index(), ia);
@@ -151,6 +156,7 @@ TEST(ConsulIndexTest, AnOtherOrderIsSettledByTakingTheHigherIndex) {
   EXPECT_EQ(b.registry.app_index("dev", "web"), ia);
   EXPECT_EQ(b.registry.app_index("dev", "api"), 1u);
   EXPECT_EQ(told.size(), 1u);
+  b.registry.remove_observer(&told_observer);
   // An index further ahead than a timestamp may be is not taken.
   const auto ahead = static_cast<uint64_t>((b.clock.wall_ns() + 2 * 3600'000'000'000) / 1000);
   b.registry.raise_index("dev", "web", ahead);
