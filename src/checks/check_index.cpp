@@ -25,9 +25,10 @@ void CheckIndex::stored(const registry::Instance& inst) {
   // Parsed before the index's lock: the registry's lock is held already, the index's need not be.
   std::shared_ptr<Entry> entry;
   if (!inst.lease) {
-    entry = std::make_shared<Entry>(Entry{id, checks_of(inst), {}});
+    entry = std::make_shared<Entry>(Entry{id, checks_of(inst), {}, {}});
     for (const Check& c : entry->checks)
       entry->owner_keys.push_back(joined(key, c.id));
+    entry->renewed_ms.assign(entry->checks.size(), 0);
   }
   std::lock_guard lock(mu_);
   forget(key);

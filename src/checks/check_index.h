@@ -39,6 +39,12 @@ class CheckIndex final : public registry::ChangeObserver {
     // Each check's name across the zone (env, appid, hostname and check ID), what the runner
     // hashes to find the node that runs it (owner_of).
     std::vector<std::string> owner_keys;
+    // The runner's note, per check: the instance's renew time (wall ms) as it last read it. An
+    // unchanged pass of the one TTL check is a renew, which the index is not told of; the check
+    // cannot lapse before that renew's TTL runs out, so the runner reads the instance once per
+    // TTL rather than at every tick. Written and read by the runner's thread alone (a new Entry,
+    // after any change, starts at 0).
+    mutable std::vector<int64_t> renewed_ms;
   };
 
   explicit CheckIndex(std::string zone) : zone_(std::move(zone)) {}

@@ -123,7 +123,8 @@ void CheckRunner::scan() {
                         now_ms - c.since_ms >= std::max(reap_after_ms, reap_floor_ms);
       const int64_t ttl_ms = c.ttl.count() / 1'000'000;
       const bool quiet_ttl = c.type == Type::kTtl && !reap &&
-                             (c.status == Status::kCritical || now_ms <= c.reset_ms + ttl_ms);
+                             (c.status == Status::kCritical ||
+                              now_ms <= std::max(c.reset_ms, w.renewed_ms[i]) + ttl_ms);
       if (quiet_ttl && !census) continue;
       const std::string& key = w.owner_keys[i];
       if (owner_of(live, key) != options_.self) continue;
@@ -144,6 +145,8 @@ void CheckRunner::scan() {
             renew_ms = inst.renew_timestamp / 1'000'000;
           });
         }
+        // Renewed since: quiet until that renew's TTL runs out.
+        w.renewed_ms[i] = renew_ms;
         if (now_ms > std::max(c.reset_ms, renew_ms) + ttl_ms) {
           std::string output = "TTL expired";
           if (!c.output.empty()) output += " (last output before timeout follows): " + c.output;
