@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "sd/config.h"
+#include "sd/groups_json_reader.h"
 #include "sd/job_split.h"
 #include "sd/prometheus_config.h"
 #include "sd/target_group.h"
@@ -14,6 +15,17 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   auto json = muster::sd::parse_groups_json(text);
+  // Read in two pieces cut where the first byte says: the same answer as the whole text.
+  {
+    muster::sd::GroupsJsonReader reader;
+    const size_t cut = size == 0 ? 0 : data[0] % (size + 1);
+    reader.write(text.substr(0, cut));
+    reader.write(text.substr(cut));
+    auto pieces = reader.finish();
+    if (pieces.index() != json.index()) std::abort();
+    if (auto* groups = std::get_if<muster::sd::Groups>(&json))
+      if (std::get<muster::sd::Groups>(pieces) != *groups) std::abort();
+  }
   if (auto* groups = std::get_if<muster::sd::Groups>(&json)) {
     auto again = muster::sd::parse_groups_json(muster::sd::render_groups_json(*groups));
     if (!std::holds_alternative<muster::sd::Groups>(again)) std::abort();

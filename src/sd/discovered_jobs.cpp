@@ -24,7 +24,7 @@ void DiscoveredJobs::configure(const std::vector<JobSourceConfig>& sources,
   configured_jobs_ = std::move(configured);
 }
 
-void DiscoveredJobs::update(const std::string& name, const Groups& groups) {
+void DiscoveredJobs::update(const std::string& name, const SharedGroups& groups) {
   const auto it = sources_.find(name);
   if (it == sources_.end()) return;
   Source& source = it->second;

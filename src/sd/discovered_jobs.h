@@ -28,7 +28,7 @@ class DiscoveredJobs {
   // configured loses its jobs at the next settle().
   void configure(const std::vector<JobSourceConfig>& sources, std::set<std::string> configured);
   // A source's groups, as the manager sent them.
-  void update(const std::string& source, const Groups& groups);
+  void update(const std::string& source, const SharedGroups& groups);
 
   struct Settled {
     std::set<std::string> changed;  // jobs new, or whose groups or source changed

@@ -139,7 +139,7 @@ std::optional<std::chrono::milliseconds> parse_prometheus_duration(std::string_v
   return milliseconds(total);
 }
 
-SplitJobs split_by_job(const Groups& groups, const std::string& job_label, size_t max_jobs) {
+SplitJobs split_by_job(const SharedGroups& groups, const std::string& job_label, size_t max_jobs) {
   SplitJobs out;
   std::map<std::string, Agreement> agreement;
   auto skip = [&](const TargetGroup& g, const LabelSet& target, const std::string& why) {
@@ -149,7 +149,8 @@ SplitJobs split_by_job(const Groups& groups, const std::string& job_label, size_
     out.problems.push_back("group " + g.source + ": target " +
                            (addr == target.end() ? std::string("?") : addr->second) + ": " + why);
   };
-  for (const auto& g : groups) {
+  for (const auto& shared : groups) {
+    const TargetGroup& g = *shared;
     // The piece of this group each job gets (a group's targets are usually all of one job).
     std::map<std::string, TargetGroup*> pieces;
     for (const auto& target : g.targets) {

@@ -46,7 +46,11 @@ struct SplitJobs {
 
 // Splits `groups` by `job_label` into at most `max_jobs` jobs (the first names met; the targets
 // of any later name are left out and reported).
-SplitJobs split_by_job(const Groups& groups, const std::string& job_label,
+SplitJobs split_by_job(const SharedGroups& groups, const std::string& job_label,
                        size_t max_jobs = 10'000);
+inline SplitJobs split_by_job(const Groups& groups, const std::string& job_label,
+                              size_t max_jobs = 10'000) {
+  return split_by_job(borrow(groups), job_label, max_jobs);
+}
 
 }  // namespace muster::sd

@@ -1,5 +1,7 @@
 #include "sd/manager.h"
 
+#include <malloc.h>
+
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
@@ -7,6 +9,10 @@
 #include "sd/providers/static_provider.h"
 
 namespace muster::sd {
+
+namespace {
+constexpr size_t kTrimAfterTargets = 50'000;
+}  // namespace
 
 namespace asio = boost::asio;
 
@@ -95,7 +101,7 @@ std::vector<std::string> Manager::apply(const std::vector<JobConfig>& jobs) {
     if (i < existing) {
       // A job added to a running provider gets its targets at once (from any job it fed), before
       // the jobs it no longer feeds lose theirs (a renamed job is both).
-      std::map<std::string, TargetGroup> current;
+      std::map<std::string, std::shared_ptr<const TargetGroup>> current;
       if (!e->subs.empty()) {
         if (auto it = targets_.find({*e->subs.begin(), e->name}); it != targets_.end())
           current = it->second;
@@ -133,16 +139,22 @@ void Manager::on_update(Entry& entry, Groups groups) {
   entry.heard = true;
   bool changed = releases;
   if (releases) dirty_.insert(entry.subs.begin(), entry.subs.end());
+  // Each group is stored once, shared by the jobs of the provider and by the sends.
+  SharedGroups shared;
+  shared.reserve(groups.size());
+  for (auto& g : groups)
+    shared.push_back(std::make_shared<const TargetGroup>(std::move(g)));
+  groups = {};
   for (const auto& sub : entry.subs) {
     auto& sources = targets_[{sub, entry.name}];
     bool sub_changed = false;
-    for (const auto& g : groups) {
-      if (g.targets.empty()) {
-        sub_changed |= sources.erase(g.source) > 0;  // an empty group deletes its source (no leak)
+    for (const auto& g : shared) {
+      if (g->targets.empty()) {
+        sub_changed |= sources.erase(g->source) > 0;  // an empty group deletes its source (no leak)
         continue;
       }
-      if (auto it = sources.find(g.source); it != sources.end() && it->second == g) continue;
-      sources[g.source] = g;
+      if (auto it = sources.find(g->source); it != sources.end() && *it->second == *g) continue;
+      sources[g->source] = g;
       sub_changed = true;
     }
     if (sub_changed) dirty_.insert(sub);
@@ -184,7 +196,7 @@ void Manager::send() {
     for (const auto& sub : e->subs) {
       delta.jobs.insert(sub);
       if (!dirty_.contains(sub) || delta.held.contains(sub)) continue;
-      Groups& groups = delta.changed[sub];  // present even when empty
+      SharedGroups& groups = delta.changed[sub];  // present even when empty
       auto it = targets_.find({sub, e->name});
       if (it == targets_.end()) continue;
       for (const auto& [source, g] : it->second)
@@ -206,11 +218,18 @@ void Manager::send() {
   for (const auto& [job, groups] : delta.changed) {
     size_t n = 0;
     for (const auto& g : groups)
-      n += g.targets.size();
+      n += g->targets.size();
     discovered_[job] = n;
   }
   updates.inc();
   consumer_(delta);
+  size_t sent_targets = 0;
+  for (const auto& [job, groups] : delta.changed)
+    sent_targets += discovered_[job];
+  delta = {};
+  // A large send leaves the freed copies of the read scattered over the heap, which glibc keeps
+  // mapped; give back what is free so that what stays is what is kept (a 1,000,000-group source).
+  if (sent_targets >= kTrimAfterTargets) ::malloc_trim(0);
 }
 
 std::set<std::string> Manager::held_jobs(

@@ -31,7 +31,7 @@
 namespace muster::sd {
 
 // job -> every group of every provider of the job, in provider order then source order.
-using Snapshot = std::map<std::string, Groups>;
+using Snapshot = std::map<std::string, SharedGroups>;
 
 // What one send carries: the full groups of the jobs that changed since the last send (a job
 // whose providers all went is there with no groups), and the names of every configured job.
@@ -96,7 +96,9 @@ class Manager {
   std::vector<std::unique_ptr<Entry>> providers_;
   uint64_t last_provider_ = 0;  // only grows: a changed config gets a new name
   // (job, provider name) -> source -> group
-  std::map<std::pair<std::string, std::string>, std::map<std::string, TargetGroup>> targets_;
+  std::map<std::pair<std::string, std::string>,
+           std::map<std::string, std::shared_ptr<const TargetGroup>>>
+      targets_;
   std::map<std::string, size_t> discovered_;
   std::set<std::string> dirty_;  // jobs changed since the last send
   bool pending_ = false;         // a change not yet sent

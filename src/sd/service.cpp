@@ -51,10 +51,10 @@ std::string source_of(const std::string& job) {
   return job.starts_with(kSourcePrefix) ? job.substr(kSourcePrefix.size()) : std::string();
 }
 
-size_t target_count(const Groups& groups) {
+size_t target_count(const SharedGroups& groups) {
   size_t n = 0;
   for (const auto& g : groups)
-    n += g.targets.size();
+    n += g->targets.size();
   return n;
 }
 
@@ -223,7 +223,7 @@ void Service::discovered_delta(const Delta& delta, Published& next) {
     next.targets.erase(job);
   }
   for (const auto& job : settled.changed) {
-    const Groups& groups = discovered_.groups(job);
+    const SharedGroups groups = borrow(discovered_.groups(job));
     next.documents[job] = std::make_shared<const std::string>(render_groups_json(groups));
     next.targets[job] = target_count(groups);
   }

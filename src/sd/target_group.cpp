@@ -4,60 +4,16 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <deque>
+#include <unordered_set>
 
-#include "common/ascii_case.h"
+#include "sd/groups_json_reader.h"
 
 namespace muster::sd {
 
 namespace json = boost::json;
 
 namespace {
-
-std::string json_type(const json::value& v) {
-  switch (v.kind()) {
-    case json::kind::null:
-      return "null";
-    case json::kind::bool_:
-      return "bool";
-    case json::kind::string:
-      return "string";
-    case json::kind::array:
-      return "array";
-    case json::kind::object:
-      return "object";
-    default:
-      return "number";
-  }
-}
-
-// One element of the JSON document; an error message or empty.
-std::string group_from_json(const json::value& item, TargetGroup& group) {
-  if (item.is_null()) return "nil target group item found";
-  if (!item.is_object()) return "a target group must be an object, not " + json_type(item);
-  for (const auto& [key, value] : item.get_object()) {
-    if (equal_without_case(key, "targets")) {
-      if (value.is_null()) continue;
-      if (!value.is_array()) return "\"targets\" must be a list of strings";
-      for (const auto& t : value.get_array()) {
-        if (!t.is_string()) return "\"targets\" must be a list of strings";
-        group.targets.push_back({{"__address__", std::string(t.get_string())}});
-      }
-    } else if (equal_without_case(key, "labels")) {
-      if (value.is_null()) continue;
-      if (!value.is_object()) return "\"labels\" must be an object of strings";
-      for (const auto& [name, v] : value.get_object()) {
-        if (!valid_label_name(name))
-          return "\"" + std::string(name) + "\" is not a valid label name";
-        if (!v.is_string())
-          return "label \"" + std::string(name) + "\" must be a string, not " + json_type(v);
-        group.labels[std::string(name)] = std::string(v.get_string());
-      }
-    } else {
-      return "unknown field \"" + std::string(key) + "\"";
-    }
-  }
-  return {};
-}
 
 std::string at_line(const YAML::Node& n) {
   return " (line " + std::to_string(n.Mark().line + 1) + ")";
@@ -115,18 +71,9 @@ bool valid_label_name(std::string_view name) {
 }
 
 ParsedGroups parse_groups_json(std::string_view text) {
-  boost::system::error_code ec;
-  const json::value doc = json::parse(text, ec);
-  if (ec) return "invalid JSON: " + ec.message();
-  if (doc.is_null()) return Groups{};
-  if (!doc.is_array()) return "the document must be a list of target groups, not " + json_type(doc);
-  Groups groups;
-  for (const auto& item : doc.get_array()) {
-    TargetGroup g;
-    if (auto problem = group_from_json(item, g); !problem.empty()) return problem;
-    groups.push_back(std::move(g));
-  }
-  return groups;
+  GroupsJsonReader reader;
+  reader.write(text);
+  return reader.finish();
 }
 
 ParsedGroups parse_groups_yaml(std::string_view text) {
@@ -147,32 +94,94 @@ ParsedGroups parse_groups_yaml(std::string_view text) {
   return groups;
 }
 
-std::string render_groups_json(const Groups& groups) {
-  std::vector<std::pair<LabelSet, std::vector<std::string>>> out;
-  std::map<LabelSet, size_t> index;  // labels -> position in `out`
-  for (const auto& g : groups) {
+namespace {
+
+size_t hash_of(const LabelSet& labels) {
+  size_t h = labels.size();
+  for (const auto& [k, v] : labels)
+    h = h * 1099511628211u ^ std::hash<std::string>{}(k) ^ (std::hash<std::string>{}(v) << 1);
+  return h;
+}
+
+// One group of the written document: its labels and its targets' addresses.
+struct OutGroup {
+  const LabelSet* labels;
+  size_t hash;
+  std::vector<const std::string*> addresses;
+};
+
+void append_group(std::string& doc, const OutGroup& group) {
+  doc += "{\"targets\":[";
+  for (size_t i = 0; i < group.addresses.size(); ++i) {
+    if (i > 0) doc += ',';
+    doc += json::serialize(json::string_view(*group.addresses[i]));
+  }
+  doc += "],\"labels\":{";
+  // Names as Prometheus takes them; two names that sanitize alike keep the first's place and the
+  // last's value.
+  std::vector<std::pair<std::string, const std::string*>> labels;
+  for (const auto& [k, v] : *group.labels) {
+    std::string name = sanitize_label_name(k);
+    auto same =
+        std::find_if(labels.begin(), labels.end(), [&](auto& l) { return l.first == name; });
+    if (same != labels.end()) {
+      same->second = &v;
+    } else {
+      labels.emplace_back(std::move(name), &v);
+    }
+  }
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (i > 0) doc += ',';
+    doc += json::serialize(json::string_view(labels[i].first));
+    doc += ':';
+    doc += json::serialize(json::string_view(*labels[i].second));
+  }
+  doc += "}}";
+}
+
+}  // namespace
+
+SharedGroups borrow(const Groups& groups) {
+  SharedGroups out;
+  out.reserve(groups.size());
+  for (const auto& g : groups)
+    out.emplace_back(std::shared_ptr<const TargetGroup>(), &g);  // aliasing: owns nothing
+  return out;
+}
+
+std::string render_groups_json(const SharedGroups& groups) {
+  // Pointers into `groups`: the document is the only thing of its size made here. Targets with
+  // labels of their own get their merged labels made once, in `merged`.
+  std::vector<OutGroup> out;
+  std::deque<LabelSet> merged;
+  auto hash = [&](size_t i) { return out[i].hash; };
+  auto equal = [&](size_t a, size_t b) { return *out[a].labels == *out[b].labels; };
+  std::unordered_set<size_t, decltype(hash), decltype(equal)> index(16, hash, equal);
+  for (const auto& shared : groups) {
+    const TargetGroup& g = *shared;
     for (const auto& t : g.targets) {
       auto address = t.find("__address__");
       if (address == t.end()) continue;
-      LabelSet labels = g.labels;
-      for (const auto& [k, v] : t)
-        if (k != "__address__") labels[k] = v;
-      auto [it, added] = index.try_emplace(labels, out.size());
-      if (added) out.emplace_back(std::move(labels), std::vector<std::string>{});
-      out[it->second].second.push_back(address->second);
+      const LabelSet* labels = &g.labels;
+      if (t.size() > 1) {
+        LabelSet own = g.labels;
+        for (const auto& [k, v] : t)
+          if (k != "__address__") own[k] = v;
+        labels = &merged.emplace_back(std::move(own));
+      }
+      out.push_back(OutGroup{labels, hash_of(*labels), {}});
+      auto [it, added] = index.insert(out.size() - 1);
+      if (!added) out.pop_back();
+      out[*it].addresses.push_back(&address->second);
     }
   }
-  json::array doc;
-  for (auto& [labels, targets] : out) {
-    json::object group;
-    group["targets"] = json::value_from(targets);
-    json::object l;
-    for (const auto& [k, v] : labels)
-      l[sanitize_label_name(k)] = v;
-    group["labels"] = std::move(l);
-    doc.push_back(std::move(group));
+  std::string doc = "[";
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (i > 0) doc += ',';
+    append_group(doc, out[i]);
   }
-  return json::serialize(doc);
+  doc += ']';
+  return doc;
 }
 
 }  // namespace muster::sd

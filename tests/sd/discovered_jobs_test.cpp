@@ -19,10 +19,11 @@ JobSourceConfig source(std::string name, std::chrono::milliseconds forget = minu
   return c;
 }
 
-Groups groups_of(std::vector<std::pair<std::string, std::string>> job_addr) {
-  Groups out;
+SharedGroups groups_of(std::vector<std::pair<std::string, std::string>> job_addr) {
+  SharedGroups out;
   for (auto& [job, addr] : job_addr)
-    out.push_back(TargetGroup{{{{"__address__", addr}}}, {{"grp", job}}, addr});
+    out.push_back(std::make_shared<const TargetGroup>(
+        TargetGroup{{{{"__address__", addr}}}, {{"grp", job}}, addr}));
   return out;
 }
 

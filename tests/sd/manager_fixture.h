@@ -96,10 +96,10 @@ inline TargetGroup group(std::string source, std::vector<std::string> targets) {
   return g;
 }
 
-inline std::vector<std::string> addresses(const Groups& groups) {
+inline std::vector<std::string> addresses(const SharedGroups& groups) {
   std::vector<std::string> out;
   for (const auto& g : groups)
-    for (const auto& t : g.targets)
+    for (const auto& t : g->targets)
       out.push_back(t.at("__address__"));
   return out;
 }

@@ -30,11 +30,11 @@ struct OrderCase {
   std::vector<Step> steps;
 };
 
-std::vector<std::string> rendered(const Groups& groups) {
+std::vector<std::string> rendered(const SharedGroups& groups) {
   std::vector<std::string> out;
   for (const auto& g : groups)
-    for (const auto& t : g.targets)
-      out.push_back(g.source + "=" + t.at("__address__"));
+    for (const auto& t : g->targets)
+      out.push_back(g->source + "=" + t.at("__address__"));
   return out;
 }
 

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "sd/groups_json_reader.h"
+
 namespace muster::sd {
 namespace {
 
@@ -39,6 +41,56 @@ TEST(TargetGroupJson, StrictRules) {
   EXPECT_NE(error_of(parse_groups_json(R"({"targets":[]})")), "");
   EXPECT_NE(error_of(parse_groups_json("")), "");  // an empty .json file is a parse error
   EXPECT_NE(error_of(parse_groups_json("[{")), "");
+}
+
+// A source is read in pieces as they arrive (64 KiB from a file): a key, a string, a number or a
+// "null" cut anywhere reads as the whole document does, good or bad.
+TEST(TargetGroupJson, ReadInPiecesOfAnySizeAsWhole) {
+  const std::vector<std::string> documents = {
+      R"([{"targets":["localhost:9090","ex\u0061mple.org:443"],"labels":{"foo":"b\"ar"}},)"
+      R"({"Targets":null,"labels":null},{"targets":["my.domain"],"labels":{"a":"1","a":"2"}}])",
+      R"([{"targets":["a:1"]},null])",
+      R"([{"labels":{"ok":"x","bad-name":"y"}}])",
+      R"([{"labels":{"n":12345}}])",
+      R"(nul)",
+      R"([{"targets":["a:1"]}] x)",
+  };
+  for (const auto& doc : documents) {
+    const ParsedGroups whole = parse_groups_json(doc);
+    for (size_t size = 1; size <= doc.size(); ++size) {
+      GroupsJsonReader reader;
+      for (size_t at = 0; at < doc.size(); at += size)
+        reader.write(std::string_view(doc).substr(at, size));
+      const ParsedGroups pieces = reader.finish();
+      ASSERT_EQ(error_of(pieces), error_of(whole)) << doc << " in pieces of " << size;
+      if (auto* groups = std::get_if<Groups>(&whole)) {
+        EXPECT_EQ(std::get<Groups>(pieces), *groups);
+      }
+    }
+  }
+  const auto read = std::get<Groups>(parse_groups_json(documents[0]));
+  ASSERT_EQ(read.size(), 3u);
+  EXPECT_EQ(read[0].targets[1].at("__address__"), "example.org:443");
+  EXPECT_EQ(read[0].labels.at("foo"), "b\"ar");
+  EXPECT_TRUE(read[1].targets.empty());
+  EXPECT_EQ(read[2].labels.at("a"), "2") << "a repeated label: the last counts, as in Go";
+}
+
+TEST(TargetGroupJson, ProblemsSayWhatIsWrong) {
+  EXPECT_EQ(error_of(parse_groups_json(R"([{"targets":["a:1"]},null])")),
+            "nil target group item found");
+  EXPECT_EQ(error_of(parse_groups_json(R"([{"labels":{"bad-name":"y"}}])")),
+            "\"bad-name\" is not a valid label name");
+  EXPECT_EQ(error_of(parse_groups_json(R"([{"labels":{"n":1}}])")),
+            "label \"n\" must be a string, not number");
+  EXPECT_EQ(error_of(parse_groups_json(R"([{"targets":[{}]}])")),
+            "\"targets\" must be a list of strings");
+  EXPECT_EQ(error_of(parse_groups_json(R"([{"labels":[]}])")),
+            "\"labels\" must be an object of strings");
+  EXPECT_EQ(error_of(parse_groups_json(R"([[]])")), "a target group must be an object, not array");
+  EXPECT_EQ(error_of(parse_groups_json(R"({"targets":[]})")),
+            "the document must be a list of target groups, not object");
+  EXPECT_EQ(error_of(parse_groups_json("[{")).rfind("invalid JSON: ", 0), 0u);
 }
 
 TEST(TargetGroupJson, NullDocumentIsZeroGroups) {
@@ -80,7 +132,7 @@ TEST(TargetGroupRender, MergesTargetsWithEqualLabelsInFirstOrder) {
   };
   EXPECT_EQ(render_groups_json(groups), R"([{"targets":["a:1","c:1"],"labels":{"job":"x"}},)"
                                         R"({"targets":["b:1"],"labels":{"job":"x","rack":"r1"}}])");
-  EXPECT_EQ(render_groups_json({}), "[]");
+  EXPECT_EQ(render_groups_json(Groups{}), "[]");
   // What is written reads back.
   auto back = parse_groups_json(render_groups_json(groups));
   ASSERT_EQ(error_of(back), "");

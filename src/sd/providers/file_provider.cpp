@@ -16,6 +16,8 @@
 #include <set>
 #include <sstream>
 
+#include "sd/groups_json_reader.h"
+
 namespace muster::sd {
 
 namespace asio = boost::asio;
@@ -51,10 +53,20 @@ bool is_json(const std::string& path) {
 ParsedGroups read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return std::string("cannot open: ") + std::strerror(errno);
+  if (is_json(path)) {
+    // In pieces: what is kept is the groups, never the whole text.
+    GroupsJsonReader reader;
+    std::string piece(64 * 1024, '\0');
+    while (in.read(piece.data(), static_cast<std::streamsize>(piece.size())) || in.gcount() > 0) {
+      if (!reader.write(std::string_view(piece.data(), static_cast<size_t>(in.gcount())))) break;
+    }
+    if (in.bad()) return std::string("cannot read: ") + std::strerror(errno);
+    return reader.finish();
+  }
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) return std::string("cannot read: ") + std::strerror(errno);
-  return is_json(path) ? parse_groups_json(text.str()) : parse_groups_yaml(text.str());
+  return parse_groups_yaml(text.str());
 }
 
 // One inotify instance per io_context, shared by every file provider on it: the kernel allows

@@ -30,7 +30,9 @@ TargetGroup muster_group(const std::string& appid, const std::vector<Instance>& 
                            in.version,
                            in.status,
                            {in.metadata.begin(), in.metadata.end()}};
-    group.targets.push_back(wire::muster_target_labels(t, address, scheme));
+    auto labels = wire::muster_target_labels(t, address, scheme);
+    group.targets.emplace_back(boost::container::ordered_unique_range, labels.begin(),
+                               labels.end());
   }
   return group;
 }
