@@ -10,6 +10,8 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev libc-ares-dev libssl-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # the builds of make test (four of them) hit the cache after the first run on a machine
+  ccache
   # integration tests
   python3 curl procps openssl
   # cluster partition test: network namespaces and veth pairs
