@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Memory of muster sd reading one large source (issue 27): a file_sd JSON file of GROUPS groups
-(1 target each, labels host (unique), dc (4 values), team (50 values)), read by one
+(1 target each, labels dc (4 values) and team (50 values), and with SHAPE=unique a label host
+unique to each group as well), read by one
 file_sd_configs job with a file_sd output and the HTTP output. Reported per binary: the peak RSS
 (VmHWM), the RSS once the outputs are written, the time to the output file, and the sizes.
 Give two binaries (before, after) to measure both in the same run.
@@ -17,15 +18,18 @@ import urllib.request
 from bench_util import free_port, wait_for
 
 
-def write_source(path, n):
+def write_source(path, n, unique_label):
     with open(path, "w") as f:
         f.write("[")
         for i in range(n):
             if i:
                 f.write(",")
+            labels = {"dc": "dc%d" % (i % 4), "team": "t%d" % (i % 50)}
+            if unique_label:
+                labels["host"] = "host-%d" % i
             f.write(json.dumps({
                 "targets": ["127.%d.%d.%d:9100" % (1 + (i >> 16), (i >> 8) & 255, i & 255)],
-                "labels": {"host": "host-%d" % i, "dc": "dc%d" % (i % 4), "team": "t%d" % (i % 50)}}))
+                "labels": labels}))
         f.write("]")
 
 
@@ -68,11 +72,13 @@ def measure(binary, source, d):
 
 def main():
     groups = int(sys.argv[1])
+    shape = os.environ.get("SHAPE", "shared")
     d = tempfile.mkdtemp(prefix="muster-bench-sd-big-")
     try:
         source = os.path.join(d, "source.json")
-        write_source(source, groups)
-        print("source: %d groups, %.1f MiB" % (groups, os.path.getsize(source) / 1048576))
+        write_source(source, groups, shape == "unique")
+        print("source: %d groups (%s labels), %.1f MiB" % (groups, shape,
+                                                          os.path.getsize(source) / 1048576))
         for binary in sys.argv[2:]:
             m = measure(binary, source, d)
             print("%s: peak %.0f MiB, after the outputs %.0f MiB, output file in %.1f s "

@@ -26,6 +26,8 @@ struct GroupsJsonReader::Handler {
   std::string text;           // a string value read in parts
   std::string label;          // the label whose value comes next
   TargetGroup group;
+  std::vector<std::pair<std::string, std::string>> labels;  // of `group`, until its end
+  LabelSetPool pool;                                        // groups with equal labels share them
   Groups groups;
   std::string problem;
 
@@ -58,7 +60,7 @@ struct GroupsJsonReader::Handler {
       case Where::labels:
         if (!is_string)
           return fail("label \"" + label + "\" must be a string, not " + std::string(type), ec);
-        group.labels[label] = std::string(s);
+        labels.emplace_back(label, std::string(s));
         return true;
     }
     return true;
@@ -74,6 +76,7 @@ struct GroupsJsonReader::Handler {
       case Where::group_list:
         if (is_array) return value(type, {}, ec);
         group = TargetGroup{};
+        labels.clear();
         stack.push_back(Where::group);
         return true;
       case Where::group:
@@ -97,7 +100,11 @@ struct GroupsJsonReader::Handler {
   bool container_end() {
     const Where left = stack.back();
     stack.pop_back();
-    if (left == Where::group) groups.push_back(std::move(group));
+    if (left == Where::group) {
+      group.labels = pool.intern(LabelSet(std::move(labels)));
+      labels = {};
+      groups.push_back(std::move(group));
+    }
     return true;
   }
 

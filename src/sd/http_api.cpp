@@ -12,7 +12,7 @@ void add_sd_routes(http::Router& router, Service& service) {
     const auto published = service.published();
     if (auto it = published->documents.find(job); it != published->documents.end()) {
       http::Response ok;
-      ok.body = *it->second;
+      ok.shared_body = it->second;  // not a copy: a job of 1,000,000 targets is tens of MB
       return ok;
     }
     if (published->held.contains(job)) {

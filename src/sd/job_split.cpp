@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 
 #include "sd/config.h"
 
@@ -13,16 +14,15 @@ constexpr size_t kProblemsKept = 5;
 constexpr std::string_view kParamPrefix = "__param_";
 
 // A target's value of `name`: its own label, else its group's; null when neither has it.
-const std::string* label_of(const LabelSet& target, const LabelSet& group,
-                            const std::string& name) {
-  if (auto it = target.find(name); it != target.end()) return &it->second;
-  if (auto it = group.find(name); it != group.end()) return &it->second;
-  return nullptr;
+std::optional<std::string_view> label_of(const LabelSet& target, const LabelSet& group,
+                                         std::string_view name) {
+  if (auto it = target.find(name); it != target.end()) return it->second;
+  if (auto it = group.find(name); it != group.end()) return it->second;
+  return std::nullopt;
 }
 
-std::string value_of(const LabelSet& target, const LabelSet& group, const std::string& name) {
-  const std::string* v = label_of(target, group, name);
-  return v ? *v : std::string();
+std::string value_of(const LabelSet& target, const LabelSet& group, std::string_view name) {
+  return std::string(label_of(target, group, name).value_or(""));
 }
 
 // The settings of one target, or why Prometheus would refuse them.
@@ -51,9 +51,9 @@ std::string target_settings(const LabelSet& target, const LabelSet& group, Scrap
            out.scrape_interval;
   out.params.clear();
   for (const LabelSet* labels : {&group, &target})
-    for (auto it = labels->lower_bound(std::string(kParamPrefix));
-         it != labels->end() && it->first.starts_with(kParamPrefix); ++it)
-      out.params[it->first.substr(kParamPrefix.size())] = it->second;
+    for (const auto& [name, value] : *labels)
+      if (name.starts_with(kParamPrefix))
+        out.params[std::string(name.substr(kParamPrefix.size()))] = std::string(value);
   for (const auto& [name, value] : out.params)
     if (name.empty()) return "a label __param_ names no parameter";
   return {};
@@ -147,18 +147,21 @@ SplitJobs split_by_job(const SharedGroups& groups, const std::string& job_label,
     if (out.problems.size() >= kProblemsKept) return;
     const auto addr = target.find("__address__");
     out.problems.push_back("group " + g.source + ": target " +
-                           (addr == target.end() ? std::string("?") : addr->second) + ": " + why);
+                           (addr == target.end() ? std::string("?") : std::string(addr->second)) +
+                           ": " + why);
   };
   for (const auto& shared : groups) {
     const TargetGroup& g = *shared;
     // The piece of this group each job gets (a group's targets are usually all of one job).
     std::map<std::string, TargetGroup*> pieces;
     for (const auto& target : g.targets) {
-      const std::string* job = label_of(target, g.labels, job_label);
-      if (!job || job->empty()) {
+      const auto label = label_of(target, g.labels, job_label);
+      if (!label || label->empty()) {
         skip(g, target, "no label " + job_label);
         continue;
       }
+      const std::string job_name(*label);
+      const std::string* job = &job_name;
       if (!valid_job_name(*job)) {
         skip(g, target,
              job_label + " \"" + *job +

@@ -2,6 +2,8 @@
 
 #include <malloc.h>
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
@@ -11,7 +13,64 @@
 namespace muster::sd {
 
 namespace {
+
 constexpr size_t kTrimAfterTargets = 50'000;
+
+bool source_less(const std::shared_ptr<const TargetGroup>& a,
+                 const std::shared_ptr<const TargetGroup>& b) {
+  return a->source < b->source;
+}
+
+// An update's groups, shared, sorted by source; of two with one source the later counts.
+SharedGroups by_source(Groups groups) {
+  SharedGroups out;
+  out.reserve(groups.size());
+  for (auto& g : groups)
+    out.push_back(std::make_shared<const TargetGroup>(std::move(g)));
+  groups = {};
+  std::stable_sort(out.begin(), out.end(), source_less);
+  SharedGroups unique;
+  unique.reserve(out.size());
+  for (auto& g : out) {
+    if (!unique.empty() && unique.back()->source == g->source) {
+      unique.back() = std::move(g);
+    } else {
+      unique.push_back(std::move(g));
+    }
+  }
+  return unique;
+}
+
+// Merges a sorted update into the sorted groups of one (job, provider): a group replaces the
+// group of its source, a group without targets deletes its source (no leak). True if anything
+// changed.
+bool merge_update(SharedGroups& stored, const SharedGroups& update) {
+  if (update.empty()) return false;
+  SharedGroups out;
+  out.reserve(stored.size() + update.size());
+  bool changed = false;
+  auto old = stored.begin();
+  for (const auto& g : update) {
+    while (old != stored.end() && (*old)->source < g->source)
+      out.push_back(std::move(*old++));
+    const bool same_source = old != stored.end() && (*old)->source == g->source;
+    if (g->targets.empty()) {
+      changed |= same_source;
+    } else if (same_source && **old == *g) {
+      out.push_back(std::move(*old));
+    } else {
+      out.push_back(g);
+      changed = true;
+    }
+    if (same_source) ++old;
+  }
+  while (old != stored.end())
+    out.push_back(std::move(*old++));
+  out.shrink_to_fit();
+  stored = std::move(out);
+  return changed;
+}
+
 }  // namespace
 
 namespace asio = boost::asio;
@@ -101,7 +160,7 @@ std::vector<std::string> Manager::apply(const std::vector<JobConfig>& jobs) {
     if (i < existing) {
       // A job added to a running provider gets its targets at once (from any job it fed), before
       // the jobs it no longer feeds lose theirs (a renamed job is both).
-      std::map<std::string, std::shared_ptr<const TargetGroup>> current;
+      SharedGroups current;
       if (!e->subs.empty()) {
         if (auto it = targets_.find({*e->subs.begin(), e->name}); it != targets_.end())
           current = it->second;
@@ -140,25 +199,13 @@ void Manager::on_update(Entry& entry, Groups groups) {
   bool changed = releases;
   if (releases) dirty_.insert(entry.subs.begin(), entry.subs.end());
   // Each group is stored once, shared by the jobs of the provider and by the sends.
-  SharedGroups shared;
-  shared.reserve(groups.size());
-  for (auto& g : groups)
-    shared.push_back(std::make_shared<const TargetGroup>(std::move(g)));
-  groups = {};
+  const SharedGroups update = by_source(std::move(groups));
   for (const auto& sub : entry.subs) {
-    auto& sources = targets_[{sub, entry.name}];
-    bool sub_changed = false;
-    for (const auto& g : shared) {
-      if (g->targets.empty()) {
-        sub_changed |= sources.erase(g->source) > 0;  // an empty group deletes its source (no leak)
-        continue;
-      }
-      if (auto it = sources.find(g->source); it != sources.end() && *it->second == *g) continue;
-      sources[g->source] = g;
-      sub_changed = true;
+    auto& stored = targets_[{sub, entry.name}];
+    if (merge_update(stored, update)) {
+      dirty_.insert(sub);
+      changed = true;
     }
-    if (sub_changed) dirty_.insert(sub);
-    changed |= sub_changed;
   }
   if (changed) trigger();
 }
@@ -199,8 +246,7 @@ void Manager::send() {
       SharedGroups& groups = delta.changed[sub];  // present even when empty
       auto it = targets_.find({sub, e->name});
       if (it == targets_.end()) continue;
-      for (const auto& [source, g] : it->second)
-        groups.push_back(g);
+      groups.insert(groups.end(), it->second.begin(), it->second.end());
     }
   }
   for (auto it = dirty_.begin(); it != dirty_.end();)

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <deque>
+#include <set>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "sd/groups_json_reader.h"
@@ -40,16 +42,19 @@ std::string group_from_yaml(const YAML::Node& item, TargetGroup& group) {
       seen_labels = true;
       if (value.IsNull()) continue;
       if (!value.IsMap()) return "\"labels\" must be a map of strings" + at_line(value);
+      std::vector<std::pair<std::string, std::string>> labels;
+      std::set<std::string> names;
       for (const auto& l : value) {
         const std::string name = l.first.Scalar();
         if (!valid_label_name(name))
           return "\"" + name + "\" is not a valid label name" + at_line(l.first);
         if (!l.second.IsScalar())
           return "label \"" + name + "\" must be a string" + at_line(l.second);
-        if (group.labels.contains(name))
+        if (!names.insert(name).second)
           return "duplicate label \"" + name + "\"" + at_line(l.first);
-        group.labels[name] = l.second.Scalar();
+        labels.emplace_back(name, l.second.Scalar());
       }
+      group.labels = LabelSet(std::move(labels));
     } else {
       return "unknown field \"" + key + "\"" + at_line(kv.first);
     }
@@ -58,6 +63,18 @@ std::string group_from_yaml(const YAML::Node& item, TargetGroup& group) {
 }
 
 }  // namespace
+
+void set_group_label(Groups& groups, std::string_view name, std::string_view value) {
+  std::unordered_map<const void*, LabelSet> done;  // labels before -> after
+  for (auto& g : groups) {
+    auto [it, added] = done.try_emplace(g.labels.identity());
+    if (added) {
+      it->second = g.labels;
+      it->second.set(name, value);
+    }
+    g.labels = it->second;
+  }
+}
 
 bool valid_label_name(std::string_view name) {
   if (name.empty()) return false;
@@ -96,45 +113,38 @@ ParsedGroups parse_groups_yaml(std::string_view text) {
 
 namespace {
 
-size_t hash_of(const LabelSet& labels) {
-  size_t h = labels.size();
-  for (const auto& [k, v] : labels)
-    h = h * 1099511628211u ^ std::hash<std::string>{}(k) ^ (std::hash<std::string>{}(v) << 1);
-  return h;
-}
-
 // One group of the written document: its labels and its targets' addresses.
 struct OutGroup {
   const LabelSet* labels;
   size_t hash;
-  std::vector<const std::string*> addresses;
+  std::vector<std::string_view> addresses;
 };
 
 void append_group(std::string& doc, const OutGroup& group) {
   doc += "{\"targets\":[";
   for (size_t i = 0; i < group.addresses.size(); ++i) {
     if (i > 0) doc += ',';
-    doc += json::serialize(json::string_view(*group.addresses[i]));
+    doc += json::serialize(json::string_view(group.addresses[i]));
   }
   doc += "],\"labels\":{";
   // Names as Prometheus takes them; two names that sanitize alike keep the first's place and the
   // last's value.
-  std::vector<std::pair<std::string, const std::string*>> labels;
+  std::vector<std::pair<std::string, std::string_view>> labels;
   for (const auto& [k, v] : *group.labels) {
     std::string name = sanitize_label_name(k);
     auto same =
         std::find_if(labels.begin(), labels.end(), [&](auto& l) { return l.first == name; });
     if (same != labels.end()) {
-      same->second = &v;
+      same->second = v;
     } else {
-      labels.emplace_back(std::move(name), &v);
+      labels.emplace_back(std::move(name), v);
     }
   }
   for (size_t i = 0; i < labels.size(); ++i) {
     if (i > 0) doc += ',';
     doc += json::serialize(json::string_view(labels[i].first));
     doc += ':';
-    doc += json::serialize(json::string_view(*labels[i].second));
+    doc += json::serialize(json::string_view(labels[i].second));
   }
   doc += "}}";
 }
@@ -166,13 +176,13 @@ std::string render_groups_json(const SharedGroups& groups) {
       if (t.size() > 1) {
         LabelSet own = g.labels;
         for (const auto& [k, v] : t)
-          if (k != "__address__") own[k] = v;
+          if (k != "__address__") own.set(k, v);
         labels = &merged.emplace_back(std::move(own));
       }
-      out.push_back(OutGroup{labels, hash_of(*labels), {}});
+      out.push_back(OutGroup{labels, labels->hash(), {}});
       auto [it, added] = index.insert(out.size() - 1);
       if (!added) out.pop_back();
-      out[*it].addresses.push_back(&address->second);
+      out[*it].addresses.push_back(address->second);
     }
   }
   std::string doc = "[";

@@ -4,7 +4,6 @@
 // within its provider. Also the file_sd / http_sd document format, read strictly as Prometheus
 // reads it and written as Prometheus wants to read it.
 // Threading: plain values and pure functions.
-#include <boost/container/flat_map.hpp>
 #include <map>
 #include <memory>
 #include <string>
@@ -12,13 +11,10 @@
 #include <variant>
 #include <vector>
 
+#include "sd/label_set.h"
 #include "wire/prometheus_target.h"
 
 namespace muster::sd {
-
-// Sorted by name in one array: a label costs its two strings, not a tree node as well (with
-// 1,000,000 groups the tree nodes alone were hundreds of megabytes).
-using LabelSet = boost::container::flat_map<std::string, std::string>;
 
 struct TargetGroup {
   std::vector<LabelSet> targets;
@@ -43,6 +39,10 @@ ParsedGroups parse_groups_json(std::string_view text);
 // The YAML form (yaml.v2 UnmarshalStrict): unknown or duplicate keys are errors, `targets` must be
 // a list, an empty document or null is zero groups, scalar label values are taken as text.
 ParsedGroups parse_groups_yaml(std::string_view text);
+
+// Sets the label `name` to `value` in every group's labels (a provider's `__meta_filepath`):
+// groups that shared their labels before still share them after.
+void set_group_label(Groups& groups, std::string_view name, std::string_view value);
 
 // True when `name` is a valid label name: [a-zA-Z_][a-zA-Z0-9_]*.
 bool valid_label_name(std::string_view name);

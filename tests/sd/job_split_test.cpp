@@ -93,7 +93,7 @@ TEST(JobSplit, ScrapeSettingsPrometheusWouldRefuseSkipTheTarget) {
   };
   for (const auto& [labels, why] : bad) {
     LabelSet l = labels;
-    l["grp"] = "j";
+    l.set("grp", "j");
     const SplitJobs split = split_by_job({group({"a:1"}, l, "s")}, "grp");
     EXPECT_EQ(split.skipped, 1u) << why;
     EXPECT_TRUE(split.jobs.empty()) << why;
@@ -118,8 +118,8 @@ TEST(JobSplit, SettingsEveryTargetOfAJobSharesAreLifted) {
                   {"__param_target", "a"}};
   Groups groups{group({"a:1", "a:2"}, common, "s:0"), group({"b:1"}, common, "s:1")};
   // b:1 differs in its timeout (a:* have none) and in one parameter.
-  groups[1].labels["__scrape_timeout__"] = "2s";
-  groups[1].labels["__param_target"] = "b";
+  groups[1].labels.set("__scrape_timeout__", "2s");
+  groups[1].labels.set("__param_target", "b");
   const SplitJobs split = split_by_job(groups, "grp");
   const ScrapeSettings& s = split.settings.at("j");
   EXPECT_EQ(s.metrics_path, "/m");

@@ -100,7 +100,7 @@ inline std::vector<std::string> addresses(const SharedGroups& groups) {
   std::vector<std::string> out;
   for (const auto& g : groups)
     for (const auto& t : g->targets)
-      out.push_back(t.at("__address__"));
+      out.emplace_back(t.at("__address__"));
   return out;
 }
 

@@ -29,6 +29,28 @@ TEST(SdManager, UpdatesMergeBySourceAcrossProviders) {
   EXPECT_EQ(f.manager.discovered().at("job"), 2u);
 }
 
+// Groups are kept sorted by source and merged: updates in any order, one source twice in an
+// update (the later counts), and a deletion of a source never seen.
+TEST(SdManager, UpdatesInAnyOrderMergeIntoSourceOrder) {
+  Fixture f;
+  f.manager.apply({file_job("job", "a.json")});
+  auto* a = f.fakes.at("file/0");
+  a->send({group("s5", {"5:1"}), group("s1", {"1:1"}), group("s3", {"3:1"})});
+  a->send({group("s4", {"4:1"}), group("s2", {"old:1"}), group("s0", {}), group("s2", {"2:1"})});
+  f.settle();
+  EXPECT_EQ(addresses(f.last().at("job")),
+            (std::vector<std::string>{"1:1", "2:1", "3:1", "4:1", "5:1"}));
+  const size_t sends = f.deltas.size();
+  a->send({group("s3", {"3:1"}), group("s9", {})});  // the same as stored: nothing to send
+  f.settle();
+  EXPECT_EQ(f.deltas.size(), sends);
+  a->send({group("s1", {}), group("s5", {"50:1"}), group("s6", {"6:1"})});
+  f.settle();
+  EXPECT_EQ(addresses(f.last().at("job")),
+            (std::vector<std::string>{"2:1", "3:1", "4:1", "50:1", "6:1"}));
+  EXPECT_EQ(f.manager.stored_sources(), 5u);
+}
+
 TEST(SdManager, EmptyGroupFreesItsSource) {
   Fixture f;
   f.manager.apply({file_job("job", "a.json")});

@@ -95,24 +95,25 @@ std::variant<TargetGroup, std::string> consul_group(std::string_view body,
         if (tag.is_string()) tags += std::string(tag.get_string()) + tag_separator;
     }
     if (tags == tag_separator) tags += tag_separator;  // no tags: ",,"
-    LabelSet l{{"__address__", host + ":" + std::to_string(port)},
-               {"__meta_consul_node", str(node, "Node")},
-               {"__meta_consul_address", node_address},
-               {"__meta_consul_service_id", str(svc, "ID")},
-               {"__meta_consul_tags", tags},
-               {"__meta_consul_service_address", service_address},
-               {"__meta_consul_service_port", std::to_string(port)},
-               {"__meta_consul_namespace", str(svc, "Namespace")},
-               {"__meta_consul_partition", str(svc, "Partition")},
-               {"__meta_consul_health", health(entry)}};
+    std::vector<std::pair<std::string, std::string>> l{
+        {"__address__", host + ":" + std::to_string(port)},
+        {"__meta_consul_node", str(node, "Node")},
+        {"__meta_consul_address", node_address},
+        {"__meta_consul_service_id", str(svc, "ID")},
+        {"__meta_consul_tags", tags},
+        {"__meta_consul_service_address", service_address},
+        {"__meta_consul_service_port", std::to_string(port)},
+        {"__meta_consul_namespace", str(svc, "Namespace")},
+        {"__meta_consul_partition", str(svc, "Partition")},
+        {"__meta_consul_health", health(entry)}};
     auto each = [&](const json::object& map, const std::string& prefix) {
       for (const auto& [k, v] : map)
-        if (v.is_string()) l[prefix + sanitize_label_name(k)] = std::string(v.get_string());
+        if (v.is_string()) l.emplace_back(prefix + sanitize_label_name(k), v.get_string());
     };
     each(obj(node, "Meta"), "__meta_consul_metadata_");
     each(obj(node, "TaggedAddresses"), "__meta_consul_tagged_address_");
     each(obj(svc, "Meta"), "__meta_consul_service_metadata_");
-    g.targets.push_back(std::move(l));
+    g.targets.emplace_back(std::move(l));  // a later name wins, as the map's [] did
   }
   return g;
 }

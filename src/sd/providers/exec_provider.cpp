@@ -161,10 +161,9 @@ asio::awaitable<RefreshProvider::Result> run_once(asio::io_context& io, ExecConf
   if (auto* problem = std::get_if<std::string>(&parsed))
     co_return "\"" + command + "\" printed a bad document: " + *problem;
   Groups groups = std::move(std::get<Groups>(parsed));
-  for (size_t i = 0; i < groups.size(); ++i) {
+  for (size_t i = 0; i < groups.size(); ++i)
     groups[i].source = std::to_string(i);
-    groups[i].labels["__meta_exec_command"] = command;
-  }
+  set_group_label(groups, "__meta_exec_command", command);
   co_return groups;
 }
 

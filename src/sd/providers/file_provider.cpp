@@ -230,9 +230,9 @@ class FileProvider : public Provider, public std::enable_shared_from_this<FilePr
       }
       Groups& groups = std::get<Groups>(parsed);
       counts[path] = groups.size();
+      set_group_label(groups, "__meta_filepath", path);
       for (size_t i = 0; i < groups.size(); ++i) {
         groups[i].source = path + ":" + std::to_string(i);
-        groups[i].labels["__meta_filepath"] = path;
         update.push_back(std::move(groups[i]));
       }
     }

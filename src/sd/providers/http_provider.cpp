@@ -84,10 +84,9 @@ asio::awaitable<RefreshProvider::Result> fetch(asio::io_context& io, Target targ
   auto parsed = parse_groups_json(response->body());
   if (auto* problem = std::get_if<std::string>(&parsed)) co_return *problem;
   Groups groups = std::move(std::get<Groups>(parsed));
-  for (size_t i = 0; i < groups.size(); ++i) {
+  for (size_t i = 0; i < groups.size(); ++i)
     groups[i].source = target.url + ":" + std::to_string(i);
-    groups[i].labels["__meta_url"] = target.url;
-  }
+  set_group_label(groups, "__meta_url", target.url);
   co_return groups;
 }
 

@@ -31,8 +31,8 @@ TargetGroup muster_group(const std::string& appid, const std::vector<Instance>& 
                            in.status,
                            {in.metadata.begin(), in.metadata.end()}};
     auto labels = wire::muster_target_labels(t, address, scheme);
-    group.targets.emplace_back(boost::container::ordered_unique_range, labels.begin(),
-                               labels.end());
+    group.targets.emplace_back(
+        std::vector<std::pair<std::string, std::string>>(labels.begin(), labels.end()));
   }
   return group;
 }

@@ -16,7 +16,7 @@ StaticConfig StaticConfig::parse(MapReader& entry) {
     for (const auto& kv : labels) {
       const std::string name = kv.first.Scalar();
       if (!valid_label_name(name)) fail(kv.first, "\"" + name + "\" is not a valid label name");
-      g.labels[name] = scalar(kv.second, name);
+      g.labels.set(name, scalar(kv.second, name));
     }
   }
   return StaticConfig{{std::move(g)}};

@@ -49,7 +49,7 @@ struct Harness {
     std::vector<std::string> out;
     for (const auto& [source, g] : merged)
       for (const auto& t : g.targets)
-        out.push_back(t.at("__address__"));
+        out.emplace_back(t.at("__address__"));
     return out;
   }
 };
