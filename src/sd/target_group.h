@@ -4,6 +4,7 @@
 // within its provider. Also the file_sd / http_sd document format, read strictly as Prometheus
 // reads it and written as Prometheus wants to read it.
 // Threading: plain values and pure functions.
+#include <boost/container/small_vector.hpp>
 #include <map>
 #include <memory>
 #include <string>
@@ -17,7 +18,8 @@
 namespace muster::sd {
 
 struct TargetGroup {
-  std::vector<LabelSet> targets;
+  // Most groups of a large source have one target: it is held in the group, not beside it.
+  boost::container::small_vector<LabelSet, 1> targets;
   LabelSet labels;
   std::string source;
   bool operator==(const TargetGroup&) const = default;

@@ -231,9 +231,13 @@ class FileProvider : public Provider, public std::enable_shared_from_this<FilePr
       Groups& groups = std::get<Groups>(parsed);
       counts[path] = groups.size();
       set_group_label(groups, "__meta_filepath", path);
-      for (size_t i = 0; i < groups.size(); ++i) {
+      for (size_t i = 0; i < groups.size(); ++i)
         groups[i].source = path + ":" + std::to_string(i);
-        update.push_back(std::move(groups[i]));
+      if (update.empty()) {
+        update = std::move(groups);  // one large file: no second vector of its groups
+      } else {
+        update.insert(update.end(), std::make_move_iterator(groups.begin()),
+                      std::make_move_iterator(groups.end()));
       }
     }
     for (const auto& [path, before] : last_counts_) {
