@@ -8,6 +8,7 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <cstdlib>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,6 +37,42 @@ inline std::string http_request_bytes(std::string_view method, std::string_view 
   return out;
 }
 
+// Where a streamed answer goes (http_exchange with a sink): `header` sees the status and headers
+// first and may refuse the body (false: it is not read); `body` then takes the body in pieces as
+// they arrive and may stop the read (false). The answer returned then has an empty body.
+struct HttpBodySink {
+  std::function<bool(const HttpResponse::header_type&)> header;
+  std::function<bool(std::string_view)> body;
+};
+
+// Reads an answer's header, then its body in pieces of at most 64 KiB into `sink`: what is held
+// is one piece, whatever the body's size.
+template <class Stream>
+boost::asio::awaitable<std::optional<HttpResponse>> read_streamed(Stream& stream,
+                                                                  boost::beast::flat_buffer& buffer,
+                                                                  uint64_t body_limit,
+                                                                  const HttpBodySink& sink) {
+  namespace http = boost::beast::http;
+  constexpr auto no_throw = boost::asio::as_tuple(boost::asio::use_awaitable);
+  http::response_parser<http::buffer_body> parser;
+  parser.body_limit(body_limit);
+  auto [hec, header_bytes] = co_await http::async_read_header(stream, buffer, parser, no_throw);
+  if (hec) co_return std::nullopt;
+  HttpResponse answer;
+  answer.base() = parser.get().base();
+  if (sink.header && !sink.header(answer.base())) co_return answer;
+  std::string piece(64 * 1024, '\0');
+  while (!parser.is_done()) {
+    parser.get().body().data = piece.data();
+    parser.get().body().size = piece.size();
+    auto [ec, n] = co_await http::async_read(stream, buffer, parser, no_throw);
+    if (ec && ec != http::error::need_buffer) co_return std::nullopt;
+    const size_t got = piece.size() - parser.get().body().size;
+    if (got > 0 && !sink.body(std::string_view(piece.data(), got))) break;
+  }
+  co_return answer;
+}
+
 // Connects `socket` (closed; owned by the caller, who may close it to interrupt the exchange) to
 // `addr` (host:port; a numeric address without the resolver, whose lookups run on a thread of
 // their own), sends `request` and reads one response. nullopt on any failure, and when `timeout`
@@ -45,7 +82,8 @@ inline std::string http_request_bytes(std::string_view method, std::string_view 
 inline boost::asio::awaitable<std::optional<HttpResponse>> http_exchange(
     boost::asio::ip::tcp::socket& socket, std::string addr, std::string request,
     std::chrono::nanoseconds timeout, uint64_t body_limit = 256ull * 1024 * 1024,
-    boost::asio::ssl::context* tls = nullptr, std::string* why = nullptr) {
+    boost::asio::ssl::context* tls = nullptr, std::string* why = nullptr,
+    const HttpBodySink* sink = nullptr) {
   namespace asio = boost::asio;
   using tcp = asio::ip::tcp;
   constexpr auto no_throw = asio::as_tuple(asio::use_awaitable);
@@ -71,6 +109,7 @@ inline boost::asio::awaitable<std::optional<HttpResponse>> http_exchange(
   auto [wec, written] = co_await asio::async_write(stream, asio::buffer(request), no_throw);
   if (wec) co_return std::nullopt;
   boost::beast::flat_buffer buffer;
+  if (sink) co_return co_await read_streamed(stream, buffer, body_limit, *sink);
   boost::beast::http::response_parser<boost::beast::http::string_body> parser;
   parser.body_limit(body_limit);
   auto [ec, read] = co_await boost::beast::http::async_read(stream, buffer, parser, no_throw);

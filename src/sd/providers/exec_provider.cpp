@@ -15,6 +15,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <cstring>
 
+#include "sd/groups_json_reader.h"
 #include "sd/providers/refresh_provider.h"
 
 extern char** environ;
@@ -27,7 +28,9 @@ using Pipe = asio::posix::stream_descriptor;
 
 namespace {
 
-constexpr size_t kOutputLimit = 64 * 1024 * 1024;  // a CMDB of a few hundred thousand targets
+// What a command may print: read as a stream and never held as text, so the limit is about time,
+// not memory (an http_sd answer has the same).
+constexpr size_t kOutputLimit = 256 * 1024 * 1024;
 constexpr size_t kStderrLimit = 64 * 1024;
 
 asio::awaitable<void> read_all(Pipe& pipe, std::string& into, size_t limit) {
@@ -36,6 +39,21 @@ asio::awaitable<void> read_all(Pipe& pipe, std::string& into, size_t limit) {
     auto [ec, n] =
         co_await pipe.async_read_some(asio::buffer(buffer), asio::as_tuple(asio::use_awaitable));
     if (into.size() < limit) into.append(buffer, std::min(n, limit - into.size()));
+    if (ec) co_return;
+  }
+}
+
+// Stdout into the reader as it comes, counted; past `limit` (or once the reader has found the
+// document bad) the rest is drained, so that the command never blocks on a full pipe.
+asio::awaitable<void> read_document(Pipe& pipe, GroupsJsonReader& reader, size_t& printed,
+                                    size_t limit) {
+  char buffer[65536];
+  for (;;) {
+    auto [ec, n] =
+        co_await pipe.async_read_some(asio::buffer(buffer), asio::as_tuple(asio::use_awaitable));
+    if (printed < limit && n > 0)
+      reader.write(std::string_view(buffer, std::min(n, limit - printed)));
+    printed += n;
     if (ec) co_return;
   }
 }
@@ -139,8 +157,10 @@ asio::awaitable<RefreshProvider::Result> run_once(asio::io_context& io, ExecConf
     child->out.close(ignored);
     child->err.close(ignored);
   });
-  std::string stdout_text, stderr_text;
-  co_await (read_all(child->out, stdout_text, kOutputLimit) &&
+  GroupsJsonReader reader;
+  size_t printed = 0;
+  std::string stderr_text;
+  co_await (read_document(child->out, reader, printed, kOutputLimit) &&
             read_all(child->err, stderr_text, kStderrLimit));
   co_await child->exited.async_wait(Pipe::wait_read, asio::as_tuple(asio::use_awaitable));
   int status = 0;
@@ -156,8 +176,8 @@ asio::awaitable<RefreshProvider::Result> run_once(asio::io_context& io, ExecConf
     co_return "\"" + command + "\" was killed by signal " + std::to_string(WTERMSIG(status));
   if (WEXITSTATUS(status) != 0)
     co_return "\"" + command + "\" exited with status " + std::to_string(WEXITSTATUS(status));
-  if (stdout_text.size() >= kOutputLimit) co_return "\"" + command + "\" printed more than 64 MiB";
-  auto parsed = parse_groups_json(stdout_text);
+  if (printed > kOutputLimit) co_return "\"" + command + "\" printed more than 256 MiB";
+  auto parsed = reader.finish();
   if (auto* problem = std::get_if<std::string>(&parsed))
     co_return "\"" + command + "\" printed a bad document: " + *problem;
   Groups groups = std::move(std::get<Groups>(parsed));

@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "common/http_exchange.h"
+#include "sd/groups_json_reader.h"
 #include "sd/providers/refresh_provider.h"
 
 namespace muster::sd {
@@ -67,9 +68,18 @@ asio::awaitable<RefreshProvider::Result> fetch(asio::io_context& io, Target targ
   // (Built outside the co_await: see ClientCore::request on GCC 12's temporaries.)
   std::string request = http_request_bytes("GET", target.path, target.host_header, headers);
   std::string why;
+  // The body goes to the reader as it arrives (a 1,000,000-group answer is never held as text),
+  // and only after the status and content type say it is a document.
+  GroupsJsonReader reader;
+  HttpBodySink sink;
+  sink.header = [](const HttpResponse::header_type& h) {
+    return h.result_int() == 200 &&
+           http_sd_content_type_ok(h[boost::beast::http::field::content_type]);
+  };
+  sink.body = [&reader](std::string_view piece) { return reader.write(piece); };
   auto response =
       co_await http_exchange(socket, target.addr, std::move(request), config.refresh_interval,
-                             256ull * 1024 * 1024, target.tls.get(), &why);
+                             256ull * 1024 * 1024, target.tls.get(), &why, &sink);
   if (!response) {
     co_return "GET " + target.url + ": " +
         (why.empty() ? "no answer (connection failed or timed out)" : why);
@@ -81,7 +91,7 @@ asio::awaitable<RefreshProvider::Result> fetch(asio::io_context& io, Target targ
   const auto content_type = (*response)[boost::beast::http::field::content_type];
   if (!http_sd_content_type_ok(content_type))
     co_return "unsupported content type \"" + std::string(content_type) + "\"";
-  auto parsed = parse_groups_json(response->body());
+  auto parsed = reader.finish();
   if (auto* problem = std::get_if<std::string>(&parsed)) co_return *problem;
   Groups groups = std::move(std::get<Groups>(parsed));
   for (size_t i = 0; i < groups.size(); ++i)

@@ -78,6 +78,25 @@ TEST_F(ExecProviderTest, BadOutputIsAFailure) {
   EXPECT_TRUE(h_.batches.empty());
 }
 
+// The output is read as a stream: a document of many pipe-fulls reads whole, and a command that
+// goes on printing after its document went bad is drained to its end (it does not block on a full
+// pipe until its timeout) and fails as a bad document.
+TEST_F(ExecProviderTest, ALargeOutputIsReadAsItComes) {
+  start({script("many",
+                "printf '['; i=0; while [ $i -lt 20000 ]; do "
+                "[ $i -gt 0 ] && printf ','; printf '{\"targets\":[\"h%d:1\"]}' $i; "
+                "i=$((i+1)); done; printf ']'")});
+  ASSERT_TRUE(h_.run_until([&] { return !h_.batches.empty(); }, 60s));
+  EXPECT_EQ(h_.merged.size(), 20000u);
+  EXPECT_EQ(h_.merged.at("19999").targets[0].at("__address__"), "h19999:1");
+}
+
+TEST_F(ExecProviderTest, OutputPastABadStartIsDrained) {
+  start({script("noisy", "echo '[null,'; head -c 3000000 /dev/zero | tr '\\0' 'x'")}, 1h, 30s);
+  ASSERT_TRUE(h_.run_until([&] { return h_.stats->failures.value() == 1; }, 20s));
+  EXPECT_TRUE(h_.batches.empty());
+}
+
 TEST_F(ExecProviderTest, MissingCommandIsAFailure) {
   start({(dir_ / "no-such-command").string()});
   ASSERT_TRUE(h_.run_until([&] { return h_.stats->failures.value() == 1; }));

@@ -4,8 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <mutex>
 
+#include "common/http_exchange.h"
 #include "http/server.h"
 #include "provider_harness.h"
 
@@ -109,6 +112,75 @@ TEST_F(HttpProviderTest, InvalidFormatIsAFailure) {
 
 TEST_F(HttpProviderTest, WrongContentTypeIsAFailure) {
   server_.answer(200, "[]", "text/plain; charset=utf-8");
+  start();
+  ASSERT_TRUE(h_.run_until([&] { return h_.stats->failures.value() == 1; }));
+  EXPECT_TRUE(h_.batches.empty());
+}
+
+// The answer is read in pieces as it arrives: a document of many pieces reads whole, with its
+// labels shared, and one cut in the middle of a group is a failure that sends nothing.
+TEST_F(HttpProviderTest, ALargeAnswerIsReadInPieces) {
+  std::string doc = "[";
+  for (int i = 0; i < 20000; ++i)
+    doc += std::string(i ? "," : "") + R"({"targets":["127.0.0.)" + std::to_string(i % 250) + ":" +
+           std::to_string(1000 + i) + R"("],"labels":{"team":"t)" + std::to_string(i % 3) +
+           R"("}})";
+  doc += "]";
+  ASSERT_GT(doc.size(), 10u * 64 * 1024);
+  server_.answer(200, doc);
+  start();
+  ASSERT_TRUE(h_.run_until([&] { return !h_.batches.empty(); }));
+  ASSERT_EQ(h_.merged.size(), 20000u);
+  const auto& last = h_.merged.at(server_.url() + ":19999");
+  EXPECT_EQ(last.targets[0].at("__address__"), "127.0.0.249:20999");
+  EXPECT_EQ(last.labels.at("team"), "t1");
+  EXPECT_EQ(last.labels.identity(), h_.merged.at(server_.url() + ":1").labels.identity());
+  EXPECT_EQ(h_.stats->failures.value(), 0u);
+}
+
+// What the provider stands on: a streamed exchange hands the body over in pieces (never whole),
+// and a header the sink refuses leaves the body unread.
+TEST(HttpExchangeStreamed, TheBodyComesInPiecesAndARefusedHeaderReadsNone) {
+  SdServer server;
+  const std::string body(1'000'000, 'x');
+  for (const int status : {200, 500}) {
+    server.answer(status, body);
+    boost::asio::io_context io;
+    size_t pieces = 0, bytes = 0, largest = 0;
+    HttpBodySink sink;
+    sink.header = [](const HttpResponse::header_type& h) { return h.result_int() == 200; };
+    sink.body = [&](std::string_view piece) {
+      ++pieces;
+      bytes += piece.size();
+      largest = std::max(largest, piece.size());
+      return true;
+    };
+    std::optional<HttpResponse> answer;
+    boost::asio::co_spawn(
+        io,
+        [&]() -> boost::asio::awaitable<void> {
+          boost::asio::ip::tcp::socket socket(io);
+          const std::string addr = server.url().substr(7, server.url().size() - 7 - 3);
+          answer = co_await http_exchange(socket, addr, http_request_bytes("GET", "/sd", addr), 10s,
+                                          256ull * 1024 * 1024, nullptr, nullptr, &sink);
+        },
+        boost::asio::detached);
+    io.run_for(10s);
+    ASSERT_TRUE(answer) << status;
+    EXPECT_EQ(answer->result_int(), status);
+    EXPECT_TRUE(answer->body().empty());
+    if (status == 200) {
+      EXPECT_EQ(bytes, body.size());
+      EXPECT_GT(pieces, 1u);
+      EXPECT_LE(largest, 64u * 1024);
+    } else {
+      EXPECT_EQ(pieces, 0u) << "a refused header: the body is not read";
+    }
+  }
+}
+
+TEST_F(HttpProviderTest, AnAnswerCutShortIsAFailure) {
+  server_.answer(200, R"([{"targets":["a:1"]},{"targets":["b:)");
   start();
   ASSERT_TRUE(h_.run_until([&] { return h_.stats->failures.value() == 1; }));
   EXPECT_TRUE(h_.batches.empty());
