@@ -123,12 +123,12 @@ TEST(ConsulGroup, LabelsAsPrometheusSetsThem) {
 }
 
 TEST(ConsulGroup, HealthIsTheWorstCheckOrMaintenance) {
-  auto health_of = [](const std::string& checks) {
+  auto health_of = [](const std::string& checks) -> std::string {  // a copy: the group is gone
     const std::string body =
         R"([{"Node":{"Node":"n","Address":"h"},"Service":{"Port":1},"Checks":)" + checks + "}]";
-    return std::get<TargetGroup>(consul_group(body, "s", "dc", ","))
-        .targets[0]
-        .at("__meta_consul_health");
+    return std::string(std::get<TargetGroup>(consul_group(body, "s", "dc", ","))
+                           .targets[0]
+                           .at("__meta_consul_health"));
   };
   EXPECT_EQ(health_of("[]"), "passing");
   EXPECT_EQ(health_of(R"([{"CheckID":"a","Status":"passing"},{"CheckID":"b","Status":"warning"}])"),
