@@ -3,6 +3,8 @@
 // allocation and shared by copies: a copy costs a reference count, not the strings. With a source
 // of 1,000,000 groups most label sets are equal (a group's labels and the provider's own
 // `__meta_*`), and LabelSetPool makes equal sets one allocation.
+// Names and values are views into the set's allocation: valid while the set, or a copy of it,
+// lives (take a std::string of a label of a temporary group).
 // Threading: a LabelSet is immutable once shared (set() and erase() copy first if it is shared);
 // copies may be read and dropped from any thread (the count is atomic).
 #include <cstdint>
