@@ -160,16 +160,15 @@ SplitJobs split_by_job(const SharedGroups& groups, const std::string& job_label,
         skip(g, target, "no label " + job_label);
         continue;
       }
-      const std::string job_name(*label);
-      const std::string* job = &job_name;
-      if (!valid_job_name(*job)) {
+      const std::string job(*label);
+      if (!valid_job_name(job)) {
         skip(g, target,
-             job_label + " \"" + *job +
+             job_label + " \"" + job +
                  "\" is not a job name (letters, digits, '_', '.' or '-', at most 128)");
         continue;
       }
-      if (out.jobs.size() >= max_jobs && !out.jobs.contains(*job)) {
-        skip(g, target, "job \"" + *job + "\" is past max_jobs (" + std::to_string(max_jobs) + ")");
+      if (out.jobs.size() >= max_jobs && !out.jobs.contains(job)) {
+        skip(g, target, "job \"" + job + "\" is past max_jobs (" + std::to_string(max_jobs) + ")");
         continue;
       }
       ScrapeSettings settings;
@@ -177,10 +176,10 @@ SplitJobs split_by_job(const SharedGroups& groups, const std::string& job_label,
         skip(g, target, why);
         continue;
       }
-      agreement[*job].add(settings);
-      TargetGroup*& piece = pieces[*job];
+      agreement[job].add(settings);
+      TargetGroup*& piece = pieces[job];
       if (!piece) {
-        Groups& of_job = out.jobs[*job];
+        Groups& of_job = out.jobs[job];
         of_job.push_back(TargetGroup{{}, g.labels, g.source});
         piece = &of_job.back();
       }
