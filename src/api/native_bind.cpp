@@ -302,6 +302,7 @@ std::variant<registry::PollQuery, std::string> bind_poll(const http::Params& par
   b.limit("hostname", b.required("hostname"), wire::limits::kHostname);
   std::vector<int64_t> latest = b.integer_list("latest_timestamp");
   q.zone = b.optional("zone");
+  q.report_missing = b.boolean("report_missing");
   limit_read(b, q.env, q.zone, appids);
   if (!b.ok()) return b.error();
   if (single) {

@@ -562,6 +562,7 @@ std::optional<PollAnswer> Registry::evaluate(ParkedPoll& p, const PollRenderer& 
       answer.missing.push_back(i);
       if (!arrival && p.present_at_park[i]) vanished = true;
       if (arrival && q.single && i == 0) vanished = true;  // /poll answers -404 at once
+      if (arrival && q.report_missing && q.latest[i] > 0) vanished = true;
       continue;
     }
     if (arrival) p.present_at_park[i] = true;

@@ -152,6 +152,10 @@ struct PollQuery {
   std::vector<std::string> appids;
   std::vector<int64_t> latest;  // one per appid: the client's last seen latest_timestamp
   bool single = false;          // /poll: a missing appids[0] answers at once (-404)
+  // muster's extension (libmuster sends it): a missing app the client knows (latest > 0) answers
+  // at once, so an app that left between two polls is not missed. Off for kratos, which keeps
+  // its old timestamp after a -404 and would poll again at once for as long as the app is gone.
+  bool report_missing = false;
 };
 
 struct PollAnswer {

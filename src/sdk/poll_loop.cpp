@@ -111,6 +111,8 @@ std::string PollLoop::target() const {
     wire::append_field(query, "appid", appid);
   for (const auto& [appid, app] : apps_)
     wire::append_field(query, "latest_timestamp", app.latest);
+  // An app that leaves between one answer and this poll is told at once, not left parked.
+  wire::append_field(query, "report_missing", "true");
   return "/discovery/polls?" + query;
 }
 
@@ -123,8 +125,12 @@ void PollLoop::apply(PollAnswer answer) {
   }
   for (const std::string& appid : answer.missing) {
     auto it = apps_.find(appid);
+    if (it == apps_.end()) continue;
+    // Known as gone: the next poll waits for the app's return (report_missing answers at once
+    // for an app polled with a timestamp).
+    it->second.latest = 0;
     // Every answer lists the apps still missing; only a change is news.
-    if (it == apps_.end() || (it->second.last && it->second.last->empty())) continue;
+    if (it->second.last && it->second.last->empty()) continue;
     it->second.last.emplace();
     answer.apps[appid];  // tell its listeners below
   }

@@ -120,6 +120,13 @@ TEST(BindPoll, CountsAndHostname) {
   auto dup = bind_poll(
       form("env=e&hostname=h&appid=a&appid=a&latest_timestamp=1&latest_timestamp=2"), false);
   EXPECT_EQ(std::get<registry::PollQuery>(dup).latest, (std::vector<int64_t>{1}));
+  EXPECT_FALSE(std::get<registry::PollQuery>(dup).report_missing) << "kratos does not ask";
+  auto asks =
+      bind_poll(form("env=e&hostname=h&appid=a&latest_timestamp=1&report_missing=true"), false);
+  EXPECT_TRUE(std::get<registry::PollQuery>(asks).report_missing);
+  EXPECT_EQ(error_of(bind_poll(form("env=e&hostname=h&appid=a&latest_timestamp=1&report_missing=2"),
+                               false)),
+            "report_missing must be a boolean (true or false), got \"2\"");
 }
 
 TEST(ParseBool, AcceptsGoSpellingsOnly) {

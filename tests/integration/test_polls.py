@@ -112,6 +112,20 @@ class PollsTest(unittest.TestCase):
         self.assertEqual((r["code"], r["data"], r["error"]), (0, {}, {"-404": [self.app]}))
         self.assertLess(p.elapsed, 1.5)
 
+    def test_an_app_gone_before_the_poll_arrives_is_told_to_who_asks(self):
+        # The last instance leaves between one answer and the next poll: libmuster asks with
+        # report_missing and hears it at once; kratos's poll (no flag) waits as before.
+        self.node.register(appid=self.app)
+        lts = self.latest()
+        self.node.call("POST", "cancel", [("zone", "sh001"), ("env", "dev"), ("appid", self.app), ("hostname", "h1")])
+        start = time.monotonic()
+        r = self.node.call("GET", "polls", self.polls([(self.app, lts)], report_missing="true"))[0]
+        self.assertLess(time.monotonic() - start, 1.5)
+        self.assertEqual((r["code"], r["data"], r["error"]), (0, {}, {"-404": [self.app]}))
+        p = Poller(self.node, "polls", self.polls([(self.app, lts)]))
+        p.start()
+        self.assertEqual(p.answer()["code"], -304)
+
     def test_missing_app_parks_until_it_is_registered(self):
         p = self.parked(Poller(self.node, "polls", self.polls([(self.app, 0)])))
         self.node.register(appid=self.app)

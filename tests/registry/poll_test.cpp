@@ -132,6 +132,28 @@ TEST_F(PollTest, CancellingTheLastInstanceAnswersWithMissing) {
   EXPECT_EQ(answer->missing, (std::vector<size_t>{0}));
 }
 
+// The app left between one answer and the next poll: a client that asks to be told (libmuster)
+// hears it at once; one that does not (kratos, which keeps its old timestamp) waits as before,
+// or it would poll again at once forever.
+TEST_F(PollTest, AnAppThatLeftBeforeThePollArrivedIsToldToWhoeverAsks) {
+  registry_.register_instance(args("h1"));
+  const int64_t known = latest();
+  registry_.cancel(key("h1"));
+  auto asks = make({"provider", "ghost"}, {known, 0});
+  asks.query.report_missing = true;
+  const auto answer = registry_.poll(asks, renderer_);
+  ASSERT_TRUE(answer);
+  EXPECT_TRUE(answer->changed.empty());
+  EXPECT_EQ(answer->missing, (std::vector<size_t>{0, 1}));
+  auto never_knew = make({"provider"}, {0});
+  never_knew.query.report_missing = true;
+  EXPECT_FALSE(registry_.poll(never_knew, renderer_)) << "nothing it knew has changed";
+  registry_.unpark(never_knew);
+  auto kratos = make({"provider"}, {known});
+  EXPECT_FALSE(registry_.poll(kratos, renderer_));
+  registry_.unpark(kratos);
+}
+
 TEST_F(PollTest, LastInstanceOfThePolledZoneLeavingAnswers) {
   registry_.register_instance(args("h1", "provider", "sh001"));
   registry_.register_instance(args("h2", "provider", "sh002"));
