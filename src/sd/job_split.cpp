@@ -146,7 +146,7 @@ SplitJobs split_by_job(const SharedGroups& groups, const std::string& job_label,
     ++out.skipped;
     if (out.problems.size() >= kProblemsKept) return;
     const auto addr = target.find("__address__");
-    out.problems.push_back("group " + g.source + ": target " +
+    out.problems.push_back("group " + g.source.str() + ": target " +
                            (addr == target.end() ? std::string("?") : std::string(addr->second)) +
                            ": " + why);
   };

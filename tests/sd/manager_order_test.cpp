@@ -34,7 +34,7 @@ std::vector<std::string> rendered(const SharedGroups& groups) {
   std::vector<std::string> out;
   for (const auto& g : groups)
     for (const auto& t : g->targets)
-      out.push_back(g->source + "=" + std::string(t.at("__address__")));
+      out.push_back(g->source.str() + "=" + std::string(t.at("__address__")));
   return out;
 }
 

@@ -182,7 +182,7 @@ asio::awaitable<RefreshProvider::Result> run_once(asio::io_context& io, ExecConf
     co_return "\"" + command + "\" printed a bad document: " + *problem;
   Groups groups = std::move(std::get<Groups>(parsed));
   for (size_t i = 0; i < groups.size(); ++i)
-    groups[i].source = std::to_string(i);
+    groups[i].source = Source::group_of(Source(), i);
   set_group_label(groups, "__meta_exec_command", command);
   co_return groups;
 }

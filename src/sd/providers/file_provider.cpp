@@ -231,8 +231,9 @@ class FileProvider : public Provider, public std::enable_shared_from_this<FilePr
       Groups& groups = std::get<Groups>(parsed);
       counts[path] = groups.size();
       set_group_label(groups, "__meta_filepath", path);
+      const Source document(path);
       for (size_t i = 0; i < groups.size(); ++i)
-        groups[i].source = path + ":" + std::to_string(i);
+        groups[i].source = Source::group_of(document, i);
       if (update.empty()) {
         update = std::move(groups);  // one large file: no second vector of its groups
       } else {
@@ -242,8 +243,9 @@ class FileProvider : public Provider, public std::enable_shared_from_this<FilePr
     }
     for (const auto& [path, before] : last_counts_) {
       const auto it = counts.find(path);
+      const Source document(path);
       for (size_t i = it == counts.end() ? 0 : it->second; i < before; ++i)
-        update.push_back(TargetGroup{{}, {}, path + ":" + std::to_string(i)});
+        update.push_back(TargetGroup{{}, {}, Source::group_of(document, i)});
     }
     last_counts_ = std::move(counts);
     watch_directories();

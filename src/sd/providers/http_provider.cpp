@@ -94,8 +94,9 @@ asio::awaitable<RefreshProvider::Result> fetch(asio::io_context& io, Target targ
   auto parsed = reader.finish();
   if (auto* problem = std::get_if<std::string>(&parsed)) co_return *problem;
   Groups groups = std::move(std::get<Groups>(parsed));
+  const Source document(target.url);
   for (size_t i = 0; i < groups.size(); ++i)
-    groups[i].source = target.url + ":" + std::to_string(i);
+    groups[i].source = Source::group_of(document, i);
   set_group_label(groups, "__meta_url", target.url);
   co_return groups;
 }

@@ -26,7 +26,7 @@ struct RefreshProvider::State {
   bool empty_vanished;
   Send send;
   asio::steady_timer timer;
-  std::set<std::string> last_sources;
+  std::set<Source> last_sources;
   bool stopped = false;
 };
 
@@ -48,7 +48,7 @@ asio::awaitable<void> RefreshProvider::run(std::shared_ptr<State> s) {
                     *problem);
     } else {
       Groups groups = std::move(std::get<Groups>(result));
-      std::set<std::string> sources;
+      std::set<Source> sources;
       for (const auto& g : groups)
         sources.insert(g.source);
       if (s->empty_vanished) {

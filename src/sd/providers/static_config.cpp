@@ -6,7 +6,7 @@ namespace muster::sd {
 
 StaticConfig StaticConfig::parse(MapReader& entry) {
   TargetGroup g;
-  g.source = "0";
+  g.source = Source::group_of(Source(), 0);
   if (auto targets = entry["targets"]; targets.IsDefined()) {
     for (const auto& t : scalars(targets, "targets"))
       g.targets.push_back({{"__address__", t}});
@@ -24,7 +24,7 @@ StaticConfig StaticConfig::parse(MapReader& entry) {
 
 void StaticConfig::merge(StaticConfig next) {
   for (auto& g : next.groups) {
-    g.source = std::to_string(groups.size());
+    g.source = Source::group_of(Source(), groups.size());
     groups.push_back(std::move(g));
   }
 }

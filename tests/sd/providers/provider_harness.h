@@ -15,7 +15,7 @@ struct Harness {
   boost::asio::io_context io;
   std::shared_ptr<ProviderStats> stats = std::make_shared<ProviderStats>();
   std::vector<Groups> batches;
-  // Every group received, merged by source as the manager does (an empty group deletes).
+  // Every group received, merged by source (as text) as the manager does (an empty group deletes).
   std::map<std::string, TargetGroup> merged;
 
   ProviderContext context(std::string name = "test/0") { return {io, stats, std::move(name)}; }
@@ -23,9 +23,9 @@ struct Harness {
     return [this](Groups groups) {
       for (const auto& g : groups) {
         if (g.targets.empty())
-          merged.erase(g.source);
+          merged.erase(g.source.str());
         else
-          merged[g.source] = g;
+          merged[g.source.str()] = g;
       }
       batches.push_back(std::move(groups));
     };
