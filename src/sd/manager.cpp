@@ -16,27 +16,24 @@ namespace {
 
 constexpr size_t kTrimAfterTargets = 50'000;
 
-bool source_less(const std::shared_ptr<const TargetGroup>& a,
-                 const std::shared_ptr<const TargetGroup>& b) {
-  return a->source < b->source;
-}
-
-// An update's groups, shared, sorted by source; of two with one source the later counts.
+// An update's groups, shared, sorted by source; of two with one source the later counts. The
+// update's array is what is shared: each pointer keeps the whole array alive (Prometheus's
+// providers send whole lists, and a merge stores the new group even when an equal one is stored,
+// so an array lives about as long as its update is current). No block per group: with 1,000,000
+// groups that is 64 MB less, and no second copy of the groups while they are shared.
 SharedGroups by_source(Groups groups) {
-  SharedGroups out;
-  out.reserve(groups.size());
-  for (auto& g : groups)
-    out.push_back(std::make_shared<const TargetGroup>(std::move(g)));
-  groups = {};
-  std::stable_sort(out.begin(), out.end(), source_less);
+  const auto all = std::make_shared<const Groups>(std::move(groups));
+  std::vector<uint32_t> order(all->size());
+  for (uint32_t i = 0; i < order.size(); ++i)
+    order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](uint32_t a, uint32_t b) { return (*all)[a].source < (*all)[b].source; });
   SharedGroups unique;
-  unique.reserve(out.size());
-  for (auto& g : out) {
-    if (!unique.empty() && unique.back()->source == g->source) {
-      unique.back() = std::move(g);
-    } else {
-      unique.push_back(std::move(g));
-    }
+  unique.reserve(order.size());
+  for (size_t k = 0; k < order.size(); ++k) {
+    // Of a run of one source, only the last (the later in the update) is kept.
+    if (k + 1 < order.size() && (*all)[order[k + 1]].source == (*all)[order[k]].source) continue;
+    unique.emplace_back(all, &(*all)[order[k]]);  // aliasing: owns the array
   }
   return unique;
 }
@@ -57,7 +54,7 @@ bool merge_update(SharedGroups& stored, const SharedGroups& update) {
     if (g->targets.empty()) {
       changed |= same_source;
     } else if (same_source && **old == *g) {
-      out.push_back(std::move(*old));
+      out.push_back(g);  // the new one: the old update's array can go
     } else {
       out.push_back(g);
       changed = true;
@@ -207,6 +204,9 @@ void Manager::on_update(Entry& entry, Groups groups) {
       changed = true;
     }
   }
+  // What the read freed (its buffers, the order of the sort) is given back before the send
+  // renders the outputs, so that the two do not add up.
+  if (update.size() >= kTrimAfterTargets) ::malloc_trim(0);
   if (changed) trigger();
 }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <cstring>
 #include <deque>
 #include <set>
 #include <unordered_map>
@@ -113,24 +114,22 @@ ParsedGroups parse_groups_yaml(std::string_view text) {
 
 namespace {
 
-// One group of the written document: its labels and its targets' addresses.
+// One group of the written document: its labels, its targets' count and bytes, and where the
+// next of its addresses goes in the document.
 struct OutGroup {
   const LabelSet* labels;
   size_t hash;
-  std::vector<std::string_view> addresses;
+  size_t count = 0;
+  size_t address_bytes = 0;  // quoted, without commas
+  size_t cursor = 0;
+  size_t written = 0;  // addresses written so far
 };
 
-void append_group(std::string& doc, const OutGroup& group) {
-  doc += "{\"targets\":[";
-  for (size_t i = 0; i < group.addresses.size(); ++i) {
-    if (i > 0) doc += ',';
-    doc += json::serialize(json::string_view(group.addresses[i]));
-  }
-  doc += "],\"labels\":{";
-  // Names as Prometheus takes them; two names that sanitize alike keep the first's place and the
-  // last's value.
+// A group's labels as written: names as Prometheus takes them; two names that sanitize alike keep
+// the first's place and the last's value.
+std::vector<std::pair<std::string, std::string_view>> written_labels(const LabelSet& set) {
   std::vector<std::pair<std::string, std::string_view>> labels;
-  for (const auto& [k, v] : *group.labels) {
+  for (const auto& [k, v] : set) {
     std::string name = sanitize_label_name(k);
     auto same =
         std::find_if(labels.begin(), labels.end(), [&](auto& l) { return l.first == name; });
@@ -140,16 +139,44 @@ void append_group(std::string& doc, const OutGroup& group) {
       labels.emplace_back(std::move(name), v);
     }
   }
-  for (size_t i = 0; i < labels.size(); ++i) {
-    if (i > 0) doc += ',';
-    doc += json::serialize(json::string_view(labels[i].first));
-    doc += ':';
-    doc += json::serialize(json::string_view(labels[i].second));
-  }
-  doc += "}}";
+  return labels;
 }
 
+// Copies `text` to `doc` at `at` and moves `at` past it.
+void put(std::string& doc, size_t& at, std::string_view text) {
+  std::memcpy(doc.data() + at, text.data(), text.size());
+  at += text.size();
+}
+
+void put_quoted(std::string& doc, size_t& at, std::string_view text) {
+  put(doc, at, json::serialize(json::string_view(text)));
+}
+
+// Bytes of a group's labels as written, braces included.
+size_t labels_size(const std::vector<std::pair<std::string, std::string_view>>& labels) {
+  size_t n = 2 + (labels.empty() ? 0 : labels.size() - 1);
+  for (const auto& [name, value] : labels)
+    n += quoted_json_size(name) + 1 + quoted_json_size(value);
+  return n;
+}
+
+constexpr std::string_view kTargetsOpen = "{\"targets\":[";
+constexpr std::string_view kLabelsOpen = "],\"labels\":";
+
 }  // namespace
+
+size_t quoted_json_size(std::string_view s) {
+  size_t n = s.size() + 2;
+  for (const unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      n += 1;  // a backslash before it
+    } else if (c < 0x20) {
+      const bool short_form = c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t';
+      n += short_form ? 1 : 5;  // two bytes for these, six (u and four hex digits) for others
+    }
+  }
+  return n;
+}
 
 SharedGroups borrow(const Groups& groups) {
   SharedGroups out;
@@ -160,13 +187,20 @@ SharedGroups borrow(const Groups& groups) {
 }
 
 std::string render_groups_json(const SharedGroups& groups) {
-  // Pointers into `groups`: the document is the only thing of its size made here. Targets with
-  // labels of their own get their merged labels made once, in `merged`.
+  // Made in place: one pass finds the output groups and counts their bytes, then the document is
+  // allocated at its size, each group's labels written at its place and each address written
+  // where its group's targets go on. Besides the document, 4 bytes a target: no copy of the
+  // addresses, no string grown by doubling.
   std::vector<OutGroup> out;
-  std::deque<LabelSet> merged;
+  std::deque<LabelSet> merged;  // targets with labels of their own: their merged labels
   auto hash = [&](size_t i) { return out[i].hash; };
   auto equal = [&](size_t a, size_t b) { return *out[a].labels == *out[b].labels; };
   std::unordered_set<size_t, decltype(hash), decltype(equal)> index(16, hash, equal);
+  std::vector<uint32_t> group_of;  // per target written, in order: its output group
+  size_t targets = 0;
+  for (const auto& shared : groups)
+    targets += shared->targets.size();
+  group_of.reserve(targets);
   for (const auto& shared : groups) {
     const TargetGroup& g = *shared;
     for (const auto& t : g.targets) {
@@ -179,18 +213,53 @@ std::string render_groups_json(const SharedGroups& groups) {
           if (k != "__address__") own.set(k, v);
         labels = &merged.emplace_back(std::move(own));
       }
-      out.push_back(OutGroup{labels, labels->hash(), {}});
+      out.push_back(OutGroup{labels, labels->hash()});
       auto [it, added] = index.insert(out.size() - 1);
       if (!added) out.pop_back();
-      out[*it].addresses.push_back(address->second);
+      OutGroup& o = out[*it];
+      ++o.count;
+      o.address_bytes += quoted_json_size(address->second);
+      group_of.push_back(static_cast<uint32_t>(*it));
     }
   }
-  std::string doc = "[";
-  for (size_t i = 0; i < out.size(); ++i) {
-    if (i > 0) doc += ',';
-    append_group(doc, out[i]);
+  index.clear();
+  // [ {"targets":[a,b],"labels":{...}} , ... ]
+  size_t size = out.empty() ? 2 : 1 + out.size();
+  for (const auto& o : out) {
+    size += kTargetsOpen.size() + o.address_bytes + o.count - 1 + kLabelsOpen.size() +
+            labels_size(written_labels(*o.labels)) + 1;
   }
-  doc += ']';
+  std::string doc(size, ' ');
+  size_t at = 0;
+  put(doc, at, "[");
+  for (size_t i = 0; i < out.size(); ++i) {
+    OutGroup& o = out[i];
+    if (i > 0) put(doc, at, ",");
+    put(doc, at, kTargetsOpen);
+    o.cursor = at;
+    at += o.address_bytes + o.count - 1;
+    put(doc, at, kLabelsOpen);
+    put(doc, at, "{");
+    const auto labels = written_labels(*o.labels);
+    for (size_t l = 0; l < labels.size(); ++l) {
+      if (l > 0) put(doc, at, ",");
+      put_quoted(doc, at, labels[l].first);
+      put(doc, at, ":");
+      put_quoted(doc, at, labels[l].second);
+    }
+    put(doc, at, "}}");
+  }
+  put(doc, at, "]");
+  size_t next = 0;
+  for (const auto& shared : groups) {
+    for (const auto& t : shared->targets) {
+      auto address = t.find("__address__");
+      if (address == t.end()) continue;
+      OutGroup& o = out[group_of[next++]];
+      if (o.written++ > 0) put(doc, o.cursor, ",");
+      put_quoted(doc, o.cursor, address->second);
+    }
+  }
   return doc;
 }
 

@@ -59,5 +59,7 @@ std::string render_groups_json(const SharedGroups& groups);
 inline std::string render_groups_json(const Groups& groups) {
   return render_groups_json(borrow(groups));
 }
+// The length of `s` written as a JSON string by Boost.JSON, quotes included.
+size_t quoted_json_size(std::string_view s);
 
 }  // namespace muster::sd

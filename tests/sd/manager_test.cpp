@@ -51,6 +51,26 @@ TEST(SdManager, UpdatesInAnyOrderMergeIntoSourceOrder) {
   EXPECT_EQ(f.manager.stored_sources(), 5u);
 }
 
+// The store keeps an update's own array of groups (shared, never copied group by group). A later
+// update equal to it takes its place, so the earlier array is freed rather than kept alive by the
+// groups that did not change.
+TEST(SdManager, ALaterEqualUpdateFreesTheEarlierOne) {
+  Fixture f;
+  f.manager.apply({file_job("job", "a.json")});
+  auto* a = f.fakes.at("file/0");
+  a->send({group("s0", {"0:1"}), group("s1", {"1:1"})});
+  f.settle();
+  const std::weak_ptr<const TargetGroup> first = f.last().at("job").at(0);
+  a->send({group("s0", {"0:1"}), group("s1", {"1:1"})});
+  a->send({group("s2", {"2:1"})});
+  f.settle();
+  EXPECT_EQ(addresses(f.last().at("job")), (std::vector<std::string>{"0:1", "1:1", "2:1"}));
+  f.sent.clear();  // what the consumer held
+  f.deltas.clear();
+  f.state.clear();
+  EXPECT_TRUE(first.expired());
+}
+
 TEST(SdManager, EmptyGroupFreesItsSource) {
   Fixture f;
   f.manager.apply({file_job("job", "a.json")});

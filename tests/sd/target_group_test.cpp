@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
+
 #include "sd/groups_json_reader.h"
 
 namespace muster::sd {
@@ -137,6 +139,23 @@ TEST(TargetGroupRender, MergesTargetsWithEqualLabelsInFirstOrder) {
   auto back = parse_groups_json(render_groups_json(groups));
   ASSERT_EQ(error_of(back), "");
   EXPECT_EQ(std::get<Groups>(back).size(), 2u);
+}
+
+// The document is made in one allocation of its size: the size is counted as Boost.JSON writes.
+TEST(TargetGroupRender, TheSizeOfEveryStringIsCountedAsWritten) {
+  std::string every_byte;
+  for (int c = 0; c < 256; ++c)
+    every_byte += static_cast<char>(c);
+  for (std::string_view s :
+       {std::string_view(""), std::string_view("a:1"),
+        std::string_view("\"q\" \\ \n\t\x01\x1f\x7f /"),
+        std::string_view("caf\xc3\xa9 \xe2\x80\xa8"), std::string_view(every_byte)})
+    EXPECT_EQ(quoted_json_size(s), boost::json::serialize(boost::json::string_view(s)).size()) << s;
+  Groups groups{{{{{"__address__", "a\"\n:1"}}, {{"__address__", "b:1"}, {"ra-ck", "r\x01"}}},
+                 {{"job", "x\\"}, {"ra_ck", "y"}},
+                 "s0"}};
+  const std::string doc = render_groups_json(groups);
+  EXPECT_EQ(doc.capacity(), doc.size()) << doc;
 }
 
 }  // namespace
