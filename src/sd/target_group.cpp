@@ -7,6 +7,7 @@
 #include <cstring>
 #include <deque>
 #include <set>
+#include <stdexcept>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -259,6 +260,11 @@ std::string render_groups_json(const SharedGroups& groups) {
       if (o.written++ > 0) put(doc, o.cursor, ",");
       put_quoted(doc, o.cursor, address->second);
     }
+  }
+  // Each group's addresses end where its labels begin, or a size was miscounted.
+  for (const OutGroup& o : out) {
+    if (at != doc.size() || doc.compare(o.cursor, kLabelsOpen.size(), kLabelsOpen) != 0)
+      throw std::logic_error("render_groups_json: a size was miscounted");
   }
   return doc;
 }

@@ -155,6 +155,8 @@ TEST(TargetGroupRender, TheSizeOfEveryStringIsCountedAsWritten) {
                  {{"job", "x\\"}, {"ra_ck", "y"}},
                  "s0"}};
   const std::string doc = render_groups_json(groups);
+  EXPECT_EQ(doc, R"([{"targets":["a\"\n:1"],"labels":{"job":"x\\","ra_ck":"y"}},)"
+                 R"({"targets":["b:1"],"labels":{"job":"x\\","ra_ck":"y"}}])");
   EXPECT_EQ(doc.capacity(), doc.size()) << doc;
 }
 
