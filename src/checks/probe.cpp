@@ -6,6 +6,7 @@
 #include <boost/url/parse.hpp>
 
 #include "common/ascii_case.h"
+#include "common/endpoint.h"
 #include "common/socket_deadline.h"
 
 namespace muster::checks {
@@ -34,15 +35,11 @@ asio::awaitable<std::string> connect(tcp::socket& socket, const std::string& hos
 
 asio::awaitable<ProbeResult> tcp_probe(asio::io_context& ioc, const Check& check,
                                        std::chrono::nanoseconds timeout) {
-  const size_t colon = check.tcp.rfind(':');
-  if (colon == std::string::npos)
-    co_return ProbeResult{Status::kCritical, "dial tcp " + check.tcp + ": missing port"};
-  std::string host = check.tcp.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
+  const auto target = parse_host_port(check.tcp);
+  if (!target) co_return ProbeResult{Status::kCritical, "dial tcp " + check.tcp + ": missing port"};
   tcp::socket socket(ioc);
   const SocketDeadline deadline(ioc, socket, timeout);
-  const std::string error = co_await connect(socket, host, check.tcp.substr(colon + 1));
+  const std::string error = co_await connect(socket, target->host, std::to_string(target->port));
   if (!error.empty())
     co_return ProbeResult{Status::kCritical, "dial tcp " + check.tcp + ": " + error};
   co_return ProbeResult{Status::kPassing, "TCP connect " + check.tcp + ": Success"};

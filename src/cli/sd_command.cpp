@@ -5,8 +5,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <memory>
+#include <stdexcept>
 
 #include "cli/fd_limit.h"
+#include "common/endpoint.h"
 #include "http/server.h"
 #include "sd/http_api.h"
 #include "sd/service.h"
@@ -35,9 +37,10 @@ int run_sd(const std::string& config_path, const std::string& log_level) {
   std::unique_ptr<http::Server> server;
   if (!output.listen.empty()) {
     http::ServerOptions options;
-    const size_t colon = output.listen.rfind(':');
-    options.host = output.listen.substr(0, colon);
-    options.port = static_cast<uint16_t>(std::stoul(output.listen.substr(colon + 1)));
+    const auto listen = parse_host_port(output.listen);  // checked when the config was read
+    if (!listen) throw std::logic_error("listen \"" + output.listen + "\" is not host:port");
+    options.host = listen->host;
+    options.port = listen->port;
     options.threads = 2;
     // Prometheus opens one http_sd connection per job, and each of its reloads leaves the old
     // ones idle until the idle timeout: a fleet's jobs need more than the default 1,024.

@@ -14,6 +14,7 @@
 #include "cli/tokens_file.h"
 #include "cluster/cluster_options.h"
 #include "common/duration.h"
+#include "common/endpoint.h"
 #include "node/node.h"
 
 namespace muster::cli {
@@ -80,24 +81,14 @@ std::chrono::nanoseconds duration_flag(std::string_view name, const std::string&
 }
 
 std::pair<std::string, uint16_t> split_host_port(std::string_view name, const std::string& text) {
-  const size_t colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0) {
-    throw CLI::ValidationError(std::string(name), "\"" + text + "\" is not host:port");
+  const auto e = parse_host_port(text);
+  if (!e) {
+    throw CLI::ValidationError(std::string(name),
+                               "\"" + text +
+                                   "\" is not host:port (an IPv6 address in brackets: "
+                                   "[::1]:7171)");
   }
-  std::string host = text.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  int port = -1;
-  try {
-    size_t used = 0;
-    port = std::stoi(text.substr(colon + 1), &used);
-    if (used != text.size() - colon - 1) port = -1;
-  } catch (const std::exception&) {
-  }
-  if (port < 0 || port > 65535) {
-    throw CLI::ValidationError(std::string(name), "\"" + text + "\" has no valid port");
-  }
-  return {host, static_cast<uint16_t>(port)};
+  return {e->host, e->port};
 }
 
 int run_serve(const ServeFlags& f) {

@@ -8,6 +8,7 @@
 #include <boost/json/parse.hpp>
 
 #include "cluster/http_get.h"
+#include "common/endpoint.h"
 #include "common/json_writer.h"
 #include "common/socket_deadline.h"
 #include "common/tls.h"
@@ -194,12 +195,11 @@ asio::awaitable<void> PeerLink::pause(std::chrono::nanoseconds d) {
 }
 
 asio::awaitable<bool> PeerLink::connect(tcp::socket& socket, ClientStream& stream) {
-  const size_t colon = addr_.rfind(':');
-  if (colon == std::string::npos) co_return false;
-  std::string host = addr_.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  const auto peer = parse_host_port(addr_);
+  if (!peer) co_return false;
   tcp::resolver resolver(ioc_);
-  auto [rec, endpoints] = co_await resolver.async_resolve(host, addr_.substr(colon + 1), kNoThrow);
+  auto [rec, endpoints] =
+      co_await resolver.async_resolve(peer->host, std::to_string(peer->port), kNoThrow);
   if (rec) co_return false;
   boost::system::error_code ec;
   const SocketDeadline deadline(ioc_, socket, timeout_);
@@ -209,7 +209,7 @@ asio::awaitable<bool> PeerLink::connect(tcp::socket& socket, ClientStream& strea
   // Each connection takes the context in force when it starts (SIGHUP may replace it).
   const auto tls = tls_ ? tls_->current() : nullptr;
   std::string error;
-  if (!co_await stream.start(tls ? tls->context.get() : nullptr, host, &error)) {
+  if (!co_await stream.start(tls ? tls->context.get() : nullptr, peer->host, &error)) {
     // Said once until a handshake succeeds: a wrong certificate fails every retry alike.
     if (!tls_failing_) spdlog::warn("peer {}: {}", addr_, error);
     tls_failing_ = true;

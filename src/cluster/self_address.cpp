@@ -6,8 +6,9 @@
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <charconv>
 #include <cstring>
+
+#include "common/endpoint.h"
 
 namespace muster::cluster {
 
@@ -37,17 +38,9 @@ std::vector<ip::address> local_addresses() {
 
 bool names_this_node(std::string_view host_port, const ip::address& bound, uint16_t port,
                      const std::vector<ip::address>& local) {
-  const size_t colon = host_port.rfind(':');
-  if (colon == std::string_view::npos) return false;
-  unsigned their_port = 0;
-  const std::string_view port_text = host_port.substr(colon + 1);
-  const auto [end, ec] =
-      std::from_chars(port_text.data(), port_text.data() + port_text.size(), their_port);
-  if (ec != std::errc() || end != port_text.data() + port_text.size() || their_port != port)
-    return false;
-  std::string host(host_port.substr(0, colon));
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
+  const auto their = parse_host_port(host_port);
+  if (!their || their->port != port) return false;
+  const std::string& host = their->host;
   boost::asio::io_context ioc;
   ip::tcp::resolver resolver(ioc);
   boost::system::error_code err;

@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "common/client_stream.h"
+#include "common/endpoint.h"
 #include "common/socket_deadline.h"
 
 namespace muster {
@@ -87,19 +88,19 @@ inline boost::asio::awaitable<std::optional<HttpResponse>> http_exchange(
   namespace asio = boost::asio;
   using tcp = asio::ip::tcp;
   constexpr auto no_throw = asio::as_tuple(asio::use_awaitable);
-  const size_t colon = addr.rfind(':');
-  if (colon == std::string::npos) co_return std::nullopt;
+  const auto target = parse_host_port(addr);
+  if (!target) co_return std::nullopt;
   const SocketDeadline deadline(socket.get_executor(), socket, timeout);
-  const std::string host = addr.substr(0, colon);
+  const std::string& host = target->host;
   boost::system::error_code not_numeric;
   const auto ip = asio::ip::make_address(host, not_numeric);
   if (!not_numeric) {
-    const auto port = static_cast<uint16_t>(std::strtoul(addr.c_str() + colon + 1, nullptr, 10));
-    auto [ec] = co_await socket.async_connect(tcp::endpoint(ip, port), no_throw);
+    auto [ec] = co_await socket.async_connect(tcp::endpoint(ip, target->port), no_throw);
     if (ec || !socket.is_open()) co_return std::nullopt;
   } else {
     tcp::resolver resolver(socket.get_executor());
-    auto [rec, endpoints] = co_await resolver.async_resolve(host, addr.substr(colon + 1), no_throw);
+    auto [rec, endpoints] =
+        co_await resolver.async_resolve(host, std::to_string(target->port), no_throw);
     if (rec) co_return std::nullopt;
     auto [ec, ep] = co_await asio::async_connect(socket, endpoints, no_throw);
     if (ec || !socket.is_open()) co_return std::nullopt;

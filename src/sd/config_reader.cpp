@@ -1,6 +1,7 @@
 #include "sd/config_reader.h"
 
 #include "common/duration.h"
+#include "common/endpoint.h"
 
 namespace muster::sd {
 
@@ -39,10 +40,7 @@ bool boolean(const YAML::Node& n, const std::string& key) {
 }
 
 bool host_port(const std::string& s) {
-  const size_t colon = s.rfind(':');
-  return colon != std::string::npos && colon > 0 && colon + 1 < s.size() && s.size() - colon <= 6 &&
-         s.find_first_not_of("0123456789", colon + 1) == std::string::npos &&
-         std::stoul(s.substr(colon + 1)) <= 65535;
+  return parse_host_port(s).has_value();
 }
 
 MapReader::MapReader(const YAML::Node& node, std::string what)

@@ -1,5 +1,7 @@
 #include "wire/node_list.h"
 
+#include "common/endpoint.h"
+
 namespace muster::wire {
 
 std::vector<std::string_view> split_list(std::string_view text, char separator) {
@@ -19,15 +21,8 @@ std::vector<std::string_view> split_list(std::string_view text, char separator) 
 }
 
 bool valid_host_port(std::string_view text) {
-  const size_t colon = text.rfind(':');
-  if (colon == std::string_view::npos || colon == 0 || colon + 1 == text.size()) return false;
-  int port = 0;
-  for (char c : text.substr(colon + 1)) {
-    if (c < '0' || c > '9') return false;
-    port = port * 10 + (c - '0');
-    if (port > 65535) return false;
-  }
-  return port > 0;
+  const auto e = parse_host_port(text);
+  return e && e->port > 0;
 }
 
 }  // namespace muster::wire

@@ -42,14 +42,15 @@ def eventually(check, timeout=10, what="condition", interval=0.05):
 
 class Node:
     def __init__(self, *args, config=None, self_register=False, wrap=(), host="127.0.0.1",
-                 tls=None, preexec=None):
+                 tls=None, preexec=None, listen="127.0.0.1:0"):
         """`wrap` prefixes the command (e.g. `ip netns exec NS`); `host` is where the test
         reaches the node; `tls` is the ssl.SSLContext to reach it with (a node serving TLS);
-        `preexec` runs in the child before muster (resource limits)."""
+        `preexec` runs in the child before muster (resource limits); `listen` is --listen
+        ("[::1]:PORT" with host "::1" for IPv6)."""
         self.tls = tls
         # Single-node tests count instances: the node's own infra.discovery registration is
         # left out unless a test asks for it.
-        cmd = [*wrap, BIN, "serve", "--listen", "127.0.0.1:0", "--log-level", "info",
+        cmd = [*wrap, BIN, "serve", "--listen", listen, "--log-level", "info",
                "--self-register", "true" if self_register else "false", *args]
         self.host = host
         if config is not None:
