@@ -6,6 +6,7 @@
 
 #include "api/consul_render.h"
 #include "checks/consul_decode.h"
+#include "common/endpoint.h"
 #include "wire/field_limits.h"
 
 namespace muster::api::consul {
@@ -51,7 +52,7 @@ std::variant<Registration, std::string> registration(std::string_view body,
     if (address == "0.0.0.0" || address == "::" || address == "[::]")
       return std::string("Invalid service address");
     if (address.empty()) {  // readers fall back to the node's address: this node's
-      address = identity.advertise_addr.substr(0, identity.advertise_addr.rfind(':'));
+      address = parse_host_port(identity.advertise_addr).value_or(Endpoint{}).host;
     }
     if (address.find(':') != std::string::npos && address.front() != '[')
       address = "[" + address + "]";

@@ -10,6 +10,7 @@
 #include "api/consul_render.h"
 #include "common/ascii_case.h"
 #include "common/duration.h"
+#include "common/endpoint.h"
 #include "common/json_writer.h"
 #include "common/utf8.h"
 #include "http/params.h"
@@ -298,10 +299,9 @@ void ConsulApi::write_metrics(metrics::TextWriter& out) const {
 }
 
 http::Outcome ConsulApi::agent_self(const http::Request&) const {
-  const std::string& addr = identity_.advertise_addr;
-  const size_t colon = addr.rfind(':');
-  const std::string host = addr.substr(0, colon);
-  const std::string port = colon == std::string::npos ? "0" : addr.substr(colon + 1);
+  const auto advertised = parse_host_port(identity_.advertise_addr).value_or(Endpoint{});
+  const std::string& host = advertised.host;
+  const std::string port = std::to_string(advertised.port);
   std::string out = "{\"Config\":{\"Datacenter\":";
   json::append_string(out, identity_.zone);
   out += ",\"PrimaryDatacenter\":";

@@ -8,6 +8,7 @@
 #include "checks/check.h"
 #include "common/ascii_case.h"
 #include "common/duration.h"
+#include "common/endpoint.h"
 #include "common/json_writer.h"
 
 namespace muster::api::consul {
@@ -16,21 +17,9 @@ namespace {
 
 // "scheme://host:port/..." -> host and port; {"", 0} without both.
 HostPort split(std::string_view addr) {
-  const size_t scheme = addr.find("://");
-  if (scheme == std::string_view::npos) return {};
-  std::string_view rest = addr.substr(scheme + 3);
-  rest = rest.substr(0, rest.find('/'));
-  const size_t colon = rest.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) return {};
-  std::string_view host = rest.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  int port = 0;
-  const std::string_view digits = rest.substr(colon + 1);
-  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
-  if (ec != std::errc() || end != digits.data() + digits.size() || port < 0 || port > 65535)
-    return {};
-  return {std::string(host), port, true};
+  const auto e = parse_url(addr);
+  if (!e) return {};
+  return {e->host, e->port, true};
 }
 
 void key(std::string& out, std::string_view name) {

@@ -9,15 +9,27 @@ std::string Endpoint::host_port() const {
 }
 
 std::string join_host_port(std::string_view host, uint16_t port) {
+  return join_host_port(host, std::to_string(port));
+}
+
+std::string join_host_port(std::string_view host, std::string_view port) {
   const bool v6 = host.find(':') != std::string_view::npos;
   std::string out;
-  out.reserve(host.size() + 8);
+  out.reserve(host.size() + port.size() + 3);
   if (v6) out += '[';
   out += host;
   if (v6) out += ']';
   out += ':';
-  out += std::to_string(port);
+  out += port;
   return out;
+}
+
+std::optional<Endpoint> parse_url(std::string_view url) {
+  const auto u = boost::urls::parse_uri(url);
+  if (!u || !u->has_authority()) return std::nullopt;
+  auto e = parse_host_port(u->encoded_authority());
+  if (e) e->scheme = std::string(u->scheme());
+  return e;
 }
 
 std::optional<Endpoint> parse_host_port(std::string_view text) {

@@ -15,6 +15,7 @@
 #include <map>
 #include <set>
 
+#include "common/endpoint.h"
 #include "common/http_exchange.h"
 
 namespace muster::sd {
@@ -87,8 +88,7 @@ std::variant<TargetGroup, std::string> consul_group(std::string_view body,
       port = p->get_int64();
     const std::string node_address = str(node, "Address");
     const std::string service_address = str(svc, "Address");
-    std::string host = service_address.empty() ? node_address : service_address;
-    if (host.find(':') != std::string::npos) host = "[" + host + "]";  // Go's JoinHostPort
+    const std::string& host = service_address.empty() ? node_address : service_address;
     std::string tags = tag_separator;
     if (const auto* t = svc.if_contains("Tags"); t != nullptr && t->is_array()) {
       for (const auto& tag : t->get_array())
@@ -96,7 +96,7 @@ std::variant<TargetGroup, std::string> consul_group(std::string_view body,
     }
     if (tags == tag_separator) tags += tag_separator;  // no tags: ",,"
     std::vector<std::pair<std::string, std::string>> l{
-        {"__address__", host + ":" + std::to_string(port)},
+        {"__address__", join_host_port(host, std::to_string(port))},  // Go's JoinHostPort
         {"__meta_consul_node", str(node, "Node")},
         {"__meta_consul_address", node_address},
         {"__meta_consul_service_id", str(svc, "ID")},
