@@ -40,6 +40,35 @@ def eventually(check, timeout=10, what="condition", interval=0.05):
     raise AssertionError("timed out waiting for " + what + ": " + repr(last))
 
 
+def status_bytes(pid, key):
+    """A size from /proc/PID/status (VmRSS, VmHWM), in bytes."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no " + key)
+
+
+def watch(args, change=None, timeout=20):
+    """Runs `muster watch ARGS` (give --count) until it exits; with `change`, calls it after the
+    first report, so that the change is not folded into it. Returns (returncode, stdout, stderr);
+    a watch that overstays `timeout` is killed."""
+    w = subprocess.Popen([BIN, "watch", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         encoding="utf-8")
+    try:
+        first = ""
+        if change is not None:
+            first = w.stdout.readline()
+            assert first.startswith("# "), first
+            change()
+        out, err = w.communicate(timeout=timeout)
+        return w.returncode, first + out, err
+    finally:
+        if w.poll() is None:
+            w.kill()
+            w.wait()
+
+
 class Node:
     def __init__(self, *args, config=None, self_register=False, wrap=(), host="127.0.0.1",
                  tls=None, preexec=None, listen="127.0.0.1:0"):

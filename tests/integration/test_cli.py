@@ -10,6 +10,7 @@ import threading
 import time
 import unittest
 
+import muster_node
 from muster_node import BIN, Node, eventually
 
 IDENT = ["--appid", "demo", "--zone", "sh001", "--env", "dev"]
@@ -331,19 +332,12 @@ class UnreadableAnswersTest(unittest.TestCase):
             self.assertIn(b"skipped 1 unreadable instance", r.stderr)
 
     def test_watch_goes_on_with_both_apps(self):
-        w = subprocess.Popen([BIN, "watch", "demo", "other", "--env", "dev", "--node", self.addr,
-                              "--count", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        try:
-            out, err = w.communicate(timeout=20)
-        finally:
-            if w.poll() is None:
-                w.kill()
-                w.wait()
-        self.assertEqual(w.returncode, 0, err)
-        text = out.decode("utf-8")
+        code, text, err = muster_node.watch(
+            ["demo", "other", "--env", "dev", "--node", self.addr, "--count", "2"])
+        self.assertEqual(code, 0, err)
         self.assertRegex(text, r"demo: 1 instance")
         self.assertRegex(text, r"other: 1 instance")
-        self.assertIn(b"skipped 1 unreadable instance", err)
+        self.assertIn("skipped 1 unreadable instance", err)
 
 
 if __name__ == "__main__":

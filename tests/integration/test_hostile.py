@@ -8,17 +8,14 @@ import time
 import unittest
 import urllib.parse
 
+import muster_node
 from muster_node import Node, eventually, raw_exchange
 
 INT64_MAX = 2 ** 63 - 1
 
 
 def rss_bytes(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
+    return muster_node.status_bytes(pid, "VmRSS")
 
 
 class BadBytesAndBoundsTest(unittest.TestCase):

@@ -314,14 +314,6 @@ class ConfigPathTest(unittest.TestCase):
         self.assertIn(directory + " is a directory", p.stdout + p.stderr)
 
 
-def peak_rss(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    raise AssertionError("no VmHWM")
-
-
 class LargeSourceTest(unittest.TestCase):
     """Issue 27: a source of many groups costs memory in proportion to what is kept, not to its
     text (docs/benchmarks.md, "One large source in muster sd")."""
@@ -350,7 +342,7 @@ class LargeSourceTest(unittest.TestCase):
         eventually(lambda: os.path.exists(written) and os.path.getsize(written) > 2,
                    what="the job's file written")
         self.assertEqual(sd.metric("muster_sd_discovered_targets", '{config="big"}'), self.GROUPS)
-        peak = peak_rss(sd.proc.pid)
+        peak = muster_node.status_bytes(sd.proc.pid, "VmHWM")
         # About 160 bytes a group at the peak now, with the process's own 10 MB; 370 bytes a group
         # before the 40-byte group and the shared update arrays, 900 before the streaming read.
         self.assertLess(peak, 16_000_000 + 250 * self.GROUPS,

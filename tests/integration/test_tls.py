@@ -17,6 +17,7 @@ import threading
 import time
 import unittest
 
+import muster_node
 from muster_node import BIN, Node, eventually, free_ports
 from test_sd import Sd
 from tls_pki import Pki
@@ -169,19 +170,10 @@ class TlsTest(unittest.TestCase):
         r = run_cli("nodes", "--node", "https://localhost:%d" % self.node.port, "--ca", self.ca)
         self.assertEqual(r.returncode, 0, r.stderr)
         # watch runs libmuster's Resolver (its long polls) over TLS.
-        w = subprocess.Popen([BIN, "watch", "--node", node, "--ca", self.ca, "--env", "dev",
-                              "--count", "2", "pay.api"], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
-        try:
-            # The first report (h1) before the change: a slow start must not fold h2 into it.
-            self.assertTrue(w.stdout.readline().startswith("# "))
-            self.node.register("h2", appid="pay.api", zone="sh001")
-            out, err = w.communicate(timeout=15)
-        finally:
-            if w.poll() is None:
-                w.kill()
-                w.wait()
-        self.assertEqual(w.returncode, 0, err)
+        code, out, err = muster_node.watch(
+            ["--node", node, "--ca", self.ca, "--env", "dev", "--count", "2", "pay.api"],
+            change=lambda: self.node.register("h2", appid="pay.api", zone="sh001"))
+        self.assertEqual(code, 0, err)
         self.assertIn("h2", out)
         # Wrong trust and wrong files are said as such.
         r = run_cli("nodes", "--node", node, "--ca", self.other_ca)
