@@ -55,15 +55,21 @@ def watch(args, change=None, timeout=20):
     a watch that overstays `timeout` is killed."""
     w = subprocess.Popen([BIN, "watch", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          encoding="utf-8")
+    overstayed = threading.Timer(timeout, w.kill)  # also ends a first report that never comes
+    overstayed.start()
     try:
         first = ""
         if change is not None:
             first = w.stdout.readline()
-            assert first.startswith("# "), first
+            if not first.startswith("# "):
+                w.kill()
+                raise AssertionError("no first report from muster watch: %r %r"
+                                     % (first, w.communicate()[1][-2000:]))
             change()
         out, err = w.communicate(timeout=timeout)
         return w.returncode, first + out, err
     finally:
+        overstayed.cancel()
         if w.poll() is None:
             w.kill()
             w.wait()
