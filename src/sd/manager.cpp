@@ -3,6 +3,7 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <numeric>
 
 #include <spdlog/spdlog.h>
 
@@ -24,8 +25,7 @@ constexpr size_t kTrimAfterTargets = 50'000;
 SharedGroups by_source(Groups groups) {
   const auto all = std::make_shared<const Groups>(std::move(groups));
   std::vector<uint32_t> order(all->size());
-  for (uint32_t i = 0; i < order.size(); ++i)
-    order[i] = i;
+  std::iota(order.begin(), order.end(), 0u);
   std::stable_sort(order.begin(), order.end(),
                    [&](uint32_t a, uint32_t b) { return (*all)[a].source < (*all)[b].source; });
   SharedGroups unique;
@@ -53,11 +53,10 @@ bool merge_update(SharedGroups& stored, const SharedGroups& update) {
     const bool same_source = old != stored.end() && (*old)->source == g->source;
     if (g->targets.empty()) {
       changed |= same_source;
-    } else if (same_source && **old == *g) {
-      out.push_back(g);  // the new one: the old update's array can go
     } else {
+      // The new one even when it equals the stored one: the old update's array can go.
+      changed |= !(same_source && **old == *g);
       out.push_back(g);
-      changed = true;
     }
     if (same_source) ++old;
   }
