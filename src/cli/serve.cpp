@@ -85,8 +85,8 @@ std::pair<std::string, uint16_t> split_host_port(std::string_view name, const st
   if (!e) {
     throw CLI::ValidationError(std::string(name),
                                "\"" + text +
-                                   "\" is not host:port (an IPv6 address in brackets: "
-                                   "[::1]:7171)");
+                                   "\" is not host:port (a port 0..65535; an IPv6 address in "
+                                   "brackets: [::1]:7171)");
   }
   return {e->host, e->port};
 }
